@@ -1,0 +1,2 @@
+//! viofo-client: placeholder, being written (see the workspace README).
+#![deny(missing_docs)]

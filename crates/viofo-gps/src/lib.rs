@@ -1,0 +1,2 @@
+//! viofo-gps: placeholder, being written (see the workspace README).
+#![deny(missing_docs)]
