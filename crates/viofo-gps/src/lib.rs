@@ -1,19 +1,78 @@
-//! viofo-gps: extract GPS tracks from Viofo dashcam MP4 clips.
+//! viofo-gps: turn a Viofo dashcam clip into its GPS track.
 //!
-//! Work in progress (issue 2). The [`fixture`] module (feature `fixture`)
-//! builds Viofo-like test clips.
+//! Viofo cameras (A119 V3, A119S, A129, A139, A229, A329, …) store one GPS
+//! record per second in `free` boxes inside `mdat`, each starting with the
+//! magic `GPS `, and list them in a `gps ` box inside `moov`. This crate
+//! finds the blocks (through the index, or by scanning `mdat` when a clip
+//! has none), decodes every known layout — including the variable-offset
+//! record of the A229/A329 that fixed-offset decoders read as zeros — and
+//! writes GPX 1.1 or GeoJSON.
+//!
+//! Two ways in, with identical results for the same bytes:
+//! - [`extract_file`] / [`extract_reader`]: seek to what is needed (box
+//!   headers, `moov`, the blocks); a 1 GB clip costs a few MB of reads.
+//! - [`StreamExtractor`]: fed the bytes as they arrive (during a download),
+//!   bounded memory, no second pass over the clip.
+//!
+//! Camera bytes are untrusted: nothing here panics, loops forever or
+//! allocates more than fixed caps ([`MAX_BLOCK_SIZE`] per block,
+//! [`MAX_MOOV_SIZE`], [`MAX_INDEX_ENTRIES`], [`MAX_RETAINED_BLOCKS`]) on
+//! any input. A clip without GPS is not an error: it gives an
+//! [`Extraction`] with no points, and [`Stats`] tell why.
+//!
+//! ```
+//! use viofo_gps::{extract_file, write_sidecar, Format, Options};
+//! # use viofo_gps::fixture::{drive, ClipBuilder};
+//! # let dir = tempfile::tempdir()?;
+//! # let clip = dir.path().join("2025_1224_120324_000002PF.MP4");
+//! # let pts = drive(time::macros::datetime!(2025-12-24 11:03:24), 30, 52.52, 13.40, 14.0, 90.0);
+//! # ClipBuilder::new(viofo_gps::Layout::Variable).points(pts).build()
+//! #     .write_to(std::fs::File::create(&clip)?)?;
+//! let track = extract_file(&clip, &Options::default())?;
+//! assert_eq!(track.points.len(), 30);
+//! assert_eq!(track.stats.decoded, 30);
+//! let summary = track.summary();
+//! assert!(summary.distance_m > 390.0 && summary.distance_m < 420.0);
+//!
+//! let sidecar = write_sidecar(&clip, &track.points, Format::Gpx)?;
+//! assert!(sidecar.ends_with("2025_1224_120324_000002PF.MP4.gpx"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! With the `fixture` feature, [`fixture`] builds Viofo-like clips of any
+//! size for tests, benches and the camera simulator.
 #![deny(missing_docs)]
+
+mod decode;
+mod error;
+mod extract;
+mod mp4box;
+mod output;
+mod stream;
+mod track;
 
 #[cfg(feature = "fixture")]
 pub mod fixture;
 
+pub use decode::{BlockOutcome, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE, decode_block};
+pub use error::Error;
+pub use extract::{MAX_RETAINED_BLOCKS, clip_info, extract_file, extract_reader};
+pub use mp4box::{MAX_INDEX_ENTRIES, MAX_MDAT_BOXES, MAX_MOOV_SIZE, MovieInfo};
+pub use output::{Format, sidecar_path, write_geojson, write_gpx, write_sidecar, write_track};
+pub use stream::StreamExtractor;
+pub use track::{
+    BoundingBox, Extraction, Options, Point, SPIKE_RADIUS_M, Source, Stats, Summary, haversine_m,
+    spike_filter,
+};
+
 /// The GPS block layouts Viofo cameras write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Layout {
-    /// A119 V3 / A129 / A139: record at 0x10, status at 0x28.
+    /// A119 V3 / A129 / A139 ("type 3"): record at 0x10, status at 0x28.
     Type3,
-    /// A119S: the type-3 record shifted by 0x20.
+    /// A119S: the type-3 record shifted by 0x20 (status at 0x48).
     A119S,
-    /// A229 / A329 and newer: the record at a varying offset (last `A[NS][EW]` triple, minus 24).
+    /// A229 / A329 and newer: the record at a varying offset (the last
+    /// `A[NS][EW]` triple, record 24 bytes before it).
     Variable,
 }

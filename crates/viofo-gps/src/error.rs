@@ -1,0 +1,108 @@
+//! The crate's one error type.
+
+use std::io;
+use std::path::PathBuf;
+
+/// Why extraction or writing failed.
+///
+/// "No GPS in the clip" is not an error: it is an [`Extraction`](crate::Extraction)
+/// with zero points whose [`Stats`](crate::Stats) say why. Branch on the
+/// predicates; the kind itself is private so it can grow.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct Error {
+    kind: Kind,
+}
+
+#[derive(Debug, thiserror::Error)]
+enum Kind {
+    /// Reading the clip or writing output failed (fs-err errors carry the path).
+    #[error(transparent)]
+    Io(#[from] io::Error),
+    /// The bytes do not start with an MP4 box.
+    #[error("{}not an MP4 file (no box header at the start)", path_prefix(.path))]
+    NotMp4 { path: Option<PathBuf> },
+    /// The GPX library refused the track.
+    #[error("writing GPX failed: {0}")]
+    Gpx(#[from] gpx::errors::GpxError),
+    /// Serialising GeoJSON failed.
+    #[error("writing GeoJSON failed: {0}")]
+    Json(#[from] serde_json::Error),
+    /// The clip path has no file name to derive a sidecar name from.
+    #[error("{} has no file name", .0.display())]
+    NoFileName(PathBuf),
+}
+
+fn path_prefix(path: &Option<PathBuf>) -> String {
+    path.as_ref()
+        .map(|p| format!("{}: ", p.display()))
+        .unwrap_or_default()
+}
+
+impl Error {
+    pub(crate) fn not_mp4() -> Self {
+        Error {
+            kind: Kind::NotMp4 { path: None },
+        }
+    }
+
+    pub(crate) fn with_path(mut self, p: &std::path::Path) -> Self {
+        if let Kind::NotMp4 { path } = &mut self.kind {
+            *path = Some(p.to_path_buf());
+        }
+        self
+    }
+
+    pub(crate) fn no_file_name(p: &std::path::Path) -> Self {
+        Error {
+            kind: Kind::NoFileName(p.to_path_buf()),
+        }
+    }
+
+    /// An I/O error reading the clip or writing output.
+    #[must_use]
+    pub fn is_io(&self) -> bool {
+        matches!(self.kind, Kind::Io(_))
+    }
+
+    /// The file is missing (I/O error of kind `NotFound`).
+    #[must_use]
+    pub fn is_not_found(&self) -> bool {
+        matches!(&self.kind, Kind::Io(e) if e.kind() == io::ErrorKind::NotFound)
+    }
+
+    /// The bytes are not an MP4 file (empty, too short, or no box header at the start).
+    #[must_use]
+    pub fn is_not_mp4(&self) -> bool {
+        matches!(self.kind, Kind::NotMp4 { .. })
+    }
+
+    /// Producing GPX / GeoJSON output failed (other than by I/O).
+    #[must_use]
+    pub fn is_output(&self) -> bool {
+        matches!(
+            self.kind,
+            Kind::Gpx(_) | Kind::Json(_) | Kind::NoFileName(_)
+        )
+    }
+}
+
+impl From<io::Error> for Error {
+    fn from(e: io::Error) -> Self {
+        Error { kind: Kind::Io(e) }
+    }
+}
+
+impl From<gpx::errors::GpxError> for Error {
+    fn from(e: gpx::errors::GpxError) -> Self {
+        Error { kind: Kind::Gpx(e) }
+    }
+}
+
+impl From<serde_json::Error> for Error {
+    fn from(e: serde_json::Error) -> Self {
+        Error {
+            kind: Kind::Json(e),
+        }
+    }
+}
