@@ -1,0 +1,591 @@
+//! What is on the simulated card: clips, their bodies, the camera clock and
+//! the recording in progress.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use time::PrimitiveDateTime;
+use tokio::time::Instant;
+
+use crate::config::{ClipDef, ClipSpec, DefBody, Folder, SimConfig, Source};
+use crate::error::{ErrorKind, SimError};
+use crate::synth::{GpsPoint, Layout, SynthReader, Track, splitmix64};
+
+/// A clip's body source.
+#[derive(Debug, Clone)]
+pub(crate) enum Body {
+    Synth(Arc<Layout>),
+    Bytes(Bytes),
+    File(PathBuf),
+}
+
+/// One file on the card.
+#[derive(Debug, Clone)]
+pub(crate) struct Clip {
+    pub(crate) name: String,
+    pub(crate) folder: Folder,
+    pub(crate) size: u64,
+    pub(crate) start: PrimitiveDateTime,
+    pub(crate) end: PrimitiveDateTime,
+    pub(crate) body: Body,
+    pub(crate) growing: bool,
+}
+
+/// What a test sees of a clip.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClipInfo {
+    /// File name, e.g. `2025_1224_120324_000002PF.MP4`.
+    pub name: String,
+    /// Folder it is in now.
+    pub folder: Folder,
+    /// FPATH as listed, e.g. `A:\DCIM\Movie\RO\2025_1224_120324_000002PF.MP4`.
+    pub fpath: String,
+    /// URL path, e.g. `/DCIM/Movie/RO/2025_1224_120324_000002PF.MP4`.
+    pub url_path: String,
+    /// Exact size now (the listing's SIZE and the download's length).
+    pub size: u64,
+    /// In `RO` (ATTR 33).
+    pub locked: bool,
+    /// Parking recording (`P` in the name).
+    pub parking: bool,
+    /// Still being recorded (its size grows).
+    pub growing: bool,
+    /// Start (local camera time).
+    pub start: PrimitiveDateTime,
+    /// End (TIME in the listing).
+    pub end: PrimitiveDateTime,
+}
+
+impl Clip {
+    pub(crate) fn info(&self) -> ClipInfo {
+        ClipInfo {
+            name: self.name.clone(),
+            folder: self.folder,
+            fpath: format!("{}{}", self.folder.fpath_dir(), self.name),
+            url_path: self.url_path(),
+            size: self.size,
+            locked: self.folder == Folder::Ro,
+            parking: is_parking_name(&self.name),
+            growing: self.growing,
+            start: self.start,
+            end: self.end,
+        }
+    }
+
+    pub(crate) fn url_path(&self) -> String {
+        format!("{}/{}", self.folder.url_dir(), self.name)
+    }
+
+    pub(crate) fn attr(&self) -> u32 {
+        if self.folder == Folder::Ro { 33 } else { 32 }
+    }
+
+    /// GPS fixes the body carries now (synthetic clips only).
+    pub(crate) fn gps_points(&self) -> Vec<GpsPoint> {
+        match &self.body {
+            Body::Synth(l) => l.points(self.size),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// A clip being recorded.
+#[derive(Debug)]
+struct Recording {
+    name: String,
+    /// Instant the clip started.
+    started: Instant,
+    layout: Arc<Layout>,
+}
+
+/// The card plus the camera clock.
+#[derive(Debug)]
+pub(crate) struct Card {
+    pub(crate) clips: Vec<Clip>,
+    seed: u64,
+    next_seq: u32,
+    /// Camera time at `epoch`.
+    clock_base: PrimitiveDateTime,
+    epoch: Instant,
+    rate: u64,
+    clip_duration: Duration,
+    track: Track,
+    recording: Option<Recording>,
+}
+
+impl Card {
+    pub(crate) fn build(config: &SimConfig) -> Result<Self, SimError> {
+        let mut clips = Vec::new();
+        let mut next_seq = 1u32;
+        for (k, source) in config.sources.iter().enumerate() {
+            let seed = splitmix64(config.seed ^ (k as u64).wrapping_mul(0x51_7cc1_b727_220a));
+            match source {
+                Source::Synthetic(spec) => synthetic(spec, seed, &mut clips),
+                Source::Dir(root) => scan_dir(root, &mut clips)?,
+                Source::Clip(def) => {
+                    let t = def.start.or_else(|| parse_name_time(&def.name)).unwrap_or(
+                        config
+                            .clock
+                            .unwrap_or(time::macros::datetime!(2025-12-24 12:00:00)),
+                    );
+                    clips.push(from_def(def, seed, t));
+                }
+            }
+        }
+        for c in &clips {
+            if let Some(seq) = parse_seq(&c.name) {
+                next_seq = next_seq.max(seq.saturating_add(1));
+            }
+        }
+        clips.sort_by(|a, b| a.start.cmp(&b.start).then_with(|| a.name.cmp(&b.name)));
+        let mut names = std::collections::HashSet::new();
+        for c in &clips {
+            if !names.insert(c.name.to_ascii_uppercase()) {
+                return Err(SimError::new(ErrorKind::Config(format!(
+                    "two clips are named {}",
+                    c.name
+                ))));
+            }
+        }
+        let latest = clips.iter().map(|c| c.end).max();
+        let clock_base = config
+            .clock
+            .or(latest.map(|t| t + time::Duration::minutes(1)))
+            .unwrap_or(time::macros::datetime!(2025-12-24 12:00:00));
+        Ok(Self {
+            clips,
+            seed: config.seed,
+            next_seq,
+            clock_base,
+            epoch: Instant::now(),
+            rate: config.recording_rate,
+            clip_duration: config.recording_clip,
+            track: Track::from_seed(config.seed ^ 0xcafe, clock_base),
+            recording: None,
+        })
+    }
+
+    /// Camera wall clock now.
+    pub(crate) fn camera_now(&self, now: Instant) -> PrimitiveDateTime {
+        self.clock_base + now.saturating_duration_since(self.epoch)
+    }
+
+    pub(crate) fn is_recording(&self) -> bool {
+        self.recording.is_some()
+    }
+
+    /// Start or stop recording. Stopping finishes the growing clip at its
+    /// current size.
+    pub(crate) fn set_recording(&mut self, on: bool, now: Instant) {
+        self.refresh(now);
+        match (on, self.recording.is_some()) {
+            (true, false) => self.start_clip(now, self.camera_now(now)),
+            (false, true) => {
+                if let Some(rec) = self.recording.take()
+                    && let Some(c) = self.clips.iter_mut().find(|c| c.name == rec.name)
+                {
+                    c.growing = false;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn start_clip(&mut self, started: Instant, at: PrimitiveDateTime) {
+        let seq = self.next_seq;
+        self.next_seq = self.next_seq.saturating_add(1);
+        let name = format!("{}_{seq:06}F.MP4", name_time(at));
+        let layout = Arc::new(Layout::for_rate(
+            splitmix64(self.seed ^ u64::from(seq) ^ 0x5eed),
+            self.rate,
+            self.clip_duration.as_secs(),
+            Some(self.track.clone()),
+            at,
+        ));
+        let size = layout.header_len + 8;
+        // A name clash (a served folder already has it) just replaces nothing:
+        // skip the number.
+        if self
+            .clips
+            .iter()
+            .any(|c| c.name.eq_ignore_ascii_case(&name))
+        {
+            self.start_clip(started, at + time::Duration::seconds(1));
+            return;
+        }
+        self.clips.push(Clip {
+            name: name.clone(),
+            folder: Folder::Movie,
+            size,
+            start: at,
+            end: at,
+            body: Body::Synth(layout.clone()),
+            growing: true,
+        });
+        self.recording = Some(Recording {
+            name,
+            started,
+            layout,
+        });
+    }
+
+    /// Bring the growing clip up to date with the clock.
+    pub(crate) fn refresh(&mut self, now: Instant) {
+        for _ in 0..100_000 {
+            let Some(rec) = &self.recording else { return };
+            let elapsed = now.saturating_duration_since(rec.started);
+            let header = rec.layout.header_len + 8;
+            let name = rec.name.clone();
+            let started = rec.started;
+            let Some(clip) = self.clips.iter_mut().find(|c| c.name == name) else {
+                // Deleted or removed under us: stop tracking it.
+                self.recording = None;
+                return;
+            };
+            if elapsed < self.clip_duration {
+                #[allow(clippy::cast_possible_truncation)] // saturating float cast
+                let grown = (self.rate as f64 * elapsed.as_secs_f64()) as u64;
+                clip.size = header + grown;
+                clip.end = clip.start + elapsed;
+                return;
+            }
+            clip.size = header + self.rate.saturating_mul(self.clip_duration.as_secs());
+            clip.end = clip.start + self.clip_duration;
+            clip.growing = false;
+            let next_at = clip.end;
+            self.recording = None;
+            self.start_clip(started + self.clip_duration, next_at);
+        }
+    }
+
+    pub(crate) fn find(&self, name: &str) -> Option<&Clip> {
+        self.clips
+            .iter()
+            .find(|c| c.name.eq_ignore_ascii_case(name))
+    }
+
+    pub(crate) fn find_url(&self, path: &str) -> Option<&Clip> {
+        self.clips
+            .iter()
+            .find(|c| c.url_path().eq_ignore_ascii_case(path))
+    }
+
+    pub(crate) fn remove(&mut self, name: &str) -> Option<Clip> {
+        let i = self
+            .clips
+            .iter()
+            .position(|c| c.name.eq_ignore_ascii_case(name))?;
+        Some(self.clips.remove(i))
+    }
+
+    pub(crate) fn lock(&mut self, name: &str) -> bool {
+        match self
+            .clips
+            .iter_mut()
+            .find(|c| c.name.eq_ignore_ascii_case(name))
+        {
+            Some(c) => {
+                c.folder = Folder::Ro;
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub(crate) fn add(&mut self, def: &ClipDef, now: Instant) -> Result<ClipInfo, SimError> {
+        if self.find(&def.name).is_some() {
+            return Err(SimError::new(ErrorKind::Config(format!(
+                "a clip named {} is already on the card",
+                def.name
+            ))));
+        }
+        let t = def
+            .start
+            .or_else(|| parse_name_time(&def.name))
+            .unwrap_or_else(|| self.camera_now(now));
+        let seed = splitmix64(self.seed ^ hash_name(&def.name));
+        let clip = from_def(def, seed, t);
+        if let Some(seq) = parse_seq(&clip.name) {
+            self.next_seq = self.next_seq.max(seq.saturating_add(1));
+        }
+        let info = clip.info();
+        self.clips.push(clip);
+        Ok(info)
+    }
+
+    pub(crate) fn used(&self) -> u64 {
+        self.clips.iter().map(|c| c.size).sum()
+    }
+}
+
+fn from_def(def: &ClipDef, seed: u64, start: PrimitiveDateTime) -> Clip {
+    let (body, size) = match &def.body {
+        DefBody::Bytes(b) => (Body::Bytes(b.clone()), b.len() as u64),
+        DefBody::Synthetic { size, gps } => {
+            let track = gps.then(|| Track::from_seed(seed, start));
+            let l = Layout::for_size(seed, *size, def.duration.as_secs(), track, start);
+            (Body::Synth(Arc::new(l)), *size)
+        }
+    };
+    Clip {
+        name: def.name.clone(),
+        folder: def.folder,
+        size,
+        start,
+        end: start + def.duration,
+        body,
+        growing: false,
+    }
+}
+
+fn synthetic(spec: &ClipSpec, seed: u64, out: &mut Vec<Clip>) {
+    let track = Track::from_seed(seed, spec.start);
+    let secs = spec.duration.as_secs();
+    for i in 0..spec.count {
+        let start = spec.start + spec.duration * u32::try_from(i).unwrap_or(u32::MAX);
+        let seq = spec
+            .first_seq
+            .saturating_add(u32::try_from(i).unwrap_or(u32::MAX));
+        let nth = |k: usize| k > 0 && (i + 1) % k == 0;
+        let parking = nth(spec.parking_every);
+        let folder = if nth(spec.locked_every) {
+            Folder::Ro
+        } else if parking {
+            Folder::Parking
+        } else {
+            Folder::Movie
+        };
+        let letter = if parking { "P" } else { "" };
+        let r = splitmix64(seed ^ (i as u64).wrapping_mul(0x2545_f491_4f6c_dd1d));
+        let span = spec.size_max - spec.size;
+        let front = spec.size + if span > 0 { r % (span + 1) } else { 0 };
+        let mut cams = vec![('F', front)];
+        if spec.rear {
+            cams.push(('R', spec.rear_size.unwrap_or(front)));
+        }
+        for (cam, size) in cams {
+            let name = format!("{}_{seq:06}{letter}{cam}.MP4", name_time(start));
+            let cseed = splitmix64(seed ^ hash_name(&name));
+            let layout =
+                Layout::for_size(cseed, size, secs, spec.gps.then(|| track.clone()), start);
+            out.push(Clip {
+                name,
+                folder,
+                size,
+                start,
+                end: start + spec.duration,
+                body: Body::Synth(Arc::new(layout)),
+                growing: false,
+            });
+        }
+    }
+}
+
+fn scan_dir(root: &std::path::Path, out: &mut Vec<Clip>) -> Result<(), SimError> {
+    let io = |e| SimError::new(ErrorKind::Io(e));
+    fs_err::metadata(root).map_err(io)?;
+    for folder in Folder::ALL {
+        let dir = root.join(folder.card_dir());
+        let Ok(entries) = fs_err::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries {
+            let entry = entry.map_err(io)?;
+            let path = entry.path();
+            let meta = fs_err::metadata(&path).map_err(io)?;
+            if !meta.is_file() {
+                continue;
+            }
+            let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
+                tracing::warn!(path = %path.display(), "skipping a file whose name is not UTF-8");
+                continue;
+            };
+            let mtime = meta
+                .modified()
+                .ok()
+                .map(|t| {
+                    let t = time::OffsetDateTime::from(t);
+                    PrimitiveDateTime::new(t.date(), t.time())
+                })
+                .unwrap_or(time::macros::datetime!(2025-12-24 12:00:00));
+            let start = parse_name_time(&name).unwrap_or(mtime - time::Duration::minutes(1));
+            out.push(Clip {
+                name,
+                folder,
+                size: meta.len(),
+                start,
+                end: start + time::Duration::minutes(1),
+                body: Body::File(path),
+                growing: false,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// `YYYY_MMDD_HHMMSS` of a time.
+pub(crate) fn name_time(t: PrimitiveDateTime) -> String {
+    format!(
+        "{:04}_{:02}{:02}_{:02}{:02}{:02}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+/// Start time from `YYYY_MMDD_HHMMSS_…` or `YYYYMMDDHHMMSS_…`.
+pub(crate) fn parse_name_time(name: &str) -> Option<PrimitiveDateTime> {
+    let digits: String = name.chars().take(17).filter(|c| *c != '_').collect();
+    let d = digits.get(..14)?;
+    if !d.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n = |r: std::ops::Range<usize>| d.get(r).and_then(|s| s.parse::<u16>().ok());
+    let date = time::Date::from_calendar_date(
+        i32::from(n(0..4)?),
+        time::Month::try_from(u8::try_from(n(4..6)?).ok()?).ok()?,
+        u8::try_from(n(6..8)?).ok()?,
+    )
+    .ok()?;
+    let t = time::Time::from_hms(
+        u8::try_from(n(8..10)?).ok()?,
+        u8::try_from(n(10..12)?).ok()?,
+        u8::try_from(n(12..14)?).ok()?,
+    )
+    .ok()?;
+    Some(PrimitiveDateTime::new(date, t))
+}
+
+fn parse_seq(name: &str) -> Option<u32> {
+    let stem = name.split('.').next()?;
+    let last = stem.rsplit('_').next()?;
+    let digits: String = last.chars().take_while(char::is_ascii_digit).collect();
+    if digits.len() < 5 || digits.len() > 6 {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+fn is_parking_name(name: &str) -> bool {
+    let stem = name.split('.').next().unwrap_or("");
+    let tail = stem.rsplit('_').next().unwrap_or("");
+    tail.trim_start_matches(|c: char| c.is_ascii_digit())
+        .contains('P')
+}
+
+fn hash_name(name: &str) -> u64 {
+    name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    })
+}
+
+/// Reads a clip's bytes synchronously (for hashing in tests).
+#[derive(Debug)]
+pub struct ClipReader {
+    inner: ReaderInner,
+    pos: u64,
+    size: u64,
+}
+
+#[derive(Debug)]
+enum ReaderInner {
+    Synth(SynthReader),
+    Bytes(Bytes),
+    File(fs_err::File),
+}
+
+impl ClipReader {
+    pub(crate) fn open(clip: &Clip) -> std::io::Result<Self> {
+        let inner = match &clip.body {
+            Body::Synth(l) => ReaderInner::Synth(SynthReader::new(l.clone(), clip.size)),
+            Body::Bytes(b) => ReaderInner::Bytes(b.clone()),
+            Body::File(p) => ReaderInner::File(fs_err::File::open(p)?),
+        };
+        Ok(Self {
+            inner,
+            pos: 0,
+            size: clip.size,
+        })
+    }
+
+    /// Total length this reader yields.
+    pub fn len(&self) -> u64 {
+        self.size
+    }
+
+    /// Whether the clip is empty.
+    pub fn is_empty(&self) -> bool {
+        self.size == 0
+    }
+}
+
+impl std::io::Read for ClipReader {
+    // reads from `pos`; the file is kept positioned at `pos` by `seek`
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let left = usize::try_from(self.size.saturating_sub(self.pos)).unwrap_or(usize::MAX);
+        let want = buf.len().min(left);
+        let Some(buf) = buf.get_mut(..want) else {
+            return Ok(0);
+        };
+        let n = match &mut self.inner {
+            ReaderInner::Synth(r) => r.read_at(self.pos, buf),
+            ReaderInner::Bytes(b) => {
+                let from = usize::try_from(self.pos).unwrap_or(usize::MAX);
+                match b.get(from..from.saturating_add(want)) {
+                    Some(src) => {
+                        buf.copy_from_slice(src);
+                        want
+                    }
+                    None => 0,
+                }
+            }
+            ReaderInner::File(f) => f.read(buf)?,
+        };
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl std::io::Seek for ClipReader {
+    fn seek(&mut self, to: std::io::SeekFrom) -> std::io::Result<u64> {
+        let target = match to {
+            std::io::SeekFrom::Start(n) => Some(n),
+            std::io::SeekFrom::End(d) => self.size.checked_add_signed(d),
+            std::io::SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+        };
+        let Some(target) = target else {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "seek before the start",
+            ));
+        };
+        if let ReaderInner::File(f) = &mut self.inner {
+            f.seek(std::io::SeekFrom::Start(target))?;
+        }
+        self.pos = target;
+        Ok(target)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_parse() {
+        let t = parse_name_time("2025_1224_120324_000002PF.MP4").unwrap();
+        assert_eq!(name_time(t), "2025_1224_120324");
+        assert_eq!(parse_seq("2025_1224_120324_000002PF.MP4"), Some(2));
+        assert!(is_parking_name("2025_1224_120324_000002PF.MP4"));
+        assert!(!is_parking_name("2025_1224_120324_000002F.MP4"));
+        let t = parse_name_time("20260827204333_000029.MP4").unwrap();
+        assert_eq!(name_time(t), "2026_0827_204333");
+        assert_eq!(parse_name_time("hello.mp4"), None);
+        assert_eq!(parse_name_time("2025_1324_120324_000002F.MP4"), None);
+    }
+}
