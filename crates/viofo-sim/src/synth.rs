@@ -12,11 +12,14 @@
 #![allow(clippy::cast_possible_truncation)]
 
 use time::PrimitiveDateTime;
+use viofo_gps::Layout as GpsLayout;
+use viofo_gps::fixture::{Block, FixPoint, encode_block_into};
 
 /// Size of one GPS `free` box.
 pub(crate) const GPS_BOX: u64 = 0x8000;
 const FTYP_LEN: u64 = 32;
 const MVHD_LEN: u64 = 108;
+const KNOTS_PER_MPS: f64 = 3600.0 / 1852.0;
 
 /// Parameters of a synthetic GPS track: a straight line at constant speed.
 #[derive(Debug, Clone, PartialEq)]
@@ -231,25 +234,15 @@ impl Layout {
         out
     }
 
-    /// Record offset inside GPS box `i` (varies, like A229/A329 firmware).
-    fn record_offset(&self, i: u64) -> usize {
-        0x20 + 4 * ((i * 7 + (self.seed & 0xff)) % 24) as usize
-    }
-
     /// The fix stored in block `i`, as a decoder reads it back.
     pub(crate) fn point(&self, i: u64) -> Option<GpsPoint> {
-        let track = self.track.as_ref()?;
-        let time = self.start + time::Duration::seconds(i64::try_from(i).unwrap_or(0));
-        let secs = (time - track.t0).as_seconds_f64();
-        let (lat, lon) = track.position(secs);
-        let nlat = nmea(lat);
-        let nlon = nmea(lon);
+        let p = self.fix(i)?;
         Some(GpsPoint {
-            time,
-            lat: denmea(nlat) * lat.signum(),
-            lon: denmea(nlon) * lon.signum(),
-            speed_knots: track.speed_knots as f32,
-            course_deg: track.course_deg as f32,
+            time: p.time,
+            lat: denmea(nmea(p.lat)) * p.lat.signum(),
+            lon: denmea(nmea(p.lon)) * p.lon.signum(),
+            speed_knots: (p.speed_mps * KNOTS_PER_MPS) as f32,
+            course_deg: p.course_deg as f32,
             box_offset: self.block_offset(i),
         })
     }
@@ -261,48 +254,35 @@ impl Layout {
             .collect()
     }
 
-    /// The bytes of GPS box `i`.
-    fn block(&self, i: u64) -> Vec<u8> {
-        let mut b = vec![0u8; GPS_BOX as usize];
-        let Some(track) = self.track.as_ref() else {
-            return b;
-        };
+    /// The fix of block `i` in the fixture builder's terms.
+    fn fix(&self, i: u64) -> Option<FixPoint> {
+        let track = self.track.as_ref()?;
         let time = self.start + time::Duration::seconds(i64::try_from(i).unwrap_or(0));
         let secs = (time - track.t0).as_seconds_f64();
         let (lat, lon) = track.position(secs);
-        let mut w = Writer(&mut b, 0);
-        w.be(GPS_BOX as u32);
-        w.bytes(b"freeGPS ");
-        w.le(0x3f0);
-        let r = self.record_offset(i);
-        w.1 = r;
-        let (h, m, s) = time.as_hms();
-        for v in [
-            u32::from(h),
-            u32::from(m),
-            u32::from(s),
-            u32::try_from(time.year() - 2000).unwrap_or(0),
-            u32::from(u8::from(time.month())),
-            u32::from(time.day()),
-        ] {
-            w.le(v);
-        }
-        w.bytes(&[
-            b'A',
-            if lat < 0.0 { b'S' } else { b'N' },
-            if lon < 0.0 { b'W' } else { b'E' },
-            0,
-        ]);
-        for f in [
-            nmea(lat),
-            nmea(lon),
-            track.speed_knots as f32,
-            track.course_deg as f32,
-        ] {
-            w.bytes(&f.to_le_bytes());
-        }
-        for a in [12i32, -40, 250] {
-            w.bytes(&a.to_le_bytes());
+        Some(FixPoint {
+            time,
+            lat,
+            lon,
+            speed_mps: track.speed_knots / KNOTS_PER_MPS,
+            course_deg: track.course_deg,
+            accel: Some([12, -40, 250]),
+        })
+    }
+
+    /// The bytes of GPS box `i`: an A229/A329 variable-offset block built by
+    /// `viofo_gps::fixture`.
+    fn block(&self, i: u64) -> Vec<u8> {
+        let mut b = Vec::new();
+        match self.fix(i) {
+            Some(p) => encode_block_into(
+                GpsLayout::Variable,
+                &Block::Fix(p),
+                GPS_BOX as u32,
+                usize::try_from(i).unwrap_or(0),
+                &mut b,
+            ),
+            None => b.resize(GPS_BOX as usize, 0),
         }
         b
     }
@@ -311,7 +291,9 @@ impl Layout {
     fn filler(&self, mut offset: u64, buf: &mut [u8]) {
         let mut i = 0;
         while i < buf.len() {
-            let word = splitmix64(self.seed ^ (offset / 8).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+            // All bytes >= 0x80: filler never contains ASCII markers (`free`, `GPS `).
+            let word = splitmix64(self.seed ^ (offset / 8).wrapping_mul(0x9e37_79b9_7f4a_7c15))
+                | 0x8080_8080_8080_8080;
             let bytes = word.to_le_bytes();
             let start = (offset % 8) as usize;
             let take = (8 - start).min(buf.len() - i);
@@ -424,23 +406,6 @@ fn copy(dst: &mut [u8], src: &[u8], from: u64, n: u64) -> usize {
             n
         }
         _ => 0,
-    }
-}
-
-struct Writer<'a>(&'a mut [u8], usize);
-
-impl Writer<'_> {
-    fn bytes(&mut self, b: &[u8]) {
-        if let Some(dst) = self.0.get_mut(self.1..self.1 + b.len()) {
-            dst.copy_from_slice(b);
-        }
-        self.1 += b.len();
-    }
-    fn be(&mut self, v: u32) {
-        self.bytes(&v.to_be_bytes());
-    }
-    fn le(&mut self, v: u32) {
-        self.bytes(&v.to_le_bytes());
     }
 }
 

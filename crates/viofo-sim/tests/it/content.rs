@@ -202,3 +202,30 @@ async fn explicit_clips_and_duplicates() {
     .unwrap_err();
     assert!(err.is_config());
 }
+
+#[tokio::test]
+async fn viofo_gps_decodes_what_the_sim_says_it_wrote() {
+    let sim = Sim::start(
+        SimConfig::default()
+            .seed(3)
+            .with_clips(ClipSpec::synthetic(2).size(3_000_000).rear(true)),
+    )
+    .await
+    .unwrap();
+    for c in sim.clips() {
+        let expected = sim.gps_points(&c.name).unwrap();
+        assert!(expected.len() > 30, "{}", expected.len());
+        let reader = sim.clip_reader(&c.name).unwrap();
+        let got = viofo_gps::extract_reader(reader, &viofo_gps::Options::default()).unwrap();
+        assert_eq!(got.stats.source, viofo_gps::Source::Index);
+        assert_eq!(got.points.len(), expected.len(), "{:?}", got.stats);
+        for (g, e) in got.points.iter().zip(&expected) {
+            assert_eq!(
+                g.time.unix_timestamp(),
+                e.time.assume_utc().unix_timestamp()
+            );
+            assert!((g.lat - e.lat).abs() < 1e-6, "{} vs {}", g.lat, e.lat);
+            assert!((g.lon - e.lon).abs() < 1e-6, "{} vs {}", g.lon, e.lon);
+        }
+    }
+}
