@@ -210,6 +210,7 @@ pub fn drive(
 
 /// Offset (from the box start) of the record's time fields for `layout` and
 /// block sequence number `seq`; the status triple sits 24 bytes later.
+/// (Blocks too small to hold the record there get it at 0x30.)
 #[must_use]
 pub fn record_offset(layout: Layout, seq: usize) -> usize {
     match layout {
@@ -244,7 +245,8 @@ fn put(buf: &mut [u8], at: usize, bytes: &[u8]) {
 /// Encode one GPS `free` box of `size` bytes (at least 0x100) into `out`
 /// (cleared and resized). `seq` chooses the record position for
 /// [`Layout::Variable`], which also plants a decoy `ANE` triple at 0x28 —
-/// a fixed-offset decoder reads garbage there, as on real A229 files.
+/// a fixed-offset decoder reads garbage there, as on real A229 files
+/// (only in blocks whose status is `A`).
 pub fn encode_block_into(layout: Layout, block: &Block, size: u32, seq: usize, out: &mut Vec<u8>) {
     let size = size.max(0x100);
     out.clear();
@@ -279,8 +281,11 @@ pub fn encode_block_into(layout: Layout, block: &Block, size: u32, seq: usize, o
         Layout::Variable => 0x0100_0000 | u32::try_from(seq % 0x1000).unwrap_or(0),
     };
     put_u32_le(out, 12, tag);
-    let r = record_offset(layout, seq);
-    if layout == Layout::Variable && r >= 0x30 {
+    let mut r = record_offset(layout, seq);
+    if r + 56 > out.len() {
+        r = 0x30; // a small block cannot hold the record further in
+    }
+    if layout == Layout::Variable && r >= 0x30 && rec.status == b'A' {
         // Decoy triple where a type-3 decoder would look.
         put(out, 0x28, b"ANE\0");
     }
