@@ -1,2 +1,80 @@
-//! viofo-client: placeholder, being written (see the workspace README).
+//! An async HTTP client for Viofo (Novatek) dashcams: list the recordings,
+//! probe the camera, download clips with resume and atomic rename, delete
+//! clips, read firmware, free space and the recording flag.
+//!
+//! The camera speaks plain HTTP on port 80 with a single-threaded server
+//! that closes the socket after each request and resets connections above
+//! about three at once. This client never pools connections, never holds
+//! more than [`ClientConfig::max_connections`] (at most 3) at once across
+//! all clones of a [`Client`], bounds every wait with a timeout, and treats
+//! every byte from the camera as untrusted: names and paths are validated
+//! before they become local paths or delete arguments ([`validate_name`],
+//! [`validate_remote_path`]); listings are capped in bytes and items.
+//! See `docs/PROTOCOL.md` in the repository for the protocol as spoken.
+//!
+//! # Connection slots and priorities
+//!
+//! All calls share one limiter of `max_connections` slots. Deletes (about
+//! 2 s each on a real camera) wait while any other request waits, and use
+//! at most `max_connections - 1` slots (1 when the maximum is 1), so a
+//! delete queue running in another task never starves downloads.
+//!
+//! # Example
+//!
+//! Against the simulated camera from the `viofo-sim` crate:
+//!
+//! ```
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use viofo_client::{Client, ClientConfig, DownloadOptions, ListSource};
+//!
+//! use viofo_sim::{ClipSpec, Sim, SimConfig};
+//! let sim = Sim::start(SimConfig::default().with_clips(ClipSpec::synthetic(2).size(300_000))).await?;
+//! // A real camera is usually at http://192.168.1.254 on its own Wi-Fi.
+//! let client = Client::new(ClientConfig::new(sim.base_url()))?;
+//! client.probe().await?;
+//!
+//! let listing = client.list(ListSource::Xml).await?;
+//! assert!(listing.skipped.is_empty());
+//! let clip = &listing.recordings[0];
+//!
+//! let dir = tempfile::tempdir()?;
+//! // Recording::file_name() is the only safe local path component.
+//! let dest = dir.path().join(clip.file_name());
+//! let mut seen = 0u64;
+//! let mut progress = |p: viofo_client::Progress| seen = p.done;
+//! let done = client
+//!     .download(clip, &dest, DownloadOptions::new().progress(&mut progress))
+//!     .await?;
+//! assert_eq!(done.bytes, std::fs::metadata(&dest)?.len());
+//! assert_eq!(seen, done.bytes);
+//! sim.shutdown().await;
+//! # Ok(())
+//! # }
+//! # tokio::runtime::Runtime::new().unwrap().block_on(run()).unwrap();
+//! ```
 #![deny(missing_docs)]
+
+mod client;
+mod command;
+mod download;
+mod encode;
+mod error;
+mod limiter;
+mod listing;
+mod recording;
+mod validate;
+
+pub use client::{CameraInfo, Client, ClientConfig, DeleteOutcome, MAX_CONNECTIONS};
+pub use download::{ChunkObserver, DownloadOptions, Downloaded, Progress, SizeSource, part_path};
+pub use error::{Error, Result};
+pub use listing::{
+    ListSource, Listing, ListingLimits, Skipped, parse_html_listing, parse_xml_listing,
+};
+pub use recording::{Channel, MAX_CLIP_SIZE, Recording, Size};
+pub use validate::{
+    ALLOWED_EXTENSIONS, MAX_NAME_BYTES, MAX_PATH_BYTES, MAX_PATH_DEPTH, RecordingName, RemotePath,
+    validate_name, validate_remote_path,
+};
+
+/// Re-exported so callers need not depend on tokio-util for the token type.
+pub use tokio_util::sync::CancellationToken;

@@ -1,0 +1,612 @@
+//! Downloads: `.part` file, resume, size checks, atomic rename.
+
+use std::fmt;
+use std::io::SeekFrom;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use reqwest::header::{CONTENT_RANGE, HeaderMap, HeaderValue, RANGE};
+use reqwest::{Method, StatusCode};
+use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt, BufWriter};
+use tokio_util::sync::CancellationToken;
+
+use crate::client::{Client, header_len};
+use crate::error::{Error, Kind, Phase};
+use crate::limiter::Class;
+use crate::recording::Recording;
+
+/// Sees a download's bytes as they arrive, e.g. to feed a streaming GPS
+/// extractor so a clip is never read twice.
+///
+/// Contract: after the last [`reset`](ChunkObserver::reset) of a
+/// successful [`Client::download`], the observer has been given the file's
+/// bytes in order from byte 0, exactly once. `download` calls `reset`
+/// when it starts; when it resumes a `.part` it first replays the bytes
+/// already on disk (a local read, only on resume), then the network bytes;
+/// when the camera ignores `Range` it calls `reset` again and starts over.
+/// After a failed download the observer holds an unfinished prefix: a later
+/// `download` of the same clip resets and replays it.
+///
+/// Both methods are called inline on the download's task, between socket
+/// reads: they must be cheap and must not block.
+pub trait ChunkObserver: Send {
+    /// Forget everything seen so far; the next chunk is byte 0.
+    fn reset(&mut self);
+    /// The next bytes of the file.
+    fn chunk(&mut self, bytes: &[u8]);
+}
+
+/// The no-op observer.
+impl ChunkObserver for () {
+    fn reset(&mut self) {}
+    fn chunk(&mut self, _bytes: &[u8]) {}
+}
+
+/// A progress report.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Progress {
+    /// Bytes of the file present so far (resumed prefix included).
+    pub done: u64,
+    /// Expected total, when known.
+    pub total: Option<u64>,
+    /// Network rate of this transfer so far, bytes per second.
+    pub bytes_per_sec: u64,
+}
+
+/// Options for [`Client::download`]. All optional.
+#[derive(Default)]
+pub struct DownloadOptions<'a> {
+    progress: Option<&'a mut (dyn FnMut(Progress) + Send)>,
+    observer: Option<&'a mut dyn ChunkObserver>,
+    cancel: CancellationToken,
+}
+
+impl fmt::Debug for DownloadOptions<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DownloadOptions")
+            .field("progress", &self.progress.is_some())
+            .field("observer", &self.observer.is_some())
+            .field("cancel", &self.cancel)
+            .finish()
+    }
+}
+
+impl<'a> DownloadOptions<'a> {
+    /// No progress, no observer, never cancelled.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Call `f` with progress: at most every 100 ms while bytes flow, and
+    /// once at the end. Called inline; must not block.
+    pub fn progress(mut self, f: &'a mut (dyn FnMut(Progress) + Send)) -> Self {
+        self.progress = Some(f);
+        self
+    }
+    /// Feed every byte of the file to `o` (see [`ChunkObserver`]).
+    pub fn observer(mut self, o: &'a mut dyn ChunkObserver) -> Self {
+        self.observer = Some(o);
+        self
+    }
+    /// Stop promptly when `token` is cancelled (also while waiting for a
+    /// connection slot or a chunk). The `.part` file keeps what arrived.
+    pub fn cancel(mut self, token: CancellationToken) -> Self {
+        self.cancel = token;
+        self
+    }
+}
+
+/// Where the size a download was checked against came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SizeSource {
+    /// The camera's answer to HEAD.
+    Head,
+    /// The exact size in the XML listing (HEAD failed).
+    Listing,
+    /// The Content-Length (or Content-Range total) of the GET itself
+    /// (HEAD failed and the listing size was only approximate).
+    ContentLength,
+}
+
+/// A finished download.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Downloaded {
+    /// The destination, now holding the complete file.
+    pub path: PathBuf,
+    /// The file's size.
+    pub bytes: u64,
+    /// Bytes taken from an existing `.part` (0 for a fresh download or
+    /// when the camera ignored `Range`).
+    pub resumed_from: u64,
+    /// What the size was checked against.
+    pub size_source: SizeSource,
+    /// Wall time of the call.
+    pub duration: Duration,
+}
+
+/// `<dest>.part`, beside `dest`.
+pub fn part_path(dest: &Path) -> Result<PathBuf, Error> {
+    let name = dest.file_name().ok_or_else(|| {
+        Error::invalid_input(format!("destination {} has no file name", dest.display()))
+    })?;
+    let mut part = name.to_os_string();
+    part.push(".part");
+    Ok(dest.with_file_name(part))
+}
+
+const WRITE_BUFFER: usize = 1 << 20;
+const REPLAY_CHUNK: usize = 1 << 20;
+const PROGRESS_EVERY: Duration = Duration::from_millis(100);
+
+struct Run<'o, 'a> {
+    what: String,
+    part: PathBuf,
+    cancel: CancellationToken,
+    observer: &'o mut dyn ChunkObserver,
+    progress: Option<&'a mut (dyn FnMut(Progress) + Send)>,
+}
+
+/// Runs `fut` unless `cancel` fires first. (A free function: holding a
+/// `&Run` across an await would make the download future `!Send`.)
+async fn cancellable<T>(
+    cancel: &CancellationToken,
+    what: &str,
+    fut: impl Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    tokio::select! {
+        biased;
+        () = cancel.cancelled() => Err(Error::cancelled(what.to_owned())),
+        r = fut => r,
+    }
+}
+
+impl Run<'_, '_> {
+    fn io(&self, e: std::io::Error) -> Error {
+        Error::io(&self.part, e, self.what.clone())
+    }
+
+    /// Feeds the first `len` bytes of the `.part` to the observer.
+    async fn replay(&mut self, file: &mut fs_err::tokio::File, len: u64) -> Result<(), Error> {
+        file.seek(SeekFrom::Start(0))
+            .await
+            .map_err(|e| self.io(e))?;
+        let mut buf = vec![0u8; REPLAY_CHUNK];
+        let mut left = len;
+        while left > 0 {
+            if self.cancel.is_cancelled() {
+                return Err(Error::cancelled(self.what.clone()));
+            }
+            let want = usize::try_from(left.min(REPLAY_CHUNK as u64)).unwrap_or(REPLAY_CHUNK);
+            let Some(slot) = buf.get_mut(..want) else {
+                break;
+            };
+            let n = file.read(slot).await.map_err(|e| self.io(e))?;
+            if n == 0 {
+                return Err(self.io(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "the .part file shrank while being replayed",
+                )));
+            }
+            if let Some(read) = buf.get(..n) {
+                self.observer.chunk(read);
+            }
+            left -= n as u64;
+        }
+        Ok(())
+    }
+
+    fn report(&mut self, p: Progress) {
+        if let Some(f) = self.progress.as_mut() {
+            f(p);
+        }
+    }
+}
+
+/// What a GET answered.
+enum Answer {
+    /// 206 from `have`; `total` from Content-Range if given.
+    Partial { total: Option<u64> },
+    /// 200: the whole file; Content-Length if given.
+    Whole { len: Option<u64> },
+    /// 416 to our Range: the `.part` does not fit the file.
+    RangeRefused,
+}
+
+impl Client {
+    /// Downloads `rec` to `dest` through `<dest>.part`.
+    ///
+    /// 1. HEAD gives the exact size; if HEAD fails the listing's exact size
+    ///    is used; with only an approximate (HTML) size, the GET's
+    ///    Content-Length must be present and the body must end cleanly
+    ///    at it.
+    /// 2. An existing `.part` is resumed with `Range: bytes=N-` after its
+    ///    bytes are replayed into the observer. A `.part` longer than the
+    ///    expected size is discarded; one exactly as long is finished
+    ///    without a request. If the camera answers 200 instead of 206 the
+    ///    observer is reset and the file rewritten from byte 0; a 416
+    ///    restarts once without `Range`.
+    /// 3. A body shorter than expected is a retryable error and the
+    ///    `.part` keeps what arrived (for the next resume); a longer one is
+    ///    an error. Stalls fail after `idle_timeout`, cancellation as soon
+    ///    as the token fires; both keep the `.part`.
+    /// 4. On success the file is fsynced, renamed onto `dest` atomically
+    ///    and the directory fsynced. A partial file never has `dest`'s
+    ///    name.
+    ///
+    /// `dest`'s directory must exist. Build `dest` from
+    /// [`Recording::file_name`], the only part of a recording safe to use
+    /// as a path component. There is no internal retry beyond the Range
+    /// fallbacks above: the caller retries when
+    /// [`Error::is_retryable`] says so. One connection slot (normal class)
+    /// is held for the HEAD and again for the GET.
+    pub async fn download(
+        &self,
+        rec: &Recording,
+        dest: &Path,
+        opts: DownloadOptions<'_>,
+    ) -> Result<Downloaded, Error> {
+        let started = Instant::now();
+        let mut unit = ();
+        let DownloadOptions {
+            progress,
+            observer,
+            cancel,
+        } = opts;
+        let mut run = Run {
+            what: format!("download {} to {}", rec.remote_path(), dest.display()),
+            part: part_path(dest)?,
+            cancel,
+            observer: match observer {
+                Some(o) => o,
+                None => &mut unit,
+            },
+            progress,
+        };
+        if run.cancel.is_cancelled() {
+            return Err(Error::cancelled(run.what));
+        }
+        run.observer.reset();
+
+        let (mut expected, mut source) =
+            cancellable(&run.cancel, &run.what, self.expected_size(rec, &run.what)).await?;
+
+        let mut file = fs_err::tokio::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&run.part)
+            .await
+            .map_err(|e| run.io(e))?;
+        let mut have = file.metadata().await.map_err(|e| run.io(e))?.len();
+        if let Some(exp) = expected
+            && have > exp
+        {
+            tracing::warn!(part = %run.part.display(), have, expected = exp, "discarding a .part longer than the clip");
+            file.set_len(0).await.map_err(|e| run.io(e))?;
+            have = 0;
+        }
+        if have > 0 {
+            run.replay(&mut file, have).await?;
+        }
+        let resumed_from;
+        if expected.is_some_and(|exp| exp == have) && have > 0 {
+            resumed_from = have;
+        } else {
+            let mut restarted = false;
+            loop {
+                let permit = cancellable(&run.cancel, &run.what, async {
+                    Ok(self.inner.limiter.acquire(Class::Normal).await)
+                })
+                .await?;
+                let mut headers = HeaderMap::new();
+                if have > 0 {
+                    let v = HeaderValue::from_str(&format!("bytes={have}-"))
+                        .map_err(|e| Error::invalid_input(format!("{}: {e}", run.what)))?;
+                    headers.insert(RANGE, v);
+                }
+                let target = crate::encode::path(rec.remote_path());
+                let resp = cancellable(
+                    &run.cancel,
+                    &run.what,
+                    self.send(Method::GET, &target, headers, &run.what),
+                )
+                .await?;
+                let answer = classify(&resp, have, &run.what)?;
+                let announced = match answer {
+                    Answer::RangeRefused if !restarted => {
+                        tracing::warn!(what = %run.what, have, "camera refused the Range; starting over");
+                        drop(resp);
+                        drop(permit);
+                        file.set_len(0).await.map_err(|e| run.io(e))?;
+                        run.observer.reset();
+                        have = 0;
+                        restarted = true;
+                        continue;
+                    }
+                    Answer::RangeRefused => {
+                        return Err(Error::new(Kind::Status(416), run.what.clone()));
+                    }
+                    Answer::Partial { total } => total,
+                    Answer::Whole { len } => {
+                        if have > 0 {
+                            tracing::info!(what = %run.what, have, "camera ignored Range; restarting from byte 0");
+                            file.set_len(0).await.map_err(|e| run.io(e))?;
+                            run.observer.reset();
+                            have = 0;
+                        }
+                        len
+                    }
+                };
+                match (expected, announced) {
+                    (Some(exp), Some(ann)) if exp != ann => {
+                        // The file is not what HEAD/listing said (still
+                        // growing, replaced): our bytes may belong to
+                        // another version, so drop them.
+                        file.set_len(0).await.map_err(|e| run.io(e))?;
+                        return Err(Error::new(
+                            Kind::SizeChanged(format!(
+                                "expected {exp} bytes, the camera now announces {ann}"
+                            )),
+                            run.what.clone(),
+                        ));
+                    }
+                    (None, Some(ann)) => {
+                        expected = Some(ann);
+                        source = SizeSource::ContentLength;
+                    }
+                    _ => {}
+                }
+                resumed_from = have;
+                file.seek(SeekFrom::Start(have))
+                    .await
+                    .map_err(|e| run.io(e))?;
+                let done = self
+                    .stream(&mut run, resp, &mut file, have, expected)
+                    .await?;
+                drop(permit);
+                let Some(exp) = expected else {
+                    return Err(Error::new(
+                        Kind::SizeUnknown(format!(
+                            "{done} bytes arrived but neither HEAD, the listing nor the GET gave an exact size"
+                        )),
+                        run.what.clone(),
+                    ));
+                };
+                if done < exp {
+                    return Err(Error::new(
+                        Kind::ShortBody {
+                            expected: exp,
+                            got: done,
+                        },
+                        run.what.clone(),
+                    ));
+                }
+                break;
+            }
+        }
+        let bytes = expected.unwrap_or(have).max(resumed_from);
+        file.sync_all().await.map_err(|e| run.io(e))?;
+        drop(file);
+        fs_err::tokio::rename(&run.part, dest)
+            .await
+            .map_err(|e| Error::io(dest, e, run.what.clone()))?;
+        sync_dir(dest)
+            .await
+            .map_err(|e| Error::io(dest, e, run.what.clone()))?;
+        run.report(Progress {
+            done: bytes,
+            total: Some(bytes),
+            bytes_per_sec: rate(bytes - resumed_from, started.elapsed()),
+        });
+        Ok(Downloaded {
+            path: dest.to_path_buf(),
+            bytes,
+            resumed_from,
+            size_source: source,
+            duration: started.elapsed(),
+        })
+    }
+
+    /// HEAD, else the listing's exact size, else unknown (GET decides).
+    async fn expected_size(
+        &self,
+        rec: &Recording,
+        what: &str,
+    ) -> Result<(Option<u64>, SizeSource), Error> {
+        let head_what = format!("HEAD {}", rec.remote_path());
+        let head = {
+            let _permit = self.inner.limiter.acquire(Class::Normal).await;
+            Self::within(
+                self.inner.cfg.command_timeout,
+                &head_what,
+                self.head_unlimited(rec, &head_what),
+            )
+            .await
+        };
+        match head {
+            Ok(n) => Ok((Some(n), SizeSource::Head)),
+            Err(e) if e.is_offline() => Err(e),
+            Err(e) => {
+                tracing::warn!(error = %e, what, "HEAD failed; falling back to the listed size");
+                match rec.size().exact() {
+                    Some(n) => Ok((Some(n), SizeSource::Listing)),
+                    None => Ok((None, SizeSource::ContentLength)),
+                }
+            }
+        }
+    }
+
+    /// Streams the body into the file from offset `have`; returns the file
+    /// length reached. On any error the bytes received so far are flushed
+    /// to the `.part` first.
+    async fn stream(
+        &self,
+        run: &mut Run<'_, '_>,
+        mut resp: reqwest::Response,
+        file: &mut fs_err::tokio::File,
+        have: u64,
+        expected: Option<u64>,
+    ) -> Result<u64, Error> {
+        let idle = self.inner.cfg.idle_timeout;
+        let mut out = BufWriter::with_capacity(WRITE_BUFFER, file);
+        let mut done = have;
+        let started = Instant::now();
+        let mut last_report = started;
+        let failure = loop {
+            let next = tokio::select! {
+                biased;
+                () = run.cancel.cancelled() => break Error::cancelled(run.what.clone()),
+                r = tokio::time::timeout(idle, resp.chunk()) => r,
+            };
+            let chunk = match next {
+                Ok(Ok(Some(c))) => c,
+                Ok(Ok(None)) => {
+                    out.flush().await.map_err(|e| run.io(e))?;
+                    return Ok(done);
+                }
+                Ok(Err(e)) => break Error::http(e, run.what.clone()),
+                Err(_) => {
+                    break Error::timeout(
+                        Phase::Idle,
+                        format!("{}: no data for {idle:?}", run.what),
+                    );
+                }
+            };
+            let len = chunk.len() as u64;
+            if let Some(exp) = expected
+                && done + len > exp
+            {
+                break Error::new(Kind::LongBody { expected: exp }, run.what.clone());
+            }
+            run.observer.chunk(&chunk);
+            if let Err(e) = out.write_all(&chunk).await {
+                // Keep what reached the disk; the observer saw this chunk
+                // but will be reset and replayed on the next attempt.
+                let _ = out.flush().await;
+                return Err(run.io(e));
+            }
+            done += len;
+            let now = Instant::now();
+            if now.duration_since(last_report) >= PROGRESS_EVERY {
+                last_report = now;
+                run.report(Progress {
+                    done,
+                    total: expected,
+                    bytes_per_sec: rate(done - have, now.duration_since(started)),
+                });
+            }
+        };
+        out.flush().await.map_err(|e| run.io(e))?;
+        Err(failure)
+    }
+}
+
+/// Reads the GET's status and headers.
+fn classify(resp: &reqwest::Response, have: u64, what: &str) -> Result<Answer, Error> {
+    match resp.status() {
+        StatusCode::OK => Ok(Answer::Whole {
+            len: header_len(resp),
+        }),
+        StatusCode::PARTIAL_CONTENT if have > 0 => {
+            let range = resp
+                .headers()
+                .get(CONTENT_RANGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(parse_content_range);
+            match range {
+                Some((start, _, total)) if start == have => {
+                    let total = total.or_else(|| header_len(resp).map(|l| l + have));
+                    Ok(Answer::Partial { total })
+                }
+                Some((start, _, _)) => Err(Error::malformed(format!(
+                    "{what}: asked for bytes from {have}, got a range from {start}"
+                ))),
+                None => Err(Error::malformed(format!(
+                    "{what}: 206 without a usable Content-Range"
+                ))),
+            }
+        }
+        StatusCode::RANGE_NOT_SATISFIABLE if have > 0 => Ok(Answer::RangeRefused),
+        s => Err(Error::new(Kind::Status(s.as_u16()), what.to_owned())),
+    }
+}
+
+/// `bytes a-b/total` or `bytes a-b/*`.
+fn parse_content_range(v: &str) -> Option<(u64, u64, Option<u64>)> {
+    let rest = v.trim().strip_prefix("bytes")?.trim_start();
+    let (range, total) = rest.split_once('/')?;
+    let (a, b) = range.split_once('-')?;
+    let (a, b): (u64, u64) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
+    if b < a {
+        return None;
+    }
+    let total = match total.trim() {
+        "*" => None,
+        t => {
+            let t: u64 = t.parse().ok()?;
+            if b >= t {
+                return None;
+            }
+            Some(t)
+        }
+    };
+    Some((a, b, total))
+}
+
+fn rate(bytes: u64, elapsed: Duration) -> u64 {
+    let ms = elapsed.as_millis().max(1);
+    u64::try_from(u128::from(bytes) * 1000 / ms).unwrap_or(u64::MAX)
+}
+
+/// fsyncs the directory holding `path` so the rename is durable.
+async fn sync_dir(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        tokio::task::spawn_blocking(move || fs_err::File::open(&dir)?.sync_all())
+            .await
+            .map_err(std::io::Error::other)?
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_range() {
+        assert_eq!(
+            parse_content_range("bytes 100-199/200"),
+            Some((100, 199, Some(200)))
+        );
+        assert_eq!(parse_content_range("bytes 0-0/*"), Some((0, 0, None)));
+        assert_eq!(parse_content_range("bytes 5-4/200"), None);
+        assert_eq!(parse_content_range("bytes 100-299/200"), None);
+        assert_eq!(parse_content_range("items 1-2/3"), None);
+        assert_eq!(parse_content_range("bytes x-1/2"), None);
+    }
+
+    #[test]
+    fn part_beside_dest() {
+        assert_eq!(
+            part_path(Path::new("/a/b/x.MP4")).unwrap(),
+            Path::new("/a/b/x.MP4.part")
+        );
+        assert!(part_path(Path::new("/")).unwrap_err().is_invalid_input());
+        assert!(part_path(Path::new("a/..")).is_err());
+    }
+
+    #[test]
+    fn rates() {
+        assert_eq!(rate(1000, Duration::from_secs(1)), 1000);
+        assert_eq!(rate(5, Duration::ZERO), 5000);
+    }
+}

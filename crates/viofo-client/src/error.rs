@@ -1,0 +1,254 @@
+//! The crate's one public error type.
+
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+
+/// Everything that can go wrong talking to the camera or writing a clip.
+///
+/// Branch on the predicates ([`is_retryable`](Error::is_retryable),
+/// [`is_offline`](Error::is_offline), ...), not on the message. The message
+/// names the clip, path or command involved.
+#[derive(Debug)]
+pub struct Error {
+    kind: Kind,
+    context: String,
+}
+
+/// Which step a timeout happened in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    Connect,
+    Idle,
+    Total,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Kind {
+    #[error("camera unreachable: {0}")]
+    Connect(#[source] reqwest::Error),
+    #[error("timed out ({0:?})")]
+    Timeout(Phase),
+    #[error("connection failed: {0}")]
+    Transport(#[source] reqwest::Error),
+    #[error("HTTP status {0}")]
+    Status(u16),
+    #[error("body ended after {got} of {expected} bytes")]
+    ShortBody { expected: u64, got: u64 },
+    #[error("body longer than the expected {expected} bytes")]
+    LongBody { expected: u64 },
+    #[error("size changed: {0}")]
+    SizeChanged(String),
+    #[error("cannot verify the size: {0}")]
+    SizeUnknown(String),
+    #[error("{}", io_message(path, source))]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cancelled")]
+    Cancelled,
+    #[error("invalid input")]
+    InvalidInput,
+    #[error("response larger than the {limit}-byte cap")]
+    TooLarge { limit: u64 },
+    #[error("listing has more than {limit} items")]
+    TooManyItems { limit: usize },
+    #[error("malformed response")]
+    Malformed,
+    #[error("response cut short")]
+    Truncated,
+    #[error("camera answered status {0}")]
+    CameraStatus(i64),
+}
+
+/// fs-err messages already name the path; plain io errors do not.
+fn io_message(path: &std::path::Path, source: &io::Error) -> String {
+    let msg = source.to_string();
+    let p = path.display().to_string();
+    if msg.contains(&p) {
+        msg
+    } else {
+        format!("{p}: {msg}")
+    }
+}
+
+impl Error {
+    pub(crate) fn new(kind: Kind, context: impl Into<String>) -> Self {
+        Error {
+            kind,
+            context: context.into(),
+        }
+    }
+    pub(crate) fn invalid_input(context: impl Into<String>) -> Self {
+        Self::new(Kind::InvalidInput, context)
+    }
+    pub(crate) fn malformed(context: impl Into<String>) -> Self {
+        Self::new(Kind::Malformed, context)
+    }
+    pub(crate) fn io(
+        path: impl Into<PathBuf>,
+        source: io::Error,
+        context: impl Into<String>,
+    ) -> Self {
+        Self::new(
+            Kind::Io {
+                path: path.into(),
+                source,
+            },
+            context,
+        )
+    }
+    pub(crate) fn cancelled(context: impl Into<String>) -> Self {
+        Self::new(Kind::Cancelled, context)
+    }
+    pub(crate) fn timeout(phase: Phase, context: impl Into<String>) -> Self {
+        Self::new(Kind::Timeout(phase), context)
+    }
+    /// Classifies a reqwest error.
+    pub(crate) fn http(e: reqwest::Error, context: impl Into<String>) -> Self {
+        let kind = if e.is_connect() && e.is_timeout() {
+            Kind::Timeout(Phase::Connect)
+        } else if e.is_connect() {
+            Kind::Connect(e)
+        } else if e.is_timeout() {
+            Kind::Timeout(Phase::Total)
+        } else {
+            Kind::Transport(e)
+        };
+        Self::new(kind, context)
+    }
+    pub(crate) fn kind(&self) -> &Kind {
+        &self.kind
+    }
+
+    /// Worth trying again later: timeouts, resets, refused or failed
+    /// connections, short or cut-off bodies, a size that could not be
+    /// checked or changed underneath us, 5xx answers, a non-zero camera
+    /// status on a heartbeat. Not: 404 and other 4xx, disk full and other
+    /// local I/O errors, cancellation, bad names, malformed or oversized
+    /// listings.
+    pub fn is_retryable(&self) -> bool {
+        match &self.kind {
+            Kind::Connect(_)
+            | Kind::Timeout(_)
+            | Kind::Transport(_)
+            | Kind::ShortBody { .. }
+            | Kind::SizeChanged(_)
+            | Kind::SizeUnknown(_)
+            | Kind::Truncated
+            | Kind::CameraStatus(_) => true,
+            Kind::Status(s) => *s >= 500 || *s == 408 || *s == 429,
+            Kind::LongBody { .. }
+            | Kind::Io { .. }
+            | Kind::Cancelled
+            | Kind::InvalidInput
+            | Kind::TooLarge { .. }
+            | Kind::TooManyItems { .. }
+            | Kind::Malformed => false,
+        }
+    }
+
+    /// The camera answered 404: the file (or page) is not there.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self.kind, Kind::Status(404))
+    }
+
+    /// A local write failed because the disk is full (ENOSPC / quota).
+    pub fn is_disk_full(&self) -> bool {
+        match &self.kind {
+            Kind::Io { source, .. } => {
+                matches!(
+                    source.kind(),
+                    io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded
+                ) || source.raw_os_error() == Some(28)
+            }
+            _ => false,
+        }
+    }
+
+    /// The caller's cancellation token fired.
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self.kind, Kind::Cancelled)
+    }
+
+    /// The camera looks gone: the connection was refused or could not be
+    /// made in time.
+    pub fn is_offline(&self) -> bool {
+        matches!(self.kind, Kind::Connect(_) | Kind::Timeout(Phase::Connect))
+    }
+
+    /// The input was refused before anything was sent or written: a bad
+    /// name, path, destination or configuration.
+    pub fn is_invalid_input(&self) -> bool {
+        matches!(self.kind, Kind::InvalidInput)
+    }
+
+    /// A timeout (connect, idle read or total) fired.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self.kind, Kind::Timeout(_))
+    }
+
+    /// The HTTP status the camera answered, when that is the error.
+    pub fn status(&self) -> Option<u16> {
+        match self.kind {
+            Kind::Status(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.context.is_empty() {
+            write!(f, "{}", self.kind)
+        } else {
+            write!(f, "{}: {}", self.context, self.kind)
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        std::error::Error::source(&self.kind)
+    }
+}
+
+/// Result with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn predicates() {
+        let e = Error::new(Kind::Status(404), "GET /DCIM/Movie/x.MP4");
+        assert!(e.is_not_found() && !e.is_retryable());
+        assert!(e.to_string().contains("/DCIM/Movie/x.MP4"));
+        assert!(Error::new(Kind::Status(503), "").is_retryable());
+        assert!(
+            Error::new(
+                Kind::ShortBody {
+                    expected: 2,
+                    got: 1
+                },
+                ""
+            )
+            .is_retryable()
+        );
+        let full = Error::io(
+            "/a/b.part",
+            io::Error::from_raw_os_error(28),
+            "writing x.MP4",
+        );
+        assert!(full.is_disk_full() && !full.is_retryable());
+        assert!(full.to_string().contains("/a/b.part"));
+        assert!(Error::cancelled("x").is_cancelled());
+        assert!(Error::timeout(Phase::Connect, "x").is_offline());
+        assert!(!Error::timeout(Phase::Idle, "x").is_offline());
+        assert!(Error::timeout(Phase::Idle, "x").is_retryable());
+        assert!(Error::invalid_input("x").is_invalid_input());
+    }
+}

@@ -1,0 +1,286 @@
+//! The connection limiter shared by a [`Client`](crate::Client) and its
+//! clones.
+//!
+//! At most `max` requests are in flight at once (the camera resets
+//! connections above about 3). Two classes share the permits:
+//!
+//! * **normal** (downloads, HEAD, listings, probes, info): served first, in
+//!   arrival order, and may use every permit;
+//! * **delete** (cmd 4003, about 2 s each on a real camera): served only
+//!   when no normal request is waiting, and never more than `max - 1` at
+//!   once (1 when `max` is 1), so with `max >= 2` one permit is always
+//!   kept for downloads and a slow delete queue can never starve them.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::sync::oneshot;
+
+/// Which queue a request waits in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Class {
+    Normal,
+    Delete,
+}
+
+#[derive(Debug)]
+struct State {
+    max: usize,
+    delete_cap: usize,
+    in_use: usize,
+    deletes_in_use: usize,
+    peak: usize,
+    normal_q: VecDeque<oneshot::Sender<Permit>>,
+    delete_q: VecDeque<oneshot::Sender<Permit>>,
+}
+
+/// Priority-aware connection limiter (cheap to clone; clones share state).
+#[derive(Clone, Debug)]
+pub(crate) struct Limiter {
+    state: Arc<Mutex<State>>,
+}
+
+/// One connection slot; released on drop.
+#[derive(Debug)]
+pub(crate) struct Permit {
+    state: Arc<Mutex<State>>,
+    class: Class,
+    armed: bool,
+}
+
+fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl State {
+    fn can_take(&self, class: Class) -> bool {
+        self.in_use < self.max
+            && match class {
+                Class::Normal => true,
+                Class::Delete => self.deletes_in_use < self.delete_cap,
+            }
+    }
+    fn take(&mut self, class: Class) {
+        self.in_use += 1;
+        if class == Class::Delete {
+            self.deletes_in_use += 1;
+        }
+        self.peak = self.peak.max(self.in_use);
+    }
+    fn give_back(&mut self, class: Class) {
+        self.in_use = self.in_use.saturating_sub(1);
+        if class == Class::Delete {
+            self.deletes_in_use = self.deletes_in_use.saturating_sub(1);
+        }
+    }
+}
+
+impl Limiter {
+    /// A limiter for `max` concurrent requests (`max >= 1`).
+    pub(crate) fn new(max: usize) -> Self {
+        let max = max.max(1);
+        Limiter {
+            state: Arc::new(Mutex::new(State {
+                max,
+                delete_cap: max.saturating_sub(1).max(1),
+                in_use: 0,
+                deletes_in_use: 0,
+                peak: 0,
+                normal_q: VecDeque::new(),
+                delete_q: VecDeque::new(),
+            })),
+        }
+    }
+
+    /// Waits for a slot. Cancel-safe: dropping the future gives up the
+    /// place in the queue (and any slot handed over meanwhile).
+    pub(crate) async fn acquire(&self, class: Class) -> Permit {
+        loop {
+            let rx = {
+                let mut st = lock(&self.state);
+                let nobody_ahead = match class {
+                    Class::Normal => st.normal_q.is_empty(),
+                    Class::Delete => st.normal_q.is_empty() && st.delete_q.is_empty(),
+                };
+                if nobody_ahead && st.can_take(class) {
+                    st.take(class);
+                    return Permit {
+                        state: Arc::clone(&self.state),
+                        class,
+                        armed: true,
+                    };
+                }
+                let (tx, rx) = oneshot::channel();
+                match class {
+                    Class::Normal => st.normal_q.push_back(tx),
+                    Class::Delete => st.delete_q.push_back(tx),
+                }
+                rx
+            };
+            if let Ok(p) = rx.await {
+                return p;
+            }
+        }
+    }
+
+    /// Highest number of slots ever held at once.
+    #[cfg(test)]
+    pub(crate) fn peak(&self) -> usize {
+        lock(&self.state).peak
+    }
+
+    /// Slots held now.
+    pub(crate) fn in_use(&self) -> usize {
+        lock(&self.state).in_use
+    }
+}
+
+/// Hands free slots to waiters: normal first, then deletes within their cap.
+fn dispatch(state: &Arc<Mutex<State>>, st: &mut State) {
+    loop {
+        let class = if !st.normal_q.is_empty() && st.can_take(Class::Normal) {
+            Class::Normal
+        } else if st.normal_q.is_empty() && !st.delete_q.is_empty() && st.can_take(Class::Delete) {
+            Class::Delete
+        } else {
+            return;
+        };
+        let q = match class {
+            Class::Normal => &mut st.normal_q,
+            Class::Delete => &mut st.delete_q,
+        };
+        let Some(tx) = q.pop_front() else { return };
+        st.take(class);
+        let permit = Permit {
+            state: Arc::clone(state),
+            class,
+            armed: true,
+        };
+        if let Err(mut unsent) = tx.send(permit) {
+            // The waiter left: undo by hand (dropping it here would lock
+            // again) and try the next one.
+            unsent.armed = false;
+            st.give_back(class);
+        }
+    }
+}
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        let state = Arc::clone(&self.state);
+        let mut st = lock(&state);
+        st.give_back(self.class);
+        dispatch(&state, &mut st);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn never_exceeds_max() {
+        let l = Limiter::new(3);
+        let mut tasks = Vec::new();
+        for i in 0..40 {
+            let l = l.clone();
+            tasks.push(tokio::spawn(async move {
+                let class = if i % 3 == 0 {
+                    Class::Delete
+                } else {
+                    Class::Normal
+                };
+                let _p = l.acquire(class).await;
+                assert!(l.in_use() <= 3);
+                tokio::task::yield_now().await;
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        assert!(l.peak() <= 3 && l.peak() >= 1);
+        assert_eq!(l.in_use(), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn deletes_leave_one_slot_for_downloads() {
+        let l = Limiter::new(3);
+        let d1 = l.acquire(Class::Delete).await;
+        let d2 = l.acquire(Class::Delete).await;
+        // A third delete must wait even though a slot is free...
+        let l2 = l.clone();
+        let mut d3 = tokio::spawn(async move { l2.acquire(Class::Delete).await });
+        tokio::task::yield_now().await;
+        assert!(
+            tokio::time::timeout(Duration::from_millis(20), &mut d3)
+                .await
+                .is_err()
+        );
+        // ...while a download gets it at once.
+        let n = tokio::time::timeout(Duration::from_millis(1000), l.acquire(Class::Normal))
+            .await
+            .unwrap();
+        drop(d1);
+        // d1's slot goes to the waiting delete (no download waits).
+        let d3 = tokio::time::timeout(Duration::from_millis(1000), d3)
+            .await
+            .unwrap()
+            .unwrap();
+        drop((d2, d3, n));
+        assert_eq!(l.in_use(), 0);
+    }
+
+    #[tokio::test]
+    async fn waiting_downloads_go_before_waiting_deletes() {
+        let l = Limiter::new(1);
+        let held = l.acquire(Class::Normal).await;
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let mut tasks = Vec::new();
+        for (i, class) in [Class::Delete, Class::Normal, Class::Delete, Class::Normal]
+            .into_iter()
+            .enumerate()
+        {
+            let (l, order) = (l.clone(), Arc::clone(&order));
+            tasks.push(tokio::spawn(async move {
+                let _p = l.acquire(class).await;
+                order.lock().unwrap().push((i, class));
+            }));
+            // Queue them in this order.
+            for _ in 0..5 {
+                tokio::task::yield_now().await;
+            }
+        }
+        drop(held);
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let order = order.lock().unwrap().clone();
+        let classes: Vec<_> = order.iter().map(|(_, c)| *c).collect();
+        assert_eq!(
+            classes,
+            [Class::Normal, Class::Normal, Class::Delete, Class::Delete],
+            "{order:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn abandoned_waiter_does_not_leak_a_slot() {
+        let l = Limiter::new(1);
+        let held = l.acquire(Class::Normal).await;
+        let l2 = l.clone();
+        let waiter = tokio::spawn(async move { l2.acquire(Class::Normal).await });
+        tokio::task::yield_now().await;
+        waiter.abort();
+        let _ = waiter.await;
+        drop(held);
+        let again =
+            tokio::time::timeout(Duration::from_millis(1000), l.acquire(Class::Delete)).await;
+        assert!(again.is_ok());
+        drop(again);
+        assert_eq!(l.in_use(), 0);
+    }
+}

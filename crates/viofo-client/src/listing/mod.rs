@@ -1,0 +1,83 @@
+//! Listing parsers: the cmd=3015 XML document and the HTML directory pages.
+//!
+//! Both are pure functions over a byte slice the client has already read
+//! (with a byte cap), so they can be tested on captured and hostile
+//! documents without a network.
+
+pub(crate) mod html;
+pub(crate) mod xml;
+
+use std::collections::HashSet;
+
+use crate::recording::Recording;
+
+pub use html::parse_html_listing;
+pub use xml::parse_xml_listing;
+
+/// Where to read the list of recordings from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListSource {
+    /// `GET /?custom=1&cmd=3015&par=1`: one XML document with exact sizes.
+    Xml,
+    /// The HTML pages `/DCIM/Movie`, `/DCIM/Movie/Parking`, `/DCIM/Movie/RO`:
+    /// faster on some firmware, shows SSD clips the XML may miss, but sizes
+    /// are rounded ([`Size::Approx`](crate::Size::Approx)).
+    Html,
+}
+
+/// The result of a listing: the valid recordings and what was skipped.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Listing {
+    /// Valid recordings, in document order, without duplicates.
+    pub recordings: Vec<Recording>,
+    /// Items that were refused, each with the reason (also logged with
+    /// `tracing::warn!`).
+    pub skipped: Vec<Skipped>,
+}
+
+/// One listing item that was not accepted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Skipped {
+    /// What the item was called (name, path or position), escaped and
+    /// shortened for display.
+    pub item: String,
+    /// Why it was skipped.
+    pub reason: String,
+}
+
+/// Caps applied while parsing a listing.
+#[derive(Clone, Copy, Debug)]
+pub struct ListingLimits {
+    /// Most items (valid or not) a document may hold.
+    pub max_items: usize,
+}
+
+impl Default for ListingLimits {
+    fn default() -> Self {
+        ListingLimits { max_items: 100_000 }
+    }
+}
+
+/// Most element nesting a camera document may have.
+pub(crate) const MAX_DEPTH: usize = 16;
+
+/// Longest text accepted inside one field.
+pub(crate) const MAX_FIELD_BYTES: usize = 4096;
+
+impl Listing {
+    pub(crate) fn skip(&mut self, item: String, reason: impl Into<String>) {
+        let reason = reason.into();
+        tracing::warn!(item = %item, reason = %reason, "skipping listing item");
+        self.skipped.push(Skipped { item, reason });
+    }
+
+    /// Adds `rec` unless its remote path (ignoring case) is in `seen`.
+    pub(crate) fn push_unique(&mut self, seen: &mut HashSet<String>, rec: Recording) {
+        if seen.insert(rec.remote_path().to_ascii_lowercase()) {
+            self.recordings.push(rec);
+        } else {
+            let item = crate::validate::shown(rec.listed_path());
+            self.skip(item, "duplicate of an earlier item");
+        }
+    }
+}

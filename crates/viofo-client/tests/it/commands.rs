@@ -1,0 +1,83 @@
+//! probe, info, recording_state; no unsafe command is ever sent.
+
+use std::time::Duration;
+
+use viofo_client::{Client, ClientConfig};
+use viofo_sim::{Fault, Sim, SimConfig, Target};
+
+use crate::{client, sim_with};
+
+#[tokio::test(start_paused = true)]
+async fn probe_info_state() {
+    let sim = sim_with(2, 10_000).await;
+    let c = client(&sim);
+    c.probe().await.unwrap();
+    let info = c.info().await.unwrap();
+    assert_eq!(info.firmware, "VIOFO_A329S_V2.0_260313");
+    assert_eq!(info.model.as_deref(), Some("A329S"));
+    assert!(info.free_space.is_some_and(|f| f > 0), "{info:?}");
+    assert!(!c.recording_state().await.unwrap());
+    sim.set_recording(true);
+    assert!(c.recording_state().await.unwrap());
+    sim.set_recording(false);
+    assert!(!c.recording_state().await.unwrap());
+    sim.set_firmware("SOMETHING_ELSE");
+    let info = c.info().await.unwrap();
+    assert_eq!(
+        (info.firmware.as_str(), info.model),
+        ("SOMETHING_ELSE", None)
+    );
+    let cmds: Vec<_> = sim.requests().iter().filter_map(|r| r.cmd).collect();
+    assert!(
+        cmds.contains(&3016)
+            && cmds.contains(&3012)
+            && cmds.contains(&3017)
+            && cmds.contains(&3014)
+    );
+    assert!(sim.unsafe_commands().is_empty());
+    sim.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn probe_fails_fast_when_offline() {
+    let sim = sim_with(1, 10_000).await;
+    let c = client(&sim);
+    sim.go_offline(Duration::from_secs(60));
+    let e = c.probe().await.unwrap_err();
+    assert!(e.is_retryable(), "{e}");
+    sim.go_online();
+    c.probe().await.unwrap();
+
+    // A camera that is gone entirely: connection refused.
+    let url = sim.base_url();
+    sim.shutdown().await;
+    let gone = Client::new(ClientConfig::new(url)).unwrap();
+    let e = gone.probe().await.unwrap_err();
+    assert!(e.is_offline() && e.is_retryable(), "{e}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn probe_times_out_on_a_silent_camera() {
+    let sim = sim_with(1, 10_000).await;
+    let c = client(&sim);
+    sim.inject(Fault::delay(Duration::from_secs(600)).on(Target::Cmd(3016)));
+    let t0 = tokio::time::Instant::now();
+    let e = c.probe().await.unwrap_err();
+    assert!(e.is_timeout() && e.is_retryable(), "{e}");
+    assert!(t0.elapsed() <= Duration::from_secs(3), "{:?}", t0.elapsed());
+    sim.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn server_errors_are_retryable() {
+    let sim = Sim::start(SimConfig::default()).await.unwrap();
+    let c = client(&sim);
+    sim.inject(Fault::status(500).on(Target::Cmd(3014)));
+    let e = c.recording_state().await.unwrap_err();
+    assert_eq!(e.status(), Some(500));
+    assert!(e.is_retryable(), "{e}");
+    sim.inject(Fault::reset().on(Target::Cmd(3012)));
+    let e = c.info().await.unwrap_err();
+    assert!(e.is_retryable(), "{e}");
+    sim.shutdown().await;
+}
