@@ -266,9 +266,31 @@ impl Client {
         }
         run.observer.reset();
 
-        let (mut expected, mut source) =
+        let (expected, source) =
             cancellable(&run.cancel, &run.what, self.expected_size(rec, &run.what)).await?;
+        let result = self
+            .fetch(&mut run, rec, dest, expected, source, started)
+            .await;
+        if result.is_err()
+            && let Ok(meta) = fs_err::tokio::metadata(&run.part).await
+            && meta.len() == 0
+        {
+            // Nothing worth resuming (e.g. a 404): leave no litter.
+            let _ = fs_err::tokio::remove_file(&run.part).await;
+        }
+        result
+    }
 
+    /// Opens the `.part`, resumes or restarts, streams, checks, renames.
+    async fn fetch(
+        &self,
+        run: &mut Run<'_, '_>,
+        rec: &Recording,
+        dest: &Path,
+        mut expected: Option<u64>,
+        mut source: SizeSource,
+        started: Instant,
+    ) -> Result<Downloaded, Error> {
         let mut file = fs_err::tokio::OpenOptions::new()
             .read(true)
             .write(true)
@@ -360,9 +382,7 @@ impl Client {
                 file.seek(SeekFrom::Start(have))
                     .await
                     .map_err(|e| run.io(e))?;
-                let done = self
-                    .stream(&mut run, resp, &mut file, have, expected)
-                    .await?;
+                let done = self.stream(run, resp, &mut file, have, expected).await?;
                 drop(permit);
                 let Some(exp) = expected else {
                     return Err(Error::new(

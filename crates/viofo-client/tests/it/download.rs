@@ -170,6 +170,10 @@ async fn server_error_and_not_found() {
         .unwrap_err();
     assert!(e.is_not_found() && !e.is_retryable(), "{e}");
     assert!(!dest.exists());
+    assert!(
+        !part_path(&dest).unwrap().exists(),
+        "no empty .part left behind"
+    );
     let e = c.head(&recs[1]).await.unwrap_err();
     assert!(e.is_not_found(), "{e}");
     assert_eq!(c.head(&recs[0]).await.unwrap(), 20_000);
