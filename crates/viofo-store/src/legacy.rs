@@ -1,0 +1,354 @@
+//! One-shot import of the Python tool's state database.
+//!
+//! The Python viofosync (web UI generation) keeps a `download_queue` table:
+//! `filename` (unique), `source_dir` (the camera folder, e.g.
+//! `/DCIM/Movie/RO`), `remote_size`, `recorded_at` / `enqueued_at` /
+//! `started_at` / `finished_at` (Unix seconds), `camera` (`F`/`R`/...),
+//! `event_type` (`normal`/`parking`/`ro`/`event`), `state`
+//! (`pending|downloading|done|failed|gone`), `priority`, `attempts`,
+//! `last_error`; and a `clip_index` table of archived files (`basename`,
+//! `path`, `size_bytes`). Columns are introspected (`PRAGMA table_info`):
+//! whatever of these exists is imported, everything else is reported as
+//! ignored, and rows that do not map are skipped with a reason.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{Connection, Row, SqliteConnection};
+
+use crate::error::{Error, Result};
+use crate::store::LegacyImport;
+use crate::types::{Channel, LegacyReport};
+
+const META_KEY: &str = "legacy_imported_from";
+const MAX_EXAMPLES: usize = 100;
+
+/// Legacy columns we understand, with the SQL type they are read as.
+const KNOWN: &[(&str, &str)] = &[
+    ("filename", "TEXT"),
+    ("source_dir", "TEXT"),
+    ("remote_size", "INTEGER"),
+    ("recorded_at", "INTEGER"),
+    ("camera", "TEXT"),
+    ("event_type", "TEXT"),
+    ("state", "TEXT"),
+    ("priority", "INTEGER"),
+    ("attempts", "INTEGER"),
+    ("last_error", "TEXT"),
+    ("enqueued_at", "INTEGER"),
+    ("started_at", "INTEGER"),
+    ("finished_at", "INTEGER"),
+];
+/// Legacy columns deliberately not imported (no counterpart, or derived).
+const DELIBERATELY_IGNORED: &[&str] = &["id"];
+
+fn candidates(l: &LegacyImport, recordings: Option<&Path>) -> Vec<PathBuf> {
+    match &l.path {
+        Some(p) => vec![p.clone()],
+        None => {
+            let mut v = Vec::new();
+            if let Some(r) = recordings {
+                v.push(r.join(".viofosync.db"));
+            }
+            v.push(PathBuf::from("/config/viofosync.db"));
+            v
+        }
+    }
+}
+
+async fn columns(c: &mut SqliteConnection, table: &str) -> Result<Vec<String>> {
+    let rows = sqlx::query("SELECT name FROM pragma_table_info(?)")
+        .bind(table)
+        .fetch_all(&mut *c)
+        .await
+        .map_err(Error::db)?;
+    rows.iter()
+        .map(|r| r.try_get::<String, _>("name").map_err(Error::db))
+        .collect()
+}
+
+/// A legacy timestamp in seconds (or, if implausibly large, already ms).
+fn to_ms(v: Option<i64>) -> Option<i64> {
+    v.filter(|&x| x > 0).map(|x| {
+        if x > 100_000_000_000 {
+            x
+        } else {
+            x.saturating_mul(1000)
+        }
+    })
+}
+
+fn name_letters(name: &str) -> (Option<char>, Option<char>) {
+    let stem = name.rsplit_once('.').map_or(name, |(s, _)| s);
+    let mut it = stem.chars().rev();
+    (it.next(), it.next())
+}
+
+struct Mapped {
+    name: String,
+    remote_path: String,
+    size: i64,
+    size_exact: bool,
+    locked: bool,
+    parking: bool,
+    channel: Channel,
+    recorded_at: Option<i64>,
+    state: &'static str,
+    priority: i64,
+    attempts: i64,
+    last_error: Option<String>,
+    listed_at: Option<i64>,
+    started_at: Option<i64>,
+    finished_at: Option<i64>,
+    local: Option<(String, i64)>,
+}
+
+fn map_row(
+    r: &sqlx::sqlite::SqliteRow,
+    archive: &HashMap<String, (String, Option<i64>)>,
+    recordings: Option<&Path>,
+) -> std::result::Result<Mapped, String> {
+    let s = |c: &str| r.try_get::<Option<String>, _>(c).ok().flatten();
+    let i = |c: &str| r.try_get::<Option<i64>, _>(c).ok().flatten();
+    let name = s("filename").unwrap_or_default();
+    if name.is_empty() || name.len() > 255 || name.contains(['\0', '/', '\\']) {
+        return Err("invalid filename".to_owned());
+    }
+    let raw_state = s("state").unwrap_or_default();
+    let state = match raw_state.as_str() {
+        "pending" | "downloading" => "pending",
+        "done" => "done",
+        "failed" => "failed",
+        "gone" => "gone",
+        other => return Err(format!("unknown state {other:?}")),
+    };
+    let dir = s("source_dir").unwrap_or_default();
+    let remote_path = if dir.is_empty() {
+        format!("/DCIM/Movie/{name}")
+    } else if dir
+        .to_ascii_uppercase()
+        .ends_with(&name.to_ascii_uppercase())
+    {
+        dir.clone()
+    } else {
+        let sep = if dir.contains('\\') { '\\' } else { '/' };
+        format!("{}{sep}{name}", dir.trim_end_matches(['/', '\\']))
+    };
+    let upper_dir = dir.to_ascii_uppercase();
+    let event = s("event_type").map(|e| e.to_ascii_lowercase());
+    let (last, before) = name_letters(&name);
+    let locked =
+        event.as_deref() == Some("ro") || upper_dir.contains("/RO") || upper_dir.contains("\\RO");
+    let parking = match event.as_deref() {
+        Some(e) => e == "parking",
+        None => matches!(before, Some('P' | 'p')),
+    };
+    let channel = s("camera")
+        .and_then(|c| c.chars().last())
+        .or(last)
+        .map(|c| Channel::from_code(&c.to_string()))
+        .unwrap_or(Channel::Unknown);
+    let remote_size = i("remote_size").filter(|&x| x >= 0);
+    let local = archive.get(&name).and_then(|(p, size)| {
+        let path = Path::new(p);
+        let full = match recordings {
+            Some(r) if path.is_relative() => r.join(path),
+            _ => path.to_owned(),
+        };
+        let size = size.or(remote_size)?;
+        full.to_str().map(|p| (p.to_owned(), size))
+    });
+    Ok(Mapped {
+        remote_path,
+        size: remote_size.unwrap_or(0),
+        size_exact: remote_size.is_some(),
+        locked,
+        parking,
+        channel,
+        recorded_at: to_ms(i("recorded_at")),
+        state,
+        priority: i("priority").unwrap_or(0),
+        attempts: i("attempts").unwrap_or(0).max(0),
+        last_error: s("last_error"),
+        listed_at: to_ms(i("enqueued_at")),
+        started_at: to_ms(i("started_at")),
+        finished_at: if state == "done" {
+            to_ms(i("finished_at"))
+        } else {
+            None
+        },
+        local: if state == "done" { local } else { None },
+        name,
+    })
+}
+
+/// Imports the legacy database once. `Ok(None)` when there is nothing to
+/// import (already done, no file, not a viofosync database).
+pub(crate) async fn import(
+    conn: &mut SqliteConnection,
+    l: &LegacyImport,
+    recordings: Option<&Path>,
+) -> Result<Option<LegacyReport>> {
+    let done: Option<String> = sqlx::query_scalar("SELECT value FROM meta WHERE key = ?")
+        .bind(META_KEY)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(Error::db)?;
+    if done.is_some() {
+        return Ok(None);
+    }
+    let Some(source) = candidates(l, recordings).into_iter().find(|p| p.is_file()) else {
+        return Ok(None);
+    };
+
+    let opts = SqliteConnectOptions::new()
+        .filename(&source)
+        .create_if_missing(false);
+    let mut old = match SqliteConnection::connect_with(&opts).await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!(path = %source.display(), error = %e, "legacy database not readable; not imported");
+            return Ok(None);
+        }
+    };
+    let cols = columns(&mut old, "download_queue").await?;
+    if !cols.iter().any(|c| c == "filename") {
+        tracing::warn!(
+            path = %source.display(),
+            "legacy database has no download_queue(filename) table; not imported"
+        );
+        let _ = old.close().await;
+        return Ok(None);
+    }
+    let mut report = LegacyReport {
+        source: source.clone(),
+        ..LegacyReport::default()
+    };
+    report.ignored_columns = cols
+        .iter()
+        .filter(|c| {
+            !KNOWN.iter().any(|(k, _)| k == c) && !DELIBERATELY_IGNORED.contains(&c.as_str())
+        })
+        .cloned()
+        .collect();
+    let select: Vec<String> = KNOWN
+        .iter()
+        .map(|(k, ty)| {
+            if cols.iter().any(|c| c == k) {
+                format!("CAST(\"{k}\" AS {ty}) AS {k}")
+            } else {
+                format!("NULL AS {k}")
+            }
+        })
+        .collect();
+    let rows = sqlx::query(&format!("SELECT {} FROM download_queue", select.join(", ")))
+        .fetch_all(&mut old)
+        .await
+        .map_err(Error::db)?;
+
+    let mut archive: HashMap<String, (String, Option<i64>)> = HashMap::new();
+    let idx_cols = columns(&mut old, "clip_index").await?;
+    if idx_cols.iter().any(|c| c == "basename") && idx_cols.iter().any(|c| c == "path") {
+        let size_expr = if idx_cols.iter().any(|c| c == "size_bytes") {
+            "CAST(size_bytes AS INTEGER)"
+        } else {
+            "NULL"
+        };
+        let idx = sqlx::query(&format!(
+            "SELECT CAST(basename AS TEXT) AS basename, CAST(path AS TEXT) AS path, \
+             {size_expr} AS size FROM clip_index"
+        ))
+        .fetch_all(&mut old)
+        .await
+        .map_err(Error::db)?;
+        for r in idx {
+            let b: Option<String> = r.try_get("basename").ok().flatten();
+            let p: Option<String> = r.try_get("path").ok().flatten();
+            let sz: Option<i64> = r.try_get("size").ok().flatten();
+            if let (Some(b), Some(p)) = (b, p) {
+                archive.insert(b, (p, sz));
+            }
+        }
+    }
+    if let Err(e) = old.close().await {
+        tracing::warn!(error = %e, "closing the legacy database");
+    }
+
+    let mut tx = conn
+        .begin_with("BEGIN IMMEDIATE")
+        .await
+        .map_err(Error::db)?;
+    for r in &rows {
+        let m = match map_row(r, &archive, recordings) {
+            Ok(m) => m,
+            Err(why) => {
+                report.skipped += 1;
+                if report.skipped_examples.len() < MAX_EXAMPLES {
+                    let name: Option<String> = r.try_get("filename").ok().flatten();
+                    report
+                        .skipped_examples
+                        .push((name.unwrap_or_default(), why));
+                }
+                continue;
+            }
+        };
+        let res = sqlx::query(
+            "INSERT INTO clips (camera_id, name, remote_path, size, size_exact, locked, parking, \
+             channel, recorded_at, state, priority, attempts, last_error, listed_at, \
+             download_started_at, download_finished_at, local_path, local_size) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (camera_id, name) DO NOTHING",
+        )
+        .bind(&l.camera_id)
+        .bind(&m.name)
+        .bind(&m.remote_path)
+        .bind(m.size)
+        .bind(m.size_exact)
+        .bind(m.locked)
+        .bind(m.parking)
+        .bind(m.channel.as_str())
+        .bind(m.recorded_at)
+        .bind(m.state)
+        .bind(m.priority)
+        .bind(m.attempts)
+        .bind(&m.last_error)
+        .bind(m.listed_at)
+        .bind(m.started_at)
+        .bind(m.finished_at)
+        .bind(m.local.as_ref().map(|(p, _)| p.as_str()))
+        .bind(m.local.as_ref().map(|(_, s)| *s))
+        .execute(&mut *tx)
+        .await
+        .map_err(Error::db)?;
+        if res.rows_affected() == 0 {
+            report.already_known += 1;
+        } else {
+            report.imported += 1;
+        }
+    }
+    sqlx::query("INSERT INTO meta (key, value) VALUES (?, ?)")
+        .bind(META_KEY)
+        .bind(source.to_string_lossy().as_ref())
+        .execute(&mut *tx)
+        .await
+        .map_err(Error::db)?;
+    tx.commit().await.map_err(Error::db)?;
+
+    let mut renamed = source.clone().into_os_string();
+    renamed.push(".migrated");
+    let renamed = PathBuf::from(renamed);
+    match fs_err::rename(&source, &renamed) {
+        Ok(()) => report.renamed_to = Some(renamed),
+        Err(e) => tracing::warn!(error = %e, "could not rename the imported legacy database"),
+    }
+    tracing::info!(
+        source = %source.display(),
+        imported = report.imported,
+        already_known = report.already_known,
+        skipped = report.skipped,
+        ignored_columns = ?report.ignored_columns,
+        "imported the Python tool's state database"
+    );
+    Ok(Some(report))
+}

@@ -1,0 +1,557 @@
+//! Plain data types of the store's API.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use crate::error::{Error, Result};
+
+/// Row id of a clip. Stable for the life of the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ClipId(pub i64);
+
+impl fmt::Display for ClipId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
+
+/// Row id of a sync cycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CycleId(pub i64);
+
+impl fmt::Display for CycleId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "cycle {}", self.0)
+    }
+}
+
+/// Where a clip is in its life. See the crate docs for the legal moves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ClipState {
+    /// Listed by the camera, waiting to be downloaded.
+    Pending,
+    /// A download is in flight.
+    Downloading,
+    /// The file is safe in the archive under its final name; its tail (GPS
+    /// extraction, optional camera delete) has not finished.
+    Downloaded,
+    /// Archived and tail finished. Terminal.
+    Done,
+    /// Download attempts exhausted (or a permanent error). `retry_failed`
+    /// returns it to pending.
+    Failed,
+    /// No longer on the camera before it was archived. Comes back to
+    /// pending if a later listing shows it again.
+    Gone,
+}
+
+impl ClipState {
+    /// Every state, in display order.
+    pub const ALL: [ClipState; 6] = [
+        ClipState::Pending,
+        ClipState::Downloading,
+        ClipState::Downloaded,
+        ClipState::Done,
+        ClipState::Failed,
+        ClipState::Gone,
+    ];
+
+    /// The name stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClipState::Pending => "pending",
+            ClipState::Downloading => "downloading",
+            ClipState::Downloaded => "downloaded",
+            ClipState::Done => "done",
+            ClipState::Failed => "failed",
+            ClipState::Gone => "gone",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Result<Self> {
+        Ok(match s {
+            "pending" => ClipState::Pending,
+            "downloading" => ClipState::Downloading,
+            "downloaded" => ClipState::Downloaded,
+            "done" => ClipState::Done,
+            "failed" => ClipState::Failed,
+            "gone" => ClipState::Gone,
+            other => return Err(Error::corrupt(format!("clip state {other:?}"))),
+        })
+    }
+
+    /// Is `self -> to` a legal move for an explicit API call? (Reconcile and
+    /// recovery apply their own documented rules on top.)
+    pub fn can_become(self, to: ClipState) -> bool {
+        use ClipState::*;
+        matches!(
+            (self, to),
+            (Pending, Downloading)
+                | (Pending, Gone)
+                | (Pending, Downloaded)
+                | (Downloading, Downloaded)
+                | (Downloading, Pending)
+                | (Downloading, Failed)
+                | (Downloaded, Done)
+                | (Failed, Pending)
+                | (Failed, Gone)
+                | (Failed, Downloaded)
+                | (Gone, Pending)
+                | (Gone, Downloaded)
+        )
+    }
+}
+
+impl fmt::Display for ClipState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which camera of a multi-channel dashcam recorded a clip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Channel {
+    /// Front camera (`F`).
+    Front,
+    /// Rear camera (`R`).
+    Rear,
+    /// Interior camera (`I`).
+    Interior,
+    /// Telephoto camera (`T`).
+    Telephoto,
+    /// Not known from the name.
+    Unknown,
+}
+
+impl Channel {
+    /// The one-letter code stored in the database (`?` for unknown).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Front => "F",
+            Channel::Rear => "R",
+            Channel::Interior => "I",
+            Channel::Telephoto => "T",
+            Channel::Unknown => "?",
+        }
+    }
+
+    /// Parses the stored code; anything else is `Unknown`.
+    pub fn from_code(s: &str) -> Self {
+        match s {
+            "F" | "f" => Channel::Front,
+            "R" | "r" => Channel::Rear,
+            "I" | "i" => Channel::Interior,
+            "T" | "t" => Channel::Telephoto,
+            _ => Channel::Unknown,
+        }
+    }
+}
+
+/// One clip as the camera listed it; the pipeline converts its client's
+/// listing into these.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListedClip {
+    /// File name, e.g. `2025_1224_120324_000002PF.MP4` (the identity, with
+    /// the camera id).
+    pub name: String,
+    /// Path to download / delete it by, as the camera gave it.
+    pub remote_path: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// `false` when the size is rounded (HTML directory pages).
+    pub size_exact: bool,
+    /// Read-only / event clip (kept in `RO`).
+    pub locked: bool,
+    /// Parking-mode clip.
+    pub parking: bool,
+    /// Which camera channel.
+    pub channel: Channel,
+    /// Start of the recording, ms since the epoch, on the same clock as
+    /// the `now` used by [`Policy::RecentFirst`].
+    pub recorded_at: Option<i64>,
+}
+
+/// A file already present in the archive, as reported by the caller's
+/// `archived` lookup during [`Store::reconcile`](crate::Store::reconcile).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArchivedFile {
+    /// Where it is.
+    pub path: PathBuf,
+    /// Its size on disk.
+    pub size: u64,
+}
+
+/// What [`Store::reconcile`](crate::Store::reconcile) did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReconcileReport {
+    /// Clips inserted as pending.
+    pub new: u64,
+    /// Known clips whose remote path, lock flag or other listed metadata
+    /// changed (e.g. moved to `RO`).
+    pub refreshed_paths: u64,
+    /// Pending / failed clips no longer listed, now gone.
+    pub gone: u64,
+    /// Gone clips listed again, back to pending.
+    pub reappeared: u64,
+    /// Clips (new or pending / failed / gone) found in the archive with a
+    /// matching size, now `downloaded` with their local path.
+    pub healed: u64,
+    /// Listed clips that needed no change.
+    pub unchanged: u64,
+    /// Listing entries refused (empty name, NUL, size out of range) or
+    /// duplicated; each is logged.
+    pub invalid: u64,
+}
+
+/// Order in which [`Store::next_pending`](crate::Store::next_pending) picks.
+/// Every policy puts a higher `priority` first, then applies its order; ties
+/// break on name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Policy {
+    /// Oldest recording first (clips rotate off the card oldest first).
+    OldestFirst,
+    /// Newest recording first.
+    NewestFirst,
+    /// Locked (RO) clips first, each group oldest first.
+    LockedFirst,
+    /// Clips recorded in the last `hours` first (oldest of them first, so
+    /// a drive arrives in order), then the rest oldest first.
+    RecentFirst {
+        /// Window length.
+        hours: u32,
+    },
+}
+
+/// Which pending clips [`Store::next_pending`](crate::Store::next_pending)
+/// may return.
+#[derive(Debug, Clone, Copy)]
+pub struct Filter<'a> {
+    /// Only locked (RO) clips.
+    pub locked_only: bool,
+    /// Only these channels; empty means all.
+    pub channels: &'a [Channel],
+    /// Include parking-mode clips.
+    pub include_parking: bool,
+    /// Clips to pass over (e.g. already skipped this cycle).
+    pub exclude: &'a [ClipId],
+}
+
+impl Default for Filter<'_> {
+    fn default() -> Self {
+        Self {
+            locked_only: false,
+            channels: &[],
+            include_parking: true,
+            exclude: &[],
+        }
+    }
+}
+
+/// GPS track summary of one clip (converted by the pipeline from its GPS
+/// parser's output).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct GpsSummary {
+    /// Number of fixes.
+    pub points: u32,
+    /// Time of the first fix, ms since the epoch.
+    pub first_fix_ms: Option<i64>,
+    /// Time of the last fix, ms since the epoch.
+    pub last_fix_ms: Option<i64>,
+    /// Track length in metres.
+    pub distance_m: f64,
+    /// `[min_lon, min_lat, max_lon, max_lat]` (GeoJSON order).
+    pub bbox: Option<[f64; 4]>,
+    /// Highest speed, m/s.
+    pub max_speed_mps: f64,
+}
+
+/// What happened when the pipeline asked the camera to delete a clip.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeleteOutcome {
+    /// The camera confirmed the delete; sets `deleted_from_camera_at`.
+    Confirmed,
+    /// The camera refused (non-zero status).
+    Refused {
+        /// The status the camera answered.
+        status: i64,
+    },
+    /// The pipeline chose not to delete.
+    Skipped {
+        /// Why.
+        reason: String,
+    },
+}
+
+impl DeleteOutcome {
+    pub(crate) fn to_text(&self) -> String {
+        match self {
+            DeleteOutcome::Confirmed => "confirmed".to_owned(),
+            DeleteOutcome::Refused { status } => format!("refused: status {status}"),
+            DeleteOutcome::Skipped { reason } => format!("skipped: {reason}"),
+        }
+    }
+}
+
+/// The per-stage timing columns, set by
+/// [`Store::record_timing`](crate::Store::record_timing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Stage {
+    /// First seen in a listing (set by reconcile on insert too).
+    Listed,
+    /// Download request started.
+    DownloadStarted,
+    /// Download finished (file under its final name).
+    DownloadFinished,
+    /// Handed to the tail worker.
+    TailSubmitted,
+    /// Tail worker picked it up.
+    TailStarted,
+    /// GPS extraction finished.
+    GpsFinished,
+    /// Camera delete finished (whatever its outcome).
+    DeleteFinished,
+    /// Tail finished.
+    TailFinished,
+}
+
+/// The stage timestamps of one clip, ms since the epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StageTimes {
+    /// [`Stage::Listed`].
+    pub listed_at: Option<i64>,
+    /// [`Stage::DownloadStarted`].
+    pub download_started_at: Option<i64>,
+    /// [`Stage::DownloadFinished`].
+    pub download_finished_at: Option<i64>,
+    /// [`Stage::TailSubmitted`].
+    pub tail_submitted_at: Option<i64>,
+    /// [`Stage::TailStarted`].
+    pub tail_started_at: Option<i64>,
+    /// [`Stage::GpsFinished`].
+    pub gps_finished_at: Option<i64>,
+    /// [`Stage::DeleteFinished`].
+    pub delete_finished_at: Option<i64>,
+    /// [`Stage::TailFinished`].
+    pub tail_finished_at: Option<i64>,
+}
+
+/// One clip row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClipRow {
+    /// Row id.
+    pub id: ClipId,
+    /// Camera identity (as passed by the pipeline).
+    pub camera_id: String,
+    /// File name on the camera.
+    pub name: String,
+    /// Current remote path.
+    pub remote_path: String,
+    /// Listed size in bytes.
+    pub size: u64,
+    /// Whether `size` is exact.
+    pub size_exact: bool,
+    /// Locked / RO clip.
+    pub locked: bool,
+    /// Parking-mode clip.
+    pub parking: bool,
+    /// Channel.
+    pub channel: Channel,
+    /// Recording start, ms since the epoch.
+    pub recorded_at: Option<i64>,
+    /// Life-cycle state.
+    pub state: ClipState,
+    /// Failed download attempts since the last retry reset.
+    pub attempts: u32,
+    /// Last error text.
+    pub last_error: Option<String>,
+    /// Queue priority (higher first).
+    pub priority: i64,
+    /// Archive path once downloaded.
+    pub local_path: Option<PathBuf>,
+    /// Archive size once downloaded.
+    pub local_size: Option<u64>,
+    /// GPS summary once extracted.
+    pub gps: Option<GpsSummary>,
+    /// When the camera confirmed deleting it.
+    pub deleted_from_camera_at: Option<i64>,
+    /// Last delete outcome, as text (`confirmed`, `refused: status N`,
+    /// `skipped: reason`).
+    pub delete_outcome: Option<String>,
+    /// The cycle that downloaded it.
+    pub cycle_id: Option<CycleId>,
+    /// Stage timestamps.
+    pub times: StageTimes,
+}
+
+/// Rows per state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StateCounts {
+    /// Pending.
+    pub pending: u64,
+    /// Downloading.
+    pub downloading: u64,
+    /// Downloaded, tail unfinished.
+    pub downloaded: u64,
+    /// Done.
+    pub done: u64,
+    /// Failed.
+    pub failed: u64,
+    /// Gone.
+    pub gone: u64,
+}
+
+impl StateCounts {
+    /// Count for one state.
+    pub fn get(&self, s: ClipState) -> u64 {
+        match s {
+            ClipState::Pending => self.pending,
+            ClipState::Downloading => self.downloading,
+            ClipState::Downloaded => self.downloaded,
+            ClipState::Done => self.done,
+            ClipState::Failed => self.failed,
+            ClipState::Gone => self.gone,
+        }
+    }
+
+    pub(crate) fn slot(&mut self, s: ClipState) -> &mut u64 {
+        match s {
+            ClipState::Pending => &mut self.pending,
+            ClipState::Downloading => &mut self.downloading,
+            ClipState::Downloaded => &mut self.downloaded,
+            ClipState::Done => &mut self.done,
+            ClipState::Failed => &mut self.failed,
+            ClipState::Gone => &mut self.gone,
+        }
+    }
+
+    /// Sum over all states.
+    pub fn total(&self) -> u64 {
+        ClipState::ALL.iter().map(|s| self.get(*s)).sum()
+    }
+}
+
+/// How a cycle ran its tails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CycleMode {
+    /// Tails run beside the next downloads.
+    Pipelined,
+    /// Each clip's tail runs before the next download.
+    Inline,
+}
+
+impl CycleMode {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            CycleMode::Pipelined => "pipelined",
+            CycleMode::Inline => "inline",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Result<Self> {
+        match s {
+            "pipelined" => Ok(CycleMode::Pipelined),
+            "inline" => Ok(CycleMode::Inline),
+            other => Err(Error::corrupt(format!("cycle mode {other:?}"))),
+        }
+    }
+}
+
+/// How a cycle ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CycleOutcome {
+    /// Queue drained.
+    Completed,
+    /// The camera went away mid-cycle.
+    CameraLost,
+    /// Shut down on request.
+    Cancelled,
+    /// Stopped by an error.
+    Failed,
+}
+
+impl CycleOutcome {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            CycleOutcome::Completed => "completed",
+            CycleOutcome::CameraLost => "camera_lost",
+            CycleOutcome::Cancelled => "cancelled",
+            CycleOutcome::Failed => "failed",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Result<Self> {
+        Ok(match s {
+            "completed" => CycleOutcome::Completed,
+            "camera_lost" => CycleOutcome::CameraLost,
+            "cancelled" => CycleOutcome::Cancelled,
+            "failed" => CycleOutcome::Failed,
+            other => return Err(Error::corrupt(format!("cycle outcome {other:?}"))),
+        })
+    }
+}
+
+/// Totals the pipeline reports when a cycle ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CycleStats {
+    /// Clips downloaded.
+    pub clips: u64,
+    /// Bytes downloaded.
+    pub bytes: u64,
+    /// How it ended.
+    pub outcome: CycleOutcome,
+    /// Free text (error message, reason).
+    pub note: Option<String>,
+}
+
+/// One cycles row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CycleRow {
+    /// Id.
+    pub id: CycleId,
+    /// Camera.
+    pub camera_id: String,
+    /// Mode.
+    pub mode: CycleMode,
+    /// Start, ms since the epoch.
+    pub started_at: i64,
+    /// End, if finished.
+    pub finished_at: Option<i64>,
+    /// Clips drained (from `finish_cycle`).
+    pub clips: Option<u64>,
+    /// Bytes (from `finish_cycle`).
+    pub bytes: Option<u64>,
+    /// Outcome (from `finish_cycle`).
+    pub outcome: Option<CycleOutcome>,
+    /// Note.
+    pub note: Option<String>,
+}
+
+/// What `open` found and repaired.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecoveryReport {
+    /// Rows left `downloading` by a previous run, returned to pending
+    /// (the interrupted attempt is not counted as a failure).
+    pub returned_to_pending: u64,
+    /// Rows `downloaded` whose tail did not finish; fetch them with
+    /// [`Store::unfinished_tails`](crate::Store::unfinished_tails).
+    pub unfinished_tails: u64,
+}
+
+/// What the import of a Python-tool database did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LegacyReport {
+    /// The file imported.
+    pub source: PathBuf,
+    /// Where it was renamed to (`None` if the rename failed; see logs).
+    pub renamed_to: Option<PathBuf>,
+    /// Rows imported.
+    pub imported: u64,
+    /// Rows already known (same camera and name), left alone.
+    pub already_known: u64,
+    /// Rows skipped, with the reason (at most 100 kept; see `skipped`).
+    pub skipped_examples: Vec<(String, String)>,
+    /// Number of rows skipped.
+    pub skipped: u64,
+    /// Legacy columns that were not understood and ignored.
+    pub ignored_columns: Vec<String>,
+}
