@@ -1,0 +1,146 @@
+//! What a sync does: the pipeline's settings.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::events::TailMode;
+use crate::grouping::Grouping;
+use crate::retention::RetentionPolicy;
+use crate::{Error, Result};
+
+/// What to do with the download in flight when shutdown is requested.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnInterrupt {
+    /// Let the current download finish (and its tail run), start no other.
+    #[default]
+    Finish,
+    /// Cancel the current download at once; its `.part` file is kept and
+    /// resumed next time.
+    Cancel,
+}
+
+/// GPS extraction settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GpsConfig {
+    /// The camera's UTC offset, for firmware that writes local time
+    /// labelled as UTC (zero for cameras that write true UTC).
+    pub utc_offset: time::UtcOffset,
+    /// Drop GPS spikes from written tracks.
+    pub spike_filter: bool,
+    /// Also write a `<clip>.geojson` sidecar.
+    pub geojson: bool,
+}
+
+impl Default for GpsConfig {
+    fn default() -> Self {
+        Self {
+            utc_offset: time::UtcOffset::UTC,
+            spike_filter: true,
+            geojson: false,
+        }
+    }
+}
+
+/// Settings of a sync. Build with [`SyncConfig::new`] and change the public
+/// fields; [`crate::Syncer::new`] validates them.
+#[derive(Debug, Clone)]
+pub struct SyncConfig {
+    /// Identity of the camera in the store (clips are keyed by camera id and
+    /// name), e.g. its address.
+    pub camera_id: String,
+    /// The archive folder.
+    pub archive: PathBuf,
+    /// Folder grouping inside the archive.
+    pub grouping: Grouping,
+    /// How to list the camera.
+    pub list_source: viofo_client::ListSource,
+    /// Which pending clip goes first.
+    pub policy: viofo_store::Policy,
+    /// Only download locked (event) clips.
+    pub locked_only: bool,
+    /// Only these channels (empty: all).
+    pub channels: Vec<viofo_store::Channel>,
+    /// Download parking-mode clips too.
+    pub include_parking: bool,
+    /// Pipelined tail (default) or inline, the old way.
+    pub tail: TailMode,
+    /// Downloads at once, 1 to 3.
+    pub downloads: usize,
+    /// How many downloaded clips may wait for the tail before the
+    /// downloader waits.
+    pub tail_queue: usize,
+    /// Re-list the camera between downloads at most this often, so clips
+    /// recorded meanwhile are queued and moved clips' paths refreshed.
+    pub relist_every: Duration,
+    /// Stop downloading when the archive's disk is fuller than this (%).
+    pub max_used_disk: Option<f64>,
+    /// Archive retention.
+    pub retention: RetentionPolicy,
+    /// Delete each clip from the camera once it is safely archived.
+    pub delete_after_download: bool,
+    /// With `delete_after_download`, delete locked clips too.
+    pub delete_locked: bool,
+    /// GPS extraction, or `None` to skip it.
+    pub gps: Option<GpsConfig>,
+    /// What shutdown does to the download in flight.
+    pub on_interrupt: OnInterrupt,
+}
+
+impl SyncConfig {
+    /// Defaults: XML listing, oldest first, no grouping, pipelined tail,
+    /// one download at a time, GPS on, no deletes, no retention.
+    pub fn new(camera_id: impl Into<String>, archive: impl Into<PathBuf>) -> Self {
+        Self {
+            camera_id: camera_id.into(),
+            archive: archive.into(),
+            grouping: Grouping::None,
+            list_source: viofo_client::ListSource::Xml,
+            policy: viofo_store::Policy::OldestFirst,
+            locked_only: false,
+            channels: Vec::new(),
+            include_parking: true,
+            tail: TailMode::Pipelined,
+            downloads: 1,
+            tail_queue: 16,
+            relist_every: Duration::from_secs(60),
+            max_used_disk: None,
+            retention: RetentionPolicy::default(),
+            delete_after_download: false,
+            delete_locked: false,
+            gps: Some(GpsConfig::default()),
+            on_interrupt: OnInterrupt::Finish,
+        }
+    }
+
+    /// Checks the settings.
+    pub fn validate(&self) -> Result<()> {
+        if self.camera_id.trim().is_empty() {
+            return Err(Error::config("camera id is empty"));
+        }
+        if !(1..=3).contains(&self.downloads) {
+            return Err(Error::config(format!(
+                "downloads = {}: must be 1, 2 or 3 (the camera resets connections above 3)",
+                self.downloads
+            )));
+        }
+        if self.tail_queue == 0 {
+            return Err(Error::config("tail_queue must be at least 1"));
+        }
+        for (key, v) in [
+            ("max_used_disk", self.max_used_disk),
+            (
+                "retention max_used_percent",
+                self.retention.max_used_percent,
+            ),
+        ] {
+            if let Some(v) = v
+                && !(v > 0.0 && v <= 100.0)
+            {
+                return Err(Error::config(format!(
+                    "{key} = {v}: must be a percentage above 0 and at most 100"
+                )));
+            }
+        }
+        Ok(())
+    }
+}

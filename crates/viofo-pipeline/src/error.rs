@@ -1,0 +1,164 @@
+//! The pipeline's error type.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// Why a sync cycle stopped. Branch on the predicates
+/// ([`Error::is_offline`], [`Error::is_disk_full`], ...), not on the message.
+#[derive(Debug)]
+pub struct Error {
+    kind: ErrorKind,
+}
+
+#[derive(Debug)]
+enum ErrorKind {
+    Offline(viofo_client::Error),
+    Camera(viofo_client::Error),
+    Store(viofo_store::Error),
+    DiskGuard {
+        path: PathBuf,
+        used_percent: f64,
+        limit: f64,
+    },
+    DiskFull(String),
+    Io(std::io::Error),
+    Interrupted,
+    Config(String),
+}
+
+impl Error {
+    pub(crate) fn offline(e: viofo_client::Error) -> Self {
+        Self {
+            kind: ErrorKind::Offline(e),
+        }
+    }
+    pub(crate) fn camera(e: viofo_client::Error) -> Self {
+        if e.is_offline() {
+            return Self::offline(e);
+        }
+        if e.is_disk_full() {
+            return Self {
+                kind: ErrorKind::DiskFull(e.to_string()),
+            };
+        }
+        Self {
+            kind: ErrorKind::Camera(e),
+        }
+    }
+    pub(crate) fn disk_guard(path: PathBuf, used_percent: f64, limit: f64) -> Self {
+        Self {
+            kind: ErrorKind::DiskGuard {
+                path,
+                used_percent,
+                limit,
+            },
+        }
+    }
+    pub(crate) fn io(e: std::io::Error) -> Self {
+        if e.raw_os_error() == Some(rustix::io::Errno::NOSPC.raw_os_error()) {
+            return Self {
+                kind: ErrorKind::DiskFull(e.to_string()),
+            };
+        }
+        Self {
+            kind: ErrorKind::Io(e),
+        }
+    }
+    pub(crate) fn interrupted() -> Self {
+        Self {
+            kind: ErrorKind::Interrupted,
+        }
+    }
+    pub(crate) fn config(msg: impl Into<String>) -> Self {
+        Self {
+            kind: ErrorKind::Config(msg.into()),
+        }
+    }
+
+    /// The camera did not answer (away, Wi-Fi down): try again later.
+    pub fn is_offline(&self) -> bool {
+        matches!(self.kind, ErrorKind::Offline(_))
+    }
+
+    /// The archive's disk is full, or fuller than the configured guard.
+    pub fn is_disk_full(&self) -> bool {
+        matches!(
+            self.kind,
+            ErrorKind::DiskFull(_) | ErrorKind::DiskGuard { .. }
+        )
+    }
+
+    /// The cycle stopped because shutdown was requested.
+    pub fn is_interrupted(&self) -> bool {
+        matches!(self.kind, ErrorKind::Interrupted)
+    }
+
+    /// The configuration given to the pipeline is invalid.
+    pub fn is_config(&self) -> bool {
+        matches!(self.kind, ErrorKind::Config(_))
+    }
+
+    /// The state store failed.
+    pub fn is_store(&self) -> bool {
+        matches!(self.kind, ErrorKind::Store(_))
+    }
+
+    /// A short outcome word for logs and the cycles table.
+    pub fn outcome(&self) -> &'static str {
+        match self.kind {
+            ErrorKind::Offline(_) => "camera offline",
+            ErrorKind::Camera(_) => "camera error",
+            ErrorKind::Store(_) => "store error",
+            ErrorKind::DiskGuard { .. } | ErrorKind::DiskFull(_) => "disk full",
+            ErrorKind::Io(_) => "io error",
+            ErrorKind::Interrupted => "interrupted",
+            ErrorKind::Config(_) => "configuration error",
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            ErrorKind::Offline(e) => write!(f, "camera offline: {e}"),
+            ErrorKind::Camera(e) => write!(f, "camera error: {e}"),
+            ErrorKind::Store(e) => write!(f, "state store: {e}"),
+            ErrorKind::DiskGuard {
+                path,
+                used_percent,
+                limit,
+            } => write!(
+                f,
+                "disk full: {} is {used_percent:.1}% used, above the {limit:.0}% limit; \
+                 free space or raise the limit (max_used_disk)",
+                path.display()
+            ),
+            ErrorKind::DiskFull(e) => write!(f, "disk full: {e}"),
+            ErrorKind::Io(e) => write!(f, "{e}"),
+            ErrorKind::Interrupted => f.write_str("interrupted"),
+            ErrorKind::Config(m) => write!(f, "configuration: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.kind {
+            ErrorKind::Offline(e) | ErrorKind::Camera(e) => Some(e),
+            ErrorKind::Store(e) => Some(e),
+            ErrorKind::Io(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<viofo_store::Error> for Error {
+    fn from(e: viofo_store::Error) -> Self {
+        Self {
+            kind: ErrorKind::Store(e),
+        }
+    }
+}
+
+/// Result with the pipeline's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,196 @@
+//! Events for an embedding program (progress bars, logs, a UI).
+
+use std::time::Duration;
+
+/// Whether the tail ran behind a queue or between downloads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TailMode {
+    /// Tail work (sidecars, deletes, store updates, retention) runs in its
+    /// own stage behind a bounded queue; downloads run back to back.
+    #[default]
+    Pipelined,
+    /// Tail work runs between downloads, the way the Python tool did.
+    Inline,
+}
+
+impl TailMode {
+    /// `pipelined` or `inline`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TailMode::Pipelined => "pipelined",
+            TailMode::Inline => "inline",
+        }
+    }
+}
+
+impl std::fmt::Display for TailMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for TailMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "pipelined" => Ok(TailMode::Pipelined),
+            "inline" => Ok(TailMode::Inline),
+            _ => Err(format!(
+                "unknown tail mode {s:?}: expected pipelined or inline"
+            )),
+        }
+    }
+}
+
+/// What became of a camera delete.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeleteResult {
+    /// The camera confirmed the delete.
+    Confirmed,
+    /// The camera refused (a non-zero status).
+    Refused {
+        /// The status it answered.
+        status: i64,
+    },
+    /// Not attempted, and why.
+    Skipped {
+        /// The reason, for logs and the store.
+        reason: String,
+    },
+    /// The request failed (network); the clip stays on the camera.
+    Failed {
+        /// The error.
+        error: String,
+    },
+}
+
+/// Numbers of one cycle.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CycleSummary {
+    /// How the tail ran.
+    pub mode: TailMode,
+    /// Clips downloaded and recorded.
+    pub clips: u64,
+    /// Bytes downloaded.
+    pub bytes: u64,
+    /// Clips that failed this cycle.
+    pub failed: u64,
+    /// Clips deleted from the camera.
+    pub deleted: u64,
+    /// Clips removed from the archive by retention.
+    pub pruned: u64,
+    /// Wall time of the cycle.
+    pub duration: Duration,
+    /// Time spent listing the camera.
+    pub listing: Duration,
+    /// How the cycle ended: `"ok"`, `"camera offline"`, `"disk full"`,
+    /// `"interrupted"`, or an error.
+    pub outcome: String,
+}
+
+/// Something that happened during a sync.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Event {
+    /// A cycle began.
+    CycleStarted {
+        /// How its tail runs.
+        mode: TailMode,
+    },
+    /// The camera answered.
+    CameraOnline {
+        /// Firmware string, when it could be read.
+        firmware: Option<String>,
+    },
+    /// The camera did not answer.
+    CameraOffline {
+        /// Why, as the client said it.
+        reason: String,
+    },
+    /// The listing was read and reconciled.
+    Listed {
+        /// Clips listed.
+        clips: usize,
+        /// Clips waiting to be downloaded.
+        pending: usize,
+    },
+    /// A download started.
+    ItemStarted {
+        /// Clip name.
+        name: String,
+        /// Expected size, when known.
+        size: Option<u64>,
+    },
+    /// Download progress (throttled).
+    ItemProgress {
+        /// Clip name.
+        name: String,
+        /// Bytes so far.
+        bytes: u64,
+        /// Expected total, when known.
+        total: Option<u64>,
+    },
+    /// A clip is safely in the archive.
+    ItemDone {
+        /// Clip name.
+        name: String,
+        /// Bytes.
+        bytes: u64,
+        /// Download time.
+        duration: Duration,
+    },
+    /// A clip failed this cycle.
+    ItemFailed {
+        /// Clip name.
+        name: String,
+        /// The error.
+        error: String,
+        /// Whether a later attempt may succeed.
+        retryable: bool,
+    },
+    /// A clip was skipped (by the user, a filter, or because it is still
+    /// being recorded).
+    ItemSkipped {
+        /// Clip name.
+        name: String,
+        /// Why.
+        reason: String,
+    },
+    /// A camera delete was decided or carried out.
+    Delete {
+        /// Clip name.
+        name: String,
+        /// What became of it.
+        outcome: DeleteResult,
+    },
+    /// Retention removed a clip from the archive.
+    Pruned {
+        /// The clip's path.
+        path: std::path::PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// A cycle ended.
+    CycleDone(CycleSummary),
+}
+
+/// Receives events; a closure `Fn(Event)` is one. Called inline from the pipeline's tasks, so an
+/// implementation must return quickly and never block.
+pub trait EventSink: Send + Sync + 'static {
+    /// Takes one event.
+    fn emit(&self, event: Event);
+}
+
+/// Discards every event.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoEvents;
+
+impl EventSink for NoEvents {
+    fn emit(&self, _event: Event) {}
+}
+
+impl<F: Fn(Event) + Send + Sync + 'static> EventSink for F {
+    fn emit(&self, event: Event) {
+        self(event);
+    }
+}

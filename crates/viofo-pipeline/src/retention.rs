@@ -1,0 +1,417 @@
+//! Archive retention: keep N days, keep the disk under N %, protect locked
+//! clips, never evict a clip newer than the one being downloaded.
+//!
+//! Planning is a pure function over what is in the archive ([`plan`]), so
+//! the policy is tested without touching a disk; [`scan_archive`] reads the
+//! archive and [`remove`] carries a plan out, sidecars with their clip.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use time::PrimitiveDateTime;
+
+use crate::disk::DiskSpace;
+
+/// Extensions of the files written beside a clip, removed with it.
+pub const SIDECAR_EXTENSIONS: [&str; 2] = ["gpx", "geojson"];
+
+/// One clip in the archive.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArchivedClip {
+    /// Where it is.
+    pub path: PathBuf,
+    /// Its size in bytes.
+    pub size: u64,
+    /// When it was recorded (camera-local time from its name, or the file's
+    /// modification time).
+    pub recorded_at: PrimitiveDateTime,
+    /// Locked on the camera (an event clip): protected unless the policy
+    /// says otherwise.
+    pub locked: bool,
+    /// Sidecar files beside it (`<clip>.gpx`, `<clip>.geojson`).
+    pub sidecars: Vec<PathBuf>,
+}
+
+/// What retention keeps.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetentionPolicy {
+    /// Remove clips recorded longer ago than this.
+    pub keep: Option<Duration>,
+    /// Remove the oldest clips while the disk is fuller than this percentage.
+    pub max_used_percent: Option<f64>,
+    /// Never remove locked clips.
+    pub protect_locked: bool,
+}
+
+impl Default for RetentionPolicy {
+    fn default() -> Self {
+        Self {
+            keep: None,
+            max_used_percent: None,
+            protect_locked: true,
+        }
+    }
+}
+
+impl RetentionPolicy {
+    /// True when the policy can never remove anything.
+    pub fn is_noop(&self) -> bool {
+        self.keep.is_none() && self.max_used_percent.is_none()
+    }
+}
+
+/// Why a clip is removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EvictReason {
+    /// Older than the keep period.
+    Age,
+    /// The disk is fuller than allowed.
+    Space,
+}
+
+/// A clip the plan removes: its index in the input and the reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Eviction {
+    /// Index into the slice given to [`plan`].
+    pub index: usize,
+    /// Why.
+    pub reason: EvictReason,
+}
+
+/// The outcome of planning.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Plan {
+    /// Clips to remove, oldest first.
+    pub evictions: Vec<Eviction>,
+    /// Bytes the plan frees.
+    pub freed: u64,
+    /// Set when the disk stays over the limit after every clip the policy
+    /// may remove is gone (locked and too-new clips are left).
+    pub still_over_limit: bool,
+}
+
+/// Plans what to remove.
+///
+/// `now` is compared with each clip's `recorded_at` for the keep period.
+/// `protect_from`: clips recorded at or after it are never removed to make
+/// space (the clip being downloaded: evicting something newer to make room
+/// for something older would be a loss). `disk` is the current usage; when
+/// `None`, the space rule is not applied.
+pub fn plan(
+    clips: &[ArchivedClip],
+    policy: &RetentionPolicy,
+    now: PrimitiveDateTime,
+    disk: Option<DiskSpace>,
+    protect_from: Option<PrimitiveDateTime>,
+) -> Plan {
+    let mut order: Vec<usize> = (0..clips.len())
+        .filter(|&i| {
+            clips
+                .get(i)
+                .is_some_and(|c| !(policy.protect_locked && c.locked))
+        })
+        .collect();
+    order.sort_by_key(|&i| clips.get(i).map(|c| (c.recorded_at, c.path.clone())));
+
+    let mut out = Plan::default();
+    let mut taken = vec![false; clips.len()];
+    if let Some(keep) = policy.keep {
+        let keep = time::Duration::try_from(keep).unwrap_or(time::Duration::MAX);
+        let cutoff = now.checked_sub(keep);
+        for &i in &order {
+            let Some(c) = clips.get(i) else { continue };
+            if cutoff.is_some_and(|cut| c.recorded_at < cut) {
+                out.evictions.push(Eviction {
+                    index: i,
+                    reason: EvictReason::Age,
+                });
+                out.freed = out.freed.saturating_add(c.size);
+                if let Some(t) = taken.get_mut(i) {
+                    *t = true;
+                }
+            }
+        }
+    }
+    if let (Some(limit), Some(disk)) = (policy.max_used_percent, disk) {
+        let mut usage = disk.after_freeing(out.freed);
+        for &i in &order {
+            if usage.used_percent() <= limit {
+                break;
+            }
+            let Some(c) = clips.get(i) else { continue };
+            if taken.get(i).copied().unwrap_or(true) {
+                continue;
+            }
+            if protect_from.is_some_and(|p| c.recorded_at >= p) {
+                continue;
+            }
+            out.evictions.push(Eviction {
+                index: i,
+                reason: EvictReason::Space,
+            });
+            out.freed = out.freed.saturating_add(c.size);
+            usage = usage.after_freeing(c.size);
+        }
+        out.still_over_limit = usage.used_percent() > limit;
+    }
+    out
+}
+
+/// Finds the clips in an archive: `*.MP4` / `*.MOV` / `*.TS` files in the
+/// root and in its grouping folders (one level down), with their sidecars.
+///
+/// `recorded_at` maps a file name to its recording time (`None` falls back
+/// to the file's modification time); `locked` says whether a name is locked.
+/// Unreadable entries are skipped with a logged reason.
+pub fn scan_archive(
+    root: &Path,
+    recorded_at: &dyn Fn(&str) -> Option<PrimitiveDateTime>,
+    locked: &dyn Fn(&str) -> bool,
+) -> std::io::Result<Vec<ArchivedClip>> {
+    let mut out = Vec::new();
+    let mut dirs = vec![(root.to_path_buf(), 0u8)];
+    while let Some((dir, depth)) = dirs.pop() {
+        let entries = match fs_err::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if depth == 0 => return Err(e),
+            Err(e) => {
+                tracing::warn!("retention: skipping unreadable folder: {e}");
+                continue;
+            }
+        };
+        for entry in entries {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(e) => {
+                    tracing::warn!("retention: skipping an entry of {}: {e}", dir.display());
+                    continue;
+                }
+            };
+            let path = entry.path();
+            let Ok(meta) = entry.metadata() else { continue };
+            if meta.is_dir() {
+                if depth == 0 {
+                    dirs.push((path, depth + 1));
+                }
+                continue;
+            }
+            let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+                continue;
+            };
+            if !is_clip_name(name) || !meta.is_file() {
+                continue;
+            }
+            let when = recorded_at(name).or_else(|| {
+                let m = meta.modified().ok()?;
+                let t = time::OffsetDateTime::from(m);
+                Some(PrimitiveDateTime::new(t.date(), t.time()))
+            });
+            let Some(when) = when else { continue };
+            let sidecars = SIDECAR_EXTENSIONS
+                .iter()
+                .map(|ext| sidecar_of(&path, ext))
+                .filter(|p| p.is_file())
+                .collect();
+            out.push(ArchivedClip {
+                size: meta.len(),
+                recorded_at: when,
+                locked: locked(name),
+                sidecars,
+                path,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// `<clip>.<ext>` beside the clip (the Python tool's `X.MP4.gpx` naming).
+pub fn sidecar_of(clip: &Path, ext: &str) -> PathBuf {
+    let mut s = clip.as_os_str().to_os_string();
+    s.push(".");
+    s.push(ext);
+    PathBuf::from(s)
+}
+
+fn is_clip_name(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    [".mp4", ".mov", ".ts"].iter().any(|e| lower.ends_with(e))
+}
+
+/// Removes one clip, then its sidecars. A file already gone counts as removed.
+pub fn remove(clip: &ArchivedClip) -> std::io::Result<()> {
+    remove_if_present(&clip.path)?;
+    for s in &clip.sidecars {
+        remove_if_present(s)?;
+    }
+    Ok(())
+}
+
+fn remove_if_present(path: &Path) -> std::io::Result<()> {
+    match fs_err::remove_file(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn clip(name: &str, at: PrimitiveDateTime, size: u64, locked: bool) -> ArchivedClip {
+        ArchivedClip {
+            path: PathBuf::from(name),
+            size,
+            recorded_at: at,
+            locked,
+            sidecars: vec![],
+        }
+    }
+
+    fn names(clips: &[ArchivedClip], p: &Plan) -> Vec<String> {
+        p.evictions
+            .iter()
+            .map(|e| clips[e.index].path.display().to_string())
+            .collect()
+    }
+
+    const NOW: PrimitiveDateTime = datetime!(2026-01-31 12:00);
+
+    #[test]
+    fn keep_days_removes_only_older_unlocked_clips() {
+        let clips = vec![
+            clip("old", datetime!(2026-01-01 08:00), 10, false),
+            clip("old-locked", datetime!(2026-01-01 09:00), 10, true),
+            clip("recent", datetime!(2026-01-30 08:00), 10, false),
+        ];
+        let policy = RetentionPolicy {
+            keep: Some(Duration::from_secs(7 * 86_400)),
+            ..RetentionPolicy::default()
+        };
+        let p = plan(&clips, &policy, NOW, None, None);
+        assert_eq!(names(&clips, &p), ["old"]);
+        assert_eq!(p.evictions[0].reason, EvictReason::Age);
+        assert_eq!(p.freed, 10);
+
+        let unprotected = RetentionPolicy {
+            protect_locked: false,
+            ..policy
+        };
+        let p = plan(&clips, &unprotected, NOW, None, None);
+        assert_eq!(names(&clips, &p), ["old", "old-locked"]);
+    }
+
+    #[test]
+    fn space_rule_removes_oldest_until_under_the_limit() {
+        let clips = vec![
+            clip("c", datetime!(2026-01-03 00:00), 100, false),
+            clip("a", datetime!(2026-01-01 00:00), 100, false),
+            clip("b", datetime!(2026-01-02 00:00), 100, false),
+        ];
+        let policy = RetentionPolicy {
+            max_used_percent: Some(75.0),
+            ..RetentionPolicy::default()
+        };
+        let disk = DiskSpace {
+            total: 1000,
+            used: 920,
+        };
+        let p = plan(&clips, &policy, NOW, Some(disk), None);
+        // 920 -> 820 -> 720: two clips, oldest first.
+        assert_eq!(names(&clips, &p), ["a", "b"]);
+        assert!(p.evictions.iter().all(|e| e.reason == EvictReason::Space));
+        assert!(!p.still_over_limit);
+    }
+
+    #[test]
+    fn space_rule_never_evicts_clips_newer_than_the_download_nor_locked_ones() {
+        let clips = vec![
+            clip("locked", datetime!(2026-01-01 00:00), 100, true),
+            clip("older", datetime!(2026-01-02 00:00), 100, false),
+            clip("newer", datetime!(2026-01-05 00:00), 100, false),
+        ];
+        let policy = RetentionPolicy {
+            max_used_percent: Some(50.0),
+            ..RetentionPolicy::default()
+        };
+        let disk = DiskSpace {
+            total: 1000,
+            used: 900,
+        };
+        let downloading = datetime!(2026-01-03 00:00);
+        let p = plan(&clips, &policy, NOW, Some(disk), Some(downloading));
+        assert_eq!(names(&clips, &p), ["older"]);
+        assert!(p.still_over_limit);
+    }
+
+    #[test]
+    fn age_evictions_count_towards_the_space_rule() {
+        let clips = vec![
+            clip("ancient", datetime!(2025-01-01 00:00), 300, false),
+            clip("fresh", datetime!(2026-01-30 00:00), 100, false),
+        ];
+        let policy = RetentionPolicy {
+            keep: Some(Duration::from_secs(30 * 86_400)),
+            max_used_percent: Some(80.0),
+            protect_locked: true,
+        };
+        let disk = DiskSpace {
+            total: 1000,
+            used: 900,
+        };
+        let p = plan(&clips, &policy, NOW, Some(disk), None);
+        assert_eq!(names(&clips, &p), ["ancient"]);
+        assert_eq!(p.freed, 300);
+    }
+
+    #[test]
+    fn noop_policy_plans_nothing() {
+        let clips = vec![clip("a", datetime!(2020-01-01 00:00), 1, false)];
+        let p = plan(
+            &clips,
+            &RetentionPolicy::default(),
+            NOW,
+            Some(DiskSpace {
+                total: 10,
+                used: 10,
+            }),
+            None,
+        );
+        assert!(p.evictions.is_empty());
+        assert!(RetentionPolicy::default().is_noop());
+    }
+
+    #[test]
+    fn scan_finds_clips_in_groups_with_sidecars_and_remove_takes_them_together() {
+        let dir = tempfile::tempdir().unwrap();
+        let day = dir.path().join("2026-01-02");
+        std::fs::create_dir(&day).unwrap();
+        let clip_path = day.join("2026_0102_101010_000001F.MP4");
+        std::fs::write(&clip_path, b"0123456789").unwrap();
+        std::fs::write(sidecar_of(&clip_path, "gpx"), b"<gpx/>").unwrap();
+        std::fs::write(dir.path().join("notes.txt"), b"x").unwrap();
+        std::fs::write(dir.path().join("X.MP4.part"), b"x").unwrap();
+        let deeper = day.join("deeper");
+        std::fs::create_dir(&deeper).unwrap();
+        std::fs::write(deeper.join("Y.MP4"), b"x").unwrap();
+
+        let found = scan_archive(
+            dir.path(),
+            &|_| Some(datetime!(2026-01-02 10:10:10)),
+            &|n| n.contains("F."),
+        )
+        .unwrap();
+        assert_eq!(found.len(), 1, "{found:?}");
+        let c = &found[0];
+        assert_eq!(c.path, clip_path);
+        assert_eq!(c.size, 10);
+        assert!(c.locked);
+        assert_eq!(c.sidecars, [sidecar_of(&clip_path, "gpx")]);
+
+        remove(c).unwrap();
+        assert!(!clip_path.exists());
+        assert!(!sidecar_of(&clip_path, "gpx").exists());
+        // Removing again is fine: already gone.
+        remove(c).unwrap();
+    }
+}
