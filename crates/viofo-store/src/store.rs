@@ -484,18 +484,25 @@ impl Store {
     where
         F: FnMut(&str) -> Option<ArchivedFile>,
     {
-        let rows = sqlx::query("SELECT name, state FROM clips WHERE camera_id = ?")
-            .bind(camera_id)
-            .fetch_all(&self.inner.read)
-            .await
-            .map_err(Error::db)?;
-        let mut settled: HashSet<String> = HashSet::new();
-        for r in rows {
-            let state: String = r.try_get("state").map_err(Error::db)?;
-            if !matches!(state.as_str(), "pending" | "failed" | "gone") {
-                settled.insert(r.try_get("name").map_err(Error::db)?);
-            }
-        }
+        // Listed names already past the point of healing. One JSON row
+        // instead of thousands keeps this cheap.
+        let names: Vec<&str> = listing.iter().map(|c| c.name.as_str()).collect();
+        let names_json = serde_json::to_string(&names)
+            .map_err(|e| Error::invalid(format!("listing names: {e}")))?;
+        let settled_json: String = sqlx::query_scalar(
+            "SELECT json_group_array(name) FROM clips WHERE camera_id = ? \
+             AND state NOT IN ('pending', 'failed', 'gone') \
+             AND name IN (SELECT value FROM json_each(?))",
+        )
+        .bind(camera_id)
+        .bind(&names_json)
+        .fetch_one(&self.inner.read)
+        .await
+        .map_err(Error::db)?;
+        let settled: HashSet<String> = serde_json::from_str::<Vec<String>>(&settled_json)
+            .map_err(|e| Error::corrupt(format!("settled names: {e}")))?
+            .into_iter()
+            .collect();
         let mut found = HashMap::new();
         for clip in listing {
             if settled.contains(&clip.name) || found.contains_key(&clip.name) {
@@ -743,12 +750,12 @@ impl Store {
             qb.push(")");
         }
         if !filter.exclude.is_empty() {
-            qb.push(" AND id NOT IN (");
-            let mut sep = qb.separated(", ");
-            for id in filter.exclude {
-                sep.push_bind(id.0);
-            }
-            qb.push(")");
+            // One JSON array parameter, whatever the list's length (SQLite
+            // caps bound parameters per statement).
+            let ids: Vec<String> = filter.exclude.iter().map(|i| i.0.to_string()).collect();
+            qb.push(" AND id NOT IN (SELECT value FROM json_each(");
+            qb.push_bind(format!("[{}]", ids.join(",")));
+            qb.push("))");
         }
         qb.push(" ORDER BY priority DESC, ");
         match policy {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use sqlx::{Connection, QueryBuilder, Row, Sqlite, SqliteConnection};
+use sqlx::{Connection, QueryBuilder, Sqlite, SqliteConnection};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
@@ -228,7 +228,8 @@ impl Writer {
     }
 
     async fn run_batch(&mut self, ops: Vec<Op>, replies: Vec<Option<Reply>>) {
-        match self.execute(&ops).await {
+        let keep = coalesce(&ops);
+        match self.execute(&ops, &keep).await {
             Ok(outs) => {
                 for ((op, reply), out) in ops.iter().zip(replies).zip(outs) {
                     match reply {
@@ -260,12 +261,12 @@ impl Writer {
 
     /// Runs the batch in one IMMEDIATE transaction, retrying the whole
     /// batch with backoff on lock conflicts until the budget is spent.
-    async fn execute(&mut self, ops: &[Op]) -> Result<Vec<Result<Out>>> {
+    async fn execute(&mut self, ops: &[Op], keep: &[bool]) -> Result<Vec<Result<Out>>> {
         let start = Instant::now();
         let mut delay = Duration::from_millis(5);
         let mut other_failures = 0u32;
         loop {
-            match self.try_batch(ops).await {
+            match self.try_batch(ops, keep).await {
                 Ok(outs) => return Ok(outs),
                 Err(e) if is_sqlite_busy(&e) => {
                     let waited = start.elapsed();
@@ -290,12 +291,15 @@ impl Writer {
     async fn try_batch(
         &mut self,
         ops: &[Op],
+        keep: &[bool],
     ) -> std::result::Result<Vec<Result<Out>>, sqlx::Error> {
         let max_attempts = self.max_attempts;
         let mut tx = self.conn.begin_with("BEGIN IMMEDIATE").await?;
         let mut outs = Vec::with_capacity(ops.len());
-        for op in ops {
-            let r = if let Op::Reconcile(input) = op {
+        for (op, keep) in ops.iter().zip(keep) {
+            let r = if !*keep {
+                Ok(Out::Unit)
+            } else if let Op::Reconcile(input) = op {
                 sqlx::query("SAVEPOINT reconcile").execute(&mut *tx).await?;
                 let r = reconcile(&mut tx, input).await;
                 if r.is_err() {
@@ -317,6 +321,23 @@ impl Writer {
         tx.commit().await?;
         Ok(outs)
     }
+}
+
+/// Which ops to run: a fire-and-forget timing is skipped when a later
+/// timing in the same batch sets the same column of the same clip (only
+/// timing ops write the stage columns, so the result is the same; a burst of
+/// timings costs one UPDATE per column).
+fn coalesce(ops: &[Op]) -> Vec<bool> {
+    let mut keep = vec![true; ops.len()];
+    let mut seen: std::collections::HashSet<(i64, Stage)> = std::collections::HashSet::new();
+    for (op, k) in ops.iter().zip(keep.iter_mut()).rev() {
+        if let Op::Timing { id, stage, .. } = op
+            && !seen.insert((id.0, *stage))
+        {
+            *k = false;
+        }
+    }
+    keep
 }
 
 async fn state_of(c: &mut SqliteConnection, id: ClipId) -> OpResult<ClipState> {
@@ -669,29 +690,51 @@ fn valid(clip: &ListedClip) -> Option<i64> {
 
 async fn reconcile(c: &mut SqliteConnection, input: &ReconcileInput) -> OpResult<ReconcileReport> {
     let mut report = ReconcileReport::default();
-    let rows = sqlx::query(
-        "SELECT id, name, state, remote_path, size, size_exact, locked, parking, channel, \
-         recorded_at FROM clips WHERE camera_id = ?",
+    // Rows that matter: the listed names (any state) and the pending /
+    // failed ones (which may have gone). Fetched as one JSON row: decoding
+    // thousands of rows one by one costs more than the rest of reconcile.
+    let names: Vec<&str> = input.listing.iter().map(|c| c.name.as_str()).collect();
+    let names_json =
+        serde_json::to_string(&names).map_err(|e| Error::invalid(format!("listing names: {e}")))?;
+    let json: String = sqlx::query_scalar(
+        "SELECT json_group_array(json_array(id, name, state, remote_path, size, size_exact, \
+         locked, parking, channel, recorded_at)) FROM clips WHERE camera_id = ?1 \
+         AND (state IN ('pending', 'failed') OR name IN (SELECT value FROM json_each(?2)))",
     )
     .bind(&input.camera_id)
-    .fetch_all(&mut *c)
+    .bind(&names_json)
+    .fetch_one(&mut *c)
     .await?;
+    type RowTuple = (
+        i64,
+        String,
+        String,
+        String,
+        i64,
+        i64,
+        i64,
+        i64,
+        String,
+        Option<i64>,
+    );
+    let rows: Vec<RowTuple> =
+        serde_json::from_str(&json).map_err(|e| Error::corrupt(format!("reconcile rows: {e}")))?;
     let mut existing: HashMap<String, Existing> = HashMap::with_capacity(rows.len());
-    for r in rows {
-        let name: String = r.try_get("name")?;
-        let state: String = r.try_get("state")?;
+    for (id, name, state, remote_path, size, size_exact, locked, parking, channel, recorded_at) in
+        rows
+    {
         existing.insert(
             name,
             Existing {
-                id: r.try_get("id")?,
+                id,
                 state: ClipState::parse(&state)?,
-                remote_path: r.try_get("remote_path")?,
-                size: r.try_get("size")?,
-                size_exact: r.try_get("size_exact")?,
-                locked: r.try_get("locked")?,
-                parking: r.try_get("parking")?,
-                channel: r.try_get("channel")?,
-                recorded_at: r.try_get("recorded_at")?,
+                remote_path,
+                size,
+                size_exact: size_exact != 0,
+                locked: locked != 0,
+                parking: parking != 0,
+                channel,
+                recorded_at,
             },
         );
     }
@@ -837,4 +880,27 @@ async fn reconcile(c: &mut SqliteConnection, input: &ReconcileInput) -> OpResult
     }
     report.gone = u64::try_from(gone.len()).unwrap_or(u64::MAX);
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn coalesce_keeps_the_last_timing_per_clip_and_stage() {
+        let t = |id, stage, at| Op::Timing {
+            id: ClipId(id),
+            stage,
+            at,
+        };
+        let ops = vec![
+            t(1, Stage::GpsFinished, 1),
+            t(1, Stage::TailStarted, 2),
+            Op::Flush,
+            t(2, Stage::GpsFinished, 3),
+            t(1, Stage::GpsFinished, 4),
+            Op::Release { id: ClipId(1) },
+        ];
+        assert_eq!(coalesce(&ops), vec![false, true, true, true, true, true]);
+    }
 }

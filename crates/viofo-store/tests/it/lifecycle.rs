@@ -232,7 +232,10 @@ async fn policies_order_and_filters() {
     // Exclusions (skipped this cycle) and parking filter.
     let ida = id_of(s, &a.name).await;
     let idb = id_of(s, &b.name).await;
-    let excl: &'static [viofo_store::ClipId] = Box::leak(Box::new([ida, idb]));
+    // Far more ids than SQLite's bound-parameter limit.
+    let mut big: Vec<viofo_store::ClipId> = (100_000..140_000).map(viofo_store::ClipId).collect();
+    big.extend([ida, idb]);
+    let excl: &'static [viofo_store::ClipId] = Box::leak(big.into_boxed_slice());
     let f2 = Filter {
         exclude: excl,
         include_parking: false,
