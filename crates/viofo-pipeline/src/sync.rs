@@ -2,6 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -74,6 +75,10 @@ struct Cycle {
     /// clip newer than one being downloaded).
     in_flight_times: Mutex<HashMap<ClipId, PrimitiveDateTime>>,
     last_listing: Mutex<Instant>,
+    /// Downloads finished since the last listing: when the queue runs dry
+    /// and this is non-zero, the camera is listed once more before the
+    /// cycle ends, so clips recorded meanwhile are taken too.
+    since_listing: AtomicU64,
 }
 
 #[derive(Default)]
@@ -302,6 +307,7 @@ impl Syncer {
             counters: Mutex::new(Counters::default()),
             in_flight_times: Mutex::new(HashMap::new()),
             last_listing: Mutex::new(Instant::now()),
+            since_listing: AtomicU64::new(0),
         };
         let result = self.cycle(&cx, shutdown).await;
         let result = match result {
@@ -429,6 +435,7 @@ impl Syncer {
     async fn refresh(&self, cx: &Cycle) -> Result<()> {
         let s = &*self.inner;
         let t = Instant::now();
+        cx.since_listing.store(0, Ordering::SeqCst);
         let listing = s
             .client
             .list(s.cfg.list_source)
@@ -569,6 +576,20 @@ impl Syncer {
                 .next_pending(&s.cfg.camera_id, s.cfg.policy, &filter)
                 .await?
             else {
+                if cx.since_listing.load(Ordering::SeqCst) > 0 && !cx.halt.is_cancelled() {
+                    // Drained: look once more for clips recorded meanwhile.
+                    match self.refresh(cx).await {
+                        Ok(()) => continue,
+                        Err(e) if e.is_offline() => {
+                            Self::halt(cx, e);
+                            return Ok(None);
+                        }
+                        Err(e) => {
+                            tracing::warn!("re-listing failed: {e}");
+                            return Ok(None);
+                        }
+                    }
+                }
                 return Ok(None);
             };
             let snap = Self::snapshot(cx);
@@ -651,9 +672,10 @@ impl Syncer {
             {
                 let mut picks = cx.picks.lock().await;
                 picks.in_flight.retain(|i| *i != row.id);
-                if !matches!(outcome, Step::Downloaded(_)) {
-                    picks.passed.push(row.id);
-                }
+                // Passed over for the rest of the cycle, downloaded ones
+                // too: their state writes are not awaited, so the store may
+                // still call them pending.
+                picks.passed.push(row.id);
             }
             lock(&cx.in_flight_times).remove(&row.id);
             match outcome {
@@ -740,6 +762,7 @@ impl Syncer {
                     c.clips += 1;
                     c.bytes += d.bytes;
                 }
+                cx.since_listing.fetch_add(1, Ordering::SeqCst);
                 s.events.emit(Event::ItemDone {
                     name: name.clone(),
                     bytes: d.bytes,

@@ -1,0 +1,188 @@
+//! The camera misbehaving: dropped bodies, leaving, stale paths, refusals.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use viofo_pipeline::{DeleteResult, Event, Shutdown};
+use viofo_sim::{ClipSpec, Fault, SimConfig, Target};
+use viofo_store::ClipState;
+
+use crate::harness::{Hook, Rig};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_dropped_mid_download_resumes_in_the_same_cycle() {
+    let rig =
+        Rig::start(SimConfig::default().with_clips(ClipSpec::synthetic(2).size(400_000))).await;
+    rig.sim
+        .inject(Fault::drop_after(150_000).on(Target::Download).times(1));
+    let s = rig
+        .syncer(rig.config())
+        .run_cycle(&Shutdown::new())
+        .await
+        .unwrap();
+    assert_eq!(s.clips, 2);
+    assert_eq!(s.failed, 1, "the dropped attempt is reported");
+    for n in rig.names() {
+        rig.assert_archived(&n, &rig.sim.clip_bytes(&n).unwrap());
+    }
+    assert!(
+        rig.sim
+            .requests()
+            .iter()
+            .any(|r| r.method == "GET" && r.range_start > 0),
+        "the retry resumed from the .part"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_camera_leaving_mid_download_ends_the_cycle_and_a_later_one_finishes() {
+    let rig = Rig::start(
+        SimConfig::default()
+            .with_clips(ClipSpec::synthetic(3).size(300_000))
+            .bandwidth(600_000),
+    )
+    .await;
+    let sim = rig.sim.clone();
+    let hook: Hook = Arc::new(move |e| {
+        if matches!(e, Event::ItemProgress { bytes, .. } if *bytes > 50_000) && !sim.is_offline() {
+            sim.go_offline(Duration::from_secs(3600));
+        }
+    });
+    let mut cfg = rig.config();
+    cfg.delete_after_download = true;
+    let (syncer, _rx) = rig.syncer_with(cfg.clone(), Some(hook));
+    let err = syncer.run_cycle(&Shutdown::new()).await.unwrap_err();
+    assert!(err.is_offline(), "{err}");
+    assert!(
+        rig.events()
+            .iter()
+            .any(|e| matches!(e, Event::CameraOffline { .. }))
+    );
+    assert!(rig.sim.deleted().is_empty());
+    for n in rig.names() {
+        assert!(
+            !rig.in_archive(&n),
+            "{n} archived while the camera was away"
+        );
+        let row = rig.row(&n).await;
+        assert_eq!(row.state, ClipState::Pending, "{n}");
+        assert_eq!(
+            row.attempts, 0,
+            "the camera leaving is not the clip's failure"
+        );
+    }
+
+    rig.sim.go_online();
+    let s = rig.syncer(cfg).run_cycle(&Shutdown::new()).await.unwrap();
+    assert_eq!(s.clips, 3);
+    for n in rig.names() {
+        rig.assert_archived(&n, &rig.sim.clip_bytes(&n).unwrap());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_absent_camera_ends_the_cycle_cleanly() {
+    let rig = Rig::start(SimConfig::default().with_clips(ClipSpec::synthetic(1))).await;
+    rig.sim.go_offline(Duration::from_secs(3600));
+    let err = rig
+        .syncer(rig.config())
+        .run_cycle(&Shutdown::new())
+        .await
+        .unwrap_err();
+    assert!(err.is_offline(), "{err}");
+    let done = rig.events().into_iter().find_map(|e| match e {
+        Event::CycleDone(s) => Some(s),
+        _ => None,
+    });
+    assert_eq!(done.map(|s| s.outcome).as_deref(), Some("camera offline"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clip_locked_mid_cycle_is_fetched_from_its_new_path() {
+    let rig =
+        Rig::start(SimConfig::default().with_clips(ClipSpec::synthetic(2).size(100_000))).await;
+    let names = rig.names();
+    let last = names[1].clone();
+    let sim = rig.sim.clone();
+    let target = last.clone();
+    let hook: Hook = Arc::new(move |e| {
+        if matches!(e, Event::Listed { .. }) && !sim.clip(&target).unwrap().locked {
+            assert!(sim.lock_clip(&target));
+        }
+    });
+    let (syncer, _rx) = rig.syncer_with(rig.config(), Some(hook));
+    let s = syncer.run_cycle(&Shutdown::new()).await.unwrap();
+    assert_eq!(s.clips, 2);
+    rig.assert_archived(&last, &rig.sim.clip_bytes(&last).unwrap());
+    let row = rig.row(&last).await;
+    assert!(row.locked && row.remote_path.contains("/RO/"), "{row:?}");
+    assert_eq!(row.state, ClipState::Done);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_delete_is_stored_and_the_clip_stays_archived() {
+    let rig =
+        Rig::start(SimConfig::default().with_clips(ClipSpec::synthetic(1).size(100_000))).await;
+    rig.sim.inject(Fault::refuse_delete(-1).always());
+    let name = rig.names().remove(0);
+    let mut cfg = rig.config();
+    cfg.delete_after_download = true;
+    let s = rig.syncer(cfg).run_cycle(&Shutdown::new()).await.unwrap();
+    assert_eq!((s.clips, s.deleted), (1, 0));
+    rig.assert_archived(&name, &rig.sim.clip_bytes(&name).unwrap());
+    assert!(rig.events().iter().any(|e| matches!(
+        e,
+        Event::Delete {
+            outcome: DeleteResult::Refused { .. },
+            ..
+        }
+    )));
+    let row = rig.row(&name).await;
+    assert!(row.deleted_from_camera_at.is_none());
+    assert!(
+        row.delete_outcome
+            .as_deref()
+            .is_some_and(|o| o.contains("refused")),
+        "{row:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skipping_moves_on_to_the_next_clip() {
+    let rig = Rig::start(
+        SimConfig::default()
+            .with_clips(ClipSpec::synthetic(3).size(500_000))
+            .bandwidth(2_000_000),
+    )
+    .await;
+    let handle: Arc<std::sync::OnceLock<viofo_pipeline::Syncer>> = Arc::default();
+    let h2 = handle.clone();
+    let skipped = Arc::new(std::sync::Mutex::new(None::<String>));
+    let sk2 = skipped.clone();
+    let hook: Hook = Arc::new(move |e| {
+        if let Event::ItemStarted { name, .. } = e {
+            let mut s = sk2.lock().unwrap();
+            if s.is_none() {
+                *s = Some(name.clone());
+                h2.get().unwrap().skip_current();
+            }
+        }
+    });
+    let (syncer, _rx) = rig.syncer_with(rig.config(), Some(hook));
+    handle.set(syncer.clone()).unwrap();
+    let s = syncer.run_cycle(&Shutdown::new()).await.unwrap();
+    let skipped = skipped.lock().unwrap().clone().unwrap();
+    assert_eq!(s.clips, 2, "the other clips were downloaded");
+    assert!(!rig.in_archive(&skipped));
+    let started = rig.started_order();
+    assert_eq!(
+        started.iter().filter(|n| **n == skipped).count(),
+        1,
+        "not restarted: {started:?}"
+    );
+    assert_eq!(
+        rig.row(&skipped).await.state,
+        ClipState::Pending,
+        "taken again next cycle"
+    );
+}

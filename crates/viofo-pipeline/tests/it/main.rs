@@ -1,0 +1,7 @@
+//! End-to-end tests of the pipeline against the simulated camera.
+
+mod harness;
+
+mod cycle;
+mod faults;
+mod policies;

@@ -1,0 +1,129 @@
+//! Priority, filters, grouping, the disk guard and retention.
+
+use std::time::Duration;
+
+use viofo_gps::{Format, sidecar_path};
+use viofo_pipeline::{Grouping, Shutdown};
+use viofo_sim::{ClipSpec, SimConfig};
+use viofo_store::Policy;
+
+use crate::harness::Rig;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn newest_first_downloads_in_reverse_order() {
+    let rig =
+        Rig::start(SimConfig::default().with_clips(ClipSpec::synthetic(3).size(50_000))).await;
+    let mut cfg = rig.config();
+    cfg.policy = Policy::NewestFirst;
+    rig.syncer(cfg).run_cycle(&Shutdown::new()).await.unwrap();
+    let mut expected = rig.names();
+    expected.reverse();
+    assert_eq!(rig.started_order(), expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oldest_first_is_the_default_order() {
+    let rig =
+        Rig::start(SimConfig::default().with_clips(ClipSpec::synthetic(3).size(50_000))).await;
+    rig.syncer(rig.config())
+        .run_cycle(&Shutdown::new())
+        .await
+        .unwrap();
+    assert_eq!(rig.started_order(), rig.names());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn filters_select_locked_channels_and_parking() {
+    let spec = ClipSpec::synthetic(4)
+        .size(40_000)
+        .rear(true)
+        .parking_every(2)
+        .locked_every(3);
+    let rig = Rig::start(SimConfig::default().with_clips(spec)).await;
+    let clips = rig.sim.clips();
+    let locked: Vec<String> = clips
+        .iter()
+        .filter(|c| c.locked)
+        .map(|c| c.name.clone())
+        .collect();
+    assert!(!locked.is_empty());
+
+    let mut cfg = rig.config();
+    cfg.locked_only = true;
+    rig.syncer(cfg).run_cycle(&Shutdown::new()).await.unwrap();
+    let mut got = rig.started_order();
+    got.sort();
+    let mut want = locked.clone();
+    want.sort();
+    assert_eq!(got, want, "locked only");
+
+    rig.events.lock().unwrap().clear();
+    let mut cfg = rig.config();
+    cfg.channels = vec![viofo_store::Channel::Rear];
+    cfg.include_parking = false;
+    rig.syncer(cfg).run_cycle(&Shutdown::new()).await.unwrap();
+    let got = rig.started_order();
+    let want: Vec<String> = clips
+        .iter()
+        .filter(|c| c.name.ends_with("R.MP4") && !c.parking && !c.locked)
+        .map(|c| c.name.clone())
+        .collect();
+    assert!(!want.is_empty());
+    let mut got_sorted = got.clone();
+    got_sorted.sort();
+    let mut want_sorted = want;
+    want_sorted.sort();
+    assert_eq!(got_sorted, want_sorted, "rear, no parking");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn daily_grouping_puts_clips_and_sidecars_in_date_folders() {
+    let rig =
+        Rig::start(SimConfig::default().with_clips(ClipSpec::synthetic(2).size(300_000))).await;
+    let mut cfg = rig.config();
+    cfg.grouping = Grouping::Daily;
+    rig.syncer(cfg).run_cycle(&Shutdown::new()).await.unwrap();
+    for c in rig.sim.clips() {
+        let d = c.start.date();
+        let folder = format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day());
+        let path = rig.archive.path().join(folder).join(&c.name);
+        assert!(path.is_file(), "{} missing", path.display());
+        assert!(sidecar_path(&path, Format::Gpx).is_file());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_disk_guard_stops_with_disk_full_before_downloading() {
+    let rig =
+        Rig::start(SimConfig::default().with_clips(ClipSpec::synthetic(2).size(60_000))).await;
+    let mut cfg = rig.config();
+    cfg.max_used_disk = Some(0.0001);
+    let err = rig
+        .syncer(cfg)
+        .run_cycle(&Shutdown::new())
+        .await
+        .unwrap_err();
+    assert!(err.is_disk_full(), "{err}");
+    assert!(err.to_string().contains("max_used_disk"), "{err}");
+    for n in rig.names() {
+        assert!(!rig.in_archive(&n));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_removes_old_clips_with_their_sidecars_but_keeps_locked_ones() {
+    let rig =
+        Rig::start(SimConfig::default().with_clips(ClipSpec::synthetic(1).size(60_000))).await;
+    let root = rig.archive.path();
+    let old = root.join("2019_0101_120000_000001F.MP4");
+    std::fs::write(&old, b"old clip").unwrap();
+    std::fs::write(sidecar_path(&old, Format::Gpx), b"<gpx/>").unwrap();
+    let name = rig.names().remove(0);
+    let mut cfg = rig.config();
+    // Keep about ten years: the sim's clips (2025) stay, the 2019 one goes.
+    cfg.retention.keep = Some(Duration::from_secs(3600 * 24 * 365 * 6));
+    let s = rig.syncer(cfg).run_cycle(&Shutdown::new()).await.unwrap();
+    assert_eq!(s.pruned, 1);
+    assert!(!old.exists() && !sidecar_path(&old, Format::Gpx).exists());
+    assert!(rig.in_archive(&name));
+}
