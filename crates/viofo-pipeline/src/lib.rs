@@ -1,4 +1,56 @@
-//! viofo-pipeline: the sync orchestrator (being written).
+//! The viofosync sync orchestrator: composes the camera client
+//! (`viofo-client`), the GPS extractor (`viofo-gps`) and the state store
+//! (`viofo-store`) into a sync of one camera.
+//!
+//! Its one promise: **while there is something to download, the camera
+//! link never waits for our own work.** A cycle is
+//! probe → list → reconcile → download loop → retention:
+//!
+//! - The download stage starts the next clip the moment the previous body
+//!   ends. The GPS track is computed while the bytes stream in (the clip is
+//!   never read twice), and the stage awaits no store write: its state
+//!   changes are queued to the store's single writer.
+//! - Everything else runs in a **tail stage** behind a bounded queue: the
+//!   durable "archived" record, the GPX sidecar, the camera delete (only
+//!   after that record is durable), the store updates, retention when the
+//!   disk is full. [`TailMode::Inline`] runs the same tail between
+//!   downloads, the old way, for comparison.
+//! - The camera is re-listed beside the downloads (and once more when the
+//!   queue runs dry), so clips recorded meanwhile are taken and a clip
+//!   locked meanwhile is fetched from its new `RO` path. While the camera
+//!   records, the newest clip of each channel is held back.
+//! - A camera that goes away ends the cycle cleanly ([`Error::is_offline`]);
+//!   [`Syncer::watch`] then backs off 10 s, 30 s, 2 min, 10 min.
+//! - [`Shutdown`]: the first request stops starting downloads and drains the
+//!   tail; the second aborts. A `.part` file is resumed next time; a clip
+//!   whose tail did not finish has it resumed next time.
+//!
+//! ```
+//! use viofo_client::{Client, ClientConfig};
+//! use viofo_pipeline::{NoEvents, Shutdown, SyncConfig, Syncer};
+//! use viofo_sim::{ClipSpec, Sim, SimConfig};
+//! use viofo_store::{Store, StoreOptions};
+//!
+//! # #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // A simulated camera with three clips, on 127.0.0.1.
+//! let sim = Sim::start(SimConfig::default().with_clips(ClipSpec::synthetic(3).size(200_000))).await?;
+//! let dirs = tempfile::tempdir()?;
+//! let store = Store::open(StoreOptions::at(dirs.path().join("state.db"))).await?;
+//! let archive = dirs.path().join("archive");
+//!
+//! let client = Client::new(ClientConfig::new(sim.base_url()))?;
+//! let syncer = Syncer::new(client, store, SyncConfig::new("my-camera", &archive), NoEvents)?;
+//! let summary = syncer.run_cycle(&Shutdown::new()).await?;
+//!
+//! assert_eq!(summary.clips, 3);
+//! for clip in sim.clips() {
+//!     assert!(archive.join(&clip.name).is_file());
+//!     assert!(archive.join(format!("{}.gpx", clip.name)).is_file());
+//! }
+//! # Ok(())
+//! # }
+//! ```
 #![deny(missing_docs)]
 
 pub mod backoff;
