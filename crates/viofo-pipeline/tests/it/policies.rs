@@ -127,3 +127,114 @@ async fn retention_removes_old_clips_with_their_sidecars_but_keeps_locked_ones()
     assert!(!old.exists() && !sidecar_path(&old, Format::Gpx).exists());
     assert!(rig.in_archive(&name));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn locked_first_takes_locked_clips_before_the_rest() {
+    let spec = ClipSpec::synthetic(6).size(40_000).locked_every(3);
+    let rig = Rig::start(SimConfig::default().with_clips(spec)).await;
+    let locked: std::collections::HashSet<String> = rig
+        .sim
+        .clips()
+        .into_iter()
+        .filter(|c| c.locked)
+        .map(|c| c.name)
+        .collect();
+    assert!(!locked.is_empty() && locked.len() < 6);
+    let mut cfg = rig.config();
+    cfg.policy = Policy::LockedFirst;
+    rig.syncer(cfg).run_cycle(&Shutdown::new()).await.unwrap();
+    let order = rig.started_order();
+    let first: std::collections::HashSet<String> =
+        order.iter().take(locked.len()).cloned().collect();
+    assert_eq!(first, locked, "order: {order:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_downloads_at_once_stay_within_the_camera_limit() {
+    let rig = Rig::start(
+        SimConfig::default()
+            .with_clips(ClipSpec::synthetic(6).size(300_000))
+            .bandwidth(6_000_000),
+    )
+    .await;
+    let mut cfg = rig.config();
+    cfg.downloads = 3;
+    cfg.delete_after_download = true;
+    let s = rig.syncer(cfg).run_cycle(&Shutdown::new()).await.unwrap();
+    assert_eq!(s.clips, 6);
+    assert!(
+        rig.sim.peak_connections() <= 3,
+        "peak {}",
+        rig.sim.peak_connections()
+    );
+    assert!(rig.sim.peak_connections() >= 2, "downloads ran in parallel");
+    assert_eq!(rig.sim.refused_connections(), 0);
+    for n in rig.names() {
+        rig.assert_archived(&n, &rig.sim.clip_bytes(&n).unwrap());
+    }
+    assert_eq!(rig.sim.deleted().len(), 6);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_lists_what_would_happen_and_touches_nothing() {
+    let rig = Rig::start(
+        SimConfig::default()
+            .with_clips(ClipSpec::synthetic(3).size(40_000).locked_every(3))
+            .recording(true),
+    )
+    .await;
+    let old = rig.archive.path().join("2019_0101_120000_000001F.MP4");
+    std::fs::write(&old, b"old").unwrap();
+    let mut cfg = rig.config();
+    cfg.delete_after_download = true;
+    cfg.retention.keep = Some(Duration::from_secs(3600 * 24 * 365 * 6));
+    let plan = rig.syncer(cfg).dry_run().await.unwrap();
+
+    let clips = rig.sim.clips();
+    let growing: Vec<&str> = clips
+        .iter()
+        .filter(|c| c.growing)
+        .map(|c| c.name.as_str())
+        .collect();
+    let mut want: Vec<String> = clips
+        .iter()
+        .filter(|c| !c.growing)
+        .map(|c| c.name.clone())
+        .collect();
+    want.sort();
+    let mut got: Vec<String> = plan.download.iter().map(|(n, _)| n.clone()).collect();
+    got.sort();
+    assert_eq!(got, want);
+    assert!(plan.skip.iter().any(|(n, _)| growing.contains(&n.as_str())));
+    let unlocked: Vec<String> = clips
+        .iter()
+        .filter(|c| !c.growing && !c.locked)
+        .map(|c| c.name.clone())
+        .collect();
+    for n in &unlocked {
+        assert!(plan.delete.contains(n), "{n} would be deleted");
+    }
+    assert!(
+        clips
+            .iter()
+            .filter(|c| c.locked)
+            .all(|c| !plan.delete.contains(&c.name))
+    );
+    assert_eq!(plan.prune, [old.clone()]);
+
+    // Nothing touched: no row, no download, no delete, the old clip still there.
+    let counts = rig.store.counts(None).await.unwrap();
+    assert_eq!(
+        counts.pending + counts.done + counts.downloaded,
+        0,
+        "{counts:?}"
+    );
+    assert!(rig.sim.deleted().is_empty());
+    assert!(
+        !rig.sim
+            .requests()
+            .iter()
+            .any(|r| r.cmd.is_none() && r.clip.is_some())
+    );
+    assert!(old.is_file());
+}
