@@ -220,7 +220,7 @@ async fn dry_run_lists_what_would_happen_and_touches_nothing() {
             .filter(|c| c.locked)
             .all(|c| !plan.delete.contains(&c.name))
     );
-    assert_eq!(plan.prune, [old.clone()]);
+    assert_eq!(plan.prune, std::slice::from_ref(&old));
 
     // Nothing touched: no row, no download, no delete, the old clip still there.
     let counts = rig.store.counts(None).await.unwrap();
