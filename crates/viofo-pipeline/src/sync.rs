@@ -924,7 +924,7 @@ impl Syncer {
         let s = &*self.inner;
         let opts = gps_options(&g);
         let clip = path.to_path_buf();
-        let res = tokio::task::spawn_blocking(move || -> Result<_, viofo_gps::Error> {
+        let res = blocking(move || -> Result<_, viofo_gps::Error> {
             let ex = match extractor {
                 Some(x) => x.finish()?,
                 None => viofo_gps::extract_file(&clip, &opts)?,
@@ -939,13 +939,9 @@ impl Syncer {
         })
         .await;
         let ex = match res {
-            Ok(Ok(ex)) => ex,
-            Ok(Err(e)) => {
-                tracing::warn!("{name}: GPS extraction failed: {e}");
-                return;
-            }
+            Ok(ex) => ex,
             Err(e) => {
-                tracing::warn!("{name}: GPS extraction panicked: {e}");
+                tracing::warn!("{name}: GPS extraction failed: {e}");
                 return;
             }
         };
@@ -1031,7 +1027,7 @@ impl Syncer {
         let store = s.store.clone();
         let camera = s.cfg.camera_id.clone();
         let during_downloads = protect_from.is_some();
-        let planned = tokio::task::spawn_blocking(move || {
+        let planned = blocking(move || {
             let disk = DiskSpace::of(&root).ok();
             if during_downloads {
                 let over = match (disk, policy.max_used_percent) {
@@ -1053,13 +1049,9 @@ impl Syncer {
         })
         .await;
         let (clips, plan) = match planned {
-            Ok(Ok(p)) => p,
-            Ok(Err(e)) => {
-                tracing::warn!("retention: cannot read the archive: {e}");
-                return;
-            }
+            Ok(p) => p,
             Err(e) => {
-                tracing::warn!("retention: {e}");
+                tracing::warn!("retention: cannot read the archive: {e}");
                 return;
             }
         };
@@ -1085,8 +1077,8 @@ impl Syncer {
                 EvictReason::Space => "disk above the retention limit",
             };
             let c = clip.clone();
-            match tokio::task::spawn_blocking(move || retention::remove(&c)).await {
-                Ok(Ok(())) => {
+            match blocking(move || retention::remove(&c)).await {
+                Ok(()) => {
                     tracing::info!("retention: removed {} ({reason})", clip.path.display());
                     lock(&cx.counters).pruned += 1;
                     s.events.emit(Event::Pruned {
@@ -1094,7 +1086,6 @@ impl Syncer {
                         reason: reason.to_owned(),
                     });
                 }
-                Ok(Err(e)) => tracing::warn!("retention: {e}"),
                 Err(e) => tracing::warn!("retention: {e}"),
             }
         }
@@ -1226,6 +1217,21 @@ enum Step {
 
 fn unreachable_ok() -> Result<()> {
     Ok(())
+}
+
+/// Runs blocking file work (fsyncs, directory walks) on the blocking pool,
+/// off the runtime threads the downloads run on.
+async fn blocking<T, E>(
+    f: impl FnOnce() -> std::result::Result<T, E> + Send + 'static,
+) -> std::result::Result<T, String>
+where
+    T: Send + 'static,
+    E: std::fmt::Display + Send + 'static,
+{
+    match tokio::task::spawn_blocking(f).await {
+        Ok(r) => r.map_err(|e| e.to_string()),
+        Err(e) => Err(format!("background task failed: {e}")),
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
