@@ -1,14 +1,459 @@
-//! The `viofosync` command: argument parsing and wiring only.
+//! The `viofosync` command: argument parsing, configuration, logging and
+//! progress, wiring the crates together. No sync logic lives here.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
-use clap::Parser;
+mod commands;
+mod config;
+mod demo;
+mod gpx;
+mod output;
+mod report;
+mod sim;
 
-/// Keep a Viofo dashcam's recordings safe.
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::ConfigError;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0    success
+  1    other error (I/O, state database, camera error)
+  2    configuration error (invalid value, unknown key, missing address or archive)
+  3    camera unreachable
+  4    disk full (or fuller than max_used_disk)
+  130  interrupted (SIGINT/SIGTERM) before the sync finished
+
+Configuration: flags > VIOFOSYNC_* environment > the Python tool's names
+(ADDRESS, KEEP, GROUPING, PRIORITY, MAX_USED_DISK, TIMEOUT, GPS_EXTRACT,
+DRY_RUN) > the config file > defaults. `viofosync config` shows the effective
+values, where each came from, and the file's path.";
+
+/// Keep a Viofo dashcam's recordings safe: download them over Wi-Fi,
+/// extract each clip's GPS track, optionally delete them from the camera,
+/// prune the archive.
 #[derive(Debug, Parser)]
-#[command(name = "viofosync", version, about)]
-struct Cli {}
+#[command(name = "viofosync", version, about, after_help = EXIT_CODES)]
+struct Cli {
+    /// Configuration file [default: <config dir>/viofosync/config.toml;
+    /// env VIOFOSYNC_CONFIG].
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// More log output (-v debug, -vv trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    /// Less log output (-q warnings only, -qq errors only); no progress bars.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "verbose")]
+    quiet: u8,
+    /// Log format: text (progress bars on a terminal) or json [env VIOFOSYNC_LOG_FORMAT].
+    #[arg(long, global = true, value_name = "text|json")]
+    log_format: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
 
-fn main() -> anyhow::Result<()> {
-    let _cli = Cli::parse();
-    Ok(())
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run one sync cycle (probe, list, download, tail, retention), then exit.
+    Sync(SettingsArgs),
+    /// Sync on an interval, backing off while the camera is away (daemon mode).
+    Watch(SettingsArgs),
+    /// Camera reachability and model, queue counts, the last cycle's numbers.
+    Status(SettingsArgs),
+    /// List the clips the state database knows, optionally by state.
+    Queue(QueueArgs),
+    /// Return every failed clip to the queue.
+    RetryFailed(SettingsArgs),
+    /// Per-stage timings of the last cycles (p50/p95, gaps, tail overlap).
+    Timings(TimingsArgs),
+    /// Extract GPS tracks from clips on disk.
+    Gpx(gpx::GpxArgs),
+    /// Serve a simulated camera on 127.0.0.1.
+    Sim(sim::SimArgs),
+    /// Check configuration, state database, archive and camera.
+    Doctor(SettingsArgs),
+    /// Print the effective configuration, each value's source, the file path.
+    Config(ConfigArgs),
+    /// Sync a simulated camera into a fresh folder and show what landed where.
+    Demo(demo::DemoArgs),
+}
+
+/// `queue` options.
+#[derive(Debug, Args)]
+struct QueueArgs {
+    /// Only clips in these states (pending, downloading, downloaded, done,
+    /// failed, gone); repeat or comma-separate.
+    #[arg(long, value_delimiter = ',', value_parser = parse_state)]
+    state: Vec<viofo_store::ClipState>,
+    /// Only this camera id (default: every camera).
+    #[arg(long = "camera")]
+    camera_filter: Option<String>,
+    /// Show at most this many clips.
+    #[arg(long, default_value_t = 1000)]
+    limit: usize,
+    #[command(flatten)]
+    settings: SettingsArgs,
+}
+
+/// `timings` options.
+#[derive(Debug, Args)]
+struct TimingsArgs {
+    /// How many recent cycles to show.
+    #[arg(long, default_value_t = 5)]
+    cycles: u32,
+    #[command(flatten)]
+    settings: SettingsArgs,
+}
+
+/// `config` options.
+#[derive(Debug, Args)]
+struct ConfigArgs {
+    /// Print only the configuration file's path.
+    #[arg(long)]
+    path: bool,
+    /// List every key with its environment names, what it accepts and what it does.
+    #[arg(long, conflicts_with = "path")]
+    keys: bool,
+    #[command(flatten)]
+    settings: SettingsArgs,
+}
+
+fn parse_state(s: &str) -> Result<viofo_store::ClipState, String> {
+    viofo_store::ClipState::ALL
+        .into_iter()
+        .find(|c| c.as_str().eq_ignore_ascii_case(s.trim()))
+        .ok_or_else(|| {
+            format!("unknown state {s:?}: expected pending, downloading, downloaded, done, failed or gone")
+        })
+}
+
+/// Setting flags; each overrides the environment and the file (see
+/// `viofosync config` and docs/CONFIGURATION.md). Booleans take
+/// `--flag` or `--flag=false`.
+#[derive(Debug, Args, Default, Clone)]
+#[command(next_help_heading = "Settings")]
+pub(crate) struct SettingsArgs {
+    /// Camera address, e.g. 192.168.1.254 [env VIOFOSYNC_ADDRESS, ADDRESS].
+    #[arg(long)]
+    address: Option<String>,
+    /// Camera id in the state database [default: the address].
+    #[arg(long)]
+    camera_id: Option<String>,
+    /// Archive folder [env VIOFOSYNC_ARCHIVE].
+    #[arg(long, visible_alias = "destination")]
+    archive: Option<String>,
+    /// State database file.
+    #[arg(long)]
+    state_db: Option<String>,
+    /// Allow the state database on a network filesystem.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    allow_network_fs: Option<String>,
+    /// Import the Python tool's database on first run.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    import_legacy: Option<String>,
+    /// none, daily, weekly, monthly, yearly [env GROUPING].
+    #[arg(long)]
+    grouping: Option<String>,
+    /// oldest|date, newest|rdate, locked, recent:HOURS [env PRIORITY].
+    #[arg(long)]
+    priority: Option<String>,
+    /// Keep archived clips this long, e.g. 30d, 2w [env KEEP].
+    #[arg(long)]
+    keep: Option<String>,
+    /// Stop downloading above this % of disk used [env MAX_USED_DISK].
+    #[arg(long)]
+    max_used_disk: Option<String>,
+    /// Prune the oldest clips while the disk is fuller than this %.
+    #[arg(long)]
+    prune_above: Option<String>,
+    /// Retention never removes locked clips.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    protect_locked: Option<String>,
+    /// Delete each clip from the camera once safely archived.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    delete_after_download: Option<String>,
+    /// With --delete-after-download, delete locked clips too.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    delete_locked: Option<String>,
+    /// Only download locked (event) clips.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    locked_only: Option<String>,
+    /// Download parking-mode clips too.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    include_parking: Option<String>,
+    /// Only these channels: front,rear,interior,telephoto or all.
+    #[arg(long)]
+    channels: Option<String>,
+    /// Downloads at once, 1-3.
+    #[arg(long)]
+    downloads: Option<String>,
+    /// pipelined or inline.
+    #[arg(long)]
+    tail: Option<String>,
+    /// xml or html.
+    #[arg(long)]
+    list_source: Option<String>,
+    /// Re-list the camera at most this often during a cycle, e.g. 60s.
+    #[arg(long)]
+    relist_every: Option<String>,
+    /// watch: wait between cycles, e.g. 5m.
+    #[arg(long)]
+    interval: Option<String>,
+    /// finish or cancel the download in flight on the first signal.
+    #[arg(long)]
+    on_interrupt: Option<String>,
+    /// Write GPX tracks [env GPS_EXTRACT].
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    gps: Option<String>,
+    /// Camera UTC offset, ±HH:MM.
+    #[arg(long, allow_hyphen_values = true)]
+    utc_offset: Option<String>,
+    /// Drop GPS spikes.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    spike_filter: Option<String>,
+    /// Also write GeoJSON tracks.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    geojson: Option<String>,
+    /// Camera answer timeout, e.g. 15s [env TIMEOUT].
+    #[arg(long)]
+    timeout: Option<String>,
+    /// Camera connect timeout, e.g. 5s.
+    #[arg(long)]
+    connect_timeout: Option<String>,
+    /// Connections to the camera at once, 1-3.
+    #[arg(long)]
+    max_connections: Option<String>,
+    /// Show what would be downloaded, deleted, pruned; touch nothing [env DRY_RUN].
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    dry_run: Option<String>,
+}
+
+impl SettingsArgs {
+    /// (key, raw value) for every flag given.
+    fn flags(&self) -> Vec<(&'static str, String)> {
+        let all: [(&'static str, &Option<String>); 32] = [
+            ("address", &self.address),
+            ("camera_id", &self.camera_id),
+            ("archive", &self.archive),
+            ("state_db", &self.state_db),
+            ("allow_network_fs", &self.allow_network_fs),
+            ("import_legacy", &self.import_legacy),
+            ("grouping", &self.grouping),
+            ("priority", &self.priority),
+            ("keep", &self.keep),
+            ("max_used_disk", &self.max_used_disk),
+            ("prune_above", &self.prune_above),
+            ("protect_locked", &self.protect_locked),
+            ("delete_after_download", &self.delete_after_download),
+            ("delete_locked", &self.delete_locked),
+            ("locked_only", &self.locked_only),
+            ("include_parking", &self.include_parking),
+            ("channels", &self.channels),
+            ("downloads", &self.downloads),
+            ("tail", &self.tail),
+            ("list_source", &self.list_source),
+            ("relist_every", &self.relist_every),
+            ("interval", &self.interval),
+            ("on_interrupt", &self.on_interrupt),
+            ("gps", &self.gps),
+            ("utc_offset", &self.utc_offset),
+            ("spike_filter", &self.spike_filter),
+            ("geojson", &self.geojson),
+            ("timeout", &self.timeout),
+            ("connect_timeout", &self.connect_timeout),
+            ("max_connections", &self.max_connections),
+            ("dry_run", &self.dry_run),
+            ("log_format", &None),
+        ];
+        all.into_iter()
+            .filter_map(|(k, v)| v.clone().map(|v| (k, v)))
+            .collect()
+    }
+}
+
+/// Process exit codes (documented in `--help` and the README).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Exit {
+    Success = 0,
+    Other = 1,
+    Config = 2,
+    CameraUnreachable = 3,
+    DiskFull = 4,
+    Interrupted = 130,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(e: Exit) -> Self {
+        ExitCode::from(e as u8)
+    }
+}
+
+/// The exit code an error calls for, from the first cause that says.
+pub(crate) fn classify(e: &anyhow::Error) -> Exit {
+    for cause in e.chain() {
+        if cause.downcast_ref::<ConfigError>().is_some() {
+            return Exit::Config;
+        }
+        if let Some(p) = cause.downcast_ref::<viofo_pipeline::Error>() {
+            return exit_for_pipeline(p);
+        }
+        if let Some(s) = cause.downcast_ref::<viofo_store::Error>()
+            && (s.is_network_fs() || s.is_inside_recordings())
+        {
+            return Exit::Config;
+        }
+        if let Some(c) = cause.downcast_ref::<viofo_client::Error>()
+            && c.is_offline()
+        {
+            return Exit::CameraUnreachable;
+        }
+    }
+    Exit::Other
+}
+
+pub(crate) fn exit_for_pipeline(p: &viofo_pipeline::Error) -> Exit {
+    if p.is_offline() {
+        Exit::CameraUnreachable
+    } else if p.is_disk_full() {
+        Exit::DiskFull
+    } else if p.is_interrupted() {
+        Exit::Interrupted
+    } else if p.is_config() {
+        Exit::Config
+    } else {
+        Exit::Other
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("viofosync: cannot start the async runtime: {e}");
+            return Exit::Other.into();
+        }
+    };
+    let code = runtime.block_on(run(cli));
+    // Don't wait for blocked tasks (a stalled camera read) on the way out.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+    code
+}
+
+async fn run(cli: Cli) -> ExitCode {
+    let verbosity =
+        i8::try_from(cli.verbose).unwrap_or(i8::MAX) - i8::try_from(cli.quiet).unwrap_or(i8::MAX);
+    let settings_args = match &cli.command {
+        Command::Sync(s)
+        | Command::Watch(s)
+        | Command::Status(s)
+        | Command::RetryFailed(s)
+        | Command::Doctor(s) => Some(s.clone()),
+        Command::Queue(q) => Some(q.settings.clone()),
+        Command::Timings(t) => Some(t.settings.clone()),
+        Command::Config(c) => Some(c.settings.clone()),
+        Command::Gpx(_) | Command::Sim(_) | Command::Demo(_) => None,
+    };
+    let mut flags = settings_args.map(|s| s.flags()).unwrap_or_default();
+    if let Some(f) = &cli.log_format {
+        flags.push(("log_format", f.clone()));
+    }
+    let env = |name: &str| std::env::var(name).ok();
+    // gpx, sim and demo never read the configuration (the demo must work
+    // whatever a user's file says); they only take the log format.
+    let needs_config = !matches!(
+        cli.command,
+        Command::Gpx(_) | Command::Sim(_) | Command::Demo(_)
+    );
+    let loaded = if needs_config {
+        config::load(cli.config.as_deref(), &env, &flags)
+    } else {
+        config::load(
+            None,
+            &|n: &str| {
+                if n == "VIOFOSYNC_LOG_FORMAT" {
+                    env(n)
+                } else {
+                    None
+                }
+            },
+            &flags,
+        )
+        .map(|mut l| {
+            l.settings = config::Settings {
+                log_format: l.settings.log_format,
+                ..config::Settings::default()
+            };
+            l
+        })
+    };
+    let loaded = match loaded {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("viofosync: configuration error: {e}");
+            return Exit::Config.into();
+        }
+    };
+    let bars = output::init(loaded.settings.log_format, verbosity);
+
+    let result = match cli.command {
+        Command::Sync(_) => commands::sync(&loaded, bars).await,
+        Command::Watch(_) => commands::watch(&loaded, bars).await,
+        Command::Status(_) => commands::status(&loaded).await,
+        Command::Queue(q) => {
+            commands::queue(&loaded, &q.state, q.camera_filter.as_deref(), q.limit).await
+        }
+        Command::RetryFailed(_) => commands::retry_failed(&loaded).await,
+        Command::Timings(t) => commands::timings(&loaded, t.cycles).await,
+        Command::Doctor(_) => commands::doctor(&loaded).await,
+        Command::Config(c) => {
+            if c.path {
+                println!("{}", loaded.file.display());
+            } else if c.keys {
+                print!("{}", config::describe_keys());
+            } else {
+                print!("{}", commands::render_config(&loaded));
+            }
+            Ok(Exit::Success)
+        }
+        Command::Gpx(args) => {
+            return match tokio::task::spawn_blocking(move || gpx::run(&args)).await {
+                Ok(Ok(code)) => code,
+                Ok(Err(e)) => {
+                    eprintln!("viofosync gpx: {e:#}");
+                    Exit::Other.into()
+                }
+                Err(e) => {
+                    eprintln!("viofosync gpx: {e}");
+                    Exit::Other.into()
+                }
+            };
+        }
+        Command::Sim(args) => sim::run(&args, commands::first_signal())
+            .await
+            .map(|()| Exit::Success),
+        Command::Demo(args) => demo::run(&args, bars).await,
+    };
+    match result {
+        Ok(code) => code.into(),
+        Err(e) => {
+            let code = classify(&e);
+            let what = match code {
+                Exit::Config => "configuration error: ",
+                Exit::CameraUnreachable => "camera unreachable: ",
+                _ => "",
+            };
+            if loaded.settings.log_format == config::LogFormat::Json {
+                tracing::error!("{what}{e:#}");
+            }
+            eprintln!("viofosync: {what}{e:#}");
+            code.into()
+        }
+    }
 }

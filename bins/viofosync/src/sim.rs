@@ -114,7 +114,7 @@ fn parse_size(s: &str) -> Result<u64, String> {
         u => return Err(format!("unknown size unit {u:?} in {s:?}")),
     };
     let v = n * mult;
-    if !v.is_finite() || v < 0.0 || v > 1e15 {
+    if !v.is_finite() || !(0.0..=1e15).contains(&v) {
         return Err(format!("size out of range: {s:?}"));
     }
     #[allow(clippy::cast_possible_truncation)] // checked range above

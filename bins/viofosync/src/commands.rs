@@ -1,0 +1,679 @@
+//! The subcommands that work on the configured camera and store.
+
+use std::future::Future;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result};
+use viofo_client::{Client, ClientConfig};
+use viofo_pipeline::{GpsConfig, RetentionPolicy, Shutdown, SyncConfig, Syncer};
+use viofo_store::{ClipId, ClipRow, ClipState, LegacyImport, Store, StoreOptions};
+
+use crate::Exit;
+use crate::config::{ConfigError, Loaded};
+use crate::output::{self, Progress};
+use crate::report;
+
+/// The camera address, or a configuration error saying how to set it.
+pub(crate) fn address(l: &Loaded) -> Result<String> {
+    l.settings.address.clone().ok_or_else(|| {
+        ConfigError::new(
+            "no camera address: set `address` in the config file, VIOFOSYNC_ADDRESS (or ADDRESS), \
+             or --address (on the camera's Wi-Fi it is usually 192.168.1.254)",
+        )
+        .into()
+    })
+}
+
+/// The archive folder, or a configuration error.
+pub(crate) fn archive(l: &Loaded) -> Result<PathBuf> {
+    l.settings.archive.clone().ok_or_else(|| {
+        ConfigError::new(
+            "no archive folder: set `archive` in the config file, VIOFOSYNC_ARCHIVE, or --archive",
+        )
+        .into()
+    })
+}
+
+/// The state database path.
+pub(crate) fn state_db(l: &Loaded) -> Result<PathBuf> {
+    l.settings
+        .state_db
+        .clone()
+        .or_else(viofo_store::default_db_path)
+        .ok_or_else(|| {
+            ConfigError::new("this system has no state directory: set `state_db`").into()
+        })
+}
+
+/// The camera client with the configured timeouts.
+pub(crate) fn client(l: &Loaded, address: &str) -> Result<Client> {
+    let s = &l.settings;
+    let mut cfg = ClientConfig::new(address);
+    cfg.max_connections = s.max_connections;
+    cfg.connect_timeout = s.connect_timeout;
+    cfg.idle_timeout = s.timeout;
+    cfg.command_timeout = s.timeout.max(cfg.command_timeout);
+    cfg.probe_timeout = s.connect_timeout.max(cfg.probe_timeout);
+    Client::new(cfg).map_err(|e| ConfigError::new(format!("address {address}: {e}")).into())
+}
+
+/// Opens the configured store (creating it), importing the Python tool's
+/// database on first run when `legacy` and `import_legacy` say so.
+pub(crate) async fn open_store(l: &Loaded, legacy: bool) -> Result<Store> {
+    let path = state_db(l)?;
+    let camera_id = l.camera_id();
+    let opts = StoreOptions {
+        path: Some(path.clone()),
+        recordings_dir: l.settings.archive.clone(),
+        allow_network_fs: l.settings.allow_network_fs,
+        legacy: match camera_id {
+            Some(camera_id) if legacy && l.settings.import_legacy => Some(LegacyImport {
+                camera_id,
+                path: None,
+            }),
+            _ => None,
+        },
+        ..StoreOptions::default()
+    };
+    let store = Store::open(opts)
+        .await
+        .with_context(|| format!("opening the state database {}", path.display()))?;
+    if let Some(r) = store.legacy_report() {
+        tracing::info!(
+            "imported {} clips from the Python tool's database {} ({} already known, {} skipped)",
+            r.imported,
+            r.source.display(),
+            r.already_known,
+            r.skipped
+        );
+    }
+    Ok(store)
+}
+
+/// Opens the store only if its file exists (read-only commands never
+/// create one).
+async fn open_existing_store(l: &Loaded) -> Result<Option<Store>> {
+    let path = state_db(l)?;
+    if !path.exists() {
+        println!("state database: {} (not created yet)", path.display());
+        return Ok(None);
+    }
+    open_store(l, false).await.map(Some)
+}
+
+/// The pipeline settings from the configuration.
+pub(crate) fn sync_config(l: &Loaded, camera_id: &str, archive: &Path) -> SyncConfig {
+    let s = &l.settings;
+    let mut c = SyncConfig::new(camera_id, archive);
+    c.grouping = s.grouping;
+    c.list_source = s.list_source;
+    c.policy = s.priority;
+    c.locked_only = s.locked_only;
+    c.channels = s.channels.clone();
+    c.include_parking = s.include_parking;
+    c.tail = s.tail;
+    c.downloads = s.downloads;
+    c.relist_every = s.relist_every;
+    c.max_used_disk = s.max_used_disk;
+    c.retention = RetentionPolicy {
+        keep: s.keep,
+        max_used_percent: s.prune_above,
+        protect_locked: s.protect_locked,
+    };
+    c.delete_after_download = s.delete_after_download;
+    c.delete_locked = s.delete_locked;
+    c.gps = s.gps.then_some(GpsConfig {
+        utc_offset: s.utc_offset,
+        spike_filter: s.spike_filter,
+        geojson: s.geojson,
+    });
+    c.on_interrupt = s.on_interrupt;
+    c
+}
+
+/// Resolves once on the first SIGINT/SIGTERM (for `sim`).
+pub(crate) fn first_signal() -> impl Future<Output = ()> {
+    let shutdown = Shutdown::new();
+    spawn_signal_handler(shutdown.clone(), false);
+    async move { shutdown.stopped().await }
+}
+
+/// Calls [`Shutdown::request`] on every SIGINT/SIGTERM.
+pub(crate) fn spawn_signal_handler(shutdown: Shutdown, announce: bool) {
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let (Ok(mut int), Ok(mut term)) = (
+                signal(SignalKind::interrupt()),
+                signal(SignalKind::terminate()),
+            ) else {
+                tracing::warn!("cannot listen for signals");
+                return;
+            };
+            loop {
+                tokio::select! {
+                    _ = int.recv() => {}
+                    _ = term.recv() => {}
+                }
+                if announce {
+                    if shutdown.is_stopping() {
+                        tracing::warn!(
+                            "second signal: aborting (nothing is lost; partial downloads resume next time)"
+                        );
+                    } else {
+                        tracing::warn!("stopping: no new downloads; signal again to abort");
+                    }
+                }
+                shutdown.request();
+            }
+        }
+        #[cfg(not(unix))]
+        loop {
+            if tokio::signal::ctrl_c().await.is_err() {
+                return;
+            }
+            shutdown.request();
+        }
+    });
+}
+
+struct Prepared {
+    syncer: Syncer,
+    store: Store,
+    archive: PathBuf,
+}
+
+async fn prepare(
+    l: &Loaded,
+    progress: &Progress,
+    camera_id: &str,
+    address: &str,
+) -> Result<Prepared> {
+    let archive = archive(l)?;
+    let client = client(l, address)?;
+    let store = open_store(l, true).await?;
+    let cfg = sync_config(l, camera_id, &archive);
+    let syncer = Syncer::new(client, store.clone(), cfg, progress.sink())?;
+    Ok(Prepared {
+        syncer,
+        store,
+        archive,
+    })
+}
+
+/// `sync`: one cycle (or a dry run).
+pub(crate) async fn sync(l: &Loaded, bars: bool) -> Result<Exit> {
+    let address = address(l)?;
+    let camera_id = l.camera_id().unwrap_or_else(|| address.clone());
+    if l.settings.dry_run {
+        return dry_run(l, &camera_id, &address).await;
+    }
+    let progress = Progress::new(bars);
+    let p = prepare(l, &progress, &camera_id, &address).await?;
+    let shutdown = Shutdown::new();
+    spawn_signal_handler(shutdown.clone(), true);
+    let result = p.syncer.run_cycle(&shutdown).await;
+    p.store.close().await.ok();
+    match result {
+        Ok(summary) => {
+            println!(
+                "synced {} clips ({}) into {} in {:.1}s; {} failed, {} deleted from the camera, {} pruned",
+                summary.clips,
+                output::bytes(summary.bytes),
+                p.archive.display(),
+                summary.duration.as_secs_f64(),
+                summary.failed,
+                summary.deleted,
+                summary.pruned
+            );
+            Ok(Exit::Success)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `sync --dry-run`: what a sync would do. Uses the state database when it
+/// exists (read only, no legacy import), else an empty temporary one.
+async fn dry_run(l: &Loaded, camera_id: &str, address: &str) -> Result<Exit> {
+    let archive = archive(l)?;
+    let client = client(l, address)?;
+    let db = state_db(l)?;
+    let _tmp;
+    let store = if db.exists() {
+        open_store(l, false).await?
+    } else {
+        let dir = tempfile::tempdir().context("creating a temporary folder")?;
+        let store = Store::open(StoreOptions::at(dir.path().join("dry-run.db"))).await?;
+        _tmp = dir;
+        store
+    };
+    let cfg = sync_config(l, camera_id, &archive);
+    let syncer = Syncer::new(client, store.clone(), cfg, viofo_pipeline::NoEvents)?;
+    let plan = syncer.dry_run().await;
+    store.close().await.ok();
+    let plan = plan?;
+    let mut out = std::io::stdout().lock();
+    let total: u64 = plan.download.iter().map(|(_, s)| s).sum();
+    writeln!(out, "dry run: nothing downloaded, deleted or removed")?;
+    writeln!(
+        out,
+        "would download {} clips ({}) into {}:",
+        plan.download.len(),
+        output::bytes(total),
+        archive.display()
+    )?;
+    for (name, size) in &plan.download {
+        writeln!(out, "  download  {name}  {}", output::bytes(*size))?;
+    }
+    writeln!(
+        out,
+        "would delete {} clips from the camera:",
+        plan.delete.len()
+    )?;
+    for name in &plan.delete {
+        writeln!(out, "  delete    {name}")?;
+    }
+    writeln!(out, "would prune {} archived clips:", plan.prune.len())?;
+    for path in &plan.prune {
+        writeln!(out, "  prune     {}", path.display())?;
+    }
+    if !plan.skip.is_empty() {
+        writeln!(out, "would skip {} clips:", plan.skip.len())?;
+        for (name, why) in &plan.skip {
+            writeln!(out, "  skip      {name}  ({why})")?;
+        }
+    }
+    Ok(Exit::Success)
+}
+
+/// `watch`: cycles until SIGINT/SIGTERM.
+pub(crate) async fn watch(l: &Loaded, bars: bool) -> Result<Exit> {
+    let address = address(l)?;
+    let camera_id = l.camera_id().unwrap_or_else(|| address.clone());
+    if l.settings.dry_run {
+        tracing::info!("dry run: showing one plan instead of watching");
+        return dry_run(l, &camera_id, &address).await;
+    }
+    let progress = Progress::new(bars);
+    let p = prepare(l, &progress, &camera_id, &address).await?;
+    let shutdown = Shutdown::new();
+    spawn_signal_handler(shutdown.clone(), true);
+    tracing::info!(
+        "watching {address} every {}; archive {}",
+        crate::config::show_duration(l.settings.interval),
+        p.archive.display()
+    );
+    let result = p.syncer.watch(l.settings.interval, &shutdown).await;
+    p.store.close().await.ok();
+    result?;
+    tracing::info!("stopped");
+    Ok(Exit::Success)
+}
+
+/// `status`: camera, queue counts, last cycle. Exit 3 when a configured
+/// camera does not answer.
+pub(crate) async fn status(l: &Loaded) -> Result<Exit> {
+    let mut code = Exit::Success;
+    match &l.settings.address {
+        None => println!("camera: no address configured"),
+        Some(address) => {
+            let client = client(l, address)?;
+            match client.probe().await {
+                Err(e) => {
+                    println!("camera: {address} unreachable ({e})");
+                    code = Exit::CameraUnreachable;
+                }
+                Ok(()) => {
+                    let info = client.info().await;
+                    let recording = client.recording_state().await;
+                    match info {
+                        Ok(i) => println!(
+                            "camera: {address} online, model {}, firmware {}, card free {}",
+                            i.model.as_deref().unwrap_or("unknown"),
+                            i.firmware,
+                            i.free_space.map_or_else(|| "unknown".into(), output::bytes)
+                        ),
+                        Err(e) => println!("camera: {address} online (firmware unknown: {e})"),
+                    }
+                    match recording {
+                        Ok(r) => println!("recording: {}", if r { "yes" } else { "no" }),
+                        Err(_) => println!("recording: unknown"),
+                    }
+                }
+            }
+        }
+    }
+    let Some(store) = open_existing_store(l).await? else {
+        return Ok(code);
+    };
+    println!("state database: {}", store.path().display());
+    let camera = l.camera_id();
+    let counts = store.counts(camera.as_deref()).await?;
+    println!(
+        "queue{}: {}",
+        camera
+            .as_deref()
+            .map(|c| format!(" ({c})"))
+            .unwrap_or_default(),
+        ClipState::ALL
+            .iter()
+            .map(|s| format!("{} {}", counts.get(*s), s))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    match store.last_cycles(1).await?.first() {
+        None => println!("last cycle: none yet"),
+        Some(t) => println!("last cycle: {}", report::cycle_line(&t.cycle)),
+    }
+    store.close().await.ok();
+    Ok(code)
+}
+
+/// Every clip row, in id order. The store has no listing query, so rows
+/// are read by id until all `counts().total()` are found.
+async fn all_rows(store: &Store) -> Result<Vec<ClipRow>> {
+    let total = store.counts(None).await?.total();
+    let mut rows = Vec::new();
+    let mut misses = 0u64;
+    let mut id = 1i64;
+    while (rows.len() as u64) < total && misses < 10_000 {
+        match store.get(ClipId(id)).await? {
+            Some(r) => {
+                rows.push(r);
+                misses = 0;
+            }
+            None => misses += 1,
+        }
+        id += 1;
+    }
+    Ok(rows)
+}
+
+/// `queue`: clips by state.
+pub(crate) async fn queue(
+    l: &Loaded,
+    states: &[ClipState],
+    camera: Option<&str>,
+    limit: usize,
+) -> Result<Exit> {
+    let Some(store) = open_existing_store(l).await? else {
+        return Ok(Exit::Success);
+    };
+    let rows = all_rows(&store).await?;
+    store.close().await.ok();
+    let selected: Vec<&ClipRow> = rows
+        .iter()
+        .filter(|r| states.is_empty() || states.contains(&r.state))
+        .filter(|r| camera.is_none_or(|c| r.camera_id == c))
+        .collect();
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "{:<11} {:>10} {:>3}  {:<36} DETAIL",
+        "STATE", "SIZE", "TRY", "NAME"
+    )?;
+    for r in selected.iter().take(limit) {
+        let detail = match r.state {
+            ClipState::Failed | ClipState::Pending if r.last_error.is_some() => {
+                r.last_error.clone().unwrap_or_default()
+            }
+            _ => r
+                .local_path
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+        };
+        let flags = match (r.locked, r.parking) {
+            (true, _) => " [locked]",
+            (_, true) => " [parking]",
+            _ => "",
+        };
+        writeln!(
+            out,
+            "{:<11} {:>10} {:>3}  {:<36} {detail}",
+            r.state.as_str(),
+            output::bytes(r.size),
+            r.attempts,
+            format!("{}{flags}", r.name),
+        )?;
+    }
+    if selected.len() > limit {
+        writeln!(out, "... and {} more (--limit)", selected.len() - limit)?;
+    }
+    writeln!(out, "{} clips", selected.len())?;
+    Ok(Exit::Success)
+}
+
+/// `retry-failed`.
+pub(crate) async fn retry_failed(l: &Loaded) -> Result<Exit> {
+    let Some(store) = open_existing_store(l).await? else {
+        return Ok(Exit::Success);
+    };
+    let camera = l.camera_id();
+    let n = store.retry_failed(camera.as_deref()).await?;
+    store.close().await.ok();
+    println!("{n} failed clips returned to the queue");
+    Ok(Exit::Success)
+}
+
+/// `timings`.
+pub(crate) async fn timings(l: &Loaded, cycles: u32) -> Result<Exit> {
+    let Some(store) = open_existing_store(l).await? else {
+        return Ok(Exit::Success);
+    };
+    let text = report::timings(&store, cycles).await;
+    store.close().await.ok();
+    print!("{}", text?);
+    Ok(Exit::Success)
+}
+
+/// `config`.
+pub(crate) fn render_config(l: &Loaded) -> String {
+    format!(
+        "# configuration file: {} ({})\n{}",
+        l.file.display(),
+        if l.file_found { "found" } else { "not found" },
+        l.render()
+    )
+}
+
+/// `doctor`: each check prints OK, WARN or FAIL; the exit code is the
+/// first failure's class (configuration 2, camera 3, disk 4, other 1).
+pub(crate) async fn doctor(l: &Loaded) -> Result<Exit> {
+    let mut fails: Vec<Exit> = Vec::new();
+    let ok = |what: &str| println!("OK    {what}");
+    let warn = |what: &str| println!("WARN  {what}");
+    let mut fail = |code: Exit, what: &str| {
+        println!("FAIL  {what}");
+        fails.push(code);
+    };
+
+    // Configuration.
+    if l.file_found {
+        ok(&format!("configuration file {}", l.file.display()));
+    } else {
+        warn(&format!(
+            "no configuration file at {} (environment and flags only)",
+            l.file.display()
+        ));
+    }
+    let address = l.settings.address.clone();
+    match &address {
+        Some(a) => ok(&format!("address {a} ({})", l.source("address"))),
+        None => fail(Exit::Config, "no camera address (set `address`)"),
+    }
+    let archive = l.settings.archive.clone();
+    if archive.is_none() {
+        fail(Exit::Config, "no archive folder (set `archive`)");
+    }
+
+    // State database.
+    match state_db(l) {
+        Err(e) => fail(Exit::Config, &e.to_string()),
+        Ok(db) => {
+            let dir = db
+                .parent()
+                .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+            let existing = dir.ancestors().find(|p| p.exists()).map(Path::to_path_buf);
+            match existing.as_deref().map(fs_class) {
+                Some(Ok(viofo_store::FsClass::Network(fs))) if !l.settings.allow_network_fs => {
+                    fail(
+                        Exit::Config,
+                        &format!(
+                            "state database {} is on a network filesystem ({fs}); move it to local disk (state_db) or set allow_network_fs",
+                            db.display()
+                        ),
+                    )
+                }
+                Some(Ok(viofo_store::FsClass::Fuse)) => warn(&format!(
+                    "state database {} is on a FUSE filesystem; make sure it is local disk",
+                    db.display()
+                )),
+                Some(Ok(class)) => ok(&format!(
+                    "state database {} ({}, {})",
+                    db.display(),
+                    if db.exists() {
+                        "exists"
+                    } else {
+                        "will be created"
+                    },
+                    match class {
+                        viofo_store::FsClass::Network(fs) =>
+                            format!("network filesystem {fs}, allowed"),
+                        _ => "local filesystem".to_owned(),
+                    }
+                )),
+                Some(Err(e)) => warn(&format!(
+                    "state database {}: cannot check its filesystem: {e}",
+                    db.display()
+                )),
+                None => warn(&format!(
+                    "state database {}: no existing parent folder",
+                    db.display()
+                )),
+            }
+            if let Some(a) = &archive
+                && db.starts_with(a)
+            {
+                fail(
+                    Exit::Config,
+                    "the state database must not be inside the archive",
+                );
+            }
+            if db.exists() {
+                match open_store(l, false).await {
+                    Ok(store) => {
+                        let counts = store.counts(None).await?;
+                        ok(&format!("state database opens ({} clips)", counts.total()));
+                        store.close().await.ok();
+                    }
+                    Err(e) => fail(
+                        classify_or(&e, Exit::Other),
+                        &format!("state database: {e:#}"),
+                    ),
+                }
+            }
+        }
+    }
+
+    // Archive: really write.
+    if let Some(a) = &archive {
+        match check_writable(a) {
+            Ok(()) => ok(&format!("archive {} is writable", a.display())),
+            Err(e) => fail(Exit::Other, &format!("archive {}: {e:#}", a.display())),
+        }
+        match viofo_pipeline::disk::DiskSpace::of(a) {
+            Ok(d) => {
+                let used = d.used_percent();
+                match l.settings.max_used_disk {
+                    Some(limit) if used > limit => fail(
+                        Exit::DiskFull,
+                        &format!("archive disk {used:.1}% used, above max_used_disk {limit}%"),
+                    ),
+                    _ => ok(&format!(
+                        "archive disk {used:.1}% used, {} free",
+                        output::bytes(d.available())
+                    )),
+                }
+            }
+            Err(e) => warn(&format!("archive disk usage unknown: {e}")),
+        }
+    }
+
+    // Camera.
+    if let Some(a) = &address {
+        match client(l, a) {
+            Err(e) => fail(Exit::Config, &format!("{e:#}")),
+            Ok(c) => match c.probe().await {
+                Err(e) => fail(
+                    Exit::CameraUnreachable,
+                    &format!("camera {a} unreachable: {e}"),
+                ),
+                Ok(()) => match c.info().await {
+                    Ok(i) => ok(&format!(
+                        "camera {a} answers: model {}, firmware {}",
+                        i.model.as_deref().unwrap_or("unknown"),
+                        i.firmware
+                    )),
+                    Err(e) => warn(&format!(
+                        "camera {a} answers but its firmware is unknown: {e}"
+                    )),
+                },
+            },
+        }
+    }
+    let code = fails.first().copied().unwrap_or(Exit::Success);
+    if code == Exit::Success {
+        println!("all checks passed");
+    }
+    Ok(code)
+}
+
+fn classify_or(e: &anyhow::Error, fallback: Exit) -> Exit {
+    match crate::classify(e) {
+        Exit::Other => fallback,
+        c => c,
+    }
+}
+
+fn fs_class(dir: &Path) -> std::io::Result<viofo_store::FsClass> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        let st = rustix::fs::statfs(dir).map_err(std::io::Error::from)?;
+        #[allow(clippy::unnecessary_cast)]
+        let magic = (st.f_type as i64).cast_unsigned();
+        Ok(viofo_store::classify_fs_magic(magic))
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        let _ = dir;
+        Ok(viofo_store::FsClass::Local)
+    }
+}
+
+/// Creates the archive if needed, writes, syncs, reads back and removes a
+/// probe file.
+fn check_writable(dir: &Path) -> Result<()> {
+    fs_err::create_dir_all(dir)?;
+    let probe = dir.join(format!(".viofosync-doctor-{}", std::process::id()));
+    let payload = b"viofosync doctor write check\n";
+    let result = (|| -> Result<()> {
+        let mut f = fs_err::File::create(&probe)?;
+        f.write_all(payload)?;
+        f.sync_all()?;
+        drop(f);
+        let back = fs_err::read(&probe)?;
+        anyhow::ensure!(
+            back == payload,
+            "read back different bytes from {}",
+            probe.display()
+        );
+        Ok(())
+    })();
+    let removed = fs_err::remove_file(&probe);
+    result?;
+    removed?;
+    Ok(())
+}

@@ -1,0 +1,207 @@
+//! `viofosync demo`: a simulated camera on 127.0.0.1, synced into a fresh
+//! folder with its own state database, then what landed where and the
+//! timings. Needs no camera and no configuration, reads no configuration
+//! file, and never touches the user's state database.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context as _, Result};
+use viofo_client::{Client, ClientConfig};
+use viofo_pipeline::{GpsConfig, Grouping, Shutdown, SyncConfig, Syncer};
+use viofo_sim::{ClipSpec, Sim, SimConfig};
+use viofo_store::{Store, StoreOptions};
+
+use crate::Exit;
+use crate::commands::spawn_signal_handler;
+use crate::output::{self, Progress};
+
+/// Sync a simulated camera into a fresh folder and show what landed where.
+#[derive(clap::Args, Debug)]
+pub(crate) struct DemoArgs {
+    /// Folder for the demo (archive/ and state/ go inside); default: a new
+    /// folder in the system's temporary directory, kept afterwards.
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// Clips on the simulated camera.
+    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u16).range(1..=200))]
+    clips: u16,
+    /// Size of each clip (e.g. 4MB, 1000000).
+    #[arg(long, default_value = "4MB", value_parser = parse_size)]
+    clip_size: u64,
+    /// Simulated Wi-Fi bandwidth in bytes per second (e.g. 8MB); 0 = unlimited.
+    #[arg(long, default_value = "8MB", value_parser = parse_size)]
+    bandwidth: u64,
+    /// Run the tail inline (the old way) instead of pipelined.
+    #[arg(long)]
+    inline: bool,
+}
+
+/// `4MB`, `2MiB`, `1000000` → bytes.
+fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("not a size: {s:?} (e.g. 4MB or 1000000)"))?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" => 1_000,
+        "m" | "mb" => 1_000_000,
+        "g" | "gb" => 1_000_000_000,
+        "kib" => 1 << 10,
+        "mib" => 1 << 20,
+        "gib" => 1 << 30,
+        u => return Err(format!("unknown size unit {u:?} in {s:?}")),
+    };
+    n.checked_mul(mult)
+        .filter(|v| *v <= 8_000_000_000)
+        .ok_or_else(|| format!("size out of range: {s:?}"))
+}
+
+/// Runs the demo.
+pub(crate) async fn run(args: &DemoArgs, bars: bool) -> Result<Exit> {
+    let root = match &args.dir {
+        Some(d) => {
+            fs_err::create_dir_all(d)?;
+            d.clone()
+        }
+        None => tempfile::Builder::new()
+            .prefix("viofosync-demo-")
+            .tempdir()
+            .context("creating the demo folder")?
+            .keep(),
+    };
+    let archive = root.join("archive");
+    let db = root.join("state").join("viofosync.db");
+
+    let mut sim_cfg = SimConfig::default()
+        .with_clips(ClipSpec::synthetic(usize::from(args.clips)).size(args.clip_size))
+        .delete_delay(Duration::from_millis(300));
+    if args.bandwidth > 0 {
+        sim_cfg = sim_cfg.bandwidth(args.bandwidth);
+    }
+    let sim = Sim::start(sim_cfg)
+        .await
+        .context("starting the simulated camera")?;
+    println!(
+        "simulated camera at {} with {} clips of {} (link {})",
+        sim.base_url(),
+        args.clips,
+        output::bytes(args.clip_size),
+        if args.bandwidth > 0 {
+            format!("{}/s", output::bytes(args.bandwidth))
+        } else {
+            "unlimited".to_owned()
+        }
+    );
+    println!("syncing into {}", archive.display());
+    std::io::stdout().flush().ok();
+
+    let result = sync(&sim, &archive, &db, args, bars).await;
+    sim.shutdown().await;
+    let (code, store) = result?;
+
+    let mut out = std::io::stdout().lock();
+    writeln!(out)?;
+    writeln!(out, "what landed where:")?;
+    let mut clips = 0usize;
+    let mut sidecars = 0usize;
+    for (path, size) in files(&archive)? {
+        let rel = path.strip_prefix(&root).unwrap_or(&path);
+        let name = path.to_string_lossy();
+        if name.ends_with(".gpx") || name.ends_with(".geojson") {
+            sidecars += 1;
+        } else {
+            clips += 1;
+        }
+        writeln!(out, "  {:<56} {:>10}", rel.display(), output::bytes(size))?;
+    }
+    writeln!(
+        out,
+        "{clips} clips and {sidecars} GPS sidecars (<clip>.MP4.gpx) in {}",
+        archive.display()
+    )?;
+    writeln!(out, "state database: {}", store.path().display())?;
+    writeln!(out)?;
+    let timings = crate::report::timings(&store, 1).await;
+    store.close().await.ok();
+    write!(out, "{}", timings?)?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "look again with: viofosync timings --state-db {}",
+        db.display()
+    )?;
+    writeln!(out, "remove it with:  rm -r {}", root.display())?;
+    Ok(code)
+}
+
+async fn sync(
+    sim: &Sim,
+    archive: &Path,
+    db: &Path,
+    args: &DemoArgs,
+    bars: bool,
+) -> Result<(Exit, Store)> {
+    let client = Client::new(ClientConfig::new(sim.base_url()))?;
+    let store = Store::open(StoreOptions {
+        path: Some(db.to_path_buf()),
+        recordings_dir: Some(archive.to_path_buf()),
+        ..StoreOptions::default()
+    })
+    .await
+    .context("opening the demo's state database")?;
+    let mut cfg = SyncConfig::new("demo-camera", archive);
+    cfg.grouping = Grouping::Daily;
+    cfg.delete_after_download = true;
+    cfg.gps = Some(GpsConfig::default());
+    if args.inline {
+        cfg.tail = viofo_pipeline::TailMode::Inline;
+    }
+    let progress = Progress::new(bars);
+    let syncer = Syncer::new(client, store.clone(), cfg, progress.sink())?;
+    let shutdown = Shutdown::new();
+    spawn_signal_handler(shutdown.clone(), true);
+    let code = match syncer.run_cycle(&shutdown).await {
+        Ok(s) => {
+            println!(
+                "synced {} clips ({}) in {:.1}s, {} deleted from the simulated camera",
+                s.clips,
+                output::bytes(s.bytes),
+                s.duration.as_secs_f64(),
+                s.deleted
+            );
+            Exit::Success
+        }
+        Err(e) => {
+            eprintln!("viofosync demo: {e}");
+            crate::exit_for_pipeline(&e)
+        }
+    };
+    Ok((code, store))
+}
+
+/// Files under `dir` (two levels: grouping folders), sorted.
+fn files(dir: &Path) -> Result<Vec<(PathBuf, u64)>> {
+    let mut out = Vec::new();
+    if !dir.exists() {
+        return Ok(out);
+    }
+    let mut stack = vec![(dir.to_path_buf(), 0u8)];
+    while let Some((d, depth)) = stack.pop() {
+        for entry in fs_err::read_dir(&d)? {
+            let entry = entry?;
+            let meta = entry.metadata()?;
+            if meta.is_dir() && depth < 2 {
+                stack.push((entry.path(), depth + 1));
+            } else if meta.is_file() {
+                out.push((entry.path(), meta.len()));
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}

@@ -1,0 +1,257 @@
+//! Configuration: precedence, legacy names, invalid values, `config`.
+
+use crate::{Env, stderr, stdout};
+
+/// The `key = value  # source` line of `viofosync config` for `key`.
+fn line_of(out: &str, key: &str) -> String {
+    out.lines()
+        .find(|l| l.split('=').next().is_some_and(|k| k.trim() == key))
+        .unwrap_or_else(|| panic!("no line for {key} in:\n{out}"))
+        .to_owned()
+}
+
+#[test]
+fn config_prints_the_file_path_defaults_and_sources() {
+    let env = Env::new();
+    let o = env.cmd().arg("config").output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    let file = env.config_file();
+    assert!(
+        out.contains(&format!("{} (not found)", file.display())),
+        "{out}"
+    );
+    let g = line_of(&out, "grouping");
+    assert!(g.contains("none") && g.contains("# default"), "{g}");
+    assert!(line_of(&out, "address").contains("(unset)"));
+
+    let o = env.cmd().args(["config", "--path"]).output().unwrap();
+    assert_eq!(stdout(&o).trim(), file.display().to_string());
+
+    let o = env.cmd().args(["config", "--keys"]).output().unwrap();
+    let keys = stdout(&o);
+    for k in [
+        "VIOFOSYNC_KEEP, KEEP",
+        "VIOFOSYNC_GPS, GPS_EXTRACT",
+        "max_used_disk",
+    ] {
+        assert!(keys.contains(k), "{k} missing from --keys");
+    }
+}
+
+#[test]
+fn precedence_is_flag_over_env_over_legacy_env_over_file_over_default() {
+    let env = Env::new();
+    env.write_config(
+        "grouping = \"daily\"\nkeep = \"30d\"\npriority = \"newest\"\ndownloads = 2\n\
+         timeout = 20\nchannels = [\"front\", \"rear\"]\n",
+    );
+    let run = |envs: &[(&str, &str)], flags: &[&str]| {
+        let mut c = env.cmd();
+        c.arg("config").args(flags);
+        for (k, v) in envs {
+            c.env(k, v);
+        }
+        let o = c.output().unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        stdout(&o)
+    };
+    let file = env.config_file().display().to_string();
+
+    let out = run(&[], &[]);
+    let g = line_of(&out, "grouping");
+    assert!(
+        g.contains("daily") && g.contains(&format!("# file {file}")),
+        "{g}"
+    );
+    assert!(line_of(&out, "downloads").contains("= 2"));
+    assert!(line_of(&out, "channels").contains("front,rear"));
+    assert!(line_of(&out, "tail").contains("# default"));
+
+    let out = run(&[("GROUPING", "yearly")], &[]);
+    let g = line_of(&out, "grouping");
+    assert!(
+        g.contains("yearly") && g.contains("env GROUPING (Python tool name)"),
+        "{g}"
+    );
+
+    let out = run(
+        &[("GROUPING", "yearly"), ("VIOFOSYNC_GROUPING", "weekly")],
+        &[],
+    );
+    let g = line_of(&out, "grouping");
+    assert!(
+        g.contains("weekly") && g.contains("env VIOFOSYNC_GROUPING"),
+        "{g}"
+    );
+
+    let out = run(
+        &[("GROUPING", "yearly"), ("VIOFOSYNC_GROUPING", "weekly")],
+        &["--grouping", "monthly"],
+    );
+    let g = line_of(&out, "grouping");
+    assert!(
+        g.contains("monthly") && g.contains("flag --grouping"),
+        "{g}"
+    );
+
+    // The Python tool's names, each mapped.
+    let out = run(
+        &[
+            ("ADDRESS", "192.168.1.254"),
+            ("KEEP", "2w"),
+            ("PRIORITY", "rdate"),
+            ("MAX_USED_DISK", "80"),
+            ("TIMEOUT", "10"),
+            ("GPS_EXTRACT", "false"),
+            ("DRY_RUN", "true"),
+        ],
+        &[],
+    );
+    for (key, want, src) in [
+        ("address", "http://192.168.1.254", "env ADDRESS"),
+        ("camera_id", "192.168.1.254", "default"),
+        ("keep", "2w", "env KEEP"),
+        ("priority", "newest", "env PRIORITY"),
+        ("max_used_disk", "80", "env MAX_USED_DISK"),
+        ("timeout", "10s", "env TIMEOUT"),
+        ("gps", "false", "env GPS_EXTRACT"),
+        ("dry_run", "true", "env DRY_RUN"),
+    ] {
+        let l = line_of(&out, key);
+        assert!(l.contains(want) && l.contains(src), "{key}: {l}");
+    }
+    let out = run(&[("PRIORITY", "date")], &[]);
+    assert!(line_of(&out, "priority").contains("oldest"));
+
+    // Boolean flags: bare and =false.
+    let out = run(
+        &[("GPS_EXTRACT", "false")],
+        &["--gps", "--delete-after-download=false"],
+    );
+    assert!(line_of(&out, "gps").contains("true"));
+    assert!(line_of(&out, "delete_after_download").contains("false"));
+
+    // An explicit file replaces the default one.
+    let other = env.path("other.toml");
+    std::fs::write(&other, "grouping = \"monthly\"\n").unwrap();
+    let out = run(&[], &["--config", other.to_str().unwrap()]);
+    assert!(line_of(&out, "grouping").contains("monthly"));
+    assert!(line_of(&out, "downloads").contains("# default"));
+    let out = run(&[("VIOFOSYNC_CONFIG", other.to_str().unwrap())], &[]);
+    assert!(line_of(&out, "grouping").contains("monthly"));
+}
+
+/// Each class of invalid value: exit 2, a message naming key, value and
+/// what is allowed.
+#[test]
+fn invalid_values_are_refused_with_key_value_and_allowed() {
+    let env = Env::new();
+    type Case<'a> = (&'a [(&'a str, &'a str)], &'a [&'a str], &'a str, &'a str);
+    let cases: &[Case<'_>] = &[
+        (
+            &[("VIOFOSYNC_GROUPING", "hourly")],
+            &[],
+            "grouping",
+            "hourly",
+        ),
+        (&[("KEEP", "30x")], &[], "keep", "30x"),
+        (&[], &["--downloads", "4"], "downloads", "4"),
+        (&[("MAX_USED_DISK", "150")], &[], "max_used_disk", "150"),
+        (
+            &[("VIOFOSYNC_ADDRESS", "ftp://camera")],
+            &[],
+            "address",
+            "ftp://camera",
+        ),
+        (&[("DRY_RUN", "perhaps")], &[], "dry_run", "perhaps"),
+        (&[("PRIORITY", "random")], &[], "priority", "random"),
+        (&[], &["--channels", "front,side"], "channels", "front,side"),
+        (&[], &["--utc-offset", "+25:00"], "utc_offset", "+25:00"),
+        (&[("TIMEOUT", "0")], &[], "timeout", "0"),
+        (&[], &["--tail", "sideways"], "tail", "sideways"),
+        (&[], &["--log-format", "xml"], "log_format", "xml"),
+    ];
+    for (envs, flags, key, value) in cases {
+        let mut c = env.cmd();
+        c.arg("config").args(*flags);
+        for (k, v) in *envs {
+            c.env(k, v);
+        }
+        let o = c.output().unwrap();
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{key}: {err}");
+        assert!(
+            err.contains(&format!("`{key}`"))
+                && err.contains(&format!("{value:?}"))
+                && err.contains("allowed:"),
+            "{key}: {err}"
+        );
+    }
+
+    // The file: a bad value, an unknown key, broken TOML, a missing explicit file.
+    env.write_config("keep = \"forever-ish\"\n");
+    let o = env.cmd().arg("config").output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("`keep`") && stderr(&o).contains("config.toml"),
+        "{}",
+        stderr(&o)
+    );
+    env.write_config("kepe = \"30d\"\n");
+    let o = env.cmd().arg("config").output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("unknown key `kepe`"), "{}", stderr(&o));
+    env.write_config("keep = \n");
+    let o = env.cmd().arg("config").output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("not valid TOML"), "{}", stderr(&o));
+    let o = env
+        .cmd()
+        .args(["config", "--config", "/nonexistent/viofosync.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+
+    // A usage error is a configuration error too.
+    let o = env.cmd().args(["sync", "--no-such-flag"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn sync_without_address_or_archive_is_a_configuration_error() {
+    let env = Env::new();
+    let o = env.cmd().arg("sync").output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no camera address"), "{}", stderr(&o));
+    let o = env
+        .cmd()
+        .args(["sync", "--address", "127.0.0.1:9"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no archive folder"), "{}", stderr(&o));
+    assert!(
+        !env.default_db().exists(),
+        "nothing created on a configuration error"
+    );
+}
+
+#[test]
+fn help_documents_the_exit_codes() {
+    let env = Env::new();
+    let o = env.cmd().arg("--help").output().unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    let out = stdout(&o);
+    for want in [
+        "130",
+        "camera unreachable",
+        "configuration error",
+        "disk full",
+        "demo",
+        "doctor",
+        "timings",
+    ] {
+        assert!(out.contains(want), "--help lacks {want}:\n{out}");
+    }
+}

@@ -1,0 +1,198 @@
+//! gpx, sim, doctor, demo.
+
+use std::time::Duration;
+
+use time::macros::datetime;
+use viofo_gps::Layout;
+use viofo_gps::fixture::{ClipBuilder, drive};
+
+use crate::{Camera, Env, Running, closed_port, signal, stderr, stdout};
+
+#[test]
+fn gpx_writes_sidecars_and_stdout_and_fails_only_on_unreadable_files() {
+    let env = Env::new();
+    let clip = env.path("2025_1224_120324_000002F.MP4");
+    let points = drive(datetime!(2025-12-24 12:03:24), 20, 52.52, 13.40, 13.9, 90.0);
+    let built = ClipBuilder::new(Layout::Variable)
+        .points(points)
+        .total_len(300_000)
+        .build();
+    std::fs::write(&clip, built.to_vec()).unwrap();
+    let no_gps = env.path("empty.MP4");
+    let bare = ClipBuilder::new(Layout::Variable).total_len(50_000).build();
+    std::fs::write(&no_gps, bare.to_vec()).unwrap();
+
+    let o = env
+        .cmd()
+        .arg("gpx")
+        .arg(&clip)
+        .arg(&no_gps)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let gpx = std::fs::read_to_string(env.path("2025_1224_120324_000002F.MP4.gpx")).unwrap();
+    assert_eq!(gpx.matches("<trkpt").count(), 20, "{gpx}");
+    assert!(
+        stderr(&o).contains("empty.MP4") && stderr(&o).contains("no GPS"),
+        "{}",
+        stderr(&o)
+    );
+
+    let o = env
+        .cmd()
+        .args(["gpx", "--stdout", "--format", "geojson"])
+        .arg(&clip)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v.to_string().contains("LineString"), "{v}");
+
+    let o = env
+        .cmd()
+        .arg("gpx")
+        .arg(env.path("missing.MP4"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+}
+
+#[test]
+fn sim_serves_until_sigterm_and_status_reads_it() {
+    let env = Env::new();
+    let mut cmd = env.std_cmd();
+    cmd.args(["sim", "--clips", "2", "--clip-size", "10kB"]);
+    let mut sim = Running::spawn(cmd, true);
+    let line = sim.expect_line("listening on http://127.0.0.1:", Duration::from_secs(20));
+    let url = line.trim_start_matches("listening on ").trim().to_owned();
+
+    let o = env
+        .cmd()
+        .args(["status", "--address", &url])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("online"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("not created yet"),
+        "status creates no database: {}",
+        stdout(&o)
+    );
+
+    signal(&sim.child, rustix::process::Signal::TERM);
+    assert_eq!(sim.wait(Duration::from_secs(20)), Some(0));
+
+    let o = env
+        .cmd()
+        .args(["sim", "--bind", "0.0.0.0"])
+        .output()
+        .unwrap();
+    assert_ne!(o.status.code(), Some(0), "only 127.0.0.1");
+}
+
+#[test]
+fn doctor_checks_everything_and_writes_the_archive() {
+    let cam = Camera::with_clips(1, 10_000);
+    let env = Env::new();
+    let o = env.sync_cmd(&cam).arg("doctor").output().unwrap();
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}{}", stderr(&o));
+    assert!(out.contains("all checks passed"), "{out}");
+    assert!(
+        out.contains("is writable") && out.contains("A329S"),
+        "{out}"
+    );
+    assert!(out.contains("local filesystem"), "{out}");
+    assert!(env.archive().is_dir(), "the archive was really written to");
+    assert_eq!(
+        std::fs::read_dir(env.archive()).unwrap().count(),
+        0,
+        "probe file removed"
+    );
+
+    // No address: a configuration failure.
+    let o = env
+        .cmd()
+        .arg("doctor")
+        .env("VIOFOSYNC_ARCHIVE", env.archive())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("FAIL  no camera address"),
+        "{}",
+        stdout(&o)
+    );
+
+    // An archive that cannot be written.
+    let file = env.path("not-a-dir");
+    std::fs::write(&file, b"x").unwrap();
+    let o = env
+        .cmd()
+        .args(["doctor", "--address"])
+        .arg(format!("127.0.0.1:{}", closed_port()))
+        .arg("--archive")
+        .arg(file.join("sub"))
+        .output()
+        .unwrap();
+    assert_ne!(o.status.code(), Some(0));
+    assert!(stdout(&o).contains("FAIL  archive"), "{}", stdout(&o));
+}
+
+#[test]
+fn demo_runs_with_no_camera_and_no_configuration() {
+    let env = Env::new();
+    // A user configuration pointing elsewhere must not matter to the demo.
+    env.write_config("address = \"127.0.0.1:9\"\narchive = \"/nonexistent\"\n");
+    let dir = env.path("demo");
+    let o = env
+        .cmd()
+        .args([
+            "demo",
+            "--clips",
+            "3",
+            "--clip-size",
+            "1000000",
+            "--bandwidth",
+            "0",
+            "--dir",
+        ])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}{}", stderr(&o));
+    let landed = crate::files(&dir.join("archive"));
+    assert_eq!(
+        landed.iter().filter(|f| f.ends_with(".MP4")).count(),
+        3,
+        "{landed:?}"
+    );
+    assert_eq!(
+        landed.iter().filter(|f| f.ends_with(".MP4.gpx")).count(),
+        3,
+        "{landed:?}"
+    );
+    assert!(out.contains("3 clips and 3 GPS sidecars"), "{out}");
+    let db = dir.join("state").join("viofosync.db");
+    assert!(db.is_file());
+    assert!(
+        out.contains(&format!("state database: {}", db.display())),
+        "{out}"
+    );
+    assert!(out.contains("download        3"), "timings summary: {out}");
+    assert!(
+        !env.default_db().exists(),
+        "the user's state database is untouched"
+    );
+
+    // Its store is an ordinary one: `timings` reads it.
+    let o = env
+        .cmd()
+        .args(["timings", "--state-db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("cycle #1"), "{}", stdout(&o));
+}

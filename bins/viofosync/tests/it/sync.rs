@@ -1,0 +1,293 @@
+//! sync, watch, dry run, status, queue, retry-failed, timings against the
+//! simulator; the camera-unreachable, disk-full and interrupted exits.
+
+use std::time::Duration;
+
+use viofo_sim::{ClipSpec, SimConfig};
+
+use crate::{Camera, Env, Running, closed_port, files, signal, stderr, stdout};
+
+#[test]
+fn sync_then_status_queue_timings_retry_failed() {
+    let cam = Camera::with_clips(3, 150_000);
+    let env = Env::new();
+    let o = env
+        .sync_cmd(&cam)
+        .args(["sync", "--grouping", "daily"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("synced 3 clips"), "{}", stdout(&o));
+    let landed = files(&env.archive());
+    for clip in cam.sim().clips() {
+        let day = "2025-12-24";
+        assert!(
+            landed.contains(&format!("{day}/{}", clip.name)),
+            "{landed:?}"
+        );
+        assert!(
+            landed.contains(&format!("{day}/{}.gpx", clip.name)),
+            "{landed:?}"
+        );
+        let got = std::fs::metadata(env.archive().join(day).join(&clip.name))
+            .unwrap()
+            .len();
+        assert_eq!(got, clip.size);
+    }
+    assert!(env.default_db().is_file(), "state in $XDG_STATE_HOME");
+    assert!(cam.sim().deleted().is_empty(), "no deletes unless asked");
+
+    let o = env.sync_cmd(&cam).arg("status").output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("online") && out.contains("A329S"), "{out}");
+    assert!(out.contains("3 done"), "{out}");
+    assert!(
+        out.contains("last cycle: #1") && out.contains("completed"),
+        "{out}"
+    );
+
+    let o = env.sync_cmd(&cam).arg("queue").output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    for clip in cam.sim().clips() {
+        assert!(out.contains(&clip.name), "{out}");
+    }
+    assert!(out.contains("3 clips"), "{out}");
+    let o = env
+        .sync_cmd(&cam)
+        .args(["queue", "--state", "failed,pending"])
+        .output()
+        .unwrap();
+    assert!(stdout(&o).contains("0 clips"), "{}", stdout(&o));
+    let o = env
+        .sync_cmd(&cam)
+        .args(["queue", "--state", "bogus"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+
+    let o = env.sync_cmd(&cam).arg("retry-failed").output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("0 failed clips returned"),
+        "{}",
+        stdout(&o)
+    );
+
+    // A second, inline cycle: nothing new, but both modes are now recorded.
+    let o = env
+        .sync_cmd(&cam)
+        .args(["sync", "--tail", "inline"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("synced 0 clips"), "{}", stdout(&o));
+
+    let o = env.sync_cmd(&cam).arg("timings").output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("cycle #1") && out.contains("cycle #2"),
+        "{out}"
+    );
+    assert!(out.contains("download        3"), "{out}");
+    assert!(out.contains("gap             2"), "{out}");
+    assert!(
+        out.contains("last pipelined (#1) vs last inline (#2)"),
+        "{out}"
+    );
+}
+
+#[test]
+fn dry_run_lists_and_touches_nothing() {
+    let cam = Camera::with_clips(2, 50_000);
+    let env = Env::new();
+    let o = env
+        .sync_cmd(&cam)
+        .args(["sync", "--dry-run", "--delete-after-download"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("would download 2 clips"), "{out}");
+    assert!(out.contains("would delete 2 clips"), "{out}");
+    for clip in cam.sim().clips() {
+        assert!(out.contains(&format!("download  {}", clip.name)), "{out}");
+    }
+    assert!(!env.archive().exists(), "archive untouched");
+    assert!(!env.default_db().exists(), "no state database created");
+    assert!(cam.sim().downloaded().is_empty() && cam.sim().deleted().is_empty());
+
+    // The Python tool's DRY_RUN and ADDRESS work the same way.
+    let o = env
+        .cmd()
+        .env("ADDRESS", &cam.url)
+        .env("DRY_RUN", "1")
+        .env("VIOFOSYNC_ARCHIVE", env.archive())
+        .arg("sync")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("would download 2 clips"));
+    assert!(!env.archive().exists());
+}
+
+#[test]
+fn legacy_env_names_drive_a_real_sync() {
+    let cam = Camera::with_clips(2, 60_000);
+    let env = Env::new();
+    let o = env
+        .cmd()
+        .env("ADDRESS", &cam.url)
+        .env("GROUPING", "monthly")
+        .env("GPS_EXTRACT", "false")
+        .env("MAX_USED_DISK", "100")
+        .env("VIOFOSYNC_ARCHIVE", env.archive())
+        .arg("sync")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let landed = files(&env.archive());
+    assert_eq!(landed.len(), 2, "clips only, no GPX: {landed:?}");
+    assert!(
+        landed.iter().all(|f| f.starts_with("2025-12/")),
+        "{landed:?}"
+    );
+}
+
+#[test]
+fn delete_after_download_and_json_logs() {
+    let cam = Camera::with_clips(2, 40_000);
+    let env = Env::new();
+    let mut names: Vec<String> = cam.sim().clips().into_iter().map(|c| c.name).collect();
+    names.sort();
+    let o = env
+        .sync_cmd(&cam)
+        .args(["--log-format", "json", "sync", "--delete-after-download"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let mut deleted = cam.sim().deleted();
+    deleted.sort();
+    assert_eq!(deleted, names);
+    for n in &names {
+        assert!(
+            env.archive().join(n).is_file(),
+            "{n} archived before its delete"
+        );
+    }
+    let err = stderr(&o);
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(!lines.is_empty());
+    for l in lines {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
+        assert!(v.get("level").is_some(), "{l}");
+    }
+}
+
+#[test]
+fn camera_unreachable_exits_3() {
+    let env = Env::new();
+    let addr = format!("127.0.0.1:{}", closed_port());
+    for sub in ["sync", "status", "doctor"] {
+        let o = env
+            .cmd()
+            .args([sub, "--address", &addr, "--archive"])
+            .arg(env.archive())
+            .args(["--connect-timeout", "2s", "--max-used-disk", "100"])
+            .output()
+            .unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(3),
+            "{sub}: {}{}",
+            stdout(&o),
+            stderr(&o)
+        );
+        let all = format!("{}{}", stdout(&o), stderr(&o));
+        assert!(all.contains("unreachable"), "{sub}: {all}");
+    }
+}
+
+#[test]
+fn disk_guard_exits_4() {
+    let cam = Camera::with_clips(2, 40_000);
+    let env = Env::new();
+    let o = env
+        .sync_cmd(&cam)
+        .args(["sync", "--max-used-disk", "0.0001"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert!(stderr(&o).contains("disk full"), "{}", stderr(&o));
+    assert!(
+        cam.sim().downloaded().is_empty(),
+        "nothing downloaded above the limit"
+    );
+}
+
+#[test]
+fn sigint_interrupts_sync_with_130_and_a_second_run_finishes() {
+    // 4 clips of 400 kB over 400 kB/s: several seconds of downloading.
+    let cam = Camera::start(
+        SimConfig::default()
+            .with_clips(ClipSpec::synthetic(4).size(400_000))
+            .bandwidth(400_000),
+    );
+    let env = Env::new();
+    let mut cmd = env.std_cmd();
+    cmd.env("VIOFOSYNC_ADDRESS", &cam.url)
+        .env("VIOFOSYNC_ARCHIVE", env.archive())
+        .env("VIOFOSYNC_MAX_USED_DISK", "100")
+        .args(["sync", "--on-interrupt", "cancel"]);
+    let mut run = Running::spawn(cmd, false);
+    run.expect_line("to download", Duration::from_secs(20));
+    signal(&run.child, rustix::process::Signal::INT);
+    let code = run.wait(Duration::from_secs(20));
+    assert_eq!(code, Some(130), "{:#?}", run.seen);
+    let landed = files(&env.archive());
+    let clips = landed.iter().filter(|f| f.ends_with(".MP4")).count();
+    assert!(clips < 4, "interrupted before the end: {landed:?}");
+
+    // Nothing lost: the next run takes the rest.
+    cam.sim().set_bandwidth(None);
+    let o = env.sync_cmd(&cam).arg("sync").output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let landed = files(&env.archive());
+    assert_eq!(
+        landed.iter().filter(|f| f.ends_with(".MP4")).count(),
+        4,
+        "{landed:?}"
+    );
+}
+
+#[test]
+fn watch_syncs_until_sigterm_then_exits_0() {
+    let cam = Camera::with_clips(2, 30_000);
+    let env = Env::new();
+    let mut cmd = env.std_cmd();
+    cmd.env("VIOFOSYNC_ADDRESS", &cam.url)
+        .env("VIOFOSYNC_ARCHIVE", env.archive())
+        .env("VIOFOSYNC_MAX_USED_DISK", "100")
+        .args(["watch", "--interval", "1s"]);
+    let mut run = Running::spawn(cmd, false);
+    run.expect_line("cycle done: 2 clips", Duration::from_secs(20));
+    // A clip recorded meanwhile is picked up by a later cycle.
+    cam.sim()
+        .add_clip(viofo_sim::ClipDef::synthetic(
+            "2025_1224_130000_000009F.MP4",
+            viofo_sim::Folder::Movie,
+            20_000,
+        ))
+        .unwrap();
+    run.expect_line("cycle done: 1 clips", Duration::from_secs(20));
+    signal(&run.child, rustix::process::Signal::TERM);
+    assert_eq!(
+        run.wait(Duration::from_secs(20)),
+        Some(0),
+        "{:#?}",
+        run.seen
+    );
+    assert!(files(&env.archive()).contains(&"2025_1224_130000_000009F.MP4".to_owned()));
+}
