@@ -890,8 +890,10 @@ impl Syncer {
                 return;
             }
         }
+        let mut finished = true;
         if let (Some(g), false) = (s.cfg.gps, job.has_gps) {
-            self.tail_gps(&job.name, &job.path, id, job.gps.take(), g)
+            finished = self
+                .tail_gps(&job.name, &job.path, id, job.gps.take(), g)
                 .await;
             s.store.record_timing(id, Stage::GpsFinished, now_ms());
         }
@@ -902,8 +904,13 @@ impl Syncer {
             self.tail_delete(cx, &job).await;
             s.store.record_timing(id, Stage::DeleteFinished, now_ms());
         }
-        drop(s.store.finish_tail(id));
-        s.store.record_timing(id, Stage::TailFinished, now_ms());
+        if finished {
+            drop(s.store.finish_tail(id));
+            s.store.record_timing(id, Stage::TailFinished, now_ms());
+        }
+        // Otherwise the clip is safe but its sidecar is not written yet:
+        // the row stays `downloaded`, so the next run resumes the tail and
+        // extracts the track again from the archived file.
         if s.cfg.retention.max_used_percent.is_some() {
             let protect = lock(&cx.in_flight_times).values().min().copied();
             self.retention(cx, protect.or(Some(PrimitiveDateTime::MAX)))
@@ -913,6 +920,11 @@ impl Syncer {
 
     /// Finishes the streamed extraction (or reads the file, for a resumed
     /// tail), writes the sidecars atomically and stores the summary.
+    ///
+    /// Returns `false` when the work failed in a way a later run can fix
+    /// (an I/O error such as a full disk while writing the sidecar): the
+    /// tail is then left unfinished. A clip whose bytes hold no readable
+    /// track, or whose local file has gone, is finished without one.
     async fn tail_gps(
         &self,
         name: &str,
@@ -920,11 +932,11 @@ impl Syncer {
         id: ClipId,
         extractor: Option<StreamExtractor>,
         g: GpsConfig,
-    ) {
+    ) -> bool {
         let s = &*self.inner;
         let opts = gps_options(&g);
         let clip = path.to_path_buf();
-        let res = blocking(move || -> Result<_, viofo_gps::Error> {
+        let work = move || -> Result<_, viofo_gps::Error> {
             let ex = match extractor {
                 Some(x) => x.finish()?,
                 None => viofo_gps::extract_file(&clip, &opts)?,
@@ -936,19 +948,30 @@ impl Syncer {
                 }
             }
             Ok(ex)
-        })
-        .await;
+        };
+        let res = match blocking(move || Ok::<_, std::convert::Infallible>(work())).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!("{name}: GPS work failed ({e}); retried next run");
+                return false;
+            }
+        };
         let ex = match res {
             Ok(ex) => ex,
+            Err(e) if e.is_io() && !e.is_not_found() => {
+                tracing::warn!("{name}: GPS track not written ({e}); retried next run");
+                return false;
+            }
             Err(e) => {
                 tracing::warn!("{name}: GPS extraction failed: {e}");
-                return;
+                return true;
             }
         };
         if ex.points.is_empty() {
             tracing::debug!("{name}: no GPS fixes ({:?})", ex.stats);
         }
         drop(s.store.set_gps(id, gps_summary(&ex.summary())));
+        true
     }
 
     async fn tail_delete(&self, cx: &Cycle, job: &TailJob) {

@@ -186,3 +186,50 @@ async fn skipping_moves_on_to_the_next_clip() {
         "taken again next cycle"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sidecar_that_cannot_be_written_leaves_the_tail_for_the_next_run() {
+    let rig =
+        Rig::start(SimConfig::default().with_clips(ClipSpec::synthetic(2).size(300_000))).await;
+    let names = rig.names();
+    // A directory where the first clip's GPX sidecar belongs: the atomic
+    // rename onto it fails with an I/O error, as a full disk would.
+    let blocked = rig.archive.path().join(format!("{}.gpx", names[0]));
+    std::fs::create_dir(&blocked).unwrap();
+    std::fs::write(blocked.join("keep"), b"x").unwrap();
+    let mut cfg = rig.config();
+    cfg.delete_after_download = true;
+    let s = rig
+        .syncer(cfg.clone())
+        .run_cycle(&Shutdown::new())
+        .await
+        .unwrap();
+    assert_eq!((s.clips, s.deleted), (2, 2), "{s:?}");
+    let first = rig.row(&names[0]).await;
+    assert_eq!(first.state, ClipState::Downloaded, "tail left unfinished");
+    assert!(first.gps.is_none());
+    assert!(first.deleted_from_camera_at.is_some(), "the copy was safe");
+    let second = rig.row(&names[1]).await;
+    assert_eq!(second.state, ClipState::Done);
+    assert!(second.gps.is_some());
+
+    // Once the obstacle is gone, the next run resumes the tail from the
+    // archived file: the sidecar appears and the row is done.
+    std::fs::remove_dir_all(&blocked).unwrap();
+    let s = rig.syncer(cfg).run_cycle(&Shutdown::new()).await.unwrap();
+    assert_eq!(s.clips, 0, "nothing downloaded again");
+    let first = rig.row(&names[0]).await;
+    assert_eq!(first.state, ClipState::Done);
+    assert!(first.gps.is_some_and(|g| g.points > 0));
+    let gpx = std::fs::read_to_string(&blocked).unwrap();
+    assert!(gpx.contains("<trkpt"), "{gpx}");
+    assert_eq!(
+        rig.sim
+            .requests()
+            .iter()
+            .filter(|r| r.method == "GET" && r.target == format!("/DCIM/Movie/{}", names[0]))
+            .count(),
+        1,
+        "the clip was not fetched twice"
+    );
+}
