@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 use viofo_client::{Client, ClientConfig};
-use viofo_pipeline::{GpsConfig, Grouping, Shutdown, SyncConfig, Syncer};
-use viofo_sim::{ClipSpec, Sim, SimConfig};
+use viofo_pipeline::{GpsConfig, Grouping, Shutdown, SyncConfig, Syncer, TailMode};
+use viofo_sim::{ClipDef, ClipSpec, Folder, Sim, SimConfig};
 use viofo_store::{Store, StoreOptions};
 
 use crate::Exit;
@@ -33,9 +33,22 @@ pub(crate) struct DemoArgs {
     /// Simulated Wi-Fi bandwidth in bytes per second (e.g. 8MB); 0 = unlimited.
     #[arg(long, default_value = "8MB", value_parser = parse_size)]
     bandwidth: u64,
-    /// Run the tail inline (the old way) instead of pipelined.
-    #[arg(long)]
-    inline: bool,
+    /// Which tail to run: `both` syncs the clips with the pipelined tail,
+    /// lets the camera record as many again, syncs those with the inline
+    /// tail (the Python tool's way) and compares the two; or only one.
+    #[arg(long, value_enum, default_value_t = DemoTail::Both)]
+    tail: DemoTail,
+}
+
+/// The demo's cycles.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DemoTail {
+    /// A pipelined cycle, then an inline one, compared.
+    Both,
+    /// One pipelined cycle.
+    Pipelined,
+    /// One inline cycle.
+    Inline,
 }
 
 /// `4MB`, `2MiB`, `1000000` → bytes.
@@ -87,7 +100,7 @@ pub(crate) async fn run(args: &DemoArgs, bars: bool) -> Result<Exit> {
         .await
         .context("starting the simulated camera")?;
     println!(
-        "simulated camera at {} with {} clips of {} (link {})",
+        "simulated camera at {} with {} clips of {} (link {}, deletes take 0.3s)",
         sim.base_url(),
         args.clips,
         output::bytes(args.clip_size),
@@ -126,7 +139,8 @@ pub(crate) async fn run(args: &DemoArgs, bars: bool) -> Result<Exit> {
     )?;
     writeln!(out, "state database: {}", store.path().display())?;
     writeln!(out)?;
-    let timings = crate::report::timings(&store, 1).await;
+    let cycles = if args.tail == DemoTail::Both { 2 } else { 1 };
+    let timings = crate::report::timings(&store, cycles).await;
     store.close().await.ok();
     write!(out, "{}", timings?)?;
     writeln!(out)?;
@@ -139,6 +153,8 @@ pub(crate) async fn run(args: &DemoArgs, bars: bool) -> Result<Exit> {
     Ok(code)
 }
 
+/// The demo's cycles: one per tail mode asked for. Before the second, the
+/// camera "records" as many clips again, an hour later.
 async fn sync(
     sim: &Sim,
     archive: &Path,
@@ -154,34 +170,68 @@ async fn sync(
     })
     .await
     .context("opening the demo's state database")?;
-    let mut cfg = SyncConfig::new("demo-camera", archive);
-    cfg.grouping = Grouping::Daily;
-    cfg.delete_after_download = true;
-    cfg.gps = Some(GpsConfig::default());
-    if args.inline {
-        cfg.tail = viofo_pipeline::TailMode::Inline;
-    }
-    let progress = Progress::new(bars);
-    let syncer = Syncer::new(client, store.clone(), cfg, progress.sink())?;
+    let modes: &[TailMode] = match args.tail {
+        DemoTail::Both => &[TailMode::Pipelined, TailMode::Inline],
+        DemoTail::Pipelined => &[TailMode::Pipelined],
+        DemoTail::Inline => &[TailMode::Inline],
+    };
     let shutdown = Shutdown::new();
     spawn_signal_handler(shutdown.clone(), true);
-    let code = match syncer.run_cycle(&shutdown).await {
-        Ok(s) => {
+    let progress = Progress::new(bars);
+    for (i, mode) in modes.iter().enumerate() {
+        if i > 0 {
+            record_more(sim, args.clips, args.clip_size)?;
             println!(
-                "synced {} clips ({}) in {:.1}s, {} deleted from the simulated camera",
+                "the camera recorded {} more clips; syncing them with the {mode} tail",
+                args.clips
+            );
+        } else {
+            println!("syncing with the {mode} tail");
+        }
+        std::io::stdout().flush().ok();
+        let mut cfg = SyncConfig::new("demo-camera", archive);
+        cfg.grouping = Grouping::Daily;
+        cfg.delete_after_download = true;
+        cfg.gps = Some(GpsConfig::default());
+        cfg.tail = *mode;
+        let syncer = Syncer::new(client.clone(), store.clone(), cfg, progress.sink())?;
+        match syncer.run_cycle(&shutdown).await {
+            Ok(s) => println!(
+                "synced {} clips ({}) in {:.1}s with the {mode} tail, {} deleted from the simulated camera",
                 s.clips,
                 output::bytes(s.bytes),
                 s.duration.as_secs_f64(),
                 s.deleted
-            );
-            Exit::Success
+            ),
+            Err(e) => {
+                eprintln!("viofosync demo: {e}");
+                return Ok((crate::exit_for_pipeline(&e), store));
+            }
         }
-        Err(e) => {
-            eprintln!("viofosync demo: {e}");
-            crate::exit_for_pipeline(&e)
-        }
-    };
-    Ok((code, store))
+    }
+    Ok((Exit::Success, store))
+}
+
+/// Adds `n` clips of `size` to the simulated camera, recorded an hour
+/// after the first batch.
+fn record_more(sim: &Sim, n: u16, size: u64) -> Result<()> {
+    let start = time::macros::datetime!(2025-12-24 13:00:00);
+    for i in 0..n {
+        let t = start + time::Duration::minutes(i64::from(i));
+        let name = format!(
+            "{:04}_{:02}{:02}_{:02}{:02}{:02}_{:06}F.MP4",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second(),
+            u32::from(n) + u32::from(i) + 1
+        );
+        sim.add_clip(ClipDef::synthetic(name, Folder::Movie, size).start_time(t))
+            .context("adding a clip to the simulated camera")?;
+    }
+    Ok(())
 }
 
 /// Files under `dir` (two levels: grouping folders), sorted.

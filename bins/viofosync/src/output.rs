@@ -164,7 +164,7 @@ impl Progress {
                         indicatif.pb_show = tracing::field::Empty
                     );
                     span.pb_set_style(&style(
-                        "  {msg} {wide_bar} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
+                        "  {msg} {wide_bar} {decimal_bytes}/{decimal_total_bytes} {decimal_bytes_per_sec} ETA {eta}",
                     ));
                     span.pb_set_length(size.unwrap_or(0));
                     span.pb_set_message(&name);

@@ -162,25 +162,39 @@ fn demo_runs_with_no_camera_and_no_configuration() {
         .unwrap();
     let out = stdout(&o);
     assert_eq!(o.status.code(), Some(0), "{out}{}", stderr(&o));
+    // Two cycles of 3 clips: pipelined, then (after the camera "records"
+    // 3 more) inline.
     let landed = crate::files(&dir.join("archive"));
     assert_eq!(
         landed.iter().filter(|f| f.ends_with(".MP4")).count(),
-        3,
+        6,
         "{landed:?}"
     );
     assert_eq!(
         landed.iter().filter(|f| f.ends_with(".MP4.gpx")).count(),
-        3,
+        6,
         "{landed:?}"
     );
-    assert!(out.contains("3 clips and 3 GPS sidecars"), "{out}");
+    assert!(out.contains("6 clips and 6 GPS sidecars"), "{out}");
+    assert!(
+        out.contains("with the pipelined tail") && out.contains("with the inline tail"),
+        "{out}"
+    );
     let db = dir.join("state").join("viofosync.db");
     assert!(db.is_file());
     assert!(
         out.contains(&format!("state database: {}", db.display())),
         "{out}"
     );
-    assert!(out.contains("download        3"), "timings summary: {out}");
+    assert!(
+        out.contains("cycle #1") && out.contains("cycle #2"),
+        "timings of both cycles: {out}"
+    );
+    assert_eq!(out.matches("download        3").count(), 2, "{out}");
+    assert!(
+        out.contains("last pipelined (#1) vs last inline (#2)"),
+        "the comparison: {out}"
+    );
     assert!(
         !env.default_db().exists(),
         "the user's state database is untouched"
@@ -195,4 +209,29 @@ fn demo_runs_with_no_camera_and_no_configuration() {
         .unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stdout(&o).contains("cycle #1"), "{}", stdout(&o));
+
+    // One cycle only.
+    let dir = env.path("demo-inline");
+    let o = env
+        .cmd()
+        .args([
+            "demo",
+            "--clips",
+            "1",
+            "--clip-size",
+            "200kB",
+            "--bandwidth",
+            "0",
+        ])
+        .args(["--tail", "inline", "--dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}{}", stderr(&o));
+    assert!(out.contains("1 clips and 1 GPS sidecars"), "{out}");
+    assert!(
+        out.contains("inline (completed)") && !out.contains("cycle #2"),
+        "{out}"
+    );
 }

@@ -291,3 +291,96 @@ fn watch_syncs_until_sigterm_then_exits_0() {
     );
     assert!(files(&env.archive()).contains(&"2025_1224_130000_000009F.MP4".to_owned()));
 }
+
+/// Every file under `dir` with its size and modification time.
+fn snapshot(dir: &std::path::Path) -> Vec<(String, u64, std::time::SystemTime)> {
+    files(dir)
+        .into_iter()
+        .map(|f| {
+            let m = std::fs::metadata(dir.join(&f)).unwrap();
+            (f, m.len(), m.modified().unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn dry_run_over_an_existing_archive_lists_prunes_and_changes_nothing() {
+    let cam = Camera::with_clips(2, 30_000);
+    let env = Env::new();
+    let o = env.sync_cmd(&cam).arg("sync").output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let before = snapshot(&env.archive());
+    assert_eq!(
+        before.iter().filter(|f| f.0.ends_with(".MP4")).count(),
+        2,
+        "{before:?}"
+    );
+    let downloads = cam.sim().downloaded().len();
+
+    // The clips were recorded in 2025: a keep of one day prunes them all.
+    let o = env
+        .sync_cmd(&cam)
+        .args([
+            "sync",
+            "--dry-run",
+            "--keep",
+            "1d",
+            "--delete-after-download",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("would download 0 clips"), "{out}");
+    assert!(out.contains("would prune 2 archived clips"), "{out}");
+    for clip in cam.sim().clips() {
+        assert!(
+            out.lines()
+                .any(|l| l.starts_with("  prune") && l.ends_with(&clip.name)),
+            "{out}"
+        );
+    }
+    assert_eq!(snapshot(&env.archive()), before, "the archive is untouched");
+    assert_eq!(
+        cam.sim().downloaded().len(),
+        downloads,
+        "nothing downloaded"
+    );
+    assert!(cam.sim().deleted().is_empty(), "nothing deleted");
+    assert_eq!(cam.sim().clips().len(), 2);
+}
+
+#[test]
+fn quiet_and_verbose_set_the_log_level_and_pipes_get_plain_lines() {
+    let cam = Camera::with_clips(1, 20_000);
+    let env = Env::new();
+    let o = env.sync_cmd(&cam).args(["sync", "-q"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stderr(&o).trim(), "", "-q: warnings only");
+    assert!(
+        stdout(&o).contains("synced 1 clips"),
+        "the report still prints"
+    );
+
+    cam.sim()
+        .add_clip(viofo_sim::ClipDef::synthetic(
+            "2025_1224_130000_000009F.MP4",
+            viofo_sim::Folder::Movie,
+            20_000,
+        ))
+        .unwrap();
+    let o = env.sync_cmd(&cam).args(["sync", "-v"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains(" INFO ") && err.contains("DEBUG"), "{err}");
+    assert!(
+        err.contains("archived 2025_1224_130000_000009F.MP4"),
+        "{err}"
+    );
+    // Not a terminal: plain lines, no colours, no progress bars.
+    assert!(
+        !err.contains('\u{1b}'),
+        "escape codes in piped logs: {err:?}"
+    );
+    assert!(!err.contains('\r'), "{err:?}");
+}
