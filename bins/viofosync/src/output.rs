@@ -206,8 +206,13 @@ impl Progress {
                 retryable,
             } => {
                 st.clips.remove(&name);
-                let again = if retryable { " (will retry)" } else { "" };
-                tracing::warn!("{name} failed{again}: {error}");
+                // The pipeline warns about every failure itself.
+                let again = if retryable {
+                    "will retry"
+                } else {
+                    "not retried"
+                };
+                tracing::debug!("{name} failed ({again}): {error}");
             }
             Event::ItemSkipped { name, reason } => {
                 st.clips.remove(&name);

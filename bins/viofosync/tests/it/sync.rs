@@ -384,3 +384,53 @@ fn quiet_and_verbose_set_the_log_level_and_pipes_get_plain_lines() {
     );
     assert!(!err.contains('\r'), "{err:?}");
 }
+
+#[test]
+fn a_failing_clip_shows_in_queue_and_retry_failed_brings_it_back() {
+    use viofo_sim::{Fault, Target};
+    let cam = Camera::with_clips(2, 20_000);
+    let env = Env::new();
+    let bad = cam.sim().clips()[1].name.clone();
+    cam.sim().inject(
+        Fault::status(403)
+            .on(Target::PathContains(bad.clone()))
+            .always(),
+    );
+    // A refused download (403) is not retried: the clip is failed at once,
+    // the other one is archived, and the run still succeeds.
+    let o = env.sync_cmd(&cam).arg("sync").output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("1 failed"), "{}", stdout(&o));
+    let q = env
+        .sync_cmd(&cam)
+        .args(["queue", "--state", "failed"])
+        .output()
+        .unwrap();
+    let out = stdout(&q);
+    assert!(out.contains("1 clips") && out.contains("failed"), "{out}");
+    let q = env
+        .sync_cmd(&cam)
+        .args(["queue", "--state", "done"])
+        .output()
+        .unwrap();
+    let out = stdout(&q);
+    assert!(out.contains("1 clips") && !out.contains(&bad), "{out}");
+
+    cam.sim().clear_faults();
+    let o = env.sync_cmd(&cam).arg("retry-failed").output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("1 failed clips returned"),
+        "{}",
+        stdout(&o)
+    );
+    let q = env
+        .sync_cmd(&cam)
+        .args(["queue", "--state", "pending"])
+        .output()
+        .unwrap();
+    assert!(stdout(&q).contains(&bad), "{}", stdout(&q));
+    let o = env.sync_cmd(&cam).arg("sync").output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(env.archive().join(&bad).is_file());
+}
