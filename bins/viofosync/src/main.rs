@@ -449,10 +449,12 @@ async fn run(cli: Cli) -> ExitCode {
                 Exit::CameraUnreachable => "camera unreachable: ",
                 _ => "",
             };
+            // JSON logs stay one object per line.
             if loaded.settings.log_format == config::LogFormat::Json {
-                tracing::error!("{what}{e:#}");
+                tracing::error!(exit_code = code as u8, "{what}{e:#}");
+            } else {
+                eprintln!("viofosync: {what}{e:#}");
             }
-            eprintln!("viofosync: {what}{e:#}");
             code.into()
         }
     }

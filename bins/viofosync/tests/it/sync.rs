@@ -208,6 +208,36 @@ fn camera_unreachable_exits_3() {
         let all = format!("{}{}", stdout(&o), stderr(&o));
         assert!(all.contains("unreachable"), "{sub}: {all}");
     }
+
+    // With JSON logs the error is a JSON line too (no plain text on stderr).
+    let o = env
+        .cmd()
+        .args([
+            "--log-format",
+            "json",
+            "sync",
+            "--address",
+            &addr,
+            "--archive",
+        ])
+        .arg(env.archive())
+        .args(["--connect-timeout", "2s", "--max-used-disk", "100"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let err = stderr(&o);
+    let mut errors = 0;
+    for l in err.lines().filter(|l| !l.trim().is_empty()) {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
+        if v["level"] == "ERROR" {
+            errors += 1;
+            assert!(
+                l.contains("unreachable") && v["fields"]["exit_code"] == 3,
+                "{l}"
+            );
+        }
+    }
+    assert_eq!(errors, 1, "{err}");
 }
 
 #[test]
