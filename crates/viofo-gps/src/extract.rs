@@ -9,8 +9,8 @@ use memchr::memmem::Finder;
 use crate::Error;
 use crate::decode::{BlockOutcome, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE, decode_block};
 use crate::mp4box::{
-    Header, MAX_MDAT_BOXES, MAX_MOOV_SIZE, MoovInfo, MovieInfo, acceptable_first, parse_header,
-    parse_moov,
+    Header, MAX_MDAT_BOXES, MAX_MOOV_SIZE, MAX_TOP_LEVEL_BOXES, MoovInfo, MovieInfo,
+    acceptable_first, parse_header, parse_moov,
 };
 use crate::track::{Extraction, Options, Source, Stats, assemble};
 
@@ -117,7 +117,8 @@ fn walk<R: Read + Seek>(r: &mut R, len: u64) -> Result<Walk, Error> {
     let mut first = true;
     let mut moov_seen = false;
     let mut hb = [0u8; 16];
-    while pos < len {
+    let mut boxes = 0usize;
+    while pos < len && boxes < MAX_TOP_LEVEL_BOXES {
         let n = usize::try_from((len - pos).min(16)).unwrap_or(16);
         let hbuf = hb.get_mut(..n).unwrap_or(&mut []);
         r.seek(SeekFrom::Start(pos))?;
@@ -132,6 +133,7 @@ fn walk<R: Read + Seek>(r: &mut R, len: u64) -> Result<Walk, Error> {
             }
             first = false;
         }
+        boxes += 1;
         let end = h.end(pos);
         let body = pos + h.hdr_len;
         if h.is(b"moov") && !moov_seen {

@@ -17,7 +17,7 @@
 //! Camera bytes are untrusted: nothing here panics, loops forever or
 //! allocates more than fixed caps ([`MAX_BLOCK_SIZE`] per block,
 //! [`MAX_MOOV_SIZE`], [`MAX_INDEX_ENTRIES`], [`MAX_RETAINED_BLOCKS`]) on
-//! any input. A clip without GPS is not an error: it gives an
+//! any input, and walks at most [`MAX_TOP_LEVEL_BOXES`] boxes. A clip without GPS is not an error: it gives an
 //! [`Extraction`] with no points, and [`Stats`] tell why.
 //!
 //! ```
@@ -57,7 +57,9 @@ pub mod fixture;
 pub use decode::{BlockOutcome, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE, decode_block};
 pub use error::Error;
 pub use extract::{MAX_RETAINED_BLOCKS, clip_info, extract_file, extract_reader};
-pub use mp4box::{MAX_INDEX_ENTRIES, MAX_MDAT_BOXES, MAX_MOOV_SIZE, MovieInfo};
+pub use mp4box::{
+    MAX_INDEX_ENTRIES, MAX_MDAT_BOXES, MAX_MOOV_SIZE, MAX_TOP_LEVEL_BOXES, MovieInfo,
+};
 pub use output::{Format, sidecar_path, write_geojson, write_gpx, write_sidecar, write_track};
 pub use stream::StreamExtractor;
 pub use track::{

@@ -13,6 +13,10 @@ pub const MAX_MOOV_SIZE: u64 = 16 << 20;
 pub const MAX_INDEX_ENTRIES: usize = 1 << 16;
 /// Only the first this many top-level `mdat` boxes hold GPS blocks for us.
 pub const MAX_MDAT_BOXES: usize = 16;
+/// At most this many top-level boxes are walked; anything after them is
+/// ignored. Camera clips have a handful; the cap bounds the header reads
+/// of the file path on hostile input (a file of 8-byte boxes).
+pub const MAX_TOP_LEVEL_BOXES: usize = 1 << 16;
 /// Seconds from the MP4 epoch (1904-01-01) to the Unix epoch.
 const MP4_EPOCH: i64 = 2_082_844_800;
 

@@ -4,8 +4,8 @@ use crate::Error;
 use crate::decode::{BlockOutcome, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE, decode_block};
 use crate::extract::{FINDER, MAGIC, MAX_RETAINED_BLOCKS};
 use crate::mp4box::{
-    BoxHeader, Header, MAX_MDAT_BOXES, MAX_MOOV_SIZE, MoovInfo, acceptable_first, parse_header,
-    parse_moov,
+    BoxHeader, Header, MAX_MDAT_BOXES, MAX_MOOV_SIZE, MAX_TOP_LEVEL_BOXES, MoovInfo,
+    acceptable_first, parse_header, parse_moov,
 };
 use crate::track::{Extraction, Options, Source, Stats, assemble};
 
@@ -83,6 +83,7 @@ pub struct StreamExtractor {
     moov_buf: Option<Vec<u8>>,
     moov: Option<MoovInfo>,
     mdat_count: usize,
+    boxes: usize,
     tail: [u8; TAIL],
     tail_len: usize,
     pending: Vec<(u64, u32)>,
@@ -109,6 +110,7 @@ impl StreamExtractor {
             moov_buf: None,
             moov: None,
             mdat_count: 0,
+            boxes: 0,
             tail: [0; TAIL],
             tail_len: 0,
             pending: Vec::new(),
@@ -194,6 +196,7 @@ impl StreamExtractor {
                 return;
             }
         }
+        self.boxes += 1;
         let end = h.end(start);
         let kind = if h.is(b"moov") && !self.moov_seen {
             self.moov_seen = true;
@@ -231,6 +234,9 @@ impl StreamExtractor {
         self.pending.clear();
         self.win.clear();
         self.state = State::Header;
+        if self.boxes >= MAX_TOP_LEVEL_BOXES {
+            self.stopped = true; // as the file path's walk: nothing after is read
+        }
     }
 
     fn finish_moov(&mut self) {

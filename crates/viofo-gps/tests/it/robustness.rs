@@ -166,3 +166,31 @@ fn many_tiny_boxes_terminate() {
     let x = crate::both(&bytes, &Options::default()).unwrap();
     assert_eq!(x.stats.blocks_seen, 0);
 }
+
+#[test]
+fn top_level_box_walk_is_capped() {
+    use viofo_gps::MAX_TOP_LEVEL_BOXES;
+    let pts = drive(datetime!(2025-05-05 05:05:05), 3, 45.0, -73.0, 12.0, 200.0);
+    let clip = ClipBuilder::new(Layout::Type3)
+        .points(pts)
+        .moov(MoovAt::Front)
+        .build()
+        .to_vec();
+    // ftyp, then `pad` tiny boxes, then the rest of the clip (moov, mdat).
+    let ftyp_len = u32::from_be_bytes(clip[..4].try_into().unwrap()) as usize;
+    let with_padding = |pad: usize| {
+        let mut b = clip[..ftyp_len].to_vec();
+        for _ in 0..pad {
+            b.extend_from_slice(b"\0\0\0\x08free");
+        }
+        b.extend_from_slice(&clip[ftyp_len..]);
+        b
+    };
+    // Just under the cap: the clip after the padding is still read.
+    let x = crate::both(&with_padding(MAX_TOP_LEVEL_BOXES - 3), &Options::default()).unwrap();
+    assert_eq!(x.points.len(), 3);
+    // Past it: the walk stops inside the padding (both paths alike).
+    let x = crate::both(&with_padding(MAX_TOP_LEVEL_BOXES), &Options::default()).unwrap();
+    assert_eq!(x.stats.blocks_seen, 0);
+    assert!(x.movie.is_none());
+}
