@@ -220,3 +220,26 @@ fn not_mp4() {
         assert!(e.is_not_mp4(), "{bytes:?}: {e}");
     }
 }
+
+#[test]
+fn accelerometer_triple_through_both_paths() {
+    let mut pts = drive(datetime!(2025-07-01 14:00:00), 4, 50.0, 8.0, 10.0, 0.0);
+    pts[0].accel = Some([256, -512, 1024]);
+    pts[1].accel = Some([1, 2, 3]); // "no sensor" as some firmware writes it
+    pts[2].accel = Some([-64, 0, 300]);
+    for layout in [Layout::Type3, Layout::A119S, Layout::Variable] {
+        let clip = ClipBuilder::new(layout).points(pts.clone()).build();
+        let x = both(&clip.to_vec(), &Options::default()).unwrap();
+        let acc: Vec<_> = x.points.iter().map(|p| p.accel).collect();
+        assert_eq!(
+            acc,
+            [
+                Some([1.0, -2.0, 4.0]),
+                None,
+                Some([-0.25, 0.0, 300.0 / 256.0]),
+                None
+            ],
+            "{layout:?}"
+        );
+    }
+}

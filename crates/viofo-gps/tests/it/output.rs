@@ -140,3 +140,181 @@ fn failed_sidecar_write_leaves_no_temp_file() {
     let e = write_sidecar(&dir.path().join("nope/c.MP4"), &[], Format::Gpx).unwrap_err();
     assert!(e.is_io() && e.to_string().contains("nope"), "{e}");
 }
+
+/// One element of a parsed document: name, attributes (in order), text,
+/// children.
+#[derive(Debug, Default)]
+struct El {
+    name: String,
+    attrs: Vec<(String, String)>,
+    text: String,
+    children: Vec<El>,
+}
+
+impl El {
+    fn child_names(&self) -> Vec<&str> {
+        self.children.iter().map(|c| c.name.as_str()).collect()
+    }
+
+    fn attr(&self, k: &str) -> Option<&str> {
+        self.attrs
+            .iter()
+            .find(|(a, _)| a == k)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Parse XML into an element tree with quick-xml (an independent reader,
+/// not the `gpx` crate that wrote it).
+fn tree(xml: &str) -> El {
+    use quick_xml::events::{BytesStart, Event};
+    fn open(e: &BytesStart<'_>) -> El {
+        El {
+            name: String::from_utf8(e.name().as_ref().to_vec()).unwrap(),
+            attrs: e
+                .attributes()
+                .map(|a| {
+                    let a = a.unwrap();
+                    (
+                        String::from_utf8(a.key.as_ref().to_vec()).unwrap(),
+                        a.unescape_value().unwrap().into_owned(),
+                    )
+                })
+                .collect(),
+            ..El::default()
+        }
+    }
+    let mut r = quick_xml::Reader::from_str(xml);
+    let mut stack = vec![El::default()];
+    loop {
+        match r.read_event().unwrap() {
+            Event::Start(e) => stack.push(open(&e)),
+            Event::Empty(e) => {
+                let el = open(&e);
+                stack.last_mut().unwrap().children.push(el);
+            }
+            Event::End(_) => {
+                let mut el = stack.pop().unwrap();
+                el.text = el.text.trim().to_owned();
+                stack.last_mut().unwrap().children.push(el);
+            }
+            Event::Text(t) => stack
+                .last_mut()
+                .unwrap()
+                .text
+                .push_str(&t.decode().unwrap()),
+            Event::GeneralRef(g) => {
+                let s = match &*g {
+                    b"lt" => "<",
+                    b"gt" => ">",
+                    b"amp" => "&",
+                    b"quot" => "\"",
+                    b"apos" => "'",
+                    other => panic!("unexpected entity {other:?}"),
+                };
+                stack.last_mut().unwrap().text.push_str(s);
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    assert_eq!(stack.len(), 1, "unbalanced document");
+    let mut doc = stack.pop().unwrap();
+    assert_eq!(doc.children.len(), 1, "one root element");
+    doc.children.pop().unwrap()
+}
+
+/// The GPX 1.1 schema's element order for `wptType` (trkpt).
+const WPT_ORDER: [&str; 20] = [
+    "ele",
+    "time",
+    "magvar",
+    "geoidheight",
+    "name",
+    "cmt",
+    "desc",
+    "src",
+    "link",
+    "sym",
+    "type",
+    "fix",
+    "sat",
+    "hdop",
+    "vdop",
+    "pdop",
+    "ageofdgpsdata",
+    "dgpsid",
+    "extensions",
+    "",
+];
+
+/// Element order and placement the GPX 1.1 XSD demands, checked on a track
+/// from a clip with accelerometer data and a camera UTC offset (the full
+/// schema was checked once with xmllint; see docs/PERFORMANCE-gps.md).
+#[test]
+fn gpx_structure_follows_the_1_1_schema() {
+    let mut pts = drive(datetime!(2025-12-24 11:03:24), 6, 52.52, 13.40, 14.0, 90.0);
+    for (i, p) in pts.iter_mut().enumerate() {
+        p.accel = Some([256, -128, 300 + i as i32]);
+    }
+    let clip = ClipBuilder::new(Layout::Variable).points(pts).build();
+    let opts = Options::default().utc_offset(time::macros::offset!(+2));
+    let x = extract_reader(clip.reader(), &opts).unwrap();
+    assert_eq!(x.points.len(), 6);
+    assert!(x.points.iter().all(|p| p.accel.is_some()));
+    let mut out = Vec::new();
+    write_gpx(&x.points, Some("clip <1> & co"), &mut out).unwrap();
+    let xml = String::from_utf8(out).unwrap();
+    assert!(xml.starts_with("<?xml"), "{xml}");
+
+    let gpx = tree(&xml);
+    assert_eq!(gpx.name, "gpx");
+    assert_eq!(gpx.attr("xmlns"), Some("http://www.topografix.com/GPX/1/1"));
+    assert_eq!(gpx.attr("version"), Some("1.1"));
+    assert_eq!(gpx.attr("creator"), Some("viofosync"));
+    // gpxType: metadata?, wpt*, rte*, trk*, extensions?
+    let kids = gpx.child_names();
+    assert_eq!(kids.iter().filter(|&&n| n == "trk").count(), 1, "{kids:?}");
+    assert!(
+        kids.iter().all(|n| ["metadata", "trk"].contains(n)),
+        "{kids:?}"
+    );
+    let meta = kids.iter().position(|&n| n == "metadata");
+    assert!(
+        meta.is_none_or(|i| i == 0),
+        "metadata comes first: {kids:?}"
+    );
+
+    let trk = gpx.children.iter().find(|c| c.name == "trk").unwrap();
+    // trkType: name, ..., extensions?, trkseg* — name first, segments last.
+    assert_eq!(trk.child_names(), ["name", "trkseg"]);
+    assert_eq!(trk.children[0].text, "clip <1> & co");
+    let seg = &trk.children[1];
+    assert_eq!(seg.children.len(), x.points.len());
+    for (pt, p) in seg.children.iter().zip(&x.points) {
+        assert_eq!(pt.name, "trkpt");
+        let keys: Vec<&str> = pt.attrs.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["lat", "lon"]);
+        assert_eq!(pt.attr("lat").unwrap().parse::<f64>().unwrap(), p.lat);
+        assert_eq!(pt.attr("lon").unwrap().parse::<f64>().unwrap(), p.lon);
+        // Children in the schema's order; `extensions`, if any, last.
+        let names = pt.child_names();
+        let ranks: Vec<usize> = names
+            .iter()
+            .map(|n| WPT_ORDER.iter().position(|o| o == n).unwrap())
+            .collect();
+        assert!(ranks.windows(2).all(|w| w[0] < w[1]), "{names:?}");
+        let t = &pt.children[names.iter().position(|&n| n == "time").unwrap()];
+        let parsed =
+            time::OffsetDateTime::parse(&t.text, &time::format_description::well_known::Rfc3339)
+                .unwrap();
+        assert_eq!(parsed, p.time);
+        assert!(t.text.ends_with('Z'), "UTC: {}", t.text);
+    }
+    // Local 11:03:24 at +02:00 is 09:03:24 UTC.
+    assert!(
+        seg.children[0].children[0]
+            .text
+            .starts_with("2025-12-24T09:03:24")
+    );
+}
