@@ -2,9 +2,16 @@
 //! docs/PERFORMANCE-gps.md and the exiftool comparison).
 //!
 //! ```text
-//! cargo run --release -p viofo-gps --example gps_clip -- make /tmp/clip.MP4 1073741824 180 type3|a119s|variable
+//! cargo run --release -p viofo-gps --example gps_clip -- make /tmp/clip.MP4 1073741824 180 type3|a119s|variable [accel]
 //! cargo run --release -p viofo-gps --example gps_clip -- extract /tmp/clip.MP4 [repeat]
+//! cargo run --release -p viofo-gps --example gps_clip -- points /tmp/clip.MP4...
+//! cargo run --release -p viofo-gps --example gps_clip -- gpx /tmp/clip.MP4 [+HH:MM]
 //! ```
+//!
+//! `extract` times the file path and counts the bytes it reads; `points`
+//! prints one fix per line (`time lat lon`, unfiltered, like `exiftool -ee
+//! -n`); `gpx` writes the GPX sidecar document to stdout (camera UTC
+//! offset optional).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::io::{Read, Seek, SeekFrom};
@@ -12,7 +19,7 @@ use std::time::Instant;
 
 use time::macros::datetime;
 use viofo_gps::fixture::{ClipBuilder, Filler, MoovAt, drive};
-use viofo_gps::{Layout, Options, extract_reader};
+use viofo_gps::{Layout, Options, extract_file, extract_reader, write_gpx};
 
 /// Counts bytes read and read calls.
 struct Counting<R> {
@@ -44,13 +51,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .collect::<Vec<_>>()
         .as_slice()
     {
-        ["make", path, size, blocks, layout] => {
+        ["make", path, size, blocks, layout, extra @ ..] => {
             let layout = match *layout {
                 "type3" => Layout::Type3,
                 "a119s" => Layout::A119S,
                 _ => Layout::Variable,
             };
-            let pts = drive(
+            let mut pts = drive(
                 datetime!(2025-12-24 11:03:24),
                 blocks.parse()?,
                 52.52,
@@ -58,6 +65,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 14.0,
                 90.0,
             );
+            if extra.contains(&"accel") {
+                for (i, p) in pts.iter_mut().enumerate() {
+                    let i = i32::try_from(i % 64).unwrap_or(0);
+                    p.accel = Some([256 + i, -128, 64 - i]);
+                }
+            }
             let front = if layout == Layout::Variable {
                 MoovAt::Front
             } else {
@@ -98,8 +111,29 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 );
             }
         }
+        ["points", paths @ ..] => {
+            for path in paths {
+                let x = extract_file(path, &Options::default().spike_filter(false))?;
+                for p in &x.points {
+                    println!("{} {:.7} {:.7}", p.time.unix_timestamp(), p.lat, p.lon);
+                }
+                eprintln!("{path}: {:?}", x.stats);
+            }
+        }
+        ["gpx", path, rest @ ..] => {
+            let mut opts = Options::default();
+            if let Some(off) = rest.first() {
+                let fmt = time::macros::format_description!("[offset_hour]:[offset_minute]");
+                opts = opts.utc_offset(time::UtcOffset::parse(off, &fmt)?);
+            }
+            let x = extract_file(path, &opts)?;
+            let name = std::path::Path::new(path)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned());
+            write_gpx(&x.points, name.as_deref(), std::io::stdout().lock())?;
+        }
         _ => eprintln!(
-            "usage: gps_clip make PATH SIZE BLOCKS type3|a119s|variable | gps_clip extract PATH [REPEAT]"
+            "usage: gps_clip make PATH SIZE BLOCKS type3|a119s|variable [accel] | extract PATH [REPEAT] | points PATH... | gpx PATH [+HH:MM]"
         ),
     }
     Ok(())
