@@ -24,7 +24,7 @@ pub(crate) struct DemoArgs {
     /// folder in the system's temporary directory, kept afterwards.
     #[arg(long)]
     dir: Option<PathBuf>,
-    /// Clips on the simulated camera.
+    /// Clips on the simulated camera (per cycle).
     #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u16).range(1..=200))]
     clips: u16,
     /// Size of each clip (e.g. 4MB, 1000000).

@@ -76,7 +76,7 @@ enum Command {
     Doctor(SettingsArgs),
     /// Print the effective configuration, each value's source, the file path.
     Config(ConfigArgs),
-    /// Sync a simulated camera into a fresh folder and show what landed where.
+    /// Sync a simulated camera into a fresh folder; show what landed where and the timings.
     Demo(demo::DemoArgs),
 }
 
