@@ -2,6 +2,7 @@
 //! docs/RELIABILITY.md. Shared harness: the `viofosync_reliability` library.
 #![allow(clippy::indexing_slicing, clippy::cast_possible_truncation)]
 
+mod crash;
 mod diskfull;
 mod hostile;
 mod locked;
