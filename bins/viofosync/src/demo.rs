@@ -179,14 +179,20 @@ async fn sync(
     spawn_signal_handler(shutdown.clone(), true);
     let progress = Progress::new(bars);
     for (i, mode) in modes.iter().enumerate() {
+        let how = match mode {
+            TailMode::Inline => {
+                "GPX, camera deletes and database writes between downloads, as the Python tool did"
+            }
+            _ => "GPX, camera deletes and database writes beside the downloads",
+        };
         if i > 0 {
             record_more(sim, args.clips, args.clip_size)?;
             println!(
-                "the camera recorded {} more clips; syncing them with the {mode} tail",
+                "\nthe camera recorded {} more clips; syncing them with the {mode} tail ({how})",
                 args.clips
             );
         } else {
-            println!("syncing with the {mode} tail");
+            println!("syncing with the {mode} tail ({how})");
         }
         std::io::stdout().flush().ok();
         let mut cfg = SyncConfig::new("demo-camera", archive);

@@ -400,7 +400,11 @@ async fn run(cli: Cli) -> ExitCode {
             return Exit::Config.into();
         }
     };
-    let bars = output::init(loaded.settings.log_format, verbosity);
+    let bars = output::init(
+        loaded.settings.log_format,
+        verbosity,
+        matches!(cli.command, Command::Demo(_)),
+    );
 
     let result = match cli.command {
         Command::Sync(_) => commands::sync(&loaded, bars).await,

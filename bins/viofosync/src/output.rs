@@ -21,9 +21,10 @@ use viofo_pipeline::{DeleteResult, Event};
 use crate::config::LogFormat;
 
 /// Sets up logging. `verbosity`: 0 = info, 1 = debug, 2+ = trace, -1 =
-/// warn, -2 or less = error. `RUST_LOG` overrides it. Returns whether
-/// progress bars are shown.
-pub(crate) fn init(format: LogFormat, verbosity: i8) -> bool {
+/// warn, -2 or less = error. `RUST_LOG` overrides it. `quiet_sim` keeps the
+/// in-process simulator's own info lines out (the demo says where it is).
+/// Returns whether progress bars are shown.
+pub(crate) fn init(format: LogFormat, verbosity: i8, quiet_sim: bool) -> bool {
     let level = match verbosity {
         i8::MIN..=-2 => "error",
         -1 => "warn",
@@ -32,8 +33,13 @@ pub(crate) fn init(format: LogFormat, verbosity: i8) -> bool {
         _ => "trace",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        let sim = if quiet_sim && verbosity <= 0 {
+            ",viofo_sim=warn"
+        } else {
+            ""
+        };
         EnvFilter::new(format!(
-            "{level},hyper=warn,hyper_util=warn,reqwest=warn,sqlx=warn"
+            "{level},hyper=warn,hyper_util=warn,reqwest=warn,sqlx=warn{sim}"
         ))
     });
     let bars = format == LogFormat::Text && verbosity >= 0 && std::io::stderr().is_terminal();
