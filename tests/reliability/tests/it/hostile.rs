@@ -414,8 +414,7 @@ async fn hostile_html_pages() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn hostile_camera() {
+pub(crate) async fn hostile_camera() {
     let before = peak_rss();
     hostile_xml_listings().await;
     huge_listing().await;

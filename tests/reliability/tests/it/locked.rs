@@ -16,8 +16,7 @@ const HOLD: Duration = Duration::from_secs(10);
 /// The pipeline's target for the median gap between downloads (issue 5).
 const GAP_TARGET_MS: i64 = 50;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn store_locked() {
+pub(crate) async fn store_locked() {
     // 20 clips of 800 kB over a 1 MB/s link: ~16 s of downloads, of which
     // the lock covers 10 s (about 12 downloads, fewer than the tail queue).
     let rig = Rig::start(

@@ -1,5 +1,10 @@
 //! The viofosync reliability suite: one named test per scenario of
 //! docs/RELIABILITY.md. Shared harness: the `viofosync_reliability` library.
+//!
+//! A custom harness (libtest-mimic, `harness = false`) that looks and takes
+//! the same arguments as `cargo test`'s, so a scenario whose environment is
+//! missing is reported as *ignored* with its reason instead of passing:
+//! plain libtest cannot skip at run time.
 #![allow(clippy::indexing_slicing, clippy::cast_possible_truncation)]
 
 mod crash;
@@ -8,3 +13,49 @@ mod hostile;
 mod locked;
 mod network;
 mod recording;
+
+use std::future::Future;
+use std::process::ExitCode;
+
+use libtest_mimic::{Arguments, Trial};
+use viofosync_reliability::note;
+
+/// A scenario run on its own two-worker runtime (as
+/// `#[tokio::test(flavor = "multi_thread", worker_threads = 2)]` would).
+/// A panic fails it.
+fn scenario<F>(name: &str, f: fn() -> F) -> Trial
+where
+    F: Future<Output = ()> + 'static,
+{
+    Trial::test(name, move || {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(|e| format!("tokio runtime: {e}"))?
+            .block_on(f());
+        Ok(())
+    })
+}
+
+fn main() -> ExitCode {
+    let args = Arguments::from_args();
+    let tmpfs = diskfull::probe_tmpfs();
+    let trials = vec![
+        scenario("crash::crash_anywhere", crash::crash_anywhere),
+        scenario("network::network_faults", network::network_faults),
+        scenario("diskfull::disk_full", diskfull::disk_full).with_ignored_flag(tmpfs.is_err()),
+        scenario("diskfull::disk_full_enospc", diskfull::disk_full_enospc),
+        scenario("locked::store_locked", locked::store_locked),
+        scenario("hostile::hostile_camera", hostile::hostile_camera),
+        scenario("recording::recording_camera", recording::recording_camera),
+    ];
+    if let Err(why) = &tmpfs
+        && !args.list
+    {
+        note(&format!(
+            "SKIPPED: diskfull::disk_full (reported as ignored): cannot mount a small tmpfs here: {why}"
+        ));
+    }
+    libtest_mimic::run(&args, trials).exit_code()
+}

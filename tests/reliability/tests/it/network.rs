@@ -301,8 +301,7 @@ async fn seeded_random_faults() {
     assert_eq!(report.archived.len(), 6, "{report:?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn network_faults() {
+pub(crate) async fn network_faults() {
     tokio::join!(
         dropped_mid_body(),
         stalled_longer_than_the_timeout(),

@@ -165,7 +165,6 @@ async fn recording_starts_mid_cycle() {
     finish_and_take(&rig, catalog, &name).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn recording_camera() {
+pub(crate) async fn recording_camera() {
     tokio::join!(recording_from_the_start(), recording_starts_mid_cycle());
 }
