@@ -15,6 +15,7 @@ use viofo_store::{Store, StoreOptions};
 
 use crate::Exit;
 use crate::commands::spawn_signal_handler;
+use crate::config::ConfigError;
 use crate::output::{self, Progress};
 
 /// Sync a simulated camera into a fresh folder and show what landed where.
@@ -78,6 +79,17 @@ fn parse_size(s: &str) -> Result<u64, String> {
 pub(crate) async fn run(args: &DemoArgs, bars: bool) -> Result<Exit> {
     let root = match &args.dir {
         Some(d) => {
+            // A second demo in the same folder would find every clip
+            // already archived; never clear a folder the user named.
+            for sub in ["archive", "state"] {
+                if d.join(sub).exists() {
+                    return Err(ConfigError::new(format!(
+                        "{} already holds a demo ({sub}/ exists): remove it or pick another --dir",
+                        d.display()
+                    ))
+                    .into());
+                }
+            }
             fs_err::create_dir_all(d)?;
             d.clone()
         }

@@ -210,6 +210,22 @@ fn demo_runs_with_no_camera_and_no_configuration() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stdout(&o).contains("cycle #1"), "{}", stdout(&o));
 
+    // The same folder again: refused, nothing changed.
+    let before = crate::files(&dir);
+    let o = env
+        .cmd()
+        .args(["demo", "--clips", "1", "--dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("already holds a demo"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(crate::files(&dir), before);
+
     // One cycle only.
     let dir = env.path("demo-inline");
     let o = env
