@@ -361,6 +361,18 @@ async fn guard(c: &mut SqliteConnection, id: ClipId, to: ClipState) -> OpResult<
     Ok(from)
 }
 
+/// Refuses the move to `to` unless the clip is `downloading` (the only
+/// state a download can finish, fail or be released from).
+async fn from_downloading(c: &mut SqliteConnection, id: ClipId, to: ClipState) -> OpResult<()> {
+    let from = state_of(c, id).await?;
+    if from != ClipState::Downloading {
+        return Err(OpErr::Refuse(
+            ErrorKind::IllegalTransition { id, from, to }.into(),
+        ));
+    }
+    Ok(())
+}
+
 async fn require(
     c: &mut SqliteConnection,
     id: ClipId,
@@ -414,17 +426,7 @@ async fn exec(c: &mut SqliteConnection, op: &Op, max_attempts: u32) -> OpResult<
             local_path,
             size,
         } => {
-            let from = state_of(c, *id).await?;
-            if from != ClipState::Downloading {
-                return Err(OpErr::Refuse(
-                    ErrorKind::IllegalTransition {
-                        id: *id,
-                        from,
-                        to: ClipState::Downloaded,
-                    }
-                    .into(),
-                ));
-            }
+            from_downloading(c, *id, ClipState::Downloaded).await?;
             sqlx::query(
                 "UPDATE clips SET state = 'downloaded', local_path = ?, local_size = ?, \
                  last_error = NULL WHERE id = ?",
@@ -441,17 +443,7 @@ async fn exec(c: &mut SqliteConnection, op: &Op, max_attempts: u32) -> OpResult<
             error,
             retryable,
         } => {
-            let from = state_of(c, *id).await?;
-            if from != ClipState::Downloading {
-                return Err(OpErr::Refuse(
-                    ErrorKind::IllegalTransition {
-                        id: *id,
-                        from,
-                        to: ClipState::Failed,
-                    }
-                    .into(),
-                ));
-            }
+            from_downloading(c, *id, ClipState::Failed).await?;
             let attempts: i64 = sqlx::query_scalar("SELECT attempts FROM clips WHERE id = ?")
                 .bind(id.0)
                 .fetch_one(&mut *c)
@@ -472,17 +464,7 @@ async fn exec(c: &mut SqliteConnection, op: &Op, max_attempts: u32) -> OpResult<
             Ok(Out::State(new))
         }
         Op::Release { id } => {
-            let from = state_of(c, *id).await?;
-            if from != ClipState::Downloading {
-                return Err(OpErr::Refuse(
-                    ErrorKind::IllegalTransition {
-                        id: *id,
-                        from,
-                        to: ClipState::Pending,
-                    }
-                    .into(),
-                ));
-            }
+            from_downloading(c, *id, ClipState::Pending).await?;
             sqlx::query("UPDATE clips SET state = 'pending' WHERE id = ?")
                 .bind(id.0)
                 .execute(&mut *c)
