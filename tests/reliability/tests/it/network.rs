@@ -117,11 +117,24 @@ async fn server_errors() {
     assert_bounded(&rig, 2, "500");
 }
 
-async fn head_dropped_under_load(source: ListSource) {
+/// How the camera fails HEAD.
+#[derive(Debug, Clone, Copy)]
+enum HeadFailure {
+    /// Firmware without HEAD at all.
+    Unsupported,
+    /// HEAD connections reset without an answer while downloads run (the
+    /// camera dropping HEAD under load).
+    Dropped,
+}
+
+async fn head_dropped_under_load(source: ListSource, how: HeadFailure) {
     let (rig, catalog, mut cfg) = rig().await;
     cfg.downloads = 3;
     cfg.list_source = source;
-    rig.sim.set_head_supported(false);
+    match how {
+        HeadFailure::Unsupported => rig.sim.set_head_supported(false),
+        HeadFailure::Dropped => rig.sim.inject(Fault::drop_head().on(Target::Head).times(6)),
+    }
     // Short bodies, closed cleanly: without HEAD only the listed size or the
     // Content-Length can tell them from complete ones.
     rig.sim
@@ -130,6 +143,15 @@ async fn head_dropped_under_load(source: ListSource) {
     errors.iter().for_each(|e| assert_clear(e, "head"));
     assert_finished(&rig, &catalog, "head").await;
     assert_bounded(&rig, 3, "head");
+    if let HeadFailure::Dropped = how {
+        assert!(
+            rig.sim
+                .requests()
+                .iter()
+                .any(|r| r.method == "HEAD" && r.status.is_none()),
+            "{source:?}: a HEAD was dropped"
+        );
+    }
 }
 
 async fn camera_leaves_mid_cycle_and_returns() {
@@ -306,8 +328,10 @@ pub(crate) async fn network_faults() {
         dropped_mid_body(),
         stalled_longer_than_the_timeout(),
         server_errors(),
-        head_dropped_under_load(ListSource::Xml),
-        head_dropped_under_load(ListSource::Html),
+        head_dropped_under_load(ListSource::Xml, HeadFailure::Unsupported),
+        head_dropped_under_load(ListSource::Html, HeadFailure::Unsupported),
+        head_dropped_under_load(ListSource::Xml, HeadFailure::Dropped),
+        head_dropped_under_load(ListSource::Html, HeadFailure::Dropped),
         camera_leaves_mid_cycle_and_returns(),
         deletes_refused(),
         seeded_random_faults(),
