@@ -14,7 +14,7 @@
 //! offset optional).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
-use std::io::{Read, Seek, SeekFrom};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::time::Instant;
 
 use time::macros::datetime;
@@ -112,13 +112,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
         ["points", paths @ ..] => {
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
             for path in paths {
                 let x = extract_file(path, &Options::default().spike_filter(false))?;
                 for p in &x.points {
-                    println!("{} {:.7} {:.7}", p.time.unix_timestamp(), p.lat, p.lon);
+                    writeln!(out, "{} {:.7} {:.7}", p.time.unix_timestamp(), p.lat, p.lon)?;
                 }
                 eprintln!("{path}: {:?}", x.stats);
             }
+            out.flush()?;
         }
         ["gpx", path, rest @ ..] => {
             let mut opts = Options::default();
