@@ -4,9 +4,17 @@ use std::time::Duration;
 
 /// Back-off schedule for an absent camera: 10 s, 30 s, 2 min, then 10 min
 /// for as long as it stays away; [`Backoff::reset`] after a success.
-#[derive(Debug, Clone, Default)]
+/// [`Backoff::with_steps`] sets another schedule (tests, embedders).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Backoff {
+    steps: Vec<Duration>,
     failures: usize,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self::with_steps(Self::STEPS)
+    }
 }
 
 impl Backoff {
@@ -17,17 +25,28 @@ impl Backoff {
         Duration::from_secs(600),
     ];
 
-    /// A schedule that has seen no failure yet.
+    /// The default schedule, with no failure seen yet.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A schedule of its own: the n-th failure in a row waits `steps[n]`,
+    /// and every later one the last step. An empty list means the default.
+    pub fn with_steps(steps: impl Into<Vec<Duration>>) -> Self {
+        let mut steps = steps.into();
+        if steps.is_empty() {
+            steps = Self::STEPS.to_vec();
+        }
+        Self { steps, failures: 0 }
     }
 
     /// Records one more failure and returns how long to wait before the
     /// next attempt.
     pub fn next_delay(&mut self) -> Duration {
-        let last = Self::STEPS.len() - 1;
-        let delay = Self::STEPS
-            .get(self.failures.min(last))
+        let delay = self
+            .steps
+            .get(self.failures)
+            .or(self.steps.last())
             .copied()
             .unwrap_or(Duration::from_secs(600));
         self.failures = self.failures.saturating_add(1);
@@ -55,6 +74,15 @@ mod tests {
         let got: Vec<u64> = (0..6).map(|_| b.next_delay().as_secs()).collect();
         assert_eq!(got, [10, 30, 120, 600, 600, 600]);
         assert_eq!(b.failures(), 6);
+    }
+
+    #[test]
+    fn a_schedule_of_its_own_and_an_empty_one() {
+        let ms = Duration::from_millis;
+        let mut b = Backoff::with_steps([ms(1), ms(2)]);
+        let got: Vec<Duration> = (0..4).map(|_| b.next_delay()).collect();
+        assert_eq!(got, [ms(1), ms(2), ms(2), ms(2)]);
+        assert_eq!(Backoff::with_steps(Vec::new()), Backoff::new());
     }
 
     #[test]

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::backoff::Backoff;
 use crate::events::TailMode;
 use crate::grouping::Grouping;
 use crate::retention::RetentionPolicy;
@@ -84,6 +85,9 @@ pub struct SyncConfig {
     pub gps: Option<GpsConfig>,
     /// What shutdown does to the download in flight.
     pub on_interrupt: OnInterrupt,
+    /// Watch mode's waits while the camera is away (default 10 s, 30 s,
+    /// 2 min, then 10 min; reset after a cycle that reached the camera).
+    pub backoff: Backoff,
 }
 
 impl SyncConfig {
@@ -109,6 +113,7 @@ impl SyncConfig {
             delete_locked: false,
             gps: Some(GpsConfig::default()),
             on_interrupt: OnInterrupt::Finish,
+            backoff: Backoff::new(),
         }
     }
 

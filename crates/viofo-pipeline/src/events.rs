@@ -172,6 +172,15 @@ pub enum Event {
     },
     /// A cycle ended.
     CycleDone(CycleSummary),
+    /// Watch mode: the next cycle starts after `delay` (the interval after
+    /// a cycle, or the back-off of 10 s, 30 s, 2 min, then 10 min while the
+    /// camera is away).
+    NextCycle {
+        /// How long the watch loop waits.
+        delay: Duration,
+        /// The wait is the back-off for an absent camera.
+        camera_away: bool,
+    },
 }
 
 /// Receives events; a closure `Fn(Event)` is one. Called inline from the pipeline's tasks, so an

@@ -16,7 +16,6 @@ use viofo_store::{
     ListedClip, Stage, Store, now_ms,
 };
 
-use crate::backoff::Backoff;
 use crate::config::{GpsConfig, OnInterrupt, SyncConfig};
 use crate::disk::DiskSpace;
 use crate::events::{CycleSummary, DeleteResult, Event, EventSink, TailMode};
@@ -251,29 +250,33 @@ impl Syncer {
     /// resets on success. Returns on shutdown or on an error that a later
     /// cycle cannot fix (store, configuration).
     pub async fn watch(&self, interval: Duration, shutdown: &Shutdown) -> Result<()> {
-        let mut backoff = Backoff::new();
+        let mut backoff = self.inner.cfg.backoff.clone();
+        backoff.reset();
         loop {
             if shutdown.is_stopping() {
                 return Ok(());
             }
-            let delay = match self.run_cycle(shutdown).await {
+            let (delay, camera_away) = match self.run_cycle(shutdown).await {
                 Ok(_) => {
                     backoff.reset();
-                    interval
+                    (interval, false)
                 }
                 Err(e) if e.is_interrupted() => return Ok(()),
                 Err(e) if e.is_offline() => {
                     let d = backoff.next_delay();
                     tracing::info!("camera away; next try in {}s", d.as_secs());
-                    d
+                    (d, true)
                 }
                 Err(e) if e.is_store() || e.is_config() => return Err(e),
                 Err(e) => {
                     tracing::warn!("cycle failed: {e}; next try in {}s", interval.as_secs());
                     backoff.reset();
-                    interval
+                    (interval, false)
                 }
             };
+            self.inner
+                .events
+                .emit(Event::NextCycle { delay, camera_away });
             tokio::select! {
                 () = tokio::time::sleep(delay) => {}
                 () = shutdown.stopped() => return Ok(()),

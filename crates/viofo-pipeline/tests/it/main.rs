@@ -5,3 +5,4 @@ mod harness;
 mod cycle;
 mod faults;
 mod policies;
+mod watch;

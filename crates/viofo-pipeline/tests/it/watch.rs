@@ -1,0 +1,70 @@
+//! Watch mode: the back-off while the camera is away, reset on success.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use viofo_pipeline::backoff::Backoff;
+use viofo_pipeline::{Event, Shutdown};
+use viofo_sim::{ClipSpec, SimConfig};
+
+use crate::harness::{Hook, Rig};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_backs_off_while_the_camera_is_away_and_resets_on_success() {
+    let rig =
+        Rig::start(SimConfig::default().with_clips(ClipSpec::synthetic(1).size(50_000))).await;
+    let ms = Duration::from_millis;
+    // The default schedule scaled down to milliseconds, so the test runs
+    // the real loop (sockets, store) without waiting minutes.
+    let steps = [ms(10), ms(30), ms(120), ms(200)];
+    let interval = ms(5);
+    rig.sim.go_offline(Duration::from_secs(3600));
+
+    let shutdown = Shutdown::new();
+    let waits: Arc<Mutex<Vec<(Duration, bool)>>> = Arc::default();
+    let hook: Hook = {
+        let (sim, shutdown, waits) = (rig.sim.clone(), shutdown.clone(), waits.clone());
+        Arc::new(move |e: &Event| {
+            let Event::NextCycle { delay, camera_away } = e else {
+                return;
+            };
+            let mut w = waits.lock().unwrap();
+            w.push((*delay, *camera_away));
+            match w.len() {
+                // Five cycles without the camera, then it comes back ...
+                5 => sim.go_online(),
+                // ... one cycle reaches it, then it leaves again ...
+                6 => sim.go_offline(Duration::from_secs(3600)),
+                // ... and the back-off starts over.
+                8 => shutdown.request(),
+                _ => {}
+            }
+        })
+    };
+    let mut cfg = rig.config();
+    cfg.backoff = Backoff::with_steps(steps);
+    let (syncer, _rx) = rig.syncer_with(cfg, Some(hook));
+    tokio::time::timeout(Duration::from_secs(60), syncer.watch(interval, &shutdown))
+        .await
+        .expect("watch ends when asked")
+        .unwrap();
+
+    let got = waits.lock().unwrap().clone();
+    assert_eq!(
+        got,
+        [
+            (ms(10), true),
+            (ms(30), true),
+            (ms(120), true),
+            (ms(200), true),
+            (ms(200), true),
+            (interval, false),
+            (ms(10), true),
+            (ms(30), true),
+        ]
+    );
+    // The one cycle that reached the camera archived its clip.
+    for n in rig.names() {
+        rig.assert_archived(&n, &rig.sim.clip_bytes(&n).unwrap());
+    }
+}
