@@ -39,7 +39,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! With the `fixture` feature, [`fixture`] builds Viofo-like clips of any
+//! With the `fixture` feature, `viofo_gps::fixture` builds Viofo-like clips of any
 //! size for tests, benches and the camera simulator.
 #![deny(missing_docs)]
 
