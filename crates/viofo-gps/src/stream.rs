@@ -38,6 +38,11 @@ struct Candidate {
 /// Feed every byte of the file, in order, through [`push`](Self::push)
 /// (any chunking), then call [`finish`](Self::finish): the result equals
 /// what [`extract_file`](crate::extract_file) gives for the same bytes.
+/// One exception, on hostile input only: a clip with more than
+/// [`MAX_RETAINED_BLOCKS`] `freeGPS ` candidates before the blocks its
+/// index lists (a real clip has one per second) — this extractor cannot
+/// retain those blocks while the file path seeks to them, so the tracks
+/// can differ; [`Stats::retention_cap_hits`] is nonzero then.
 ///
 /// Cost and memory: `push` walks box headers, copies a `moov` it sees (up
 /// to [`MAX_MOOV_SIZE`](crate::MAX_MOOV_SIZE)), and inside `mdat` runs a

@@ -194,3 +194,22 @@ fn top_level_box_walk_is_capped() {
     assert_eq!(x.stats.blocks_seen, 0);
     assert!(x.movie.is_none());
 }
+
+#[test]
+fn retention_cap_bounds_candidate_blocks_in_both_paths() {
+    use viofo_gps::{MAX_RETAINED_BLOCKS, Source};
+    // An index-less clip whose mdat is nothing but minimal GPS boxes.
+    let n = MAX_RETAINED_BLOCKS + 1000;
+    let mut bytes = b"\0\0\0\x10ftypisom\0\0\0\0".to_vec();
+    bytes.extend_from_slice(&(8 + 12 * n as u32).to_be_bytes());
+    bytes.extend_from_slice(b"mdat");
+    for _ in 0..n {
+        bytes.extend_from_slice(b"\0\0\0\x0cfreeGPS ");
+    }
+    let x = crate::both(&bytes, &Options::default()).unwrap();
+    assert_eq!(x.stats.source, Source::Scan);
+    assert_eq!(x.stats.blocks_seen, MAX_RETAINED_BLOCKS as u64);
+    assert_eq!(x.stats.skipped_no_fix, MAX_RETAINED_BLOCKS as u64);
+    assert_eq!(x.stats.retention_cap_hits, 1000);
+    assert!(x.points.is_empty());
+}
