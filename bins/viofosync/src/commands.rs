@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result};
 use viofo_client::{Client, ClientConfig};
 use viofo_pipeline::{GpsConfig, RetentionPolicy, Shutdown, SyncConfig, Syncer};
-use viofo_store::{ClipId, ClipRow, ClipState, LegacyImport, Store, StoreOptions};
+use viofo_store::{ClipState, LegacyImport, Store, StoreOptions};
 
 use crate::Exit;
 use crate::config::{ConfigError, Loaded};
@@ -91,15 +91,22 @@ pub(crate) async fn open_store(l: &Loaded, legacy: bool) -> Result<Store> {
     Ok(store)
 }
 
-/// Opens the store only if its file exists (read-only commands never
-/// create one).
+/// Opens the store read-only, only if its file exists: reading commands
+/// never create one, and never disturb a sync that is running on it.
 async fn open_existing_store(l: &Loaded) -> Result<Option<Store>> {
     let path = state_db(l)?;
-    if !path.exists() {
-        println!("state database: {} (not created yet)", path.display());
-        return Ok(None);
+    let opts = StoreOptions {
+        path: Some(path.clone()),
+        ..StoreOptions::default()
+    };
+    match Store::open_read_only(opts).await {
+        Ok(store) => Ok(Some(store)),
+        Err(e) if e.is_missing() => {
+            println!("state database: {} (not created yet)", path.display());
+            Ok(None)
+        }
+        Err(e) => Err(e).with_context(|| format!("opening the state database {}", path.display())),
     }
-    open_store(l, false).await.map(Some)
 }
 
 /// The pipeline settings from the configuration.
@@ -242,7 +249,14 @@ async fn dry_run(l: &Loaded, camera_id: &str, address: &str) -> Result<Exit> {
     let db = state_db(l)?;
     let _tmp;
     let store = if db.exists() {
-        open_store(l, false).await?
+        // Read only: a dry run writes nothing, even beside a running sync.
+        let opts = StoreOptions {
+            path: Some(db.clone()),
+            ..StoreOptions::default()
+        };
+        Store::open_read_only(opts)
+            .await
+            .with_context(|| format!("opening the state database {}", db.display()))?
     } else {
         let dir = tempfile::tempdir().context("creating a temporary folder")?;
         let store = Store::open(StoreOptions::at(dir.path().join("dry-run.db"))).await?;
@@ -371,26 +385,6 @@ pub(crate) async fn status(l: &Loaded) -> Result<Exit> {
     Ok(code)
 }
 
-/// Every clip row, in id order. The store has no listing query, so rows
-/// are read by id until all `counts().total()` are found.
-async fn all_rows(store: &Store) -> Result<Vec<ClipRow>> {
-    let total = store.counts(None).await?.total();
-    let mut rows = Vec::new();
-    let mut misses = 0u64;
-    let mut id = 1i64;
-    while (rows.len() as u64) < total && misses < 10_000 {
-        match store.get(ClipId(id)).await? {
-            Some(r) => {
-                rows.push(r);
-                misses = 0;
-            }
-            None => misses += 1,
-        }
-        id += 1;
-    }
-    Ok(rows)
-}
-
 /// `queue`: clips by state.
 pub(crate) async fn queue(
     l: &Loaded,
@@ -401,20 +395,22 @@ pub(crate) async fn queue(
     let Some(store) = open_existing_store(l).await? else {
         return Ok(Exit::Success);
     };
-    let rows = all_rows(&store).await?;
+    let counts = store.counts(camera).await?;
+    let matching: u64 = if states.is_empty() {
+        counts.total()
+    } else {
+        states.iter().map(|s| counts.get(*s)).sum()
+    };
+    let take = u32::try_from(limit).unwrap_or(u32::MAX);
+    let selected = store.list(camera, states, take).await?;
     store.close().await.ok();
-    let selected: Vec<&ClipRow> = rows
-        .iter()
-        .filter(|r| states.is_empty() || states.contains(&r.state))
-        .filter(|r| camera.is_none_or(|c| r.camera_id == c))
-        .collect();
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
         "{:<11} {:>10} {:>3}  {:<36} DETAIL",
         "STATE", "SIZE", "TRY", "NAME"
     )?;
-    for r in selected.iter().take(limit) {
+    for r in &selected {
         let detail = match r.state {
             ClipState::Failed | ClipState::Pending if r.last_error.is_some() => {
                 r.last_error.clone().unwrap_or_default()
@@ -439,18 +435,22 @@ pub(crate) async fn queue(
             format!("{}{flags}", r.name),
         )?;
     }
-    if selected.len() > limit {
-        writeln!(out, "... and {} more (--limit)", selected.len() - limit)?;
+    let shown = selected.len() as u64;
+    if matching > shown {
+        writeln!(out, "... and {} more (--limit)", matching - shown)?;
     }
-    writeln!(out, "{} clips", selected.len())?;
+    writeln!(out, "{matching} clips")?;
     Ok(Exit::Success)
 }
 
 /// `retry-failed`.
 pub(crate) async fn retry_failed(l: &Loaded) -> Result<Exit> {
-    let Some(store) = open_existing_store(l).await? else {
+    let path = state_db(l)?;
+    if !path.exists() {
+        println!("state database: {} (not created yet)", path.display());
         return Ok(Exit::Success);
-    };
+    }
+    let store = open_store(l, false).await?;
     let camera = l.camera_id();
     let n = store.retry_failed(camera.as_deref()).await?;
     store.close().await.ok();
@@ -563,8 +563,9 @@ pub(crate) async fn doctor(l: &Loaded) -> Result<Exit> {
                 );
             }
             if db.exists() {
-                match open_store(l, false).await {
-                    Ok(store) => {
+                match open_existing_store(l).await {
+                    Ok(None) => {}
+                    Ok(Some(store)) => {
                         let counts = store.counts(None).await?;
                         ok(&format!("state database opens ({} clips)", counts.total()));
                         store.close().await.ok();

@@ -900,7 +900,9 @@ impl Syncer {
                 .await;
             s.store.record_timing(id, Stage::GpsFinished, now_ms());
         }
-        if s.cfg.delete_after_download && !job.delete_done {
+        // A clip whose track could not be written (a full or failing disk)
+        // stays on the camera too until a later run finishes its tail.
+        if finished && s.cfg.delete_after_download && !job.delete_done {
             if shutdown.is_aborting() {
                 return;
             }
@@ -912,8 +914,8 @@ impl Syncer {
             s.store.record_timing(id, Stage::TailFinished, now_ms());
         }
         // Otherwise the clip is safe but its sidecar is not written yet:
-        // the row stays `downloaded`, so the next run resumes the tail and
-        // extracts the track again from the archived file.
+        // the row stays `downloaded`, so the next run resumes the tail,
+        // extracts the track again from the archived file, then deletes.
         if s.cfg.retention.max_used_percent.is_some() {
             let protect = lock(&cx.in_flight_times).values().min().copied();
             self.retention(cx, protect.or(Some(PrimitiveDateTime::MAX)))

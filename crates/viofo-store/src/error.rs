@@ -64,6 +64,16 @@ pub(crate) enum ErrorKind {
     Busy { waited: Duration },
     #[error("the store is closed")]
     Closed,
+    #[error(
+        "the state database {path} is in use by another viofosync process{holder} (a sync \
+         or watch is running); stop it first. Reading commands (status, queue, timings) \
+         work while it runs"
+    )]
+    InUse { path: PathBuf, holder: String },
+    #[error("the state database was opened read-only; {action} needs the writing store")]
+    ReadOnly { action: &'static str },
+    #[error("no state database at {path} yet (nothing has been synced with it)")]
+    Missing { path: PathBuf },
     #[error("clip {id}: illegal state change {from} -> {to}")]
     IllegalTransition {
         id: ClipId,
@@ -124,6 +134,24 @@ impl Error {
     /// The store was closed (or its writer stopped) before the command ran.
     pub fn is_closed(&self) -> bool {
         matches!(*self.kind, ErrorKind::Closed)
+    }
+
+    /// Another process (a running sync or watch) owns the database; only
+    /// [`Store::open_read_only`](crate::Store::open_read_only) can open it now.
+    pub fn is_in_use(&self) -> bool {
+        matches!(*self.kind, ErrorKind::InUse { .. })
+    }
+
+    /// A write was asked of a store opened with
+    /// [`Store::open_read_only`](crate::Store::open_read_only).
+    pub fn is_read_only(&self) -> bool {
+        matches!(*self.kind, ErrorKind::ReadOnly { .. })
+    }
+
+    /// [`Store::open_read_only`](crate::Store::open_read_only) found no
+    /// database file.
+    pub fn is_missing(&self) -> bool {
+        matches!(*self.kind, ErrorKind::Missing { .. })
     }
 
     /// A state change the state machine does not allow, or an action the

@@ -145,6 +145,59 @@ pub(crate) fn check_not_inside(db: &Path, recordings: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The lock file beside the database: `<db>.lock`.
+pub(crate) fn lock_path(db: &Path) -> PathBuf {
+    let mut name = db
+        .file_name()
+        .map(std::ffi::OsString::from)
+        .unwrap_or_default();
+    name.push(".lock");
+    db.with_file_name(name)
+}
+
+/// Takes the database's owner lock: an exclusive `flock` on `<db>.lock`,
+/// held for as long as the returned file is open (the writer keeps it), and
+/// released by the kernel when the process dies, even by `kill -9`. Only
+/// the owner migrates, recovers and writes; a second writer is refused.
+pub(crate) fn take_owner_lock(db: &Path) -> Result<std::fs::File> {
+    use std::io::{Read, Seek, Write};
+    let path = lock_path(db);
+    let mut file = fs_err::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| Error::io("opening the lock file", &path, e))?
+        .into_parts()
+        .0;
+    match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => {}
+        Err(e) if e == rustix::io::Errno::WOULDBLOCK => {
+            let mut pid = String::new();
+            let _ = file.read_to_string(&mut pid);
+            let pid = pid.trim();
+            let holder =
+                if !pid.is_empty() && pid.len() < 12 && pid.bytes().all(|b| b.is_ascii_digit()) {
+                    format!(" (pid {pid})")
+                } else {
+                    String::new()
+                };
+            return Err(ErrorKind::InUse {
+                path: db.to_owned(),
+                holder,
+            }
+            .into());
+        }
+        Err(e) => return Err(Error::io("locking", &path, e.into())),
+    }
+    // Who holds it, for the message a second process prints.
+    let _ = file.set_len(0);
+    let _ = file.seek(std::io::SeekFrom::Start(0));
+    let _ = write!(file, "{}", std::process::id());
+    Ok(file)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

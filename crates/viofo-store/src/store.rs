@@ -195,6 +195,7 @@ struct Inner {
     dropped: AtomicU64,
     recovery: RecoveryReport,
     legacy: Option<LegacyReport>,
+    read_only: bool,
 }
 
 /// Handle to the store. Cheap to clone; all clones share one writer task
@@ -336,6 +337,9 @@ impl Store {
         };
         fs_err::create_dir_all(&dir).map_err(|e| Error::io("creating", &dir, e))?;
         placement::check_fs(&dir, placement::fs_magic(&dir)?, opts.allow_network_fs)?;
+        // One owner at a time: a second sync on the same database would
+        // "recover" the first one's downloads from under it.
+        let owner = placement::take_owner_lock(&path)?;
 
         let open_err = |e: sqlx::Error| -> Error {
             ErrorKind::Open {
@@ -394,6 +398,7 @@ impl Store {
             max_attempts: opts.max_attempts.max(1),
             retry_budget: opts.write_retry_budget,
             shutdown: opts.shutdown.clone(),
+            _owner: owner,
         };
         let handle = tokio::spawn(writer.run());
         Ok(Store {
@@ -407,8 +412,64 @@ impl Store {
                 dropped: AtomicU64::new(0),
                 recovery,
                 legacy,
+                read_only: false,
             }),
         })
+    }
+
+    /// Opens an existing store for reading only, beside a running sync:
+    /// no owner lock, no migration, no recovery, no writer. Reads work;
+    /// every write fails with [`Error::is_read_only`] (and
+    /// [`record_timing`](Self::record_timing) is dropped). A missing file
+    /// is [`Error::is_missing`]. Status, queue and timings reports use this,
+    /// so looking at a sync never disturbs it.
+    pub async fn open_read_only(opts: StoreOptions) -> Result<Store> {
+        let path = match &opts.path {
+            Some(p) => p.clone(),
+            None => placement::default_db_path().ok_or(ErrorKind::NoStateDir)?,
+        };
+        if !path.is_file() {
+            return Err(ErrorKind::Missing { path }.into());
+        }
+        let open_err = |e: sqlx::Error| -> Error {
+            ErrorKind::Open {
+                path: path.clone(),
+                source: Arc::new(e),
+            }
+            .into()
+        };
+        let read = SqlitePoolOptions::new()
+            .max_connections(opts.read_connections.max(1))
+            .test_before_acquire(false)
+            .connect_with(
+                SqliteConnectOptions::new()
+                    .filename(&path)
+                    .busy_timeout(opts.busy_timeout)
+                    .read_only(true),
+            )
+            .await
+            .map_err(open_err)?;
+        // A closed channel: nothing is ever written through this handle.
+        let (tx, _) = mpsc::unbounded_channel();
+        Ok(Store {
+            inner: Arc::new(Inner {
+                tx,
+                read,
+                path,
+                writer: std::sync::Mutex::new(None),
+                queued_ff: Arc::new(AtomicUsize::new(0)),
+                max_queued: 0,
+                dropped: AtomicU64::new(0),
+                recovery: RecoveryReport::default(),
+                legacy: None,
+                read_only: true,
+            }),
+        })
+    }
+
+    /// Whether this handle was opened with [`open_read_only`](Self::open_read_only).
+    pub fn is_read_only(&self) -> bool {
+        self.inner.read_only
     }
 
     /// The database file.
@@ -432,6 +493,9 @@ impl Store {
     }
 
     fn send<T>(&self, op: Op, map: fn(Out) -> Result<T>) -> Ack<T> {
+        if self.inner.read_only {
+            return Self::refuse(ErrorKind::ReadOnly { action: op.name() }.into(), map);
+        }
         let (reply, rx) = oneshot::channel();
         match self.inner.tx.send(Msg::Cmd {
             op,
@@ -802,6 +866,37 @@ impl Store {
             *c.slot(ClipState::parse(&s)?) = to_u64(n);
         }
         Ok(c)
+    }
+
+    /// Clips of one camera (or all) in the given states (every state when
+    /// `states` is empty), oldest recording first, at most `limit` rows.
+    /// For listings such as `viofosync queue`.
+    pub async fn list(
+        &self,
+        camera_id: Option<&str>,
+        states: &[ClipState],
+        limit: u32,
+    ) -> Result<Vec<ClipRow>> {
+        let states = (!states.is_empty()).then(|| {
+            let names: Vec<String> = states
+                .iter()
+                .map(|s| format!("\"{}\"", s.as_str()))
+                .collect();
+            format!("[{}]", names.join(","))
+        });
+        let sql = format!(
+            "SELECT {CLIP_COLUMNS} FROM clips WHERE (?1 IS NULL OR camera_id = ?1) \
+             AND (?2 IS NULL OR state IN (SELECT value FROM json_each(?2))) \
+             ORDER BY recorded_at ASC NULLS LAST, name ASC, id ASC LIMIT ?3"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(camera_id)
+            .bind(states)
+            .bind(i64::from(limit))
+            .fetch_all(&self.inner.read)
+            .await
+            .map_err(Error::db)?;
+        rows.iter().map(clip_from_row).collect()
     }
 
     /// Clips archived whose tail (GPS, delete) has not finished, oldest

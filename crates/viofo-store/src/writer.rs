@@ -82,6 +82,28 @@ pub(crate) enum Op {
     Flush,
 }
 
+impl Op {
+    /// What the command does, for messages.
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Op::Reconcile(_) => "reconciling a listing",
+            Op::StartDownload { .. } => "starting a download",
+            Op::FinishDownload { .. } => "recording a download",
+            Op::Fail { .. } => "recording a failure",
+            Op::Release { .. } => "releasing a clip",
+            Op::SetGps { .. } => "recording a GPS summary",
+            Op::RecordDelete { .. } => "recording a delete",
+            Op::FinishTail { .. } => "finishing a tail",
+            Op::RetryFailed { .. } => "retrying failed clips",
+            Op::SetPriority { .. } => "setting a priority",
+            Op::Timing { .. } => "recording a timing",
+            Op::BeginCycle { .. } => "starting a cycle",
+            Op::FinishCycle { .. } => "finishing a cycle",
+            Op::Flush => "flushing",
+        }
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct ReconcileInput {
     pub(crate) camera_id: String,
@@ -116,6 +138,8 @@ pub(crate) struct Writer {
     pub(crate) max_attempts: u32,
     pub(crate) retry_budget: Duration,
     pub(crate) shutdown: Option<CancellationToken>,
+    /// The owner lock (`<db>.lock`), released when the writer ends.
+    pub(crate) _owner: std::fs::File,
 }
 
 async fn cancelled(tok: &Option<CancellationToken>) {

@@ -464,3 +464,63 @@ fn a_failing_clip_shows_in_queue_and_retry_failed_brings_it_back() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(env.archive().join(&bad).is_file());
 }
+
+#[test]
+fn status_and_queue_beside_a_running_sync_disturb_nothing_and_a_second_sync_is_refused() {
+    // 3 clips of 300 kB over 300 kB/s: a few seconds of downloading.
+    let cam = Camera::start(
+        SimConfig::default()
+            .with_clips(ClipSpec::synthetic(3).size(300_000))
+            .bandwidth(300_000)
+            .delete_delay(Duration::from_millis(10)),
+    );
+    let env = Env::new();
+    let mut cmd = env.std_cmd();
+    cmd.env("VIOFOSYNC_ADDRESS", &cam.url)
+        .env("VIOFOSYNC_ARCHIVE", env.archive())
+        .env("VIOFOSYNC_MAX_USED_DISK", "100")
+        .arg("sync");
+    let mut run = Running::spawn(cmd, false);
+    run.expect_line("to download", Duration::from_secs(20));
+
+    // The clip being downloaded shows as such, and looking does not
+    // "recover" it from under the running sync.
+    let o = env.sync_cmd(&cam).arg("status").output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("1 downloading"), "{}", stdout(&o));
+    let o = env
+        .sync_cmd(&cam)
+        .args(["queue", "--state", "downloading"])
+        .output()
+        .unwrap();
+    assert!(stdout(&o).contains("1 clips"), "{}", stdout(&o));
+
+    // A second sync on the same state database is refused, naming why.
+    let o = env.sync_cmd(&cam).arg("sync").output().unwrap();
+    assert_ne!(o.status.code(), Some(0));
+    assert!(
+        stderr(&o).contains("in use by another viofosync process"),
+        "{}",
+        stderr(&o)
+    );
+
+    assert_eq!(
+        run.wait(Duration::from_secs(30)),
+        Some(0),
+        "{:#?}",
+        run.seen
+    );
+    assert!(
+        !run.seen.iter().any(|l| l.contains("ERROR")),
+        "{:#?}",
+        run.seen
+    );
+    let landed = files(&env.archive());
+    assert_eq!(
+        landed.iter().filter(|f| f.ends_with(".MP4")).count(),
+        3,
+        "{landed:?}"
+    );
+    let o = env.sync_cmd(&cam).arg("status").output().unwrap();
+    assert!(stdout(&o).contains("3 done"), "{}", stdout(&o));
+}

@@ -204,11 +204,15 @@ async fn a_sidecar_that_cannot_be_written_leaves_the_tail_for_the_next_run() {
         .run_cycle(&Shutdown::new())
         .await
         .unwrap();
-    assert_eq!((s.clips, s.deleted), (2, 2), "{s:?}");
+    assert_eq!((s.clips, s.deleted), (2, 1), "{s:?}");
     let first = rig.row(&names[0]).await;
     assert_eq!(first.state, ClipState::Downloaded, "tail left unfinished");
     assert!(first.gps.is_none());
-    assert!(first.deleted_from_camera_at.is_some(), "the copy was safe");
+    assert!(
+        first.deleted_from_camera_at.is_none(),
+        "kept on the camera until its tail finishes"
+    );
+    assert!(rig.sim.clip_bytes(&names[0]).is_some());
     let second = rig.row(&names[1]).await;
     assert_eq!(second.state, ClipState::Done);
     assert!(second.gps.is_some());
@@ -217,9 +221,11 @@ async fn a_sidecar_that_cannot_be_written_leaves_the_tail_for_the_next_run() {
     // archived file: the sidecar appears and the row is done.
     std::fs::remove_dir_all(&blocked).unwrap();
     let s = rig.syncer(cfg).run_cycle(&Shutdown::new()).await.unwrap();
-    assert_eq!(s.clips, 0, "nothing downloaded again");
+    assert_eq!((s.clips, s.deleted), (0, 1), "nothing downloaded again");
     let first = rig.row(&names[0]).await;
     assert_eq!(first.state, ClipState::Done);
+    assert!(first.deleted_from_camera_at.is_some());
+    assert!(rig.sim.clip_bytes(&names[0]).is_none());
     assert!(first.gps.is_some_and(|g| g.points > 0));
     let gpx = std::fs::read_to_string(&blocked).unwrap();
     assert!(gpx.contains("<trkpt"), "{gpx}");

@@ -5,5 +5,6 @@ mod concurrency;
 mod legacy;
 mod lifecycle;
 mod lock;
+mod owner;
 mod reconcile;
 mod timings;
