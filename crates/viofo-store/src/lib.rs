@@ -114,6 +114,15 @@
 //! refused or skipped) and `done` is expected to leave the camera; `gone`
 //! stays `gone`.
 //!
+//! # One owner, many readers
+//!
+//! [`Store::open`] takes an exclusive `flock` on `<db>.lock` for as long as
+//! the writer runs (the kernel drops it when the process dies, even by
+//! `kill -9`): a second writing process is refused with
+//! [`Error::is_in_use`] instead of "recovering" the first one's downloads
+//! from under it. Reports beside a running sync use
+//! [`Store::open_read_only`]: no lock, no migration, no recovery, no writer.
+//!
 //! # Recovery
 //!
 //! On open, rows left `downloading` return to `pending` without counting an
