@@ -67,8 +67,10 @@ pub(crate) fn parse_utc_offset(s: &str) -> Result<UtcOffset, String> {
     UtcOffset::from_hms(sign * h, sign * m, 0).map_err(|_| bad())
 }
 
-/// Run `viofosync gpx`. Exit code 1 when any file could not be read (or
-/// is not an MP4); a clip without GPS is only reported on stderr.
+/// Run `viofosync gpx`. Exit code 1 when any file could not be read or
+/// its sidecar could not be written (the other files are still done); a
+/// clip without GPS, or a file that is not an MP4, is only reported on
+/// stderr.
 #[allow(clippy::print_stderr)]
 pub(crate) fn run(args: &GpxArgs) -> anyhow::Result<ExitCode> {
     let mut opts = Options::default().spike_filter(!args.no_filter);
@@ -84,6 +86,11 @@ pub(crate) fn run(args: &GpxArgs) -> anyhow::Result<ExitCode> {
     for file in &args.files {
         let track = match viofo_gps::extract_file(file, &opts) {
             Ok(t) => t,
+            Err(e) if e.is_not_mp4() => {
+                // Readable, just not a clip: no track, not an error.
+                eprintln!("viofosync gpx: {}: no GPS ({e})", file.display());
+                continue;
+            }
             Err(e) => {
                 eprintln!("viofosync gpx: {}: {e}", file.display());
                 failed = true;
@@ -108,8 +115,17 @@ pub(crate) fn run(args: &GpxArgs) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("writing the track of {}", file.display()))?;
             out.flush().context("writing to stdout")?;
         } else {
-            let path = viofo_gps::write_sidecar(file, &track.points, format)
-                .with_context(|| format!("writing the sidecar of {}", file.display()))?;
+            let path = match viofo_gps::write_sidecar(file, &track.points, format) {
+                Ok(p) => p,
+                Err(e) => {
+                    eprintln!(
+                        "viofosync gpx: {}: writing the sidecar failed: {e}",
+                        file.display()
+                    );
+                    failed = true;
+                    continue;
+                }
+            };
             eprintln!(
                 "viofosync gpx: {}: {} points -> {}",
                 file.display(),

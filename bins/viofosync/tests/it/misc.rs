@@ -55,6 +55,28 @@ fn gpx_writes_sidecars_and_stdout_and_fails_only_on_unreadable_files() {
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(1));
+
+    // A readable file that is not a clip is reported, not an error; an
+    // unreadable one fails the run but the other files are still done.
+    let text = env.path("notes.txt");
+    std::fs::write(&text, b"not a video").unwrap();
+    let o = env.cmd().arg("gpx").arg(&text).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains("no GPS"), "{}", stderr(&o));
+    let sidecar = env.path(&format!(
+        "{}.gpx",
+        clip.file_name().unwrap().to_string_lossy()
+    ));
+    std::fs::remove_file(&sidecar).unwrap();
+    let o = env
+        .cmd()
+        .arg("gpx")
+        .arg(env.path("missing.MP4"))
+        .arg(&clip)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(sidecar.is_file(), "the readable clip was still done");
 }
 
 #[test]
