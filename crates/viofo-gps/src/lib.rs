@@ -60,7 +60,10 @@ pub use extract::{MAX_RETAINED_BLOCKS, clip_info, extract_file, extract_reader};
 pub use mp4box::{
     MAX_INDEX_ENTRIES, MAX_MDAT_BOXES, MAX_MOOV_SIZE, MAX_TOP_LEVEL_BOXES, MovieInfo,
 };
-pub use output::{Format, sidecar_path, write_geojson, write_gpx, write_sidecar, write_track};
+pub use output::{
+    Format, remove_stale_sidecar_temps, sidecar_path, write_geojson, write_gpx, write_sidecar,
+    write_track,
+};
 pub use stream::StreamExtractor;
 pub use track::{
     BoundingBox, Extraction, Options, Point, SPIKE_RADIUS_M, Source, Stats, Summary, haversine_m,

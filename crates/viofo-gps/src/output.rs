@@ -139,6 +139,43 @@ pub fn sidecar_path(clip: &Path, format: Format) -> PathBuf {
     clip.with_file_name(name)
 }
 
+/// Removes the temporary files that [`write_sidecar`] leaves behind when
+/// its process is killed mid-write (`.<clip>.gpx.tmp<pid>`, likewise for
+/// GeoJSON), for this one clip. Call it when no other process can be
+/// writing this clip's sidecars (e.g. when resuming work on the clip after
+/// a crash). Returns how many were removed.
+///
+/// # Errors
+/// Reading the clip's directory failed.
+pub fn remove_stale_sidecar_temps(clip: &Path) -> Result<usize, Error> {
+    let prefixes: Vec<String> = [Format::Gpx, Format::GeoJson]
+        .into_iter()
+        .filter_map(|f| {
+            let dest = sidecar_path(clip, f);
+            let name = dest.file_name()?.to_str()?.to_owned();
+            Some(format!(".{name}.tmp"))
+        })
+        .collect();
+    let dir = match clip.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut removed = 0;
+    for entry in fs_err::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let stale = prefixes.iter().any(|p| {
+            name.strip_prefix(p.as_str())
+                .is_some_and(|pid| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()))
+        });
+        if stale && std::fs::remove_file(entry.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
 /// Write `points` to the clip's sidecar atomically: a temporary file in
 /// the same directory is written, fsynced and renamed over the final name
 /// (then the directory is fsynced where the platform allows). A failed

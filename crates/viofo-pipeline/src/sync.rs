@@ -944,7 +944,14 @@ impl Syncer {
         let work = move || -> Result<_, viofo_gps::Error> {
             let ex = match extractor {
                 Some(x) => x.finish()?,
-                None => viofo_gps::extract_file(&clip, &opts)?,
+                None => {
+                    // A resumed tail: a killed run may have left its
+                    // sidecar's temporary file behind.
+                    if let Ok(n @ 1..) = viofo_gps::remove_stale_sidecar_temps(&clip) {
+                        tracing::info!("removed {n} leftover temporary sidecar file(s)");
+                    }
+                    viofo_gps::extract_file(&clip, &opts)?
+                }
             };
             if !ex.points.is_empty() {
                 viofo_gps::write_sidecar(&clip, &ex.points, viofo_gps::Format::Gpx)?;

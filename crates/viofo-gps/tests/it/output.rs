@@ -5,8 +5,8 @@ use std::path::Path;
 use time::macros::datetime;
 use viofo_gps::fixture::{ClipBuilder, drive};
 use viofo_gps::{
-    Format, Layout, Options, Point, extract_reader, sidecar_path, write_geojson, write_gpx,
-    write_sidecar,
+    Format, Layout, Options, Point, extract_reader, remove_stale_sidecar_temps, sidecar_path,
+    write_geojson, write_gpx, write_sidecar,
 };
 
 fn points() -> Vec<Point> {
@@ -139,6 +139,31 @@ fn failed_sidecar_write_leaves_no_temp_file() {
     // Missing directory: an I/O error naming the path.
     let e = write_sidecar(&dir.path().join("nope/c.MP4"), &[], Format::Gpx).unwrap_err();
     assert!(e.is_io() && e.to_string().contains("nope"), "{e}");
+}
+
+#[test]
+fn temp_files_of_a_killed_writer_are_removed_for_that_clip_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let clip = dir.path().join("c.MP4");
+    std::fs::write(&clip, b"").unwrap();
+    let keep = [
+        "c.MP4.gpx",
+        ".d.MP4.gpx.tmp123",
+        ".c.MP4.gpx.tmpx1",
+        ".c.MP4.gpx.tmp",
+        "c.MP4",
+    ];
+    for k in keep {
+        std::fs::write(dir.path().join(k), b"x").unwrap();
+    }
+    for stale in [".c.MP4.gpx.tmp4242", ".c.MP4.geojson.tmp7"] {
+        std::fs::write(dir.path().join(stale), b"<gpx").unwrap();
+    }
+    assert_eq!(remove_stale_sidecar_temps(&clip).unwrap(), 2);
+    let mut want: Vec<&str> = keep.to_vec();
+    want.sort_unstable();
+    want.dedup();
+    assert_eq!(dir_names(dir.path()), want);
 }
 
 /// One element of a parsed document: name, attributes (in order), text,

@@ -220,7 +220,14 @@ async fn a_sidecar_that_cannot_be_written_leaves_the_tail_for_the_next_run() {
     // Once the obstacle is gone, the next run resumes the tail from the
     // archived file: the sidecar appears and the row is done.
     std::fs::remove_dir_all(&blocked).unwrap();
+    // What a run killed mid-write would have left beside it.
+    let leftover = rig
+        .archive
+        .path()
+        .join(format!(".{}.gpx.tmp99999", names[0]));
+    std::fs::write(&leftover, b"<gpx").unwrap();
     let s = rig.syncer(cfg).run_cycle(&Shutdown::new()).await.unwrap();
+    assert!(!leftover.exists(), "the resumed tail cleans up");
     assert_eq!((s.clips, s.deleted), (0, 1), "nothing downloaded again");
     let first = rig.row(&names[0]).await;
     assert_eq!(first.state, ClipState::Done);
