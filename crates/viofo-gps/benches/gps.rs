@@ -1,5 +1,5 @@
 //! Criterion benches: block decoding, file-path extraction on a 1 GB
-//! sparse clip, streaming throughput. See docs/PERFORMANCE-gps.md.
+//! sparse clip, streaming throughput. See docs/PERFORMANCE.md.
 #![allow(
     clippy::print_stderr,
     clippy::indexing_slicing,

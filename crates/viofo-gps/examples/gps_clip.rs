@@ -1,5 +1,5 @@
 //! Make big sparse fixture clips and time extraction (used by
-//! docs/PERFORMANCE-gps.md and the exiftool comparison).
+//! docs/PERFORMANCE.md and the exiftool comparison).
 //!
 //! ```text
 //! cargo run --release -p viofo-gps --example gps_clip -- make /tmp/clip.MP4 1073741824 180 type3|a119s|variable [accel]

@@ -72,7 +72,7 @@
 //! transaction would need a PRAGMA outside the transaction on every batch;
 //! since batching already folds many commands into one commit, FULL costs
 //! one fsync per batch, which the benchmark shows is cheap enough
-//! (docs/PERFORMANCE-store.md). So every resolved `Ack` means committed and
+//! (docs/PERFORMANCE.md). So every resolved `Ack` means committed and
 //! synced.
 //!
 //! **Timing queue.** `record_timing` is a channel send (well under a

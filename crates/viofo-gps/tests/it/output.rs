@@ -275,7 +275,7 @@ const WPT_ORDER: [&str; 20] = [
 
 /// Element order and placement the GPX 1.1 XSD demands, checked on a track
 /// from a clip with accelerometer data and a camera UTC offset (the full
-/// schema was checked once with xmllint; see docs/PERFORMANCE-gps.md).
+/// schema was checked once with xmllint; see docs/PERFORMANCE.md).
 #[test]
 fn gpx_structure_follows_the_1_1_schema() {
     let mut pts = drive(datetime!(2025-12-24 11:03:24), 6, 52.52, 13.40, 14.0, 90.0);
