@@ -22,9 +22,9 @@ enum Kind {
     /// The bytes do not start with an MP4 box.
     #[error("{}not an MP4 file (no box header at the start)", path_prefix(.path))]
     NotMp4 { path: Option<PathBuf> },
-    /// The GPX library refused the track.
-    #[error("writing GPX failed: {0}")]
-    Gpx(#[from] gpx::errors::GpxError),
+    /// A point's time cannot be written as an RFC 3339 UTC timestamp.
+    #[error("writing GPX failed: the time {0} cannot be written as an RFC 3339 UTC timestamp")]
+    UnwritableTime(time::OffsetDateTime),
     /// Serialising GeoJSON failed.
     #[error("writing GeoJSON failed: {0}")]
     Json(#[from] serde_json::Error),
@@ -51,6 +51,12 @@ impl Error {
             *path = Some(p.to_path_buf());
         }
         self
+    }
+
+    pub(crate) fn unwritable_time(t: time::OffsetDateTime) -> Self {
+        Error {
+            kind: Kind::UnwritableTime(t),
+        }
     }
 
     pub(crate) fn no_file_name(p: &std::path::Path) -> Self {
@@ -82,7 +88,7 @@ impl Error {
     pub fn is_output(&self) -> bool {
         matches!(
             self.kind,
-            Kind::Gpx(_) | Kind::Json(_) | Kind::NoFileName(_)
+            Kind::UnwritableTime(_) | Kind::Json(_) | Kind::NoFileName(_)
         )
     }
 }
@@ -90,12 +96,6 @@ impl Error {
 impl From<io::Error> for Error {
     fn from(e: io::Error) -> Self {
         Error { kind: Kind::Io(e) }
-    }
-}
-
-impl From<gpx::errors::GpxError> for Error {
-    fn from(e: gpx::errors::GpxError) -> Self {
-        Error { kind: Kind::Gpx(e) }
     }
 }
 

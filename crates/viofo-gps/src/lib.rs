@@ -6,7 +6,9 @@
 //! finds the blocks (through the index, or by scanning `mdat` when a clip
 //! has none), decodes every known layout — including the variable-offset
 //! record of the A229/A329 that fixed-offset decoders read as zeros — and
-//! writes GPX 1.1 or GeoJSON.
+//! writes GPX 1.1 (speed and course per point in a Garmin
+//! TrackPointExtension v2 `<extensions>` element, see [`write_gpx`]) or
+//! GeoJSON.
 //!
 //! Two ways in, with identical results for the same bytes:
 //! - [`extract_file`] / [`extract_reader`]: seek to what is needed (box
@@ -36,6 +38,9 @@
 //!
 //! let sidecar = write_sidecar(&clip, &track.points, Format::Gpx)?;
 //! assert!(sidecar.ends_with("2025_1224_120324_000002PF.MP4.gpx"));
+//! // GPX 1.1 has no <speed>: it travels in a TrackPointExtension (m/s).
+//! let gpx = std::fs::read_to_string(&sidecar)?;
+//! assert!(gpx.contains("<gpxtpx:speed>14.000</gpxtpx:speed>"));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!

@@ -1,8 +1,14 @@
 //! GPX 1.1 and GeoJSON writers, and atomic sidecar files.
 
+use std::borrow::Cow;
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+
+use quick_xml::Writer;
+use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
+use time::UtcOffset;
+use time::format_description::well_known::Rfc3339;
 
 use crate::{Error, Point};
 
@@ -28,34 +34,147 @@ impl Format {
 }
 
 const CREATOR: &str = "viofosync";
+const GPX_NS: &str = "http://www.topografix.com/GPX/1/1";
+/// Garmin TrackPointExtension v2: `speed` (m/s, >= 0) and `course`
+/// (degrees true, 0 <= x < 360) per track point.
+const TPX_NS: &str = "http://www.garmin.com/xmlschemas/TrackPointExtension/v2";
 
-/// Write `points` as a GPX 1.1 document with one track and one segment
-/// (`lat`, `lon` and `time` per point; GPX 1.1 has no speed element).
-/// `name` becomes the track name. Written by the georust `gpx` crate.
+/// Write `points` as a GPX 1.1 document with one track and one segment.
+///
+/// Each `<trkpt lat lon>` holds its `<time>` (RFC 3339, UTC) and then,
+/// because GPX 1.1 dropped GPX 1.0's `<speed>` and `<course>`, an
+/// `<extensions>` element with a Garmin TrackPointExtension v2 element
+/// (namespace `http://www.garmin.com/xmlschemas/TrackPointExtension/v2`,
+/// prefix `gpxtpx`, declared on the root):
+///
+/// ```xml
+/// <trkpt lat="52.52" lon="13.4">
+///   <time>2025-12-24T11:03:24Z</time>
+///   <extensions>
+///     <gpxtpx:TrackPointExtension>
+///       <gpxtpx:speed>14.000</gpxtpx:speed>
+///       <gpxtpx:course>90.00</gpxtpx:course>
+///     </gpxtpx:TrackPointExtension>
+///   </extensions>
+/// </trkpt>
+/// ```
+///
+/// Speed is written in m/s to 3 decimals and left out when it is not a
+/// finite number >= 0; course is written in degrees to 2 decimals,
+/// normalised into `0 <= x < 360` (after rounding, so 359.999 becomes
+/// 0.00), and left out when not finite; with neither, the point has no
+/// `<extensions>`. Latitude and longitude are written as given (shortest
+/// form that reads back to the same `f64`). The document stays valid
+/// against the official GPX 1.1 XSD (which processes extensions laxly)
+/// and follows the TrackPointExtension v2 schema's element order and
+/// value ranges. `name` becomes the track name, escaped; characters XML
+/// 1.0 cannot carry (control characters other than tab, CR, LF, and
+/// U+FFFE/U+FFFF) become U+FFFD. The output depends only on the
+/// arguments. Written with quick-xml.
 ///
 /// # Errors
-/// Write failures.
+/// Write failures; a point whose time cannot be written as an RFC 3339
+/// UTC timestamp (year outside 0000–9999).
 pub fn write_gpx<W: Write>(points: &[Point], name: Option<&str>, w: W) -> Result<(), Error> {
-    let mut seg = gpx::TrackSegment::new();
-    seg.points = points
-        .iter()
-        .map(|p| {
-            let mut wpt = gpx::Waypoint::new((p.lon, p.lat).into());
-            wpt.time = Some(p.time.into());
-            wpt
-        })
-        .collect();
-    let mut trk = gpx::Track::new();
-    trk.name = name.map(str::to_owned);
-    trk.segments.push(seg);
-    let doc = gpx::Gpx {
-        version: gpx::GpxVersion::Gpx11,
-        creator: Some(CREATOR.to_owned()),
-        tracks: vec![trk],
-        ..gpx::Gpx::default()
-    };
-    gpx::write(&doc, w)?;
+    let mut x = Writer::new_with_indent(w, b' ', 2);
+    x.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
+    x.write_event(Event::Start(BytesStart::new("gpx").with_attributes([
+        ("version", "1.1"),
+        ("creator", CREATOR),
+        ("xmlns", GPX_NS),
+        ("xmlns:gpxtpx", TPX_NS),
+    ])))?;
+    x.write_event(Event::Start(BytesStart::new("trk")))?;
+    if let Some(name) = name {
+        let name = xml_chars(name);
+        x.create_element("name")
+            .write_text_content(BytesText::new(&name))?;
+    }
+    if points.is_empty() {
+        x.create_element("trkseg").write_empty()?;
+    } else {
+        x.write_event(Event::Start(BytesStart::new("trkseg")))?;
+        for p in points {
+            write_trkpt(&mut x, p)?;
+        }
+        x.write_event(Event::End(BytesEnd::new("trkseg")))?;
+    }
+    x.write_event(Event::End(BytesEnd::new("trk")))?;
+    x.write_event(Event::End(BytesEnd::new("gpx")))?;
+    let mut w = x.into_inner();
+    w.write_all(b"\n")?;
+    w.flush()?;
     Ok(())
+}
+
+/// One `<trkpt>`: `time`, then `extensions` (schema order of `wptType`).
+fn write_trkpt<W: Write>(x: &mut Writer<W>, p: &Point) -> Result<(), Error> {
+    let time = p
+        .time
+        .checked_to_offset(UtcOffset::UTC)
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .ok_or_else(|| Error::unwritable_time(p.time))?;
+    let (lat, lon) = (p.lat.to_string(), p.lon.to_string());
+    x.write_event(Event::Start(
+        BytesStart::new("trkpt").with_attributes([("lat", lat.as_str()), ("lon", lon.as_str())]),
+    ))?;
+    x.create_element("time")
+        .write_text_content(BytesText::new(&time))?;
+    let speed = gpx_speed(p.speed_mps);
+    let course = gpx_course(p.course_deg);
+    if speed.is_some() || course.is_some() {
+        x.write_event(Event::Start(BytesStart::new("extensions")))?;
+        x.write_event(Event::Start(BytesStart::new("gpxtpx:TrackPointExtension")))?;
+        // TrackPointExtension_t order: atemp, wtemp, depth, hr, cad,
+        // speed, course, bearing.
+        if let Some(s) = speed {
+            x.create_element("gpxtpx:speed")
+                .write_text_content(BytesText::new(&s))?;
+        }
+        if let Some(c) = course {
+            x.create_element("gpxtpx:course")
+                .write_text_content(BytesText::new(&c))?;
+        }
+        x.write_event(Event::End(BytesEnd::new("gpxtpx:TrackPointExtension")))?;
+        x.write_event(Event::End(BytesEnd::new("extensions")))?;
+    }
+    x.write_event(Event::End(BytesEnd::new("trkpt")))?;
+    Ok(())
+}
+
+/// Speed in m/s to 3 decimals (`MetersPerSecond_t`: a double >= 0).
+fn gpx_speed(mps: f64) -> Option<String> {
+    // `+ 0.0` turns -0.0 into 0.0.
+    (mps.is_finite() && mps >= 0.0).then(|| format!("{:.3}", mps + 0.0))
+}
+
+/// Course in degrees to 2 decimals, in `0 <= x < 360` (`DegreesTrue_t`).
+fn gpx_course(deg: f64) -> Option<String> {
+    if !deg.is_finite() {
+        return None;
+    }
+    // Round first, then wrap: 359.999 rounds to 360.00, which must be 0.
+    // (rem_euclid of a tiny negative can itself return 360.0.)
+    let rounded = (deg.rem_euclid(360.0) * 100.0).round() / 100.0;
+    let c = if rounded >= 360.0 { 0.0 } else { rounded + 0.0 };
+    Some(format!("{c:.2}"))
+}
+
+/// `s` with the characters XML 1.0 cannot carry, even escaped, replaced
+/// by U+FFFD (markup characters are escaped by the writer).
+fn xml_chars(s: &str) -> Cow<'_, str> {
+    let allowed = |c: char| {
+        matches!(c, '\t' | '\n' | '\r') || (c >= ' ' && !matches!(c, '\u{FFFE}' | '\u{FFFF}'))
+    };
+    if s.chars().all(allowed) {
+        Cow::Borrowed(s)
+    } else {
+        Cow::Owned(
+            s.chars()
+                .map(|c| if allowed(c) { c } else { '\u{FFFD}' })
+                .collect(),
+        )
+    }
 }
 
 /// Write `points` as a GeoJSON `Feature` whose geometry is a `LineString`
@@ -78,7 +197,7 @@ pub fn write_geojson<W: Write>(
         .iter()
         .map(|p| {
             p.time
-                .format(&time::format_description::well_known::Rfc3339)
+                .format(&Rfc3339)
                 .map(serde_json::Value::from)
                 .unwrap_or(serde_json::Value::Null)
         })

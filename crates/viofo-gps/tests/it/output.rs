@@ -295,6 +295,7 @@ fn gpx_structure_follows_the_1_1_schema() {
     let gpx = tree(&xml);
     assert_eq!(gpx.name, "gpx");
     assert_eq!(gpx.attr("xmlns"), Some("http://www.topografix.com/GPX/1/1"));
+    assert_eq!(gpx.attr("xmlns:gpxtpx"), Some(TPX_NS));
     assert_eq!(gpx.attr("version"), Some("1.1"));
     assert_eq!(gpx.attr("creator"), Some("viofosync"));
     // gpxType: metadata?, wpt*, rte*, trk*, extensions?
@@ -322,24 +323,159 @@ fn gpx_structure_follows_the_1_1_schema() {
         assert_eq!(keys, ["lat", "lon"]);
         assert_eq!(pt.attr("lat").unwrap().parse::<f64>().unwrap(), p.lat);
         assert_eq!(pt.attr("lon").unwrap().parse::<f64>().unwrap(), p.lon);
-        // Children in the schema's order; `extensions`, if any, last.
+        // Children in the schema's order; `extensions` last.
         let names = pt.child_names();
         let ranks: Vec<usize> = names
             .iter()
             .map(|n| WPT_ORDER.iter().position(|o| o == n).unwrap())
             .collect();
         assert!(ranks.windows(2).all(|w| w[0] < w[1]), "{names:?}");
-        let t = &pt.children[names.iter().position(|&n| n == "time").unwrap()];
+        assert_eq!(names, ["time", "extensions"]);
+        let t = &pt.children[0];
         let parsed =
             time::OffsetDateTime::parse(&t.text, &time::format_description::well_known::Rfc3339)
                 .unwrap();
         assert_eq!(parsed, p.time);
         assert!(t.text.ends_with('Z'), "UTC: {}", t.text);
+        let (speed, course) = tpx(&pt.children[1]);
+        let speed = speed.expect("speed written");
+        let course = course.expect("course written");
+        assert!((speed - p.speed_mps).abs() <= 0.0005, "{speed} vs {p:?}");
+        assert!((course - p.course_deg).abs() <= 0.005, "{course} vs {p:?}");
     }
+    // The drive's 14 m/s and 90° arrive as written.
+    let (speed, course) = tpx(&seg.children[2].children[1]);
+    assert!((speed.unwrap() - 14.0).abs() < 0.01 && (course.unwrap() - 90.0).abs() < 0.01);
     // Local 11:03:24 at +02:00 is 09:03:24 UTC.
     assert!(
         seg.children[0].children[0]
             .text
             .starts_with("2025-12-24T09:03:24")
     );
+    // Deterministic: the same track gives the same bytes.
+    let mut again = Vec::new();
+    write_gpx(&x.points, Some("clip <1> & co"), &mut again).unwrap();
+    assert_eq!(again, xml.as_bytes());
+}
+
+/// Garmin TrackPointExtension v2.
+const TPX_NS: &str = "http://www.garmin.com/xmlschemas/TrackPointExtension/v2";
+
+/// TrackPointExtension v2's element order (`TrackPointExtension_t`).
+const TPX_ORDER: [&str; 9] = [
+    "gpxtpx:atemp",
+    "gpxtpx:wtemp",
+    "gpxtpx:depth",
+    "gpxtpx:hr",
+    "gpxtpx:cad",
+    "gpxtpx:speed",
+    "gpxtpx:course",
+    "gpxtpx:bearing",
+    "gpxtpx:Extensions",
+];
+
+/// Speed and course from a trkpt's `<extensions>`, checking the structure
+/// and the schema's value ranges (speed >= 0, 0 <= course < 360).
+fn tpx(ext: &El) -> (Option<f64>, Option<f64>) {
+    assert_eq!(ext.name, "extensions");
+    assert_eq!(ext.child_names(), ["gpxtpx:TrackPointExtension"]);
+    let tpe = &ext.children[0];
+    let names = tpe.child_names();
+    let ranks: Vec<usize> = names
+        .iter()
+        .map(|n| TPX_ORDER.iter().position(|o| o == n).unwrap())
+        .collect();
+    assert!(ranks.windows(2).all(|w| w[0] < w[1]), "{names:?}");
+    let value = |n: &str| {
+        tpe.children
+            .iter()
+            .find(|c| c.name == n)
+            .map(|c| c.text.parse::<f64>().unwrap())
+    };
+    let (speed, course) = (value("gpxtpx:speed"), value("gpxtpx:course"));
+    assert!(speed.is_none_or(|s| s >= 0.0), "{speed:?}");
+    assert!(
+        course.is_none_or(|c| (0.0..360.0).contains(&c)),
+        "{course:?}"
+    );
+    (speed, course)
+}
+
+/// Courses outside `0..360` (and ones that round up to 360) are written
+/// normalised; speeds and courses that are not numbers are left out.
+#[test]
+fn gpx_course_is_normalised_and_bad_values_are_left_out() {
+    let p = |speed_mps: f64, course_deg: f64| Point {
+        time: datetime!(2025-12-24 11:03:24 UTC),
+        lat: -33.5,
+        lon: 151.25,
+        speed_mps,
+        course_deg,
+        accel: None,
+    };
+    let cases = [
+        // (point, speed written, course written)
+        (p(3.25, -90.0), Some(3.25), Some(270.0)),
+        (p(0.0, 360.0), Some(0.0), Some(0.0)),
+        (p(-0.0, 359.999), Some(0.0), Some(0.0)),
+        (p(1.0, 720.5), Some(1.0), Some(0.5)),
+        (p(1.0, -1e-20), Some(1.0), Some(0.0)),
+        (p(-1.0, 12.5), None, Some(12.5)),
+        (p(f64::NAN, f64::INFINITY), None, None),
+    ];
+    let pts: Vec<Point> = cases.iter().map(|c| c.0).collect();
+    let mut out = Vec::new();
+    write_gpx(&pts, None, &mut out).unwrap();
+    let xml = String::from_utf8(out).unwrap();
+    assert!(!xml.contains("-0.0"), "{xml}");
+    let gpx = tree(&xml);
+    let trk = &gpx.children[0];
+    assert_eq!(trk.child_names(), ["trkseg"]);
+    let seg = &trk.children[0];
+    assert_eq!(seg.children.len(), cases.len());
+    for (pt, (_, speed, course)) in seg.children.iter().zip(&cases) {
+        if speed.is_none() && course.is_none() {
+            assert_eq!(pt.child_names(), ["time"], "{xml}");
+            continue;
+        }
+        assert_eq!(pt.child_names(), ["time", "extensions"]);
+        assert_eq!(tpx(&pt.children[1]), (*speed, *course), "{xml}");
+    }
+}
+
+/// Track names are escaped, and characters XML 1.0 cannot carry are
+/// replaced, so any clip name gives a well-formed document.
+#[test]
+fn gpx_track_names_are_escaped() {
+    let names = [
+        ("x&<\"y\">'.MP4", "x&<\"y\">'.MP4"),
+        ("]]> &amp; <!-- -->", "]]> &amp; <!-- -->"),
+        ("a\u{1}b\u{1b}c\tü", "a\u{FFFD}b\u{FFFD}c\tü"),
+    ];
+    for (name, want) in names {
+        let mut out = Vec::new();
+        write_gpx(&points(), Some(name), &mut out).unwrap();
+        let xml = String::from_utf8(out.clone()).unwrap();
+        assert_eq!(tree(&xml).children[0].children[0].text, want, "{xml}");
+        let doc = gpx::read(out.as_slice()).unwrap();
+        assert_eq!(doc.tracks[0].name.as_deref(), Some(want));
+    }
+}
+
+/// A time GPX cannot carry (RFC 3339 needs years 0000–9999) is an output
+/// error, not a panic or a malformed document.
+#[test]
+fn gpx_time_outside_rfc3339_is_an_output_error() {
+    let date = time::Date::from_calendar_date(-1, time::Month::January, 1).unwrap();
+    let pt = Point {
+        time: time::OffsetDateTime::new_utc(date, time::Time::MIDNIGHT),
+        lat: 1.0,
+        lon: 2.0,
+        speed_mps: 0.0,
+        course_deg: 0.0,
+        accel: None,
+    };
+    let e = write_gpx(&[pt], None, Vec::new()).unwrap_err();
+    assert!(e.is_output() && !e.is_io(), "{e}");
+    assert!(e.to_string().contains("RFC 3339"), "{e}");
 }
