@@ -801,11 +801,6 @@ impl Syncer {
                 Self::halt(cx, Error::camera(e));
                 Step::Stop
             }
-            Err(e) if e.is_offline() => {
-                drop(s.store.release(row.id));
-                self.camera_gone(cx, e);
-                Step::Stop
-            }
             Err(e) if e.is_not_found() => {
                 // A clip locked on the camera moves to RO: its path is stale.
                 // Re-list, then try it once more with the fresh path; a clip
@@ -828,7 +823,10 @@ impl Syncer {
                 }
             }
             Err(e) if e.is_retryable() => {
-                // Dropped mid-body, stalled, 5xx: is the camera still there?
+                // Dropped mid-body, stalled, 5xx, a connection refused or
+                // reset: is the camera still there? (A camera may reset one
+                // connection and answer the next; only a failed probe
+                // ends the cycle.)
                 if let Err(p) = s.client.probe().await {
                     drop(s.store.release(row.id));
                     self.camera_gone(cx, p);

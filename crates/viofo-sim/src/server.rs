@@ -198,12 +198,30 @@ impl Bucket {
     }
 }
 
-/// Decrements the live-connection count when dropped.
-struct ActiveGuard(Arc<Shared>);
+/// Decrements the live-connection count when released or dropped (once).
+struct ActiveGuard(Arc<Shared>, bool);
+
+impl ActiveGuard {
+    fn new(shared: Arc<Shared>) -> Self {
+        Self(shared, false)
+    }
+
+    /// The connection stops counting: called just before the last bytes
+    /// of a complete answer are written. A client may open its next
+    /// connection the instant those bytes arrive, before this task runs
+    /// again; counting it until then would reset that connection over a
+    /// limit the client kept (a race the tests saw on a loaded machine).
+    fn release(&mut self) {
+        if !self.1 {
+            self.1 = true;
+            self.0.active.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+}
 
 impl Drop for ActiveGuard {
     fn drop(&mut self) {
-        self.0.active.fetch_sub(1, Ordering::SeqCst);
+        self.release();
     }
 }
 
@@ -248,7 +266,7 @@ pub(crate) async fn accept_loop(
         }
         let now_active = shared.active.fetch_add(1, Ordering::SeqCst) + 1;
         shared.peak.fetch_max(now_active, Ordering::SeqCst);
-        let guard = ActiveGuard(shared.clone());
+        let guard = ActiveGuard::new(shared.clone());
         conns.spawn(serve_conn(shared.clone(), stream, guard));
     }
     conns.shutdown().await;
@@ -793,7 +811,7 @@ async fn respond(
     }
 }
 
-async fn serve_conn(shared: Arc<Shared>, mut stream: TcpStream, guard: ActiveGuard) {
+async fn serve_conn(shared: Arc<Shared>, mut stream: TcpStream, mut guard: ActiveGuard) {
     let req = match timeout(shared.request_timeout, read_head(&mut stream)).await {
         Ok(Ok(Some(r))) => r,
         _ => {
@@ -857,6 +875,7 @@ async fn serve_conn(shared: Arc<Shared>, mut stream: TcpStream, guard: ActiveGua
         &plan,
         is_head,
         &mut rec.body_bytes,
+        &mut guard,
     )
     .await;
     rec.outcome = outcome;
@@ -879,6 +898,7 @@ async fn write_reply(
     plan: &Plan,
     is_head: bool,
     sent: &mut u64,
+    guard: &mut ActiveGuard,
 ) -> Outcome {
     let mut head = format!(
         "HTTP/1.1 {} {}\r\nServer: viofo-sim\r\nContent-Type: {}\r\n",
@@ -893,6 +913,10 @@ async fn write_reply(
         head.push_str(&format!("{k}: {v}\r\n"));
     }
     head.push_str("Connection: close\r\n\r\n");
+    // An answer that is complete with its head stops counting before it.
+    if is_head || reply.len == 0 || plan.close_after == Some(0) {
+        guard.release();
+    }
     match timeout(WRITE_TIMEOUT, stream.write_all(head.as_bytes())).await {
         Ok(Ok(())) => {}
         _ => return Outcome::ClientGone,
@@ -948,6 +972,10 @@ async fn write_reply(
             Ok(0) | Err(_) => return Outcome::Dropped,
             Ok(g) => g,
         };
+        let end = *sent + got as u64;
+        if end >= total || close_at.is_some_and(|at| end >= at) {
+            guard.release();
+        }
         match timeout(
             WRITE_TIMEOUT,
             stream.write_all(dst.get(..got).unwrap_or_default()),
