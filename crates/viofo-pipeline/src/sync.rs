@@ -904,7 +904,7 @@ impl Syncer {
             if shutdown.is_aborting() {
                 return;
             }
-            self.tail_delete(cx, &job).await;
+            finished = self.tail_delete(cx, &job).await;
             s.store.record_timing(id, Stage::DeleteFinished, now_ms());
         }
         if finished {
@@ -984,9 +984,15 @@ impl Syncer {
         true
     }
 
-    async fn tail_delete(&self, cx: &Cycle, job: &TailJob) {
+    /// Decides and carries out the camera delete. Returns `false` when the
+    /// request failed in a way worth another try (the camera went away, a
+    /// reset, a timeout): the outcome is not stored, so the tail stays
+    /// unfinished and a later run asks again. A refusal, a reasoned skip or
+    /// a request error that will not change is final and stored.
+    async fn tail_delete(&self, cx: &Cycle, job: &TailJob) -> bool {
         let s = &*self.inner;
         let snap = Self::snapshot(cx);
+        let mut retry_later = false;
         let outcome = if job.locked && !s.cfg.delete_locked {
             DeleteResult::Skipped {
                 reason: "locked clip (deleting locked clips is off)".to_owned(),
@@ -1003,9 +1009,12 @@ impl Syncer {
                         DeleteResult::Refused { status }
                     }
                     Ok(_) => DeleteResult::Confirmed,
-                    Err(e) => DeleteResult::Failed {
-                        error: e.to_string(),
-                    },
+                    Err(e) => {
+                        retry_later = e.is_retryable();
+                        DeleteResult::Failed {
+                            error: e.to_string(),
+                        }
+                    }
                 },
             }
         } else {
@@ -1021,9 +1030,20 @@ impl Syncer {
             DeleteResult::Skipped { reason } => viofo_store::DeleteOutcome::Skipped {
                 reason: reason.clone(),
             },
-            DeleteResult::Failed { error } => viofo_store::DeleteOutcome::Skipped {
+            DeleteResult::Failed { error } if !retry_later => viofo_store::DeleteOutcome::Skipped {
                 reason: format!("delete request failed: {error}"),
             },
+            DeleteResult::Failed { error } => {
+                tracing::warn!(
+                    "{}: delete request failed ({error}); asked again next run",
+                    job.name
+                );
+                s.events.emit(Event::Delete {
+                    name: job.name.clone(),
+                    outcome,
+                });
+                return false;
+            }
         };
         if let Err(e) = s.store.record_delete(job.id, stored).await {
             tracing::warn!("{}: could not record the delete outcome: {e}", job.name);
@@ -1039,6 +1059,7 @@ impl Syncer {
             name: job.name.clone(),
             outcome,
         });
+        true
     }
 
     /// Applies retention; `protect_from` set means "space only, and never a

@@ -246,3 +246,34 @@ async fn a_sidecar_that_cannot_be_written_leaves_the_tail_for_the_next_run() {
         "the clip was not fetched twice"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delete_request_that_fails_is_asked_again_next_run() {
+    let rig =
+        Rig::start(SimConfig::default().with_clips(ClipSpec::synthetic(1).size(100_000))).await;
+    let name = rig.names().remove(0);
+    rig.sim.inject(Fault::reset().on(Target::Delete).times(1));
+    let mut cfg = rig.config();
+    cfg.delete_after_download = true;
+    let s = rig
+        .syncer(cfg.clone())
+        .run_cycle(&Shutdown::new())
+        .await
+        .unwrap();
+    assert_eq!((s.clips, s.deleted), (1, 0));
+    rig.assert_archived(&name, &rig.sim.clip_bytes(&name).unwrap());
+    let row = rig.row(&name).await;
+    assert_eq!(
+        row.state,
+        ClipState::Downloaded,
+        "tail left for the next run"
+    );
+    assert!(row.delete_outcome.is_none(), "{row:?}");
+
+    let s = rig.syncer(cfg).run_cycle(&Shutdown::new()).await.unwrap();
+    assert_eq!((s.clips, s.deleted), (0, 1));
+    let row = rig.row(&name).await;
+    assert_eq!(row.state, ClipState::Done);
+    assert!(row.deleted_from_camera_at.is_some());
+    assert!(rig.sim.clip_bytes(&name).is_none());
+}
