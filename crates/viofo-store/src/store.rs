@@ -319,15 +319,28 @@ pub(crate) fn cycle_from_row(r: &SqliteRow) -> Result<CycleRow> {
     })
 }
 
+/// The database file the options name, or the default one.
+fn db_path(opts: &StoreOptions) -> Result<PathBuf> {
+    match &opts.path {
+        Some(p) => Ok(p.clone()),
+        None => placement::default_db_path().ok_or_else(|| ErrorKind::NoStateDir.into()),
+    }
+}
+
+fn open_error(path: &Path, e: sqlx::Error) -> Error {
+    ErrorKind::Open {
+        path: path.to_owned(),
+        source: Arc::new(e),
+    }
+    .into()
+}
+
 impl Store {
     /// Opens (creating if needed) the store: checks placement, migrates the
     /// schema, imports a legacy database if asked and present, recovers
     /// from an unclean stop (see [`RecoveryReport`]), starts the writer.
     pub async fn open(opts: StoreOptions) -> Result<Store> {
-        let path = match &opts.path {
-            Some(p) => p.clone(),
-            None => placement::default_db_path().ok_or(ErrorKind::NoStateDir)?,
-        };
+        let path = db_path(&opts)?;
         if let Some(rec) = &opts.recordings_dir {
             placement::check_not_inside(&path, rec)?;
         }
@@ -341,13 +354,7 @@ impl Store {
         // "recover" the first one's downloads from under it.
         let owner = placement::take_owner_lock(&path)?;
 
-        let open_err = |e: sqlx::Error| -> Error {
-            ErrorKind::Open {
-                path: path.clone(),
-                source: Arc::new(e),
-            }
-            .into()
-        };
+        let open_err = |e: sqlx::Error| open_error(&path, e);
         let base = SqliteConnectOptions::new()
             .filename(&path)
             .foreign_keys(true)
@@ -424,20 +431,11 @@ impl Store {
     /// is [`Error::is_missing`]. Status, queue and timings reports use this,
     /// so looking at a sync never disturbs it.
     pub async fn open_read_only(opts: StoreOptions) -> Result<Store> {
-        let path = match &opts.path {
-            Some(p) => p.clone(),
-            None => placement::default_db_path().ok_or(ErrorKind::NoStateDir)?,
-        };
+        let path = db_path(&opts)?;
         if !path.is_file() {
             return Err(ErrorKind::Missing { path }.into());
         }
-        let open_err = |e: sqlx::Error| -> Error {
-            ErrorKind::Open {
-                path: path.clone(),
-                source: Arc::new(e),
-            }
-            .into()
-        };
+        let open_err = |e: sqlx::Error| open_error(&path, e);
         let read = SqlitePoolOptions::new()
             .max_connections(opts.read_connections.max(1))
             .test_before_acquire(false)
