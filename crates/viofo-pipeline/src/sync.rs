@@ -959,22 +959,19 @@ impl Syncer {
             }
             Ok(ex)
         };
-        let res = match blocking(move || Ok::<_, std::convert::Infallible>(work())).await {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::error!("{name}: GPS work failed ({e}); retried next run");
-                return false;
-            }
-        };
-        let ex = match res {
-            Ok(ex) => ex,
-            Err(e) if e.is_io() && !e.is_not_found() => {
+        let ex = match tokio::task::spawn_blocking(work).await {
+            Ok(Ok(ex)) => ex,
+            Ok(Err(e)) if e.is_io() && !e.is_not_found() => {
                 tracing::warn!("{name}: GPS track not written ({e}); retried next run");
                 return false;
             }
-            Err(e) => {
+            Ok(Err(e)) => {
                 tracing::warn!("{name}: GPS extraction failed: {e}");
                 return true;
+            }
+            Err(e) => {
+                tracing::error!("{name}: GPS work failed ({e}); retried next run");
+                return false;
             }
         };
         if ex.points.is_empty() {
