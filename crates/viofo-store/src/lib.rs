@@ -97,12 +97,22 @@
 //! | pending → downloading | [`Store::start_download`] | records the cycle |
 //! | downloading → downloaded | [`Store::finish_download`] | durable; gates the camera delete |
 //! | downloading → pending | [`Store::fail`] (retryable, attempts left), [`Store::release`] (not counted), recovery on open (not counted) | |
-//! | downloading → failed | [`Store::fail`] (not retryable, or `max_attempts` reached) | attempts + 1 |
+//! | downloading → pending, deferred | [`Store::fail`] (retryable, `max_attempts` reached) | attempts reset, deferrals + 1; offered again next cycle |
+//! | downloading → failed | [`Store::fail`] (not retryable) | attempts + 1 |
 //! | downloaded → done | [`Store::finish_tail`] | |
 //! | failed → pending | [`Store::retry_failed`] | attempts reset |
 //! | pending, failed → gone | reconcile: no longer listed | |
 //! | gone → pending | reconcile: listed again | |
 //! | pending, failed, gone (or new) → downloaded | reconcile: already in the archive with a matching size | tail then resumes via [`Store::unfinished_tails`] |
+//!
+//! **Transient failures never strand a clip.** A retryable failure that
+//! exhausts [`StoreOptions::max_attempts`] *defers* the clip
+//! ([`FailOutcome::Deferred`]): it goes back to `pending` with its attempts
+//! reset and its error kept, and [`Store::next_pending`] passes it over
+//! while the cycle it was deferred in is the camera's newest cycle and
+//! still open; a new [`Store::begin_cycle`] (or finishing that cycle)
+//! offers it again. Only a permanent failure (`retryable = false`) ends in
+//! `failed`.
 //!
 //! Every other move is refused with [`Error::is_illegal_transition`] (a
 //! `done` clip never becomes `downloading`). [`Store::set_gps`] and
@@ -152,6 +162,6 @@ pub use report::{CycleTimings, StageStats, percentile};
 pub use store::{Ack, LegacyImport, Store, StoreOptions, now_ms};
 pub use types::{
     ArchivedFile, Channel, ClipId, ClipRow, ClipState, CycleId, CycleMode, CycleOutcome, CycleRow,
-    CycleStats, DeleteOutcome, Filter, GpsSummary, LegacyReport, ListedClip, Policy,
+    CycleStats, DeleteOutcome, FailOutcome, Filter, GpsSummary, LegacyReport, ListedClip, Policy,
     ReconcileReport, RecoveryReport, Stage, StageTimes, StateCounts,
 };

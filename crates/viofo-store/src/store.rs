@@ -23,7 +23,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::placement;
 use crate::types::{
     ArchivedFile, Channel, ClipId, ClipRow, ClipState, CycleId, CycleMode, CycleOutcome, CycleRow,
-    CycleStats, DeleteOutcome, Filter, GpsSummary, LegacyReport, ListedClip, Policy,
+    CycleStats, DeleteOutcome, FailOutcome, Filter, GpsSummary, LegacyReport, ListedClip, Policy,
     ReconcileReport, RecoveryReport, Stage, StageTimes, StateCounts,
 };
 use crate::writer::{Msg, Op, Out, ReconcileInput, Writer};
@@ -157,11 +157,15 @@ fn out_unit(o: Out) -> Result<()> {
     }
 }
 
-fn out_state(o: Out) -> Result<ClipState> {
+fn out_fail(o: Out) -> Result<FailOutcome> {
     match o {
-        Out::State(s) => Ok(s),
+        Out::Fail(f) => Ok(f),
         other => Err(unexpected(other)),
     }
+}
+
+fn out_fail_state(o: Out) -> Result<ClipState> {
+    out_fail(o).map(FailOutcome::state)
 }
 
 fn out_count(o: Out) -> Result<u64> {
@@ -218,7 +222,7 @@ pub(crate) const CLIP_COLUMNS: &str = "id, camera_id, name, remote_path, size, s
     gps_points, gps_first_fix_ms, gps_last_fix_ms, gps_distance_m, gps_min_lon, gps_min_lat, \
     gps_max_lon, gps_max_lat, gps_max_speed_mps, deleted_from_camera_at, delete_outcome, cycle_id, \
     listed_at, download_started_at, download_finished_at, tail_submitted_at, tail_started_at, \
-    gps_finished_at, delete_finished_at, tail_finished_at";
+    gps_finished_at, delete_finished_at, tail_finished_at, deferrals, deferred_cycle";
 
 fn to_u64(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
@@ -259,6 +263,8 @@ pub(crate) fn clip_from_row(r: &SqliteRow) -> Result<ClipRow> {
         }
     };
     let attempts: i64 = r.try_get("attempts").map_err(g)?;
+    let deferrals: i64 = r.try_get("deferrals").map_err(g)?;
+    let deferred_cycle: Option<i64> = r.try_get("deferred_cycle").map_err(g)?;
     Ok(ClipRow {
         id: ClipId(r.try_get("id").map_err(g)?),
         camera_id: r.try_get("camera_id").map_err(g)?,
@@ -273,6 +279,8 @@ pub(crate) fn clip_from_row(r: &SqliteRow) -> Result<ClipRow> {
         state: ClipState::parse(&state)?,
         attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
         last_error: r.try_get("last_error").map_err(g)?,
+        deferrals: u32::try_from(deferrals).unwrap_or(u32::MAX),
+        deferred_in: deferred_cycle.filter(|c| *c > 0).map(CycleId),
         priority: r.try_get("priority").map_err(g)?,
         local_path: r
             .try_get::<Option<String>, _>("local_path")
@@ -610,8 +618,9 @@ impl Store {
         )
     }
 
-    /// A download failed: `attempts += 1`; back to `pending` if `retryable`
-    /// and attempts are left, else `failed`. Resolves to the new state.
+    /// A download failed. Resolves to the new state (`pending` or
+    /// `failed`); see [`fail_with_outcome`](Self::fail_with_outcome) for
+    /// the rule and for telling a deferral from a retry.
     pub fn fail(&self, id: ClipId, error: &str, retryable: bool) -> Ack<ClipState> {
         self.send(
             Op::Fail {
@@ -619,7 +628,28 @@ impl Store {
                 error: error.to_owned(),
                 retryable,
             },
-            out_state,
+            out_fail_state,
+        )
+    }
+
+    /// A download failed (`downloading` → `pending` or `failed`), keeping
+    /// `error` as `last_error`:
+    ///
+    /// - not `retryable`: `failed`, `attempts + 1` ([`FailOutcome::Failed`]);
+    /// - retryable with attempts left: `pending`, `attempts + 1`
+    ///   ([`FailOutcome::RetryNow`]);
+    /// - retryable and [`StoreOptions::max_attempts`] reached: `pending`,
+    ///   attempts reset, `deferrals + 1`, and passed over by
+    ///   [`next_pending`](Self::next_pending) until a later cycle
+    ///   ([`FailOutcome::Deferred`]).
+    pub fn fail_with_outcome(&self, id: ClipId, error: &str, retryable: bool) -> Ack<FailOutcome> {
+        self.send(
+            Op::Fail {
+                id,
+                error: error.to_owned(),
+                retryable,
+            },
+            out_fail,
         )
     }
 
@@ -774,6 +804,10 @@ impl Store {
     }
 
     /// The next pending clip of `camera_id` under `policy` and `filter`.
+    ///
+    /// A clip deferred ([`FailOutcome::Deferred`]) is passed over while the
+    /// cycle it was deferred in is the camera's newest cycle and is not
+    /// finished; a new [`begin_cycle`](Self::begin_cycle) offers it again.
     pub async fn next_pending(
         &self,
         camera_id: &str,
@@ -797,6 +831,13 @@ impl Store {
             "SELECT {CLIP_COLUMNS} FROM clips WHERE state = 'pending' AND camera_id = "
         ));
         qb.push_bind(camera_id);
+        // Deferred clips wait for a cycle after the one that deferred them
+        // (or for that cycle to finish).
+        qb.push(
+            " AND (deferred_cycle IS NULL OR EXISTS (SELECT 1 FROM cycles cy \
+             WHERE cy.camera_id = clips.camera_id AND (cy.id > clips.deferred_cycle \
+             OR (cy.id = clips.deferred_cycle AND cy.finished_at IS NOT NULL))))",
+        );
         if filter.locked_only {
             qb.push(" AND locked = 1");
         }

@@ -364,6 +364,14 @@ pub struct ClipRow {
     pub attempts: u32,
     /// Last error text.
     pub last_error: Option<String>,
+    /// Times the clip ran out of attempts on transient errors and was
+    /// deferred to a later cycle (see [`FailOutcome::Deferred`]). Kept as
+    /// history once the clip is downloaded.
+    pub deferrals: u32,
+    /// The cycle it was last deferred in, while it is deferred (cleared
+    /// when it is downloaded). `None` also when it was deferred before any
+    /// cycle existed.
+    pub deferred_in: Option<CycleId>,
     /// Queue priority (higher first).
     pub priority: i64,
     /// Archive path once downloaded.
@@ -381,6 +389,46 @@ pub struct ClipRow {
     pub cycle_id: Option<CycleId>,
     /// Stage timestamps.
     pub times: StageTimes,
+}
+
+/// What [`Store::fail_with_outcome`](crate::Store::fail_with_outcome) did
+/// with a failed download.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FailOutcome {
+    /// Retryable and attempts are left: the clip is `pending` and may be
+    /// tried again in this cycle.
+    RetryNow {
+        /// Failed attempts so far (since the last deferral or retry).
+        attempts: u32,
+    },
+    /// Retryable but its attempts ran out: the clip is `pending` again with
+    /// its attempts reset, and
+    /// [`next_pending`](crate::Store::next_pending) passes it over until a
+    /// later cycle (or until this cycle is finished). The error is kept in
+    /// `last_error`.
+    Deferred {
+        /// How many times it has been deferred, this time included.
+        deferrals: u32,
+    },
+    /// A permanent failure: the clip is `failed` with its reason
+    /// ([`Store::retry_failed`](crate::Store::retry_failed) requeues it).
+    Failed,
+}
+
+impl FailOutcome {
+    /// The clip's state after the failure (`pending` or `failed`).
+    pub fn state(self) -> ClipState {
+        match self {
+            FailOutcome::RetryNow { .. } | FailOutcome::Deferred { .. } => ClipState::Pending,
+            FailOutcome::Failed => ClipState::Failed,
+        }
+    }
+
+    /// May the clip be tried again within this cycle?
+    pub fn retry_now(self) -> bool {
+        matches!(self, FailOutcome::RetryNow { .. })
+    }
 }
 
 /// Rows per state.

@@ -13,8 +13,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::{Error, ErrorKind, Result, is_sqlite_busy};
 use crate::types::{
-    ArchivedFile, ClipId, ClipState, CycleId, CycleMode, CycleStats, DeleteOutcome, GpsSummary,
-    ListedClip, ReconcileReport, Stage,
+    ArchivedFile, ClipId, ClipState, CycleId, CycleMode, CycleStats, DeleteOutcome, FailOutcome,
+    GpsSummary, ListedClip, ReconcileReport, Stage,
 };
 
 /// Most commands folded into one transaction.
@@ -117,7 +117,7 @@ pub(crate) struct ReconcileInput {
 pub(crate) enum Out {
     Unit,
     Reconcile(ReconcileReport),
-    State(ClipState),
+    Fail(FailOutcome),
     Count(u64),
     Cycle(CycleId),
 }
@@ -453,7 +453,7 @@ async fn exec(c: &mut SqliteConnection, op: &Op, max_attempts: u32) -> OpResult<
             from_downloading(c, *id, ClipState::Downloaded).await?;
             sqlx::query(
                 "UPDATE clips SET state = 'downloaded', local_path = ?, local_size = ?, \
-                 last_error = NULL WHERE id = ?",
+                 last_error = NULL, deferred_cycle = NULL WHERE id = ?",
             )
             .bind(local_path)
             .bind(size)
@@ -468,24 +468,54 @@ async fn exec(c: &mut SqliteConnection, op: &Op, max_attempts: u32) -> OpResult<
             retryable,
         } => {
             from_downloading(c, *id, ClipState::Failed).await?;
-            let attempts: i64 = sqlx::query_scalar("SELECT attempts FROM clips WHERE id = ?")
-                .bind(id.0)
-                .fetch_one(&mut *c)
-                .await?;
+            let (attempts, deferrals): (i64, i64) =
+                sqlx::query_as("SELECT attempts, deferrals FROM clips WHERE id = ?")
+                    .bind(id.0)
+                    .fetch_one(&mut *c)
+                    .await?;
             let attempts = attempts.saturating_add(1);
-            let new = if *retryable && attempts < i64::from(max_attempts) {
-                ClipState::Pending
-            } else {
-                ClipState::Failed
-            };
-            sqlx::query("UPDATE clips SET state = ?, attempts = ?, last_error = ? WHERE id = ?")
-                .bind(new.as_str())
+            let to_u32 = |v: i64| u32::try_from(v.max(0)).unwrap_or(u32::MAX);
+            if !*retryable {
+                sqlx::query(
+                    "UPDATE clips SET state = 'failed', attempts = ?, last_error = ? WHERE id = ?",
+                )
                 .bind(attempts)
                 .bind(error)
                 .bind(id.0)
                 .execute(&mut *c)
                 .await?;
-            Ok(Out::State(new))
+                return Ok(Out::Fail(FailOutcome::Failed));
+            }
+            if attempts < i64::from(max_attempts) {
+                sqlx::query(
+                    "UPDATE clips SET state = 'pending', attempts = ?, last_error = ? WHERE id = ?",
+                )
+                .bind(attempts)
+                .bind(error)
+                .bind(id.0)
+                .execute(&mut *c)
+                .await?;
+                return Ok(Out::Fail(FailOutcome::RetryNow {
+                    attempts: to_u32(attempts),
+                }));
+            }
+            // Attempts exhausted on transient errors: defer to a later
+            // cycle, never strand it as failed.
+            let deferrals = deferrals.saturating_add(1);
+            sqlx::query(
+                "UPDATE clips SET state = 'pending', attempts = 0, deferrals = ?, \
+                 last_error = ?, deferred_cycle = COALESCE((SELECT MAX(id) FROM cycles \
+                 WHERE cycles.camera_id = clips.camera_id), 0) WHERE id = ?",
+            )
+            .bind(deferrals)
+            .bind(error)
+            .bind(id.0)
+            .execute(&mut *c)
+            .await?;
+            tracing::info!(clip = %id, deferrals, error = %error, "download attempts exhausted; deferred to the next cycle");
+            Ok(Out::Fail(FailOutcome::Deferred {
+                deferrals: to_u32(deferrals),
+            }))
         }
         Op::Release { id } => {
             from_downloading(c, *id, ClipState::Pending).await?;

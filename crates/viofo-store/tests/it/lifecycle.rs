@@ -1,7 +1,8 @@
 use std::path::Path;
 
 use viofo_store::{
-    ClipState, CycleMode, DeleteOutcome, Filter, GpsSummary, Policy, Store, StoreOptions,
+    ClipState, CycleMode, DeleteOutcome, FailOutcome, Filter, GpsSummary, Policy, Store,
+    StoreOptions,
 };
 
 use crate::common::{CAM, clip, fixture, id_of, options};
@@ -108,7 +109,7 @@ async fn happy_path_and_illegal_moves() {
 }
 
 #[tokio::test]
-async fn failures_count_attempts_until_failed_and_retry_requeues() {
+async fn failures_count_attempts_then_defer_and_retry_requeues() {
     let dir = tempfile::tempdir().unwrap();
     let s = Store::open(StoreOptions {
         max_attempts: 3,
@@ -121,34 +122,49 @@ async fn failures_count_attempts_until_failed_and_retry_requeues() {
         .await
         .unwrap();
     let id = id_of(&s, &c.name).await;
-    for expect in [ClipState::Pending, ClipState::Pending, ClipState::Failed] {
+    for expect in [
+        FailOutcome::RetryNow { attempts: 1 },
+        FailOutcome::RetryNow { attempts: 2 },
+        FailOutcome::Deferred { deferrals: 1 },
+    ] {
         s.start_download(id, None).await.unwrap();
-        assert_eq!(s.fail(id, "connection reset", true).await.unwrap(), expect);
+        let got = s
+            .fail_with_outcome(id, "connection reset", true)
+            .await
+            .unwrap();
+        assert_eq!(got, expect);
+        assert_eq!(got.state(), ClipState::Pending);
     }
     let row = s.get(id).await.unwrap().unwrap();
-    assert_eq!((row.state, row.attempts), (ClipState::Failed, 3));
+    assert_eq!(
+        (row.state, row.attempts, row.deferrals),
+        (ClipState::Pending, 0, 1)
+    );
+    assert_eq!(row.deferred_in, None, "deferred before any cycle existed");
     assert_eq!(row.last_error.as_deref(), Some("connection reset"));
+
+    // release does not count an attempt.
+    s.start_download(id, None).await.unwrap();
+    s.release(id).await.unwrap();
+    let row = s.get(id).await.unwrap().unwrap();
+    assert_eq!((row.state, row.attempts), (ClipState::Pending, 0));
+
+    // A non-retryable error fails at once, and stays failed.
+    s.start_download(id, None).await.unwrap();
+    assert_eq!(s.fail(id, "404", false).await.unwrap(), ClipState::Failed);
+    let row = s.get(id).await.unwrap().unwrap();
+    assert_eq!((row.state, row.attempts), (ClipState::Failed, 1));
     assert!(
         s.start_download(id, None)
             .await
             .unwrap_err()
             .is_illegal_transition()
     );
-
-    // release does not count an attempt.
-    assert_eq!(s.retry_failed(Some(CAM)).await.unwrap(), 1);
-    s.start_download(id, None).await.unwrap();
-    s.release(id).await.unwrap();
-    let row = s.get(id).await.unwrap().unwrap();
-    assert_eq!((row.state, row.attempts), (ClipState::Pending, 0));
-
-    // A non-retryable error fails at once.
-    s.start_download(id, None).await.unwrap();
-    assert_eq!(s.fail(id, "404", false).await.unwrap(), ClipState::Failed);
     assert_eq!(s.retry_failed(Some("other-camera")).await.unwrap(), 0);
     assert_eq!(s.retry_failed(None).await.unwrap(), 1);
     let counts = s.counts(Some(CAM)).await.unwrap();
     assert_eq!((counts.pending, counts.failed, counts.total()), (1, 0, 1));
+    assert_eq!(s.get(id).await.unwrap().unwrap().attempts, 0);
     s.close().await.unwrap();
 }
 

@@ -2,6 +2,7 @@
 
 mod common;
 mod concurrency;
+mod deferral;
 mod legacy;
 mod lifecycle;
 mod lock;
