@@ -9,7 +9,7 @@ use bytes::Bytes;
 use time::PrimitiveDateTime;
 use tokio::time::Instant;
 
-use crate::config::{ClipDef, ClipSpec, DefBody, Folder, SimConfig, Source};
+use crate::config::{ClipDef, ClipSpec, DefBody, Folder, LockStyle, SimConfig, Source};
 use crate::error::{ErrorKind, SimError};
 use crate::synth::{GpsPoint, Layout, SynthReader, Track, splitmix64};
 
@@ -24,6 +24,8 @@ pub(crate) enum Body {
 /// One file on the card.
 #[derive(Debug, Clone)]
 pub(crate) struct Clip {
+    /// Identity on this card (names may repeat across folders).
+    pub(crate) id: u64,
     pub(crate) name: String,
     pub(crate) folder: Folder,
     pub(crate) size: u64,
@@ -31,6 +33,10 @@ pub(crate) struct Clip {
     pub(crate) end: PrimitiveDateTime,
     pub(crate) body: Body,
     pub(crate) growing: bool,
+    /// ATTR 33 without being in `RO` ([`LockStyle::AttrInPlace`]).
+    pub(crate) read_only: bool,
+    /// Synthetic clips from an explicit [`ClipDef::allow_same_name`].
+    pub(crate) same_name: bool,
 }
 
 /// What a test sees of a clip.
@@ -46,7 +52,7 @@ pub struct ClipInfo {
     pub url_path: String,
     /// Exact size now (the listing's SIZE and the download's length).
     pub size: u64,
-    /// In `RO` (ATTR 33).
+    /// Locked: in `RO`, or marked read-only in place (ATTR 33 either way).
     pub locked: bool,
     /// Parking recording (`P` in the name).
     pub parking: bool,
@@ -66,7 +72,7 @@ impl Clip {
             fpath: format!("{}{}", self.folder.fpath_dir(), self.name),
             url_path: self.url_path(),
             size: self.size,
-            locked: self.folder == Folder::Ro,
+            locked: self.is_locked(),
             parking: is_parking_name(&self.name),
             growing: self.growing,
             start: self.start,
@@ -78,8 +84,12 @@ impl Clip {
         format!("{}/{}", self.folder.url_dir(), self.name)
     }
 
+    pub(crate) fn is_locked(&self) -> bool {
+        self.folder == Folder::Ro || self.read_only
+    }
+
     pub(crate) fn attr(&self) -> u32 {
-        if self.folder == Folder::Ro { 33 } else { 32 }
+        if self.is_locked() { 33 } else { 32 }
     }
 
     /// GPS fixes the body carries now (synthetic clips only).
@@ -94,7 +104,7 @@ impl Clip {
 /// A clip being recorded.
 #[derive(Debug)]
 struct Recording {
-    name: String,
+    id: u64,
     /// Instant the clip started.
     started: Instant,
     layout: Arc<Layout>,
@@ -113,6 +123,11 @@ pub(crate) struct Card {
     clip_duration: Duration,
     track: Track,
     recording: Option<Recording>,
+    next_id: u64,
+    /// Clips that grow by so many bytes each time a listing is served.
+    growth_per_listing: Vec<(u64, u64)>,
+    /// Clips locked the moment their download's last byte is served.
+    lock_on_download: Vec<(u64, LockStyle)>,
 }
 
 impl Card {
@@ -140,14 +155,24 @@ impl Card {
             }
         }
         clips.sort_by(|a, b| a.start.cmp(&b.start).then_with(|| a.name.cmp(&b.name)));
-        let mut names = std::collections::HashSet::new();
-        for c in &clips {
-            if !names.insert(c.name.to_ascii_uppercase()) {
+        for (i, c) in clips.iter().enumerate() {
+            if let Some(other) = clips.get(..i).and_then(|before| {
+                before
+                    .iter()
+                    .find(|o| o.name.eq_ignore_ascii_case(&c.name) && !may_share_name(o, c))
+            }) {
                 return Err(SimError::new(ErrorKind::Config(format!(
-                    "two clips are named {}",
-                    c.name
+                    "two clips are named {} (in {} and {})",
+                    c.name,
+                    other.folder.url_dir(),
+                    c.folder.url_dir()
                 ))));
             }
+        }
+        let mut next_id = 0u64;
+        for c in &mut clips {
+            c.id = next_id;
+            next_id += 1;
         }
         let latest = clips.iter().map(|c| c.end).max();
         let clock_base = config
@@ -164,6 +189,9 @@ impl Card {
             clip_duration: config.recording_clip,
             track: Track::from_seed(config.seed ^ 0xcafe, clock_base),
             recording: None,
+            next_id,
+            growth_per_listing: Vec::new(),
+            lock_on_download: Vec::new(),
         })
     }
 
@@ -184,7 +212,7 @@ impl Card {
             (true, false) => self.start_clip(now, self.camera_now(now)),
             (false, true) => {
                 if let Some(rec) = self.recording.take()
-                    && let Some(c) = self.clips.iter_mut().find(|c| c.name == rec.name)
+                    && let Some(c) = self.clips.iter_mut().find(|c| c.id == rec.id)
                 {
                     c.growing = false;
                 }
@@ -215,17 +243,21 @@ impl Card {
             self.start_clip(started, at + time::Duration::seconds(1));
             return;
         }
+        let id = self.take_id();
         self.clips.push(Clip {
-            name: name.clone(),
+            id,
+            name,
             folder: Folder::Movie,
             size,
             start: at,
             end: at,
             body: Body::Synth(layout.clone()),
             growing: true,
+            read_only: false,
+            same_name: false,
         });
         self.recording = Some(Recording {
-            name,
+            id,
             started,
             layout,
         });
@@ -237,9 +269,9 @@ impl Card {
             let Some(rec) = &self.recording else { return };
             let elapsed = now.saturating_duration_since(rec.started);
             let header = rec.layout.header_len + 8;
-            let name = rec.name.clone();
+            let id = rec.id;
             let started = rec.started;
-            let Some(clip) = self.clips.iter_mut().find(|c| c.name == name) else {
+            let Some(clip) = self.clips.iter_mut().find(|c| c.id == id) else {
                 // Deleted or removed under us: stop tracking it.
                 self.recording = None;
                 return;
@@ -260,16 +292,39 @@ impl Card {
         }
     }
 
+    fn take_id(&mut self) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        id
+    }
+
+    /// The first clip of that name in listing order.
     pub(crate) fn find(&self, name: &str) -> Option<&Clip> {
         self.clips
             .iter()
             .find(|c| c.name.eq_ignore_ascii_case(name))
     }
 
+    /// The clip of that name in that folder.
+    pub(crate) fn find_at(&self, folder: Folder, name: &str) -> Option<&Clip> {
+        self.clips
+            .iter()
+            .find(|c| c.folder == folder && c.name.eq_ignore_ascii_case(name))
+    }
+
+    fn find_id_mut(&mut self, id: u64) -> Option<&mut Clip> {
+        self.clips.iter_mut().find(|c| c.id == id)
+    }
+
     pub(crate) fn find_url(&self, path: &str) -> Option<&Clip> {
         self.clips
             .iter()
             .find(|c| c.url_path().eq_ignore_ascii_case(path))
+    }
+
+    pub(crate) fn remove_id(&mut self, id: u64) -> Option<Clip> {
+        let i = self.clips.iter().position(|c| c.id == id)?;
+        Some(self.clips.remove(i))
     }
 
     pub(crate) fn remove(&mut self, name: &str) -> Option<Clip> {
@@ -280,25 +335,125 @@ impl Card {
         Some(self.clips.remove(i))
     }
 
-    pub(crate) fn lock(&mut self, name: &str) -> bool {
-        match self
-            .clips
-            .iter_mut()
-            .find(|c| c.name.eq_ignore_ascii_case(name))
-        {
-            Some(c) => {
-                c.folder = Folder::Ro;
-                true
-            }
+    /// Locks the first clip of that name, the way `style` says.
+    pub(crate) fn lock(&mut self, name: &str, style: LockStyle) -> bool {
+        match self.find(name).map(|c| c.id) {
+            Some(id) => self.lock_id(id, style),
             None => false,
         }
     }
 
+    fn lock_id(&mut self, id: u64, style: LockStyle) -> bool {
+        let Some(c) = self.clips.iter().find(|c| c.id == id) else {
+            return false;
+        };
+        let ro_taken = self
+            .find_at(Folder::Ro, &c.name)
+            .is_some_and(|o| o.id != id);
+        let Some(c) = self.find_id_mut(id) else {
+            return false;
+        };
+        match style {
+            LockStyle::MoveToRo if !ro_taken => c.folder = Folder::Ro,
+            _ => c.read_only = true,
+        }
+        true
+    }
+
+    /// Arms a one-shot lock of the first clip of that name, fired when a
+    /// download serves its last byte ([`Card::download_completed`]).
+    pub(crate) fn lock_on_download(&mut self, name: &str, style: LockStyle) -> bool {
+        let Some(id) = self.find(name).map(|c| c.id) else {
+            return false;
+        };
+        self.lock_on_download.retain(|(i, _)| *i != id);
+        self.lock_on_download.push((id, style));
+        true
+    }
+
+    /// A download of clip `id` is about to send its last byte.
+    pub(crate) fn download_completed(&mut self, id: u64) {
+        if let Some(i) = self.lock_on_download.iter().position(|(c, _)| *c == id) {
+            let (_, style) = self.lock_on_download.remove(i);
+            self.lock_id(id, style);
+        }
+    }
+
+    /// Appends `extra` bytes to a finished synthetic clip (late
+    /// finalisation: the camera does not say it is recording). Its header
+    /// is rewritten for the new size; the bytes after it only grow.
+    pub(crate) fn grow(&mut self, name: &str, extra: u64) -> bool {
+        match self.find(name).map(|c| c.id) {
+            Some(id) => self.grow_id(id, extra),
+            None => false,
+        }
+    }
+
+    fn grow_id(&mut self, id: u64, extra: u64) -> bool {
+        match self.find_id_mut(id) {
+            Some(c) if !c.growing && matches!(c.body, Body::Synth(_)) => {
+                c.size = c.size.saturating_add(extra);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Makes the first clip of that name grow by `bytes` each time a
+    /// listing is served (0 stops it).
+    pub(crate) fn set_growth_per_listing(&mut self, name: &str, bytes: u64) -> bool {
+        let Some(c) = self.find(name) else {
+            return false;
+        };
+        if c.growing || !matches!(c.body, Body::Synth(_)) {
+            return false;
+        }
+        let id = c.id;
+        self.growth_per_listing.retain(|(i, _)| *i != id);
+        if bytes > 0 {
+            self.growth_per_listing.push((id, bytes));
+        }
+        true
+    }
+
+    /// A listing is about to be served: grow the clips set to grow. `folder`
+    /// is the HTML page's folder (`None` for cmd=3015, which lists all).
+    pub(crate) fn listing_served(&mut self, folder: Option<Folder>) {
+        let rules = self.growth_per_listing.clone();
+        for (id, bytes) in rules {
+            let listed = self
+                .clips
+                .iter()
+                .find(|c| c.id == id)
+                .is_some_and(|c| folder.is_none_or(|f| f == c.folder));
+            if listed {
+                self.grow_id(id, bytes);
+            }
+        }
+    }
+
     pub(crate) fn add(&mut self, def: &ClipDef, now: Instant) -> Result<ClipInfo, SimError> {
-        if self.find(&def.name).is_some() {
+        let probe = Clip {
+            id: u64::MAX,
+            name: def.name.clone(),
+            folder: def.folder,
+            size: 0,
+            start: PrimitiveDateTime::MIN,
+            end: PrimitiveDateTime::MIN,
+            body: Body::Bytes(Bytes::new()),
+            growing: false,
+            read_only: false,
+            same_name: def.same_name,
+        };
+        if let Some(other) = self
+            .clips
+            .iter()
+            .find(|c| c.name.eq_ignore_ascii_case(&def.name) && !may_share_name(c, &probe))
+        {
             return Err(SimError::new(ErrorKind::Config(format!(
-                "a clip named {} is already on the card",
-                def.name
+                "a clip named {} is already on the card (in {})",
+                def.name,
+                other.folder.url_dir()
             ))));
         }
         let t = def
@@ -306,7 +461,8 @@ impl Card {
             .or_else(|| parse_name_time(&def.name))
             .unwrap_or_else(|| self.camera_now(now));
         let seed = splitmix64(self.seed ^ hash_name(&def.name));
-        let clip = from_def(def, seed, t);
+        let mut clip = from_def(def, seed, t);
+        clip.id = self.take_id();
         if let Some(seq) = parse_seq(&clip.name) {
             self.next_seq = self.next_seq.max(seq.saturating_add(1));
         }
@@ -320,7 +476,19 @@ impl Card {
     }
 }
 
+/// Whether two clips of one name may both be on the card: in different
+/// folders, and at least one of them asked for it.
+fn may_share_name(a: &Clip, b: &Clip) -> bool {
+    a.folder != b.folder && (a.same_name || b.same_name)
+}
+
 fn from_def(def: &ClipDef, seed: u64, start: PrimitiveDateTime) -> Clip {
+    // A clip sharing its name with another gets distinct content.
+    let seed = if def.same_name {
+        splitmix64(seed ^ hash_name(def.folder.url_dir()))
+    } else {
+        seed
+    };
     let (body, size) = match &def.body {
         DefBody::Bytes(b) => (Body::Bytes(b.clone()), b.len() as u64),
         DefBody::Synthetic { size, gps } => {
@@ -330,6 +498,7 @@ fn from_def(def: &ClipDef, seed: u64, start: PrimitiveDateTime) -> Clip {
         }
     };
     Clip {
+        id: 0,
         name: def.name.clone(),
         folder: def.folder,
         size,
@@ -337,6 +506,8 @@ fn from_def(def: &ClipDef, seed: u64, start: PrimitiveDateTime) -> Clip {
         end: start + def.duration,
         body,
         growing: false,
+        read_only: false,
+        same_name: def.same_name,
     }
 }
 
@@ -371,6 +542,7 @@ fn synthetic(spec: &ClipSpec, seed: u64, out: &mut Vec<Clip>) {
             let layout =
                 Layout::for_size(cseed, size, secs, spec.gps.then(|| track.clone()), start);
             out.push(Clip {
+                id: 0,
                 name,
                 folder,
                 size,
@@ -378,6 +550,8 @@ fn synthetic(spec: &ClipSpec, seed: u64, out: &mut Vec<Clip>) {
                 end: start + spec.duration,
                 body: Body::Synth(Arc::new(layout)),
                 growing: false,
+                read_only: false,
+                same_name: false,
             });
         }
     }
@@ -412,6 +586,7 @@ fn scan_dir(root: &std::path::Path, out: &mut Vec<Clip>) -> Result<(), SimError>
                 .unwrap_or(time::macros::datetime!(2025-12-24 12:00:00));
             let start = parse_name_time(&name).unwrap_or(mtime - time::Duration::minutes(1));
             out.push(Clip {
+                id: 0,
                 name,
                 folder,
                 size: meta.len(),
@@ -419,6 +594,8 @@ fn scan_dir(root: &std::path::Path, out: &mut Vec<Clip>) -> Result<(), SimError>
                 end: start + time::Duration::minutes(1),
                 body: Body::File(path),
                 growing: false,
+                read_only: false,
+                same_name: false,
             });
         }
     }

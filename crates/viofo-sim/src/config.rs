@@ -59,6 +59,35 @@ pub enum ListingShape {
     Flat,
 }
 
+/// How cmd=3015's document ends: whole, or cut the ways real firmware cuts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum ListingEnd {
+    /// A well-formed document ending `</LIST>`.
+    #[default]
+    Complete,
+    /// Every item complete, then `</LIST` with the final `>` missing (a real
+    /// Novatek capture ends `…</ATTR></File>\n</ALLFile>\n</LIST`).
+    MissingFinalGt,
+    /// The document stops in the middle of the last item's `<SIZE>` value:
+    /// every item before it is complete, the last one is partial (its
+    /// NAME and FPATH whole, its SIZE cut short, no closing tags). With no
+    /// clip on the card it stops right after `<LIST>`.
+    CutMidItem,
+}
+
+/// How the camera marks a clip locked (firmware differ).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum LockStyle {
+    /// Move it to `DCIM/Movie/RO` (ATTR 33); its old path then 404s. If
+    /// `RO` already holds a clip of that name, it is locked in place instead.
+    #[default]
+    MoveToRo,
+    /// Keep it where it is and list it with ATTR 33 (read-only).
+    AttrInPlace,
+}
+
 /// Which `str=` forms cmd=4003 accepts (firmware differ).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DeleteForms {
@@ -191,6 +220,7 @@ pub struct ClipDef {
     pub(crate) body: DefBody,
     pub(crate) start: Option<PrimitiveDateTime>,
     pub(crate) duration: Duration,
+    pub(crate) same_name: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -208,6 +238,7 @@ impl ClipDef {
             body: DefBody::Synthetic { size, gps: true },
             start: None,
             duration: Duration::from_secs(60),
+            same_name: false,
         }
     }
 
@@ -219,6 +250,7 @@ impl ClipDef {
             body: DefBody::Bytes(bytes.into()),
             start: None,
             duration: Duration::from_secs(60),
+            same_name: false,
         }
     }
 
@@ -231,6 +263,17 @@ impl ClipDef {
     /// Recording length (TIME = start + duration).
     pub fn duration(mut self, d: Duration) -> Self {
         self.duration = d;
+        self
+    }
+
+    /// This clip may share its file name with a clip in another folder
+    /// (e.g. `DCIM/Movie/X.MP4` and `DCIM/Movie/RO/X.MP4`, both listed).
+    /// Its content differs from the other one's (the folder is part of its
+    /// seed). Two clips of one name in one folder are still refused. The
+    /// name-based [`crate::Sim`] methods then act on the first clip of that
+    /// name in listing order; the `*_at(folder, name)` ones pick one.
+    pub fn allow_same_name(mut self) -> Self {
+        self.same_name = true;
         self
     }
 
@@ -258,6 +301,7 @@ pub(crate) struct Settings {
     pub(crate) firmware: String,
     pub(crate) listing_shape: ListingShape,
     pub(crate) listing_content_length: bool,
+    pub(crate) listing_end: ListingEnd,
     pub(crate) delete_forms: DeleteForms,
     pub(crate) delete_empty_body: bool,
     pub(crate) delete_locked: bool,
@@ -307,6 +351,7 @@ impl Default for SimConfig {
                 firmware: "VIOFO_A329S_V2.0_260313".to_owned(),
                 listing_shape: ListingShape::Nested,
                 listing_content_length: false,
+                listing_end: ListingEnd::Complete,
                 delete_forms: DeleteForms::default(),
                 delete_empty_body: false,
                 delete_locked: false,
@@ -396,6 +441,12 @@ impl SimConfig {
     /// Send a Content-Length with the listing (default no: close-delimited).
     pub fn listing_content_length(mut self, yes: bool) -> Self {
         self.settings.listing_content_length = yes;
+        self
+    }
+
+    /// How the cmd=3015 document ends (default: complete).
+    pub fn listing_end(mut self, end: ListingEnd) -> Self {
+        self.settings.listing_end = end;
         self
     }
 

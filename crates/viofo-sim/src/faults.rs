@@ -95,6 +95,17 @@ impl Fault {
         Self::new(FaultKind::Reset)
     }
 
+    /// A burst of connection resets, as a parked car's Wi-Fi drops them:
+    /// the next `count` downloads are reset without an answer (all at once
+    /// if the client retries at once: no time passes in the sim), then the
+    /// camera is healthy. Other requests (heartbeats, listings) still get
+    /// answers, so a client probing between attempts sees a live camera;
+    /// `.on(Target::Any)` resets those too. For a burst measured in time
+    /// instead, see [`Fault::offline`].
+    pub fn reset_burst(count: u64) -> Self {
+        Self::reset().on(Target::Download).times(count)
+    }
+
     /// Drop HEAD requests (reset) — `Fault::reset().on(Target::Head)`.
     pub fn drop_head() -> Self {
         Self::reset().on(Target::Head)

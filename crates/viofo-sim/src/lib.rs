@@ -61,7 +61,9 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 pub use card::{ClipInfo, ClipReader};
-pub use config::{ClipDef, ClipSpec, DeleteForms, Folder, ListingShape, SimConfig};
+pub use config::{
+    ClipDef, ClipSpec, DeleteForms, Folder, ListingEnd, ListingShape, LockStyle, SimConfig,
+};
 pub use error::SimError;
 pub use faults::{Fault, FaultKind, RandomFaults, Target};
 pub use pages::html_size;
@@ -156,15 +158,34 @@ impl Sim {
             .collect()
     }
 
-    /// One clip by name (case-insensitive, like FAT).
+    /// One clip by name (case-insensitive, like FAT). If the name is in two
+    /// folders ([`ClipDef::allow_same_name`]), the first in listing order;
+    /// [`Sim::clip_at`] picks one.
     pub fn clip(&self, name: &str) -> Option<ClipInfo> {
         self.shared.lock().card.find(name).map(|c| c.info())
+    }
+
+    /// The clip of that name in that folder.
+    pub fn clip_at(&self, folder: Folder, name: &str) -> Option<ClipInfo> {
+        self.shared
+            .lock()
+            .card
+            .find_at(folder, name)
+            .map(|c| c.info())
     }
 
     /// The exact bytes a full download of `name` yields now. Meant for small
     /// clips in tests; use [`Sim::clip_reader`] to hash big ones.
     pub fn clip_bytes(&self, name: &str) -> Option<Vec<u8>> {
         let mut r = self.clip_reader(name)?;
+        let mut out = Vec::with_capacity(usize::try_from(r.len()).unwrap_or(0));
+        std::io::Read::read_to_end(&mut r, &mut out).ok()?;
+        Some(out)
+    }
+
+    /// [`Sim::clip_bytes`] of the clip of that name in that folder.
+    pub fn clip_bytes_at(&self, folder: Folder, name: &str) -> Option<Vec<u8>> {
+        let mut r = self.clip_reader_at(folder, name)?;
         let mut out = Vec::with_capacity(usize::try_from(r.len()).unwrap_or(0));
         std::io::Read::read_to_end(&mut r, &mut out).ok()?;
         Some(out)
@@ -177,15 +198,55 @@ impl Sim {
         ClipReader::open(&clip).ok()
     }
 
+    /// [`Sim::clip_reader`] of the clip of that name in that folder.
+    pub fn clip_reader_at(&self, folder: Folder, name: &str) -> Option<ClipReader> {
+        let clip = self.shared.lock().card.find_at(folder, name).cloned()?;
+        ClipReader::open(&clip).ok()
+    }
+
     /// The GPS fixes a synthetic clip carries now, as a decoder should read
     /// them back (empty for clips without GPS, files and byte clips).
     pub fn gps_points(&self, name: &str) -> Option<Vec<GpsPoint>> {
         self.shared.lock().card.find(name).map(|c| c.gps_points())
     }
 
+    /// [`Sim::gps_points`] of the clip of that name in that folder.
+    pub fn gps_points_at(&self, folder: Folder, name: &str) -> Option<Vec<GpsPoint>> {
+        self.shared
+            .lock()
+            .card
+            .find_at(folder, name)
+            .map(|c| c.gps_points())
+    }
+
     /// Names deleted so far, in order.
     pub fn deleted(&self) -> Vec<String> {
         self.shared.lock().deleted.clone()
+    }
+
+    /// The clips deleted so far, in order, each as it was when deleted
+    /// (folder, size, lock state): what the camera lost.
+    pub fn deleted_clips(&self) -> Vec<ClipInfo> {
+        self.shared
+            .lock()
+            .deleted_clips
+            .iter()
+            .map(|c| c.info())
+            .collect()
+    }
+
+    /// A reader over the bytes a deleted clip had when it was deleted (the
+    /// last deletion of that name), to compare with an archived copy.
+    pub fn deleted_clip_reader(&self, name: &str) -> Option<ClipReader> {
+        let clip = self
+            .shared
+            .lock()
+            .deleted_clips
+            .iter()
+            .rev()
+            .find(|c| c.name.eq_ignore_ascii_case(name))
+            .cloned()?;
+        ClipReader::open(&clip).ok()
     }
 
     /// Every request read so far (the most recent 100,000).
@@ -281,10 +342,55 @@ impl Sim {
     /// Locks a clip the way the camera does: moves it to `RO` (ATTR 33), so
     /// its old path goes stale. Returns false if there is no such clip.
     pub fn lock_clip(&self, name: &str) -> bool {
-        self.shared.lock().card.lock(name)
+        self.lock_clip_with(name, LockStyle::MoveToRo)
     }
 
-    /// Adds a clip to the card.
+    /// Locks a clip the way `style` says: moved to `RO`, or ATTR 33 in
+    /// place (its path stays valid). Returns false if there is no such clip.
+    pub fn lock_clip_with(&self, name: &str, style: LockStyle) -> bool {
+        self.shared.lock().card.lock(name, style)
+    }
+
+    /// The user presses the lock button while the clip downloads: the
+    /// moment a download of it serves its last byte (a whole download, or
+    /// the tail of a resumed one), the camera moves it to `RO`, once. The
+    /// lock is in place before that byte leaves, so any request the client
+    /// makes after receiving it sees the clip locked. Returns false if there
+    /// is no such clip.
+    pub fn lock_on_download(&self, name: &str) -> bool {
+        self.lock_on_download_with(name, LockStyle::MoveToRo)
+    }
+
+    /// [`Sim::lock_on_download`] with the lock done the way `style` says.
+    pub fn lock_on_download_with(&self, name: &str, style: LockStyle) -> bool {
+        self.shared.lock().card.lock_on_download(name, style)
+    }
+
+    /// The camera appends `extra_bytes` to a finished clip while cmd 3014
+    /// says "not recording" (late finalisation). The next listing shows the
+    /// new size and downloads serve the new bytes: the front header region
+    /// (the `moov` with its `gps ` index, the `mdat` size) is rewritten as on
+    /// an A229/A329, everything after it keeps its bytes and the new tail
+    /// follows; the GPS track stays valid. Such a clip is not "growing" in
+    /// [`ClipInfo`] (the camera does not say so) and deletes of it are
+    /// accepted. Synthetic clips only; false for another or a missing clip,
+    /// or the one being recorded.
+    pub fn grow_clip(&self, name: &str, extra_bytes: u64) -> bool {
+        self.shared.lock().card.grow(name, extra_bytes)
+    }
+
+    /// Makes a clip grow like [`Sim::grow_clip`] by `bytes` every time a
+    /// listing that shows it is served (cmd=3015, or the HTML page of its
+    /// folder), just before the listing is made, so each listing shows a
+    /// larger size than the one before. 0 stops it. Same limits as
+    /// [`Sim::grow_clip`].
+    pub fn set_growth_per_listing(&self, name: &str, bytes: u64) -> bool {
+        self.shared.lock().card.set_growth_per_listing(name, bytes)
+    }
+
+    /// Adds a clip to the card. A name already on the card is refused
+    /// unless the new clip [allows it](ClipDef::allow_same_name) and goes to
+    /// another folder.
     pub fn add_clip(&self, clip: ClipDef) -> Result<ClipInfo, SimError> {
         self.shared.lock().card.add(&clip, Instant::now())
     }
@@ -298,6 +404,14 @@ impl Sim {
     /// `None` restores the real listing.
     pub fn set_listing_override(&self, body: Option<Bytes>) {
         self.shared.lock().listing_override = body;
+    }
+
+    /// How the generated cmd=3015 document ends: cut after the last item
+    /// with `</LIST` (no final `>`), or in the middle of the last item, as
+    /// real firmware does (see [`ListingEnd`]). Applied to the real listing
+    /// made from the card each time; an override is served as is.
+    pub fn set_listing_end(&self, end: ListingEnd) {
+        self.shared.lock().settings.listing_end = end;
     }
 
     /// XML shape of cmd=3015.

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use time::PrimitiveDateTime;
 
 use crate::card::Clip;
-use crate::config::{Folder, ListingShape};
+use crate::config::{Folder, ListingEnd, ListingShape};
 
 /// `%Y/%m/%d %H:%M:%S`.
 pub(crate) fn camera_time(t: PrimitiveDateTime) -> String {
@@ -65,6 +65,38 @@ pub(crate) fn listing(clips: &[Clip], shape: ListingShape) -> String {
     }
     s.push_str("</LIST>\n");
     s
+}
+
+/// Cuts a cmd=3015 document the way `end` says (see [`ListingEnd`]).
+pub(crate) fn cut_listing(mut doc: String, end: ListingEnd) -> String {
+    match end {
+        ListingEnd::Complete => {}
+        ListingEnd::MissingFinalGt => {
+            if let Some(i) = doc.rfind("</LIST>") {
+                doc.truncate(i + "</LIST".len());
+            }
+        }
+        ListingEnd::CutMidItem => {
+            let item = doc.rfind("<File>");
+            let size = item.and_then(|i| doc.get(i..)?.find("<SIZE>").map(|s| i + s + 6));
+            match size {
+                Some(v) => {
+                    let digits = doc
+                        .get(v..)
+                        .map_or(0, |r| r.bytes().take_while(u8::is_ascii_digit).count());
+                    // Keep at least one digit and drop at least one (a cut
+                    // SIZE still parses as a number: a parser must drop it).
+                    doc.truncate(v + (digits / 2).clamp(1, digits.saturating_sub(1).max(1)));
+                }
+                None => {
+                    if let Some(i) = doc.find("<LIST>") {
+                        doc.truncate(i + "<LIST>".len());
+                    }
+                }
+            }
+        }
+    }
+    doc
 }
 
 /// `<Function><Cmd>N</Cmd><Status>S</Status></Function>`.
@@ -161,6 +193,22 @@ mod tests {
         assert_eq!(html_size(2_000), "1.95 KB");
         assert_eq!(html_size(12), "12 B");
         assert_eq!(html_size(3 << 30), "3.00 GB");
+    }
+
+    #[test]
+    fn listings_are_cut_like_real_firmware() {
+        let doc = "<?xml?>\n<LIST>\n<ALLFile><File>\n<NAME>A</NAME>\n<SIZE>123456</SIZE>\n</File></ALLFile>\n<ALLFile><File>\n<NAME>B</NAME>\n<SIZE>987654</SIZE>\n</File></ALLFile>\n</LIST>\n";
+        let whole = cut_listing(doc.to_owned(), ListingEnd::Complete);
+        assert_eq!(whole, doc);
+        let gt = cut_listing(doc.to_owned(), ListingEnd::MissingFinalGt);
+        assert!(gt.ends_with("</File></ALLFile>\n</LIST"), "{gt}");
+        let mid = cut_listing(doc.to_owned(), ListingEnd::CutMidItem);
+        assert!(mid.ends_with("<NAME>B</NAME>\n<SIZE>987"), "{mid}");
+        assert!(mid.contains("<SIZE>123456</SIZE>\n</File></ALLFile>"));
+        let empty = "<?xml?>\n<LIST>\n</LIST>\n".to_owned();
+        assert!(cut_listing(empty, ListingEnd::CutMidItem).ends_with("<LIST>"));
+        let one = "<File><SIZE>7</SIZE></File>".to_owned();
+        assert!(cut_listing(one, ListingEnd::CutMidItem).ends_with("<SIZE>7"));
     }
 
     #[test]

@@ -87,6 +87,8 @@ pub(crate) struct State {
     pub(crate) card: Card,
     pub(crate) settings: Settings,
     pub(crate) deleted: Vec<String>,
+    /// The clips deleted, as they were when deleted.
+    pub(crate) deleted_clips: Vec<Clip>,
     pub(crate) requests: VecDeque<RequestRecord>,
     pub(crate) unsafe_cmds: Vec<u32>,
     pub(crate) faults: Vec<Fault>,
@@ -103,6 +105,7 @@ impl Shared {
                 card,
                 settings: config.settings.clone(),
                 deleted: Vec::new(),
+                deleted_clips: Vec::new(),
                 requests: VecDeque::new(),
                 unsafe_cmds: Vec::new(),
                 faults: Vec::new(),
@@ -486,6 +489,8 @@ struct Reply {
     len: u64,
     content_length: bool,
     clip: Option<String>,
+    /// A download whose body ends at the end of this clip (by id).
+    completes: Option<u64>,
 }
 
 enum BodySource {
@@ -540,6 +545,7 @@ impl Reply {
             start: 0,
             content_length: true,
             clip: None,
+            completes: None,
         }
     }
 
@@ -604,6 +610,7 @@ fn download(clip: &Clip, range: Option<&str>, settings: &Settings) -> Reply {
         len: size,
         content_length: true,
         clip: Some(clip.name.clone()),
+        completes: Some(clip.id),
     };
     if settings.ignore_range {
         return reply;
@@ -622,6 +629,9 @@ fn download(clip: &Clip, range: Option<&str>, settings: &Settings) -> Reply {
         reply.status = 206;
         reply.start = start;
         reply.len = last - start + 1;
+        if last + 1 < size {
+            reply.completes = None;
+        }
         reply
             .headers
             .push(("Content-Range", format!("bytes {start}-{last}/{size}")));
@@ -649,7 +659,8 @@ fn delete_path(arg: &str, settings: &Settings) -> Option<String> {
 }
 
 enum DeleteCheck {
-    Ok(String),
+    /// May go: the clip's id and name.
+    Ok(u64, String),
     Refused(i32, Option<String>),
 }
 
@@ -664,10 +675,10 @@ fn check_delete(state: &State, url: Option<String>, refuse: Option<i32>) -> Dele
     if let Some(s) = refuse {
         return DeleteCheck::Refused(s, name);
     }
-    if clip.growing || (clip.folder == Folder::Ro && !state.settings.delete_locked) {
+    if clip.growing || (clip.is_locked() && !state.settings.delete_locked) {
         return DeleteCheck::Refused(-1, name);
     }
-    DeleteCheck::Ok(clip.name.clone())
+    DeleteCheck::Ok(clip.id, clip.name.clone())
 }
 
 /// Performs a checked delete after the camera's delay.
@@ -675,12 +686,14 @@ async fn do_delete(shared: &Shared, check: DeleteCheck, delay: Duration) -> (i32
     sleep(delay).await;
     match check {
         DeleteCheck::Refused(s, name) => (s, name),
-        DeleteCheck::Ok(name) => {
+        DeleteCheck::Ok(id, name) => {
             let mut s = shared.lock();
-            match s.card.remove(&name) {
+            match s.card.remove_id(id) {
                 Some(c) if !c.growing => {
                     s.deleted.push(c.name.clone());
-                    (0, Some(c.name))
+                    let name = c.name.clone();
+                    s.deleted_clips.push(c);
+                    (0, Some(name))
                 }
                 Some(c) => {
                     // Started recording into it meanwhile: put it back.
@@ -707,7 +720,8 @@ async fn respond(
     match route {
         Route::NotFound => Reply::error(404),
         Route::Html(folder) => {
-            let s = shared.lock();
+            let mut s = shared.lock();
+            s.card.listing_served(Some(*folder));
             let now = s.card.camera_now(Instant::now());
             Reply::doc(
                 200,
@@ -751,10 +765,14 @@ async fn respond(
             let cmd = *cmd;
             match cmd {
                 3015 => {
-                    let s = shared.lock();
+                    let mut s = shared.lock();
+                    s.card.listing_served(None);
                     let body = match &s.listing_override {
                         Some(b) => b.clone(),
-                        None => Bytes::from(pages::listing(&s.card.clips, settings.listing_shape)),
+                        None => Bytes::from(pages::cut_listing(
+                            pages::listing(&s.card.clips, settings.listing_shape),
+                            settings.listing_end,
+                        )),
                     };
                     let mut r = Reply::doc(200, "text/xml", body);
                     r.content_length = settings.listing_content_length;
@@ -973,6 +991,13 @@ async fn write_reply(
             Ok(g) => g,
         };
         let end = *sent + got as u64;
+        if end >= total {
+            // The camera reacts before the last bytes leave (a lock armed
+            // with `lock_on_download`), so the client's next request sees it.
+            if let Some(id) = reply.completes {
+                shared.lock().card.download_completed(id);
+            }
+        }
         if end >= total || close_at.is_some_and(|at| end >= at) {
             guard.release();
         }

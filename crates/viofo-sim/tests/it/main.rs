@@ -7,6 +7,7 @@ mod delete;
 mod download;
 mod endpoints;
 mod faults;
+mod firmware;
 mod link;
 mod recording;
 
