@@ -374,6 +374,12 @@ impl Client {
     /// Lists the recordings from the chosen source. Invalid items are
     /// skipped (see [`Listing::skipped`]); the call fails on transport
     /// errors, a malformed document, or a listing over the byte or item cap.
+    ///
+    /// A document the camera ended early but cleanly (a real Novatek
+    /// firmware ends its XML with `</LIST` and no `>`) is accepted when it
+    /// holds at least one complete item, with [`Listing::truncated`] set;
+    /// one ended early by a failed connection (reset, stall, short of its
+    /// `Content-Length`) is a retryable error.
     pub async fn list(&self, source: ListSource) -> Result<Listing, Error> {
         match source {
             ListSource::Xml => self.list_xml().await,
@@ -407,12 +413,17 @@ impl Client {
             .await?
         };
         match parse_xml_listing(&body.bytes, self.limits()) {
-            Ok(listing) => {
-                if let Some(cut) = body.cut {
+            // The link failed mid-document (reset, stall, Content-Length not
+            // reached): the bytes are not what the camera meant to send, and
+            // another try is likely to get them all.
+            Ok(listing) => match body.cut {
+                Some(cut) if listing.truncated.is_some() => Err(cut),
+                Some(cut) => {
                     tracing::debug!(error = %cut, "listing connection ended abruptly after a complete document");
+                    Ok(listing)
                 }
-                Ok(listing)
-            }
+                None => Ok(listing),
+            },
             Err(e) => Err(match body.cut {
                 Some(cut) if matches!(e.kind(), Kind::Truncated) => cut,
                 _ => e,

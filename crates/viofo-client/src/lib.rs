@@ -62,6 +62,8 @@ mod error;
 mod limiter;
 mod listing;
 mod recording;
+#[cfg(test)]
+mod test_log;
 mod validate;
 
 pub use client::{CameraInfo, Client, ClientConfig, DeleteOutcome, MAX_CONNECTIONS};

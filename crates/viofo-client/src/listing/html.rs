@@ -33,7 +33,12 @@ struct Entry {
 /// Items in an `RO` folder are locked, in a `Parking` folder parking.
 /// Sizes are [`Size::Approx`]; an entry whose size is not shown gets
 /// `Size::Approx(0)`. A markup error fails the page (malformed); more than
-/// `limits.max_items` entries fails it too.
+/// `limits.max_items` entries fails it too. A page cut off inside markup
+/// (a tag with no `>` at the end) keeps its complete rows and sets
+/// [`Listing::truncated`]; the row in progress is dropped into
+/// [`Listing::skipped`] unless its size and date were read; with no
+/// complete row the page fails as cut short (retryable). A page cut off in
+/// plain text cannot be told from a complete one: HTML has no end marker.
 pub fn parse_html_listing(
     doc: &[u8],
     page_path: &str,
@@ -66,11 +71,19 @@ pub(crate) fn parse_into(
     let mut current: Option<Entry> = None;
     let mut text = String::new();
     let mut items = listing.recordings.len() + listing.skipped.len();
+    let before = items;
     let base = page_path.trim_end_matches('/');
     loop {
-        let ev = reader
-            .read_event()
-            .map_err(|e| Error::malformed(format!("{what}: {e}")))?;
+        let ev = match reader.read_event() {
+            Ok(ev) => ev,
+            Err(e) if super::xml::is_cut_off(&e) => {
+                if let Some(entry) = current.as_mut() {
+                    absorb_text(entry, &text);
+                }
+                return cut_off(listing, seen, current, before, &what, &e);
+            }
+            Err(e) => return Err(Error::malformed(format!("{what}: {e}"))),
+        };
         let is_text = matches!(ev, Event::Text(_) | Event::GeneralRef(_) | Event::CData(_));
         if !is_text && !text.is_empty() {
             if let Some(entry) = current.as_mut() {
@@ -148,6 +161,49 @@ pub(crate) fn parse_into(
     if let Some(done) = current.take() {
         finish(done, listing, seen);
     }
+    Ok(())
+}
+
+/// The end of a page cut off inside markup: rows finished before the cut
+/// are kept; the row in progress is kept only if its size and date were
+/// both read, otherwise recorded in [`Listing::skipped`]. The cut is
+/// logged once and added to [`Listing::truncated`]. A page with no complete
+/// row fails as cut short (retryable).
+fn cut_off(
+    listing: &mut Listing,
+    seen: &mut HashSet<String>,
+    current: Option<Entry>,
+    before: usize,
+    what: &str,
+    e: &quick_xml::Error,
+) -> Result<(), Error> {
+    let mut dropped = None;
+    if let Some(entry) = current {
+        if entry.size.is_some() && entry.time.is_some() {
+            finish(entry, listing, seen);
+        } else {
+            let label = shown(&entry.href);
+            listing.skip_quiet(
+                label.clone(),
+                "cut off before its row ended (page truncated)",
+            );
+            dropped = Some(label);
+        }
+    }
+    let complete =
+        listing.recordings.len() + listing.skipped.len() - before - usize::from(dropped.is_some());
+    if complete == 0 {
+        return Err(Error::new(
+            Kind::Truncated,
+            format!("{what}: cut off ({e}) before any complete row"),
+        ));
+    }
+    let reason = match dropped {
+        Some(label) => format!("{what} cut off ({e}); partial row {label} dropped"),
+        None => format!("{what} cut off ({e})"),
+    };
+    tracing::warn!(reason = %reason, "HTML page cut off: keeping every complete row before the cut");
+    listing.mark_truncated(reason);
     Ok(())
 }
 
@@ -399,6 +455,59 @@ mod tests {
         assert!(
             parse_html_listing(deep.as_bytes(), "/DCIM/Movie", ListingLimits::default()).is_ok()
         );
+    }
+
+    #[test]
+    fn page_cut_off_keeps_complete_rows() {
+        // PAGE cut inside the second file's link tag: the first row is
+        // complete, the second never started.
+        let at = PAGE
+            .find(r#"<a href="2025_1224_120324_000002R.MP4"#)
+            .unwrap();
+        let cut = &PAGE[..at + 12];
+        let (l, warns) = crate::test_log::capture_warnings(|| {
+            parse_html_listing(cut.as_bytes(), "/DCIM/Movie", ListingLimits::default())
+        });
+        let l = l.unwrap();
+        assert_eq!(l.recordings.len(), 1, "{l:?}");
+        assert_eq!(l.recordings[0].size(), Size::Approx(102 << 20));
+        assert!(l.skipped.is_empty(), "{:?}", l.skipped);
+        assert!(l.truncated.as_deref().unwrap().contains("/DCIM/Movie"));
+        assert_eq!(warns.len(), 1, "{warns:?}");
+
+        // Cut inside the second row, after its link but before its size:
+        // that entry is dropped with a reason.
+        let at = PAGE.find("51.5MB").unwrap();
+        let cut = format!("{}<td align=right", &PAGE[..at]);
+        let l =
+            parse_html_listing(cut.as_bytes(), "/DCIM/Movie", ListingLimits::default()).unwrap();
+        assert_eq!(l.recordings.len(), 1);
+        let [s] = l.skipped.as_slice() else {
+            panic!("{:?}", l.skipped)
+        };
+        assert!(
+            s.item.contains("000002R.MP4") && s.reason.contains("cut off"),
+            "{s:?}"
+        );
+        assert!(l.truncated.is_some());
+
+        // Cut after the whole second row: both kept.
+        let at = PAGE.find("</table>").unwrap();
+        let cut = format!("{}</tab", &PAGE[..at]);
+        let l =
+            parse_html_listing(cut.as_bytes(), "/DCIM/Movie", ListingLimits::default()).unwrap();
+        assert_eq!(l.recordings.len(), 2, "{:?}", l.skipped);
+        assert!(l.truncated.is_some());
+
+        // Cut before any file row: refused, retryably.
+        let at = PAGE.find("<table>").unwrap();
+        let cut = format!("{}<tab", &PAGE[..at]);
+        let e = parse_html_listing(cut.as_bytes(), "/DCIM/Movie", ListingLimits::default())
+            .unwrap_err();
+        assert!(e.is_retryable(), "{e}");
+
+        // A complete page is not marked.
+        assert!(parse(PAGE, "/DCIM/Movie").truncated.is_none());
     }
 
     #[test]

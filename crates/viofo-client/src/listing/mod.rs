@@ -33,6 +33,14 @@ pub struct Listing {
     /// Items that were refused, each with the reason (also logged with
     /// `tracing::warn!`).
     pub skipped: Vec<Skipped>,
+    /// `Some(reason)` when the document was cut off before its end (a real
+    /// Novatek firmware ends its XML listing with `</LIST` and no `>`; a
+    /// camera may close the socket mid-document). The listing then holds
+    /// every complete item before the cut; an item cut in half is in
+    /// [`skipped`](Listing::skipped). Clips after the cut may be missing,
+    /// so a clip absent from a truncated listing is not proof that it is
+    /// gone from the camera. `None` for a complete document.
+    pub truncated: Option<String>,
 }
 
 /// One listing item that was not accepted.
@@ -65,6 +73,29 @@ pub(crate) const MAX_DEPTH: usize = 16;
 pub(crate) const MAX_FIELD_BYTES: usize = 4096;
 
 impl Listing {
+    /// Whether the document was read to its end (see
+    /// [`truncated`](Listing::truncated)).
+    pub fn is_complete(&self) -> bool {
+        self.truncated.is_none()
+    }
+
+    /// Records that the document was cut off, keeping earlier reasons
+    /// (several HTML pages make one listing).
+    pub(crate) fn mark_truncated(&mut self, reason: String) {
+        self.truncated = Some(match self.truncated.take() {
+            Some(earlier) => format!("{earlier}; {reason}"),
+            None => reason,
+        });
+    }
+
+    /// Records a skipped item without logging (the caller logs once).
+    pub(crate) fn skip_quiet(&mut self, item: String, reason: impl Into<String>) {
+        self.skipped.push(Skipped {
+            item,
+            reason: reason.into(),
+        });
+    }
+
     pub(crate) fn skip(&mut self, item: String, reason: impl Into<String>) {
         let reason = reason.into();
         tracing::warn!(item = %item, reason = %reason, "skipping listing item");

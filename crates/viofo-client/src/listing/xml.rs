@@ -7,7 +7,7 @@
 use std::collections::HashSet;
 
 use quick_xml::Reader;
-use quick_xml::errors::{Error as XmlError, IllFormedError};
+use quick_xml::errors::{Error as XmlError, IllFormedError, SyntaxError};
 use quick_xml::events::{BytesRef, Event};
 
 use super::{Listing, ListingLimits, MAX_DEPTH, MAX_FIELD_BYTES};
@@ -15,14 +15,26 @@ use crate::error::{Error, Kind};
 use crate::recording::{Recording, Size, parse_camera_time};
 use crate::validate::shown;
 
+/// Did the input run out inside markup (`</LIST` with no `>`, an open
+/// comment, CDATA or declaration)? Such an error can only happen at the end
+/// of the input: the document was cut off, not written wrong.
+pub(crate) fn is_cut_off(e: &XmlError) -> bool {
+    matches!(
+        e,
+        XmlError::Syntax(
+            SyntaxError::UnclosedTag
+                | SyntaxError::UnclosedComment
+                | SyntaxError::UnclosedCData
+                | SyntaxError::UnclosedPIOrXmlDecl
+                | SyntaxError::UnclosedDoctype
+        ) | XmlError::IllFormed(IllFormedError::MissingEndTag(_))
+    )
+}
+
 /// Maps a quick-xml error: running out of input inside markup means the
 /// document was cut short (worth a retry); anything else is malformed.
 fn xml_error(e: XmlError, what: &str) -> Error {
-    let truncated = matches!(
-        e,
-        XmlError::Syntax(_) | XmlError::IllFormed(IllFormedError::MissingEndTag(_))
-    );
-    if truncated {
+    if is_cut_off(&e) {
         Error::new(Kind::Truncated, format!("{what}: {e}"))
     } else {
         Error::malformed(format!("{what}: {e}"))
@@ -137,10 +149,16 @@ impl Item {
 ///
 /// Accepts `<LIST><ALLFile><File>...` and `<LIST><File>...`. Invalid items
 /// are skipped with a reason; the document as a whole fails only when it is
-/// malformed (including any `<!DOCTYPE>`, nesting deeper than 16), cut short
-/// (reported as retryable), not a `<LIST>`, or has more than
-/// `limits.max_items` items. Anything after the closing `</LIST>` is
-/// ignored.
+/// malformed (including any `<!DOCTYPE>`, nesting deeper than 16), not a
+/// `<LIST>`, has more than `limits.max_items` items, or is cut short before
+/// any complete item (reported as retryable). Anything after the closing
+/// `</LIST>` is ignored.
+///
+/// A document cut off after at least one complete `<File>` item (a real
+/// Novatek firmware ends with `</LIST` and no `>`) is accepted: every
+/// complete item is kept, an item cut in half is put in
+/// [`Listing::skipped`], the cut is logged once with `tracing::warn!` and
+/// described in [`Listing::truncated`].
 pub fn parse_xml_listing(doc: &[u8], limits: ListingLimits) -> Result<Listing, Error> {
     const WHAT: &str = "XML listing";
     let mut reader = new_reader(doc);
@@ -151,8 +169,16 @@ pub fn parse_xml_listing(doc: &[u8], limits: ListingLimits) -> Result<Listing, E
     let mut item: Option<Item> = None;
     let mut items = 0usize;
     let mut saw_root = false;
+    // Items whose `</File>` was read (valid or skipped).
+    let mut complete = 0usize;
     loop {
-        let ev = reader.read_event().map_err(|e| xml_error(e, WHAT))?;
+        let ev = match reader.read_event() {
+            Ok(ev) => ev,
+            Err(e) if saw_root && is_cut_off(&e) => {
+                return cut_off(listing, item, items, complete, format!("cut off ({e})"));
+            }
+            Err(e) => return Err(xml_error(e, WHAT)),
+        };
         match ev {
             Event::DocType(_) => {
                 return Err(Error::malformed(format!("{WHAT}: DOCTYPE not allowed")));
@@ -239,6 +265,7 @@ pub fn parse_xml_listing(doc: &[u8], limits: ListingLimits) -> Result<Listing, E
                 if closing_file(&stack, closed.as_deref())
                     && let Some(it) = item.take()
                 {
+                    complete += 1;
                     let label = it.label(items);
                     match it.into_recording() {
                         Ok(rec) => listing.push_unique(&mut seen, rec),
@@ -256,16 +283,54 @@ pub fn parse_xml_listing(doc: &[u8], limits: ListingLimits) -> Result<Listing, E
         }
     }
     if saw_root {
-        Err(Error::new(
-            Kind::Truncated,
-            format!("{WHAT}: ends before </LIST>"),
-        ))
+        cut_off(
+            listing,
+            item,
+            items,
+            complete,
+            "ends before </LIST>".to_owned(),
+        )
     } else {
         Err(Error::new(
             Kind::Truncated,
             format!("{WHAT}: no <LIST> element"),
         ))
     }
+}
+
+/// The end of a document that stops before `</LIST>`: every complete item
+/// is kept, an item cut in half is recorded in [`Listing::skipped`], the cut
+/// is logged once and put in [`Listing::truncated`]. With no complete item
+/// there is nothing to trust: the listing fails as cut short (retryable).
+fn cut_off(
+    mut listing: Listing,
+    partial: Option<Item>,
+    items: usize,
+    complete: usize,
+    why: String,
+) -> Result<Listing, Error> {
+    const WHAT: &str = "XML listing";
+    if complete == 0 {
+        return Err(Error::new(
+            Kind::Truncated,
+            format!("{WHAT}: {why}, before any complete item"),
+        ));
+    }
+    let reason = match partial {
+        Some(it) => {
+            let label = it.label(items);
+            listing.skip_quiet(label.clone(), "cut off before </File> (listing truncated)");
+            format!("{why}; partial item {label} dropped")
+        }
+        None => why,
+    };
+    tracing::warn!(
+        kept = listing.recordings.len(),
+        reason = %reason,
+        "XML listing cut off: keeping every complete item before the cut"
+    );
+    listing.mark_truncated(format!("{WHAT} {reason}"));
+    Ok(listing)
 }
 
 /// Is a `<File>` opening here a listing item? Its parent must be `LIST` or
@@ -573,6 +638,93 @@ mod tests {
         // Binary junk must not panic.
         let junk: Vec<u8> = (0..=255u8).cycle().take(10_000).collect();
         let _ = parse_xml_listing(&junk, ListingLimits::default());
+    }
+
+    /// Two items in the real capture's shape, ending exactly as a real
+    /// Novatek capture does: `...</ATTR></File>\n</ALLFile>\n</LIST` (the
+    /// final `>` missing).
+    const REAL_CUT: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\" ?>\n<LIST>\n<ALLFile><File>\n<NAME>2025_1224_120324_000002PF.MP4</NAME>\n<FPATH>A:\\DCIM\\Movie\\RO\\2025_1224_120324_000002PF.MP4</FPATH>\n<SIZE>132120576</SIZE>\n<TIMECODE>1536712835</TIMECODE>\n<TIME>2025/12/24 12:04:06</TIME>\n<ATTR>33</ATTR></File>\n<File>\n<NAME>2025_1224_120424_000003F.MP4</NAME>\n<FPATH>A:\\DCIM\\Movie\\2025_1224_120424_000003F.MP4</FPATH>\n<SIZE>132120577</SIZE>\n<TIMECODE>1536712899</TIMECODE>\n<TIME>2025/12/24 12:05:06</TIME>\n<ATTR>32</ATTR></File>\n</ALLFile>\n</LIST";
+
+    fn names(l: &Listing) -> Vec<&str> {
+        l.recordings
+            .iter()
+            .map(|r| r.file_name().as_str())
+            .collect()
+    }
+
+    #[test]
+    fn real_novatek_listing_without_the_final_gt_keeps_every_item() {
+        assert!(REAL_CUT.ends_with("</ATTR></File>\n</ALLFile>\n</LIST"));
+        let (l, warns) = crate::test_log::capture_warnings(|| parse(REAL_CUT));
+        let l = l.unwrap();
+        assert_eq!(
+            names(&l),
+            [
+                "2025_1224_120324_000002PF.MP4",
+                "2025_1224_120424_000003F.MP4"
+            ]
+        );
+        assert_eq!(l.recordings[1].size(), Size::Exact(132_120_577));
+        assert!(l.skipped.is_empty(), "{:?}", l.skipped);
+        let why = l.truncated.as_deref().expect("the cut is reported");
+        assert!(why.contains("cut off"), "{why}");
+        assert!(!l.is_complete());
+        assert_eq!(warns.len(), 1, "one warning per listing: {warns:?}");
+        assert!(warns[0].contains("cut off"), "{warns:?}");
+        // The same document with its `>` is complete and says so.
+        let whole = parse(&format!("{REAL_CUT}>")).unwrap();
+        assert!(whole.truncated.is_none() && whole.is_complete());
+        assert_eq!(whole.recordings, l.recordings);
+    }
+
+    #[test]
+    fn cut_mid_item_keeps_complete_items_and_drops_the_partial_one() {
+        let head = REAL_CUT.split_once("</ALLFile>").map(|(h, _)| h).unwrap();
+        for tail in [
+            "<File>\n<NAME>2025_1224_120524_000004F.MP4</NAME>\n<FPATH>A:\\DCIM\\Mo",
+            "<File>\n<NAME>2025_1224_120524_000004F.MP4</NAME>\n<SIZE>13</SI",
+            "<File>\n<NAME>2025_1224_120524_000004F.MP4</NAME>\n<FPATH>A:\\DCIM\\Movie\\2025_1224_120524_000004F.MP4</FPATH><SIZE>5</SIZE></File",
+        ] {
+            let doc = format!("{head}{tail}");
+            let (l, warns) = crate::test_log::capture_warnings(|| parse(&doc));
+            let l = l.unwrap();
+            assert_eq!(l.recordings.len(), 2, "{tail}");
+            let [s] = l.skipped.as_slice() else {
+                panic!("{tail}: {:?}", l.skipped)
+            };
+            assert_eq!(s.item, "\"2025_1224_120524_000004F.MP4\"");
+            assert!(s.reason.contains("cut off"), "{s:?}");
+            let why = l.truncated.as_deref().unwrap();
+            assert!(why.contains("2025_1224_120524_000004F.MP4"), "{why}");
+            assert_eq!(warns.len(), 1, "{tail}: {warns:?}");
+        }
+        // A partial item with no name yet is named by its position.
+        let doc = format!("{head}<File>\n<NA");
+        let l = parse(&doc).unwrap();
+        assert_eq!(l.skipped[0].item, "item #3");
+    }
+
+    #[test]
+    fn cut_before_any_complete_item_is_refused() {
+        for doc in [
+            "<LIST>\n</LIST",
+            "<LIST><ALLFile>\n</ALLFile>\n</LIST",
+            "<LIST><ALLFile><File><NAME>2025_1224_120324_000002F.MP4</NAME>",
+            "<LIST><ALLFile><File><NAME>2025_1224_120324_000002F.MP4</NAME></File",
+            "<?xml version=\"1.0\"?>\n<LI",
+        ] {
+            let e = parse(doc).unwrap_err();
+            assert!(matches!(e.kind(), Kind::Truncated), "{doc}: {e}");
+            assert!(e.is_retryable(), "{doc}: {e}");
+        }
+        // Complete items that were all invalid still count as complete.
+        let doc = format!(
+            "<LIST>{}</LIST",
+            file("x.exe", "A:\\DCIM\\Movie\\x.exe", "1")
+        );
+        let l = parse(&doc).unwrap();
+        assert!(l.recordings.is_empty() && l.skipped.len() == 1);
+        assert!(l.truncated.is_some());
     }
 
     #[test]

@@ -189,7 +189,7 @@ async fn byte_and_item_caps() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn cut_listings_fail_retryably_unless_complete() {
+async fn cut_listings_keep_complete_items_unless_the_link_failed() {
     let sim = Sim::start(SimConfig::default().with_clips(ClipSpec::synthetic(20).size(1000)))
         .await
         .unwrap();
@@ -197,7 +197,20 @@ async fn cut_listings_fail_retryably_unless_complete() {
     sim.inject(Fault::drop_after(700).on(Target::Cmd(3015)));
     let e = c.list(ListSource::Xml).await.unwrap_err();
     assert!(e.is_retryable(), "{e}");
+    // A clean close mid-document with no Content-Length (how the camera
+    // ends every listing) keeps the complete items and says it was cut.
     sim.inject(Fault::close_after(700).on(Target::Cmd(3015)));
+    let l = c.list(ListSource::Xml).await.unwrap();
+    assert!(l.truncated.is_some(), "{l:?}");
+    assert!(!l.recordings.is_empty() && l.recordings.len() < 20, "{l:?}");
+    // The same close short of a Content-Length is a failed link: retry.
+    sim.set_listing_content_length(true);
+    sim.inject(Fault::close_after(700).on(Target::Cmd(3015)));
+    let e = c.list(ListSource::Xml).await.unwrap_err();
+    assert!(e.is_retryable(), "{e}");
+    sim.set_listing_content_length(false);
+    // So is a close before any complete item.
+    sim.inject(Fault::close_after(100).on(Target::Cmd(3015)));
     let e = c.list(ListSource::Xml).await.unwrap_err();
     assert!(e.is_retryable(), "{e}");
     sim.inject(Fault::status(503).on(Target::Cmd(3015)));
@@ -214,5 +227,47 @@ async fn cut_listings_fail_retryably_unless_complete() {
     sim.inject(Fault::drop_after(doc.len() as u64 + 10).on(Target::Cmd(3015)));
     let l = c.list(ListSource::Xml).await.unwrap();
     assert_eq!(l.recordings.len(), 1);
+    sim.shutdown().await;
+}
+
+/// The tail of a real Novatek capture: `...</ATTR></File>\n</ALLFile>\n</LIST`
+/// with the final `>` missing. Every item before it is complete.
+#[tokio::test(start_paused = true)]
+async fn real_novatek_listing_without_the_final_gt() {
+    let sim = Sim::start(SimConfig::default()).await.unwrap();
+    let c = client(&sim);
+    let item = |n: u32, folder: &str, attr: u32| {
+        format!(
+            "<File>\n<NAME>2025_1224_1203{n:02}_0000{n:02}F.MP4</NAME>\n<FPATH>A:\\DCIM\\Movie\\{folder}2025_1224_1203{n:02}_0000{n:02}F.MP4</FPATH>\n<SIZE>1321205{n:02}</SIZE>\n<TIMECODE>1536712835</TIMECODE>\n<TIME>2025/12/24 12:04:06</TIME>\n<ATTR>{attr}</ATTR></File>\n"
+        )
+    };
+    let doc = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\" ?>\n<LIST>\n<ALLFile>{}{}{}</ALLFile>\n</LIST",
+        item(1, "", 32),
+        item(2, "RO\\", 33),
+        item(3, "", 32),
+    );
+    assert!(doc.ends_with("</ATTR></File>\n</ALLFile>\n</LIST"));
+    for cl in [false, true] {
+        sim.set_listing_content_length(cl);
+        sim.set_listing_override(Some(Bytes::from(doc.clone())));
+        let l = c.list(ListSource::Xml).await.unwrap();
+        let names: Vec<_> = l
+            .recordings
+            .iter()
+            .map(|r| r.file_name().as_str())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "2025_1224_120301_000001F.MP4",
+                "2025_1224_120302_000002F.MP4",
+                "2025_1224_120303_000003F.MP4"
+            ]
+        );
+        assert!(l.recordings[1].is_locked());
+        assert!(l.skipped.is_empty(), "{:?}", l.skipped);
+        assert!(l.truncated.is_some() && !l.is_complete());
+    }
     sim.shutdown().await;
 }
