@@ -100,6 +100,7 @@
 //! | downloading → pending, deferred | [`Store::fail`] (retryable, `max_attempts` reached) | attempts reset, deferrals + 1; offered again next cycle |
 //! | downloading → failed | [`Store::fail`] (not retryable) | attempts + 1 |
 //! | downloaded → done | [`Store::finish_tail`] | |
+//! | downloaded, done → pruned | [`Store::mark_pruned`] | retention removed the archive copy; terminal |
 //! | failed → pending | [`Store::retry_failed`] | attempts reset |
 //! | pending, failed → gone | reconcile: no longer listed | |
 //! | gone → pending | reconcile: listed again | |
@@ -122,7 +123,7 @@
 //! become `gone` (they can no longer be fetched); `downloading` is left to
 //! the download in flight; `downloaded` keeps its tail (its delete will be
 //! refused or skipped) and `done` is expected to leave the camera; `gone`
-//! stays `gone`.
+//! stays `gone`; `pruned` stays `pruned` (listed or not).
 //!
 //! # One owner, many readers
 //!

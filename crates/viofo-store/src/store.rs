@@ -222,7 +222,7 @@ pub(crate) const CLIP_COLUMNS: &str = "id, camera_id, name, remote_path, size, s
     gps_points, gps_first_fix_ms, gps_last_fix_ms, gps_distance_m, gps_min_lon, gps_min_lat, \
     gps_max_lon, gps_max_lat, gps_max_speed_mps, deleted_from_camera_at, delete_outcome, cycle_id, \
     listed_at, download_started_at, download_finished_at, tail_submitted_at, tail_started_at, \
-    gps_finished_at, delete_finished_at, tail_finished_at, deferrals, deferred_cycle";
+    gps_finished_at, delete_finished_at, tail_finished_at, deferrals, deferred_cycle, pruned_at";
 
 fn to_u64(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
@@ -292,6 +292,7 @@ pub(crate) fn clip_from_row(r: &SqliteRow) -> Result<ClipRow> {
             .map(to_u64),
         gps,
         deleted_from_camera_at: r.try_get("deleted_from_camera_at").map_err(g)?,
+        pruned_at: r.try_get("pruned_at").map_err(g)?,
         delete_outcome: r.try_get("delete_outcome").map_err(g)?,
         cycle_id: r
             .try_get::<Option<i64>, _>("cycle_id")
@@ -681,6 +682,15 @@ impl Store {
     /// `downloaded` → `done`.
     pub fn finish_tail(&self, id: ClipId) -> Ack<()> {
         self.send(Op::FinishTail { id }, out_unit)
+    }
+
+    /// `downloaded` or `done` → `pruned`: retention removed the archive
+    /// copy. The clip is then never downloaded again (reconcile leaves it
+    /// alone even while the camera still lists it), never deleted from the
+    /// camera again ([`record_delete`](Self::record_delete) is refused) and
+    /// counted as [`StateCounts::pruned`], not as archived.
+    pub fn mark_pruned(&self, id: ClipId) -> Ack<()> {
+        self.send(Op::MarkPruned { id, at: now_ms() }, out_unit)
     }
 
     /// `failed` → `pending` with attempts reset, for one camera or all.

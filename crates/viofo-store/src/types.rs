@@ -43,17 +43,23 @@ pub enum ClipState {
     /// No longer on the camera before it was archived. Comes back to
     /// pending if a later listing shows it again.
     Gone,
+    /// Archived, then removed from the archive by retention
+    /// ([`Store::mark_pruned`](crate::Store::mark_pruned)). Terminal: never
+    /// downloaded again (even if the camera still lists it), never deleted
+    /// from the camera again, not counted as archived.
+    Pruned,
 }
 
 impl ClipState {
     /// Every state, in display order.
-    pub const ALL: [ClipState; 6] = [
+    pub const ALL: [ClipState; 7] = [
         ClipState::Pending,
         ClipState::Downloading,
         ClipState::Downloaded,
         ClipState::Done,
         ClipState::Failed,
         ClipState::Gone,
+        ClipState::Pruned,
     ];
 
     /// The name stored in the database.
@@ -65,6 +71,7 @@ impl ClipState {
             ClipState::Done => "done",
             ClipState::Failed => "failed",
             ClipState::Gone => "gone",
+            ClipState::Pruned => "pruned",
         }
     }
 
@@ -76,6 +83,7 @@ impl ClipState {
             "done" => ClipState::Done,
             "failed" => ClipState::Failed,
             "gone" => ClipState::Gone,
+            "pruned" => ClipState::Pruned,
             other => return Err(Error::corrupt(format!("clip state {other:?}"))),
         })
     }
@@ -98,6 +106,8 @@ impl ClipState {
                 | (Failed, Downloaded)
                 | (Gone, Pending)
                 | (Gone, Downloaded)
+                | (Downloaded, Pruned)
+                | (Done, Pruned)
         )
     }
 }
@@ -382,6 +392,8 @@ pub struct ClipRow {
     pub gps: Option<GpsSummary>,
     /// When the camera confirmed deleting it.
     pub deleted_from_camera_at: Option<i64>,
+    /// When retention removed it from the archive (state `pruned`).
+    pub pruned_at: Option<i64>,
     /// Last delete outcome, as text (`confirmed`, `refused: status N`,
     /// `skipped: reason`).
     pub delete_outcome: Option<String>,
@@ -446,6 +458,8 @@ pub struct StateCounts {
     pub failed: u64,
     /// Gone.
     pub gone: u64,
+    /// Removed from the archive by retention (not archived any more).
+    pub pruned: u64,
 }
 
 impl StateCounts {
@@ -458,6 +472,7 @@ impl StateCounts {
             ClipState::Done => self.done,
             ClipState::Failed => self.failed,
             ClipState::Gone => self.gone,
+            ClipState::Pruned => self.pruned,
         }
     }
 
@@ -469,6 +484,7 @@ impl StateCounts {
             ClipState::Done => &mut self.done,
             ClipState::Failed => &mut self.failed,
             ClipState::Gone => &mut self.gone,
+            ClipState::Pruned => &mut self.pruned,
         }
     }
 

@@ -57,6 +57,10 @@ pub(crate) enum Op {
     FinishTail {
         id: ClipId,
     },
+    MarkPruned {
+        id: ClipId,
+        at: i64,
+    },
     RetryFailed {
         camera_id: Option<String>,
     },
@@ -94,6 +98,7 @@ impl Op {
             Op::SetGps { .. } => "recording a GPS summary",
             Op::RecordDelete { .. } => "recording a delete",
             Op::FinishTail { .. } => "finishing a tail",
+            Op::MarkPruned { .. } => "recording a pruned clip",
             Op::RetryFailed { .. } => "retrying failed clips",
             Op::SetPriority { .. } => "setting a priority",
             Op::Timing { .. } => "recording a timing",
@@ -581,6 +586,15 @@ async fn exec(c: &mut SqliteConnection, op: &Op, max_attempts: u32) -> OpResult<
         Op::FinishTail { id } => {
             guard(c, *id, ClipState::Done).await?;
             sqlx::query("UPDATE clips SET state = 'done' WHERE id = ?")
+                .bind(id.0)
+                .execute(&mut *c)
+                .await?;
+            Ok(Out::Unit)
+        }
+        Op::MarkPruned { id, at } => {
+            guard(c, *id, ClipState::Pruned).await?;
+            sqlx::query("UPDATE clips SET state = 'pruned', pruned_at = ? WHERE id = ?")
+                .bind(at)
                 .bind(id.0)
                 .execute(&mut *c)
                 .await?;

@@ -7,5 +7,6 @@ mod legacy;
 mod lifecycle;
 mod lock;
 mod owner;
+mod pruned;
 mod reconcile;
 mod timings;
