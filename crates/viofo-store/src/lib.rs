@@ -100,6 +100,7 @@
 //! | downloading → pending, deferred | [`Store::fail`] (retryable, `max_attempts` reached) | attempts reset, deferrals + 1; offered again next cycle |
 //! | downloading → failed | [`Store::fail`] (not retryable) | attempts + 1 |
 //! | downloaded → done | [`Store::finish_tail`] | |
+//! | downloaded, done → pending | reconcile: listed with a size different from the archived copy | downloaded again |
 //! | downloaded, done → pruned | [`Store::mark_pruned`] | retention removed the archive copy; terminal |
 //! | failed → pending | [`Store::retry_failed`] | attempts reset |
 //! | pending, failed → gone | reconcile: no longer listed | |

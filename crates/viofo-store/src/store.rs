@@ -538,6 +538,11 @@ impl Store {
     ///   `downloading`, `downloaded`, `done` and `gone` rows are left alone
     ///   (an archived clip is expected to leave the camera);
     /// - `gone` clips listed again return to `pending`;
+    /// - `done` / `downloaded` clips listed with a size different from the
+    ///   archived copy (`local_size`; a rounded size may differ by 1 %)
+    ///   return to `pending` with the reason in `last_error`
+    ///   ([`ReconcileReport::requeued_changed_size`]); `pruned` clips are
+    ///   never requeued;
     /// - new, `pending`, `failed` or `gone` clips that `archived(name)` finds
     ///   in the archive with a matching size become `downloaded` with their
     ///   local path, so [`unfinished_tails`](Self::unfinished_tails) resumes

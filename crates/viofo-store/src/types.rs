@@ -206,6 +206,12 @@ pub struct ReconcileReport {
     /// Clips (new or pending / failed / gone) found in the archive with a
     /// matching size, now `downloaded` with their local path.
     pub healed: u64,
+    /// Archived clips (`done` or `downloaded`) the camera now lists with a
+    /// size different from the archived copy (it kept growing after the
+    /// download): back to `pending`, with the reason in `last_error`, so
+    /// they are downloaded again. Their `local_path` / `local_size` still
+    /// describe the archived copy until the new download finishes.
+    pub requeued_changed_size: u64,
     /// Listed clips that needed no change.
     pub unchanged: u64,
     /// Listing entries refused (empty name, NUL, size out of range) or

@@ -693,14 +693,18 @@ struct Existing {
     parking: bool,
     channel: String,
     recorded_at: Option<i64>,
+    local_size: Option<i64>,
 }
 
 /// Does the archived copy match the listed size? Exact sizes must be equal;
 /// rounded sizes (HTML pages, two decimals of MB) may differ by 1 %.
 pub(crate) fn archive_matches(listed_size: i64, exact: bool, archived: &ArchivedFile) -> bool {
-    let Ok(have) = i64::try_from(archived.size) else {
-        return false;
-    };
+    i64::try_from(archived.size).is_ok_and(|have| size_matches(listed_size, exact, have))
+}
+
+/// Does an archived size `have` match the listed size? (See
+/// [`archive_matches`].)
+fn size_matches(listed_size: i64, exact: bool, have: i64) -> bool {
     if have <= 0 {
         return false;
     }
@@ -748,7 +752,7 @@ async fn reconcile(c: &mut SqliteConnection, input: &ReconcileInput) -> OpResult
         serde_json::to_string(&names).map_err(|e| Error::invalid(format!("listing names: {e}")))?;
     let json: String = sqlx::query_scalar(
         "SELECT json_group_array(json_array(id, name, state, remote_path, size, size_exact, \
-         locked, parking, channel, recorded_at)) FROM clips WHERE camera_id = ?1 \
+         locked, parking, channel, recorded_at, local_size)) FROM clips WHERE camera_id = ?1 \
          AND (state IN ('pending', 'failed') OR name IN (SELECT value FROM json_each(?2)))",
     )
     .bind(&input.camera_id)
@@ -766,12 +770,24 @@ async fn reconcile(c: &mut SqliteConnection, input: &ReconcileInput) -> OpResult
         i64,
         String,
         Option<i64>,
+        Option<i64>,
     );
     let rows: Vec<RowTuple> =
         serde_json::from_str(&json).map_err(|e| Error::corrupt(format!("reconcile rows: {e}")))?;
     let mut existing: HashMap<String, Existing> = HashMap::with_capacity(rows.len());
-    for (id, name, state, remote_path, size, size_exact, locked, parking, channel, recorded_at) in
-        rows
+    for (
+        id,
+        name,
+        state,
+        remote_path,
+        size,
+        size_exact,
+        locked,
+        parking,
+        channel,
+        recorded_at,
+        local_size,
+    ) in rows
     {
         existing.insert(
             name,
@@ -785,6 +801,7 @@ async fn reconcile(c: &mut SqliteConnection, input: &ReconcileInput) -> OpResult
                 parking: parking != 0,
                 channel,
                 recorded_at,
+                local_size,
             },
         );
     }
@@ -852,6 +869,27 @@ async fn reconcile(c: &mut SqliteConnection, input: &ReconcileInput) -> OpResult
             .execute(&mut *c)
             .await?;
             report.healed += 1;
+            touched = true;
+        } else if let (ClipState::Done | ClipState::Downloaded, Some(have)) =
+            (ex.state, ex.local_size)
+            && !size_matches(size, clip.size_exact, have)
+        {
+            // The camera kept writing after we downloaded it: fetch it
+            // again (the pipeline replaces the archive copy atomically).
+            let why = format!(
+                "size changed on the camera after the download: listed {size} bytes, the \
+                 archive holds {have}; downloading it again"
+            );
+            tracing::info!(name = %clip.name, listed = size, archived = have, "{why}");
+            sqlx::query(
+                "UPDATE clips SET state = 'pending', attempts = 0, deferred_cycle = NULL, \
+                 last_error = ? WHERE id = ?",
+            )
+            .bind(&why)
+            .bind(ex.id)
+            .execute(&mut *c)
+            .await?;
+            report.requeued_changed_size += 1;
             touched = true;
         } else if ex.state == ClipState::Gone {
             sqlx::query("UPDATE clips SET state = 'pending' WHERE id = ?")

@@ -183,3 +183,56 @@ async fn ten_thousand_clip_listing_reconciles() {
         .unwrap();
     assert_eq!((r.unchanged, r.gone), (5_000, 5_000));
 }
+
+/// The camera kept writing a clip after we downloaded it: a listing with a
+/// size different from the archived copy puts it back in the queue.
+#[tokio::test]
+async fn an_archived_clip_listed_with_another_size_is_requeued() {
+    let f = fixture().await;
+    let s = &f.store;
+    let clips: Vec<_> = (1..=4).map(|i| clip(i, i64::from(i))).collect();
+    s.reconcile(CAM, &clips, |_| None).await.unwrap();
+    let mut ids = Vec::new();
+    for c in &clips {
+        ids.push(id_of(s, &c.name).await);
+    }
+    // 0: done, 1: downloaded (tail unfinished), 2: done, 3: done with a
+    // rounded listing size.
+    for (i, id) in ids.iter().enumerate() {
+        s.start_download(*id, None).await.unwrap();
+        s.finish_download(*id, Path::new(&format!("/a/{i}.mp4")), clips[i].size)
+            .await
+            .unwrap();
+        if i != 1 {
+            s.finish_tail(*id).await.unwrap();
+        }
+    }
+    let mut listing = clips.clone();
+    listing[0].size += 4_096; // grew after the download
+    listing[1].size += 1; // grew during the tail
+    listing[3].size_exact = false; // rounded, within 1 %
+    listing[3].size += 5;
+    let r = s.reconcile(CAM, &listing, |_| None).await.unwrap();
+    assert_eq!((r.requeued_changed_size, r.unchanged), (2, 1), "{r:?}");
+    assert_eq!(r.refreshed_paths, 3, "{r:?}");
+    let row = |i: usize| {
+        let s = s.clone();
+        let id = ids[i];
+        async move { s.get(id).await.unwrap().unwrap() }
+    };
+    for i in [0, 1] {
+        let r = row(i).await;
+        assert_eq!(r.state, ClipState::Pending, "clip {i}");
+        assert_eq!(r.size, listing[i].size, "listed size kept");
+        assert_eq!(r.local_size, Some(clips[i].size), "archived size kept");
+        let why = r.last_error.unwrap_or_default();
+        assert!(why.contains("size changed"), "{why}");
+    }
+    assert_eq!(row(2).await.state, ClipState::Done);
+    assert_eq!(
+        row(3).await.state,
+        ClipState::Done,
+        "rounded size within 1 %"
+    );
+    assert!(s.unfinished_tails(Some(CAM)).await.unwrap().is_empty());
+}
