@@ -28,7 +28,7 @@ pub(crate) const HTML_PAGES: [&str; 3] = ["/DCIM/Movie", "/DCIM/Movie/Parking", 
 /// How to reach the camera and how long to wait for it.
 ///
 /// Build with [`ClientConfig::new`] and adjust the public fields.
-/// [`Client::new`] checks the values.
+/// [`ClientConfig::validate`] checks the values ([`Client::new`] runs it).
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct ClientConfig {
@@ -75,6 +75,135 @@ impl ClientConfig {
             max_listing_items: 100_000,
         }
     }
+}
+
+impl ClientConfig {
+    /// Checks every value without building a client or sending anything;
+    /// [`Client::new`] runs the same checks. Refused, each with a message
+    /// naming the setting and the fix ([`Error::is_config`]):
+    ///
+    /// - `base_url`: empty; no `scheme://` (`127.0.0.1:`, `cam:8080`); a
+    ///   scheme other than `http`/`https`; no host (`http://`, `http://:80`);
+    ///   an empty port (`http://127.0.0.1:`); port 0 or a port that is not
+    ///   a number 1..=65535; a user name or password; a query or fragment;
+    /// - `max_connections` outside 1..=[`MAX_CONNECTIONS`];
+    /// - any timeout of zero;
+    /// - `max_listing_bytes` or `max_listing_items` of zero.
+    ///
+    /// ```
+    /// use viofo_client::ClientConfig;
+    ///
+    /// let e = ClientConfig::new("http://127.0.0.1:").validate().unwrap_err();
+    /// assert!(e.is_config());
+    /// assert!(e.to_string().contains("empty port"));
+    /// assert!(ClientConfig::new("http://127.0.0.1:8080").validate().is_ok());
+    /// ```
+    pub fn validate(&self) -> Result<(), Error> {
+        self.checked().map(|_| ())
+    }
+
+    /// [`validate`](Self::validate), returning the parsed address.
+    fn checked(&self) -> Result<Url, Error> {
+        let url = check_address(&self.base_url)?;
+        if self.max_connections == 0 || self.max_connections > MAX_CONNECTIONS {
+            return Err(Error::config(format!(
+                "max_connections must be 1..={MAX_CONNECTIONS}, not {}",
+                self.max_connections
+            )));
+        }
+        for (name, d) in [
+            ("connect_timeout", self.connect_timeout),
+            ("idle_timeout", self.idle_timeout),
+            ("command_timeout", self.command_timeout),
+            ("probe_timeout", self.probe_timeout),
+            ("listing_timeout", self.listing_timeout),
+        ] {
+            if d.is_zero() {
+                return Err(Error::config(format!("{name} must not be zero")));
+            }
+        }
+        if self.max_listing_bytes == 0 {
+            return Err(Error::config("max_listing_bytes must not be zero"));
+        }
+        if self.max_listing_items == 0 {
+            return Err(Error::config("max_listing_items must not be zero"));
+        }
+        Ok(url)
+    }
+}
+
+/// Checks the camera address (see [`ClientConfig::validate`]). The raw
+/// text is checked before the URL parser sees it, because the parser
+/// quietly accepts an empty port (`http://127.0.0.1:` means port 80 to it).
+fn check_address(base_url: &str) -> Result<Url, Error> {
+    let shown = crate::validate::shown(base_url);
+    let bad = |why: String| Error::config(format!("camera address {shown}: {why}"));
+    let text = base_url.trim();
+    if text.is_empty() {
+        return Err(Error::config(
+            "no camera address: give one as http://host[:port]",
+        ));
+    }
+    let Some((scheme, rest)) = text.split_once("://") else {
+        return Err(bad(format!(
+            "no scheme: write it as http://{}",
+            text.trim_end_matches(':')
+        )));
+    };
+    if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
+        return Err(bad(format!(
+            "scheme {} is not http or https",
+            crate::validate::shown(scheme)
+        )));
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.contains('@') {
+        return Err(bad("a user name or password is not allowed".to_owned()));
+    }
+    // `[v6]:port` or `host:port`.
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(v6) => match v6.split_once(']') {
+            Some((h, after)) => (h, after.strip_prefix(':')),
+            None => return Err(bad("unclosed `[` in the host".to_owned())),
+        },
+        None => match authority.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
+        },
+    };
+    if host.is_empty() {
+        return Err(bad("no host: write it as http://host[:port]".to_owned()));
+    }
+    match port {
+        Some("") => {
+            return Err(bad(
+                "empty port after `:`: give a port 1-65535, or leave out the `:` for port 80"
+                    .to_owned(),
+            ));
+        }
+        Some(p) => match p.parse::<u16>() {
+            Ok(0) => return Err(bad("port 0 is not a port to connect to".to_owned())),
+            Ok(_) => {}
+            Err(_) => {
+                return Err(bad(format!(
+                    "port {} is not a number 1-65535",
+                    crate::validate::shown(p)
+                )));
+            }
+        },
+        None => {}
+    }
+    let url = Url::parse(text).map_err(|e| bad(e.to_string()))?;
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(bad("no host: write it as http://host[:port]".to_owned()));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(bad("a query or fragment is not allowed".to_owned()));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad("a user name or password is not allowed".to_owned()));
+    }
+    Ok(url)
 }
 
 /// Firmware and storage facts from [`Client::info`].
@@ -128,38 +257,10 @@ pub(crate) struct Body {
 }
 
 impl Client {
-    /// Checks `cfg` and builds the client. Nothing is sent.
+    /// Checks `cfg` ([`ClientConfig::validate`]) and builds the client.
+    /// Nothing is sent.
     pub fn new(cfg: ClientConfig) -> Result<Client, Error> {
-        if cfg.max_connections == 0 || cfg.max_connections > MAX_CONNECTIONS {
-            return Err(Error::invalid_input(format!(
-                "max_connections must be 1..={MAX_CONNECTIONS}, not {}",
-                cfg.max_connections
-            )));
-        }
-        for (name, d) in [
-            ("connect_timeout", cfg.connect_timeout),
-            ("idle_timeout", cfg.idle_timeout),
-            ("command_timeout", cfg.command_timeout),
-            ("probe_timeout", cfg.probe_timeout),
-            ("listing_timeout", cfg.listing_timeout),
-        ] {
-            if d.is_zero() {
-                return Err(Error::invalid_input(format!("{name} must not be zero")));
-            }
-        }
-        let url = Url::parse(&cfg.base_url)
-            .map_err(|e| Error::invalid_input(format!("base_url {:?}: {e}", cfg.base_url)))?;
-        if !matches!(url.scheme(), "http" | "https")
-            || url.host_str().is_none()
-            || url.query().is_some()
-            || url.fragment().is_some()
-            || !url.username().is_empty()
-        {
-            return Err(Error::invalid_input(format!(
-                "base_url {:?}: want http://host[:port]",
-                cfg.base_url
-            )));
-        }
+        let url = cfg.checked()?;
         let base = url.as_str().trim_end_matches('/').to_owned();
         let http = reqwest::Client::builder()
             .connect_timeout(cfg.connect_timeout)
@@ -601,6 +702,88 @@ mod tests {
                     .is_invalid_input(),
                 "{bad}"
             );
+        }
+    }
+
+    #[test]
+    fn validate_refuses_bad_addresses_with_a_clear_message() {
+        for (bad, says) in [
+            ("http://127.0.0.1:", "empty port"),
+            ("127.0.0.1:", "no scheme"),
+            ("http://127.0.0.1:0", "port 0"),
+            ("http://127.0.0.1:00", "port 0"),
+            ("http://[::1]:", "empty port"),
+            ("http://[::1]:0", "port 0"),
+            ("http://127.0.0.1:65536", "not a number"),
+            ("http://127.0.0.1:x", "not a number"),
+            ("ftp://127.0.0.1", "not http or https"),
+            ("file:///etc/passwd", "not http or https"),
+            ("cam:8080", "no scheme"),
+            ("127.0.0.1", "no scheme"),
+            ("", "no camera address"),
+            ("  ", "no camera address"),
+            ("http://", "no host"),
+            ("http:///DCIM", "no host"),
+            ("http://:80", "no host"),
+            ("http://[::1", "unclosed"),
+            ("http://127.0.0.1/?x=1", "query"),
+            ("http://127.0.0.1#top", "query or fragment"),
+            ("http://u:p@127.0.0.1", "user name or password"),
+            ("http://:p@127.0.0.1", "user name or password"),
+        ] {
+            let cfg = ClientConfig::new(bad);
+            let e = cfg.validate().expect_err(bad);
+            assert!(
+                e.is_config() && e.is_invalid_input() && !e.is_retryable(),
+                "{bad}: {e}"
+            );
+            let msg = e.to_string();
+            assert!(msg.contains(says), "{bad}: {msg}");
+            if !bad.trim().is_empty() {
+                assert!(
+                    msg.contains(&format!("{bad:?}")),
+                    "names the address: {msg}"
+                );
+            }
+            let e = Client::new(cfg).expect_err(bad);
+            assert!(e.is_config(), "Client::new runs validate: {bad}: {e}");
+        }
+        for good in [
+            "http://127.0.0.1",
+            "http://127.0.0.1:1",
+            "http://127.0.0.1:8080/",
+            "HTTP://127.0.0.1:65535",
+            "https://[::1]:8443",
+            "http://localhost",
+        ] {
+            ClientConfig::new(good)
+                .validate()
+                .unwrap_or_else(|e| panic!("{good}: {e}"));
+            Client::new(ClientConfig::new(good)).unwrap();
+        }
+    }
+
+    #[test]
+    fn validate_refuses_bad_limits() {
+        let ok = ClientConfig::new("http://127.0.0.1");
+        type Spoil = fn(&mut ClientConfig);
+        let cases: [(&str, Spoil); 9] = [
+            ("max_connections", |c| c.max_connections = 0),
+            ("max_connections", |c| c.max_connections = 4),
+            ("connect_timeout", |c| c.connect_timeout = Duration::ZERO),
+            ("idle_timeout", |c| c.idle_timeout = Duration::ZERO),
+            ("command_timeout", |c| c.command_timeout = Duration::ZERO),
+            ("probe_timeout", |c| c.probe_timeout = Duration::ZERO),
+            ("listing_timeout", |c| c.listing_timeout = Duration::ZERO),
+            ("max_listing_bytes", |c| c.max_listing_bytes = 0),
+            ("max_listing_items", |c| c.max_listing_items = 0),
+        ];
+        for (name, spoil) in cases {
+            let mut c = ok.clone();
+            spoil(&mut c);
+            let e = c.validate().expect_err(name);
+            assert!(e.is_config() && e.to_string().contains(name), "{e}");
+            assert!(Client::new(c).unwrap_err().is_config());
         }
     }
 

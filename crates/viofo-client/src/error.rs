@@ -51,6 +51,12 @@ pub(crate) enum Kind {
     Cancelled,
     #[error("invalid input")]
     InvalidInput,
+    /// A configuration value refused by [`ClientConfig::validate`]; the
+    /// text says which and why (the error's context stays empty).
+    ///
+    /// [`ClientConfig::validate`]: crate::ClientConfig::validate
+    #[error("{0}")]
+    Config(String),
     #[error("response larger than the {limit}-byte cap")]
     TooLarge { limit: u64 },
     #[error("listing has more than {limit} items")]
@@ -83,6 +89,9 @@ impl Error {
     }
     pub(crate) fn invalid_input(context: impl Into<String>) -> Self {
         Self::new(Kind::InvalidInput, context)
+    }
+    pub(crate) fn config(message: impl Into<String>) -> Self {
+        Self::new(Kind::Config(message.into()), "")
     }
     pub(crate) fn malformed(context: impl Into<String>) -> Self {
         Self::new(Kind::Malformed, context)
@@ -144,6 +153,7 @@ impl Error {
             | Kind::Io { .. }
             | Kind::Cancelled
             | Kind::InvalidInput
+            | Kind::Config(_)
             | Kind::TooLarge { .. }
             | Kind::TooManyItems { .. }
             | Kind::Malformed => false,
@@ -182,7 +192,19 @@ impl Error {
     /// The input was refused before anything was sent or written: a bad
     /// name, path, destination or configuration.
     pub fn is_invalid_input(&self) -> bool {
-        matches!(self.kind, Kind::InvalidInput)
+        matches!(self.kind, Kind::InvalidInput | Kind::Config(_))
+    }
+
+    /// The client's configuration was refused ([`ClientConfig::validate`],
+    /// also run by [`Client::new`]): an address with an empty port or port
+    /// 0, a scheme other than http(s), no host, a zero timeout, a
+    /// connection limit outside 1..=3. Never retryable; also
+    /// [`is_invalid_input`](Error::is_invalid_input).
+    ///
+    /// [`ClientConfig::validate`]: crate::ClientConfig::validate
+    /// [`Client::new`]: crate::Client::new
+    pub fn is_config(&self) -> bool {
+        matches!(self.kind, Kind::Config(_))
     }
 
     /// A timeout (connect, idle read or total) fired.
