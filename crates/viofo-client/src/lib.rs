@@ -72,7 +72,7 @@ pub use error::{Error, Result};
 pub use listing::{
     ListSource, Listing, ListingLimits, Skipped, parse_html_listing, parse_xml_listing,
 };
-pub use recording::{Channel, MAX_CLIP_SIZE, Recording, Size};
+pub use recording::{Channel, MAX_CLIP_SIZE, MediaKind, Recording, Size};
 pub use validate::{
     ALLOWED_EXTENSIONS, MAX_NAME_BYTES, MAX_PATH_BYTES, MAX_PATH_DEPTH, RecordingName, RemotePath,
     validate_name, validate_remote_path,

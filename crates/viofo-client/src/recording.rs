@@ -50,6 +50,33 @@ pub enum Channel {
     Unknown,
 }
 
+/// What kind of file a recording is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum MediaKind {
+    /// A video clip (`.MP4`, `.MOV`, `.TS`): may carry a GPS track.
+    Video,
+    /// A still photo (`.JPG`/`.JPEG`, kept in `DCIM/Photo`): no GPS track,
+    /// never a parking clip whatever letters its name holds.
+    Photo,
+}
+
+impl MediaKind {
+    /// The kind a file name's extension says (`JPG`/`JPEG` are photos,
+    /// everything else video), ignoring case.
+    pub fn of_extension(ext: &str) -> MediaKind {
+        if PHOTO_EXTENSIONS.iter().any(|p| p.eq_ignore_ascii_case(ext)) {
+            MediaKind::Photo
+        } else {
+            MediaKind::Video
+        }
+    }
+}
+
+/// The extensions among [`ALLOWED_EXTENSIONS`](crate::ALLOWED_EXTENSIONS)
+/// that are photos.
+pub(crate) const PHOTO_EXTENSIONS: &[&str] = &["JPG", "JPEG"];
+
 /// One clip on the camera, validated.
 ///
 /// Built only by the listing parsers or [`Recording::from_listed_path`], so
@@ -61,6 +88,7 @@ pub struct Recording {
     pub(crate) listed_path: String,
     pub(crate) size: Size,
     pub(crate) locked: bool,
+    pub(crate) kind: MediaKind,
     pub(crate) parking: bool,
     pub(crate) event: bool,
     pub(crate) channel: Channel,
@@ -98,11 +126,19 @@ impl Recording {
         let info = parse_name(remote.name().as_str());
         let in_dir = |d: &str| remote.dirs().iter().any(|x| x.eq_ignore_ascii_case(d));
         let locked = in_dir("RO");
-        let parking = info.parking || in_dir("Parking");
+        // A photo's `P` is not parking (CAMERA-FACTS: the folder decides,
+        // and photos live in `DCIM/Photo`).
+        let kind = if in_dir("Photo") {
+            MediaKind::Photo
+        } else {
+            MediaKind::of_extension(&remote.name().extension())
+        };
+        let parking = kind != MediaKind::Photo && (info.parking || in_dir("Parking"));
         Ok(Recording {
             listed_path: listed_path.to_owned(),
             size,
             locked,
+            kind,
             parking,
             event: info.event,
             channel: info.channel.unwrap_or(Channel::Unknown),
@@ -136,8 +172,18 @@ impl Recording {
         self.locked
     }
     /// Parking-mode clip (`P` in the name or in the `Parking` folder).
+    /// Never true for a photo ([`is_photo`](Recording::is_photo)).
     pub fn is_parking(&self) -> bool {
         self.parking
+    }
+    /// Video clip or photo.
+    pub fn kind(&self) -> MediaKind {
+        self.kind
+    }
+    /// A still photo (`.JPG`/`.JPEG`, or anything in a `Photo` folder):
+    /// it has no GPS track to extract and is never a parking clip.
+    pub fn is_photo(&self) -> bool {
+        self.kind == MediaKind::Photo
     }
     /// Event clip (`E` in the name).
     pub fn is_event(&self) -> bool {
@@ -360,6 +406,41 @@ mod tests {
         assert_eq!(parse_camera_time("2025/13/24 12:04:06"), None);
         assert_eq!(parse_camera_time("garbage"), None);
         assert_eq!(parse_camera_time("2025/12/24 12:04:06:07"), None);
+    }
+
+    #[test]
+    fn photos_are_never_parking_clips() {
+        // The real photo path from CAMERA-FACTS: `P` before the channel.
+        let p = Recording::from_listed_path(
+            "A:\\DCIM\\Photo\\2026_0505_175704_047965PF.JPG",
+            Size::Exact(1),
+        )
+        .unwrap();
+        assert!(p.is_photo() && !p.is_parking(), "{p:?}");
+        assert_eq!(p.kind(), MediaKind::Photo);
+        assert_eq!(p.channel(), Channel::Front);
+        assert_eq!(p.start(), Some(datetime!(2026-05-05 17:57:04)));
+        let p =
+            Recording::from_listed_path("/DCIM/Photo/2024_0101_120000_001PF.jpeg", Size::Exact(1))
+                .unwrap();
+        assert!(p.is_photo() && !p.is_parking());
+        // A JPG elsewhere is still a photo; a clip with the same letters is
+        // a parking clip.
+        let p = Recording::from_listed_path(
+            "/DCIM/Movie/Parking/2026_0505_175704_047965PF.JPG",
+            Size::Exact(1),
+        )
+        .unwrap();
+        assert!(p.is_photo() && !p.is_parking());
+        let v = Recording::from_listed_path(
+            "/DCIM/Movie/2026_0505_175704_047965PF.MP4",
+            Size::Exact(1),
+        )
+        .unwrap();
+        assert!(!v.is_photo() && v.is_parking());
+        assert_eq!(v.kind(), MediaKind::Video);
+        assert_eq!(MediaKind::of_extension("jPeG"), MediaKind::Photo);
+        assert_eq!(MediaKind::of_extension("TS"), MediaKind::Video);
     }
 
     #[test]

@@ -728,6 +728,29 @@ mod tests {
     }
 
     #[test]
+    fn listed_photo_is_a_photo_not_a_parking_clip() {
+        let doc = format!(
+            "<LIST><ALLFile>{}{}</ALLFile></LIST>",
+            file(
+                "2026_0505_175704_047965PF.JPG",
+                "A:\\DCIM\\Photo\\2026_0505_175704_047965PF.JPG",
+                "1843200"
+            ),
+            file(
+                "2026_0505_175704_047965PF.MP4",
+                "A:\\DCIM\\Movie\\2026_0505_175704_047965PF.MP4",
+                "5"
+            ),
+        );
+        let l = parse(&doc).unwrap();
+        let [photo, clip] = l.recordings.as_slice() else {
+            panic!("{l:?}")
+        };
+        assert!(photo.is_photo() && !photo.is_parking(), "{photo:?}");
+        assert!(!clip.is_photo() && clip.is_parking(), "{clip:?}");
+    }
+
+    #[test]
     fn function_replies() {
         let r = parse_function(
             b"<?xml version=\"1.0\"?><Function><Cmd>3016</Cmd><Status>0</Status></Function>",
