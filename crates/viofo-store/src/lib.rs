@@ -58,7 +58,12 @@
 //! all.
 //!
 //! A command the state machine refuses fails alone; the rest of its batch
-//! commits. If another process holds the write lock, the batch is rolled
+//! commits.
+//!
+//! **No write fails silently.** A write whose result nobody reads (a
+//! fire-and-forget timing, an [`Ack`] passed to [`Ack::submit`] or simply
+//! dropped) and that fails is logged (`tracing::warn`, with the clip and the
+//! command) and counted ([`Store::unawaited_write_failures`]). If another process holds the write lock, the batch is rolled
 //! back and retried with backoff (each attempt also waits up to
 //! `busy_timeout` inside SQLite) until
 //! [`StoreOptions::write_retry_budget`] is spent; then its awaiting callers

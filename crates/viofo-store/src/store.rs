@@ -26,7 +26,7 @@ use crate::types::{
     CycleStats, DeleteOutcome, FailOutcome, Filter, GpsSummary, LegacyReport, ListedClip, Policy,
     ReconcileReport, RecoveryReport, Stage, StageTimes, StateCounts,
 };
-use crate::writer::{Msg, Op, Out, ReconcileInput, Writer};
+use crate::writer::{Msg, Op, Out, ReconcileInput, Unawaited, Writer};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
 
@@ -114,19 +114,53 @@ impl StoreOptions {
 /// awaited; awaiting resolves once the transaction holding it committed
 /// (synchronous = FULL: durable) or failed. Dropping it does not cancel the
 /// write.
-#[must_use = "the write is queued either way; await the Ack to know it is durable"]
+///
+/// A write whose `Ack` is not awaited is never lost silently: if it fails,
+/// the failure is logged (`tracing::warn`, naming the clip and the command)
+/// and counted in [`Store::unawaited_write_failures`]. Say so explicitly
+/// with [`submit`](Self::submit).
+#[must_use = "the write is queued either way; await the Ack to know it is durable, or submit() it"]
 #[derive(Debug)]
 pub struct Ack<T> {
     rx: Option<oneshot::Receiver<Result<Out>>>,
-    early: Option<Error>,
+    early: Option<Early>,
     map: fn(Out) -> Result<T>,
+}
+
+/// A write refused before it reached the writer, with what is needed to
+/// report it if nobody awaits the [`Ack`].
+#[derive(Debug)]
+struct Early {
+    error: Error,
+    unawaited: Arc<Unawaited>,
+    command: &'static str,
+    clip: Option<ClipId>,
+}
+
+impl<T> Ack<T> {
+    /// Lets the write go on without waiting for it. If it fails (refused by
+    /// the state machine, database locked past the retry budget, store
+    /// closed), the failure is logged with the clip and the command and
+    /// counted in [`Store::unawaited_write_failures`]. Use it wherever an
+    /// answer is not awaited (the same as dropping the `Ack`, but says so).
+    pub fn submit(self) {}
+}
+
+impl<T> Drop for Ack<T> {
+    fn drop(&mut self) {
+        if let Some(e) = self.early.take() {
+            e.unawaited.failed(e.command, e.clip, &e.error);
+        }
+        // A failure decided by the writer is reported there: its answer
+        // finds this receiver gone.
+    }
 }
 
 impl<T> Future for Ack<T> {
     type Output = Result<T>;
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
         if let Some(e) = self.early.take() {
-            return Poll::Ready(Err(e));
+            return Poll::Ready(Err(e.error));
         }
         let map = self.map;
         let Some(rx) = self.rx.as_mut() else {
@@ -197,6 +231,7 @@ struct Inner {
     queued_ff: Arc<AtomicUsize>,
     max_queued: usize,
     dropped: AtomicU64,
+    unawaited: Arc<Unawaited>,
     recovery: RecoveryReport,
     legacy: Option<LegacyReport>,
     read_only: bool,
@@ -407,7 +442,9 @@ impl Store {
 
         let (tx, rx) = mpsc::unbounded_channel();
         let queued_ff = Arc::new(AtomicUsize::new(0));
+        let unawaited = Arc::new(Unawaited::default());
         let writer = Writer {
+            unawaited: unawaited.clone(),
             conn,
             rx,
             queued_ff: queued_ff.clone(),
@@ -426,6 +463,7 @@ impl Store {
                 queued_ff,
                 max_queued: opts.max_queued_timings,
                 dropped: AtomicU64::new(0),
+                unawaited,
                 recovery,
                 legacy,
                 read_only: false,
@@ -467,6 +505,7 @@ impl Store {
                 queued_ff: Arc::new(AtomicUsize::new(0)),
                 max_queued: 0,
                 dropped: AtomicU64::new(0),
+                unawaited: Arc::new(Unawaited::default()),
                 recovery: RecoveryReport::default(),
                 legacy: None,
                 read_only: true,
@@ -501,7 +540,8 @@ impl Store {
 
     fn send<T>(&self, op: Op, map: fn(Out) -> Result<T>) -> Ack<T> {
         if self.inner.read_only {
-            return Self::refuse(ErrorKind::ReadOnly { action: op.name() }.into(), map);
+            let e = ErrorKind::ReadOnly { action: op.name() }.into();
+            return self.refuse(e, &op, map);
         }
         let (reply, rx) = oneshot::channel();
         match self.inner.tx.send(Msg::Cmd {
@@ -513,20 +553,41 @@ impl Store {
                 early: None,
                 map,
             },
-            Err(_) => Ack {
-                rx: None,
-                early: Some(ErrorKind::Closed.into()),
-                map,
+            Err(mpsc::error::SendError(msg)) => match msg {
+                Msg::Cmd { op, .. } => self.refuse(ErrorKind::Closed.into(), &op, map),
+                Msg::Close(_) => self.refuse_as(ErrorKind::Closed.into(), "closing", None, map),
             },
         }
     }
 
-    fn refuse<T>(e: Error, map: fn(Out) -> Result<T>) -> Ack<T> {
+    fn refuse<T>(&self, e: Error, op: &Op, map: fn(Out) -> Result<T>) -> Ack<T> {
+        self.refuse_as(e, op.name(), op.clip(), map)
+    }
+
+    fn refuse_as<T>(
+        &self,
+        error: Error,
+        command: &'static str,
+        clip: Option<ClipId>,
+        map: fn(Out) -> Result<T>,
+    ) -> Ack<T> {
         Ack {
             rx: None,
-            early: Some(e),
+            early: Some(Early {
+                error,
+                unawaited: self.inner.unawaited.clone(),
+                command,
+                clip,
+            }),
             map,
         }
+    }
+
+    /// Writes that nobody awaited (fire-and-forget timings,
+    /// [`Ack::submit`], a dropped [`Ack`]) and that failed, since the store
+    /// was opened. Each was logged with its clip and command.
+    pub fn unawaited_write_failures(&self) -> u64 {
+        self.inner.unawaited.get()
     }
 
     /// Folds a camera listing into the queue, in one transaction:
@@ -609,10 +670,11 @@ impl Store {
     pub fn finish_download(&self, id: ClipId, local_path: &Path, size: u64) -> Ack<()> {
         let local_path = match crate::writer::path_text(local_path) {
             Ok(p) => p,
-            Err(e) => return Self::refuse(e, out_unit),
+            Err(e) => return self.refuse_as(e, "recording a download", Some(id), out_unit),
         };
         let Ok(size) = i64::try_from(size) else {
-            return Self::refuse(Error::invalid("size out of range"), out_unit);
+            let e = Error::invalid("size out of range");
+            return self.refuse_as(e, "recording a download", Some(id), out_unit);
         };
         self.send(
             Op::FinishDownload {

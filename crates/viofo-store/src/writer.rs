@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use sqlx::{Connection, QueryBuilder, Sqlite, SqliteConnection};
@@ -87,6 +87,27 @@ pub(crate) enum Op {
 }
 
 impl Op {
+    /// The clip the command is about, if it is about one.
+    pub(crate) fn clip(&self) -> Option<ClipId> {
+        match self {
+            Op::StartDownload { id, .. }
+            | Op::FinishDownload { id, .. }
+            | Op::Fail { id, .. }
+            | Op::Release { id }
+            | Op::SetGps { id, .. }
+            | Op::RecordDelete { id, .. }
+            | Op::FinishTail { id }
+            | Op::MarkPruned { id, .. }
+            | Op::SetPriority { id, .. }
+            | Op::Timing { id, .. } => Some(*id),
+            Op::Reconcile(_)
+            | Op::RetryFailed { .. }
+            | Op::BeginCycle { .. }
+            | Op::FinishCycle { .. }
+            | Op::Flush => None,
+        }
+    }
+
     /// What the command does, for messages.
     pub(crate) fn name(&self) -> &'static str {
         match self {
@@ -106,6 +127,42 @@ impl Op {
             Op::FinishCycle { .. } => "finishing a cycle",
             Op::Flush => "flushing",
         }
+    }
+}
+
+/// Counts (and logs) the failures of writes whose result nobody reads:
+/// fire-and-forget timings, [`Ack::submit`](crate::Ack::submit), a dropped
+/// [`Ack`](crate::Ack).
+#[derive(Debug, Default)]
+pub(crate) struct Unawaited {
+    failures: AtomicU64,
+}
+
+impl Unawaited {
+    /// Logs one such failure with the clip and the command, and counts it.
+    pub(crate) fn failed(&self, command: &'static str, clip: Option<ClipId>, error: &Error) {
+        self.count();
+        match clip {
+            Some(clip) => tracing::warn!(
+                %clip,
+                command,
+                %error,
+                "state write for clip {clip} failed ({command}) and nobody was waiting for it: {error}"
+            ),
+            None => tracing::warn!(
+                command,
+                %error,
+                "state write failed ({command}) and nobody was waiting for it: {error}"
+            ),
+        }
+    }
+
+    pub(crate) fn count(&self) {
+        self.failures.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn get(&self) -> u64 {
+        self.failures.load(Ordering::Relaxed)
     }
 }
 
@@ -143,6 +200,8 @@ pub(crate) struct Writer {
     pub(crate) max_attempts: u32,
     pub(crate) retry_budget: Duration,
     pub(crate) shutdown: Option<CancellationToken>,
+    /// Failures of writes nobody awaited.
+    pub(crate) unawaited: Arc<Unawaited>,
     /// The owner lock (`<db>.lock`), released when the writer ends.
     pub(crate) _owner: std::fs::File,
 }
@@ -212,11 +271,11 @@ impl Writer {
                 self.rx.close();
                 while let Ok(m) = self.rx.try_recv() {
                     match m {
-                        Msg::Cmd { reply: Some(r), .. } => {
-                            let _ = r.send(Err(ErrorKind::Closed.into()));
-                        }
-                        Msg::Cmd { reply: None, .. } => {
-                            self.queued_ff.fetch_sub(1, Ordering::Relaxed);
+                        Msg::Cmd { op, reply } => {
+                            if reply.is_none() {
+                                self.queued_ff.fetch_sub(1, Ordering::Relaxed);
+                            }
+                            self.answer(&op, reply, Err(ErrorKind::Closed.into()));
                         }
                         Msg::Close(d) => {
                             let _ = d.send(());
@@ -261,30 +320,38 @@ impl Writer {
         match self.execute(&ops, &keep).await {
             Ok(outs) => {
                 for ((op, reply), out) in ops.iter().zip(replies).zip(outs) {
-                    match reply {
-                        Some(r) => {
-                            let _ = r.send(out);
-                        }
-                        None => {
-                            if let Err(e) = out {
-                                tracing::warn!(error = %e, ?op, "queued state write refused");
-                            }
-                        }
-                    }
+                    self.answer(op, reply, out);
                 }
             }
             Err(e) => {
-                let mut lost = 0u64;
-                for reply in replies {
-                    match reply {
-                        Some(r) => {
-                            let _ = r.send(Err(e.clone()));
-                        }
-                        None => lost += 1,
+                let mut lost_timings = 0u64;
+                for (op, reply) in ops.iter().zip(replies) {
+                    if reply.is_none() && matches!(op, Op::Timing { .. }) {
+                        // Counted, logged once below (thousands may queue).
+                        lost_timings += 1;
+                        self.unawaited.count();
+                    } else {
+                        self.answer(op, reply, Err(e.clone()));
                     }
                 }
-                tracing::error!(error = %e, lost_fire_and_forget = lost, "state write batch failed");
+                tracing::error!(error = %e, lost_timings, "state write batch failed");
             }
+        }
+    }
+
+    /// Hands a command's result to its caller. A failure nobody will read
+    /// (fire-and-forget, or the caller dropped its [`Ack`](crate::Ack)) is
+    /// logged with the clip and the command, and counted.
+    fn answer(&self, op: &Op, reply: Option<Reply>, out: Result<Out>) {
+        let unread = match reply {
+            Some(r) => match r.send(out) {
+                Ok(()) => return,
+                Err(out) => out,
+            },
+            None => out,
+        };
+        if let Err(e) = unread {
+            self.unawaited.failed(op.name(), op.clip(), &e);
         }
     }
 

@@ -10,3 +10,4 @@ mod owner;
 mod pruned;
 mod reconcile;
 mod timings;
+mod unawaited;
