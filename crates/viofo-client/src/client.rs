@@ -412,7 +412,8 @@ impl Client {
     }
 
     /// Heartbeat (cmd 3016) within `probe_timeout`: `Ok` when the camera
-    /// answers status 0 (or an empty 200).
+    /// answers status 0 (or an empty 200). A 404 means something else
+    /// answers at this address ([`Error::is_not_dashcam`]).
     pub async fn probe(&self) -> Result<(), Error> {
         let body = self
             .command(
@@ -420,7 +421,14 @@ impl Client {
                 Class::Normal,
                 self.inner.cfg.probe_timeout,
             )
-            .await?;
+            .await
+            .map_err(|e| match e.status() {
+                Some(404) => Error::new(
+                    Kind::NotDashcam { status: 404 },
+                    format!("{}: heartbeat (cmd 3016)", self.inner.base),
+                ),
+                _ => e,
+            })?;
         if body.bytes.iter().all(u8::is_ascii_whitespace) {
             return match body.cut {
                 Some(e) => Err(e),
@@ -520,7 +528,7 @@ impl Client {
             Ok(listing) => match body.cut {
                 Some(cut) if listing.truncated.is_some() => Err(cut),
                 Some(cut) => {
-                    tracing::debug!(error = %cut, "listing connection ended abruptly after a complete document");
+                    tracing::debug!(error = %format_args!("{cut:#}"), "listing connection ended abruptly after a complete document");
                     Ok(listing)
                 }
                 None => Ok(listing),

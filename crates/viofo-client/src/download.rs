@@ -447,7 +447,7 @@ impl Client {
             Ok(n) => Ok((Some(n), SizeSource::Head)),
             Err(e) if e.is_offline() => Err(e),
             Err(e) => {
-                tracing::warn!(error = %e, what, "HEAD failed; falling back to the listed size");
+                tracing::warn!(error = %format_args!("{e:#}"), what, "HEAD failed; falling back to the listed size");
                 match rec.size().exact() {
                     Some(n) => Ok((Some(n), SizeSource::Listing)),
                     None => Ok((None, SizeSource::ContentLength)),

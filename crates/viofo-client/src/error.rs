@@ -23,14 +23,22 @@ pub(crate) enum Phase {
     Total,
 }
 
+/// What went wrong, as this layer says it. A variant with a `#[source]`
+/// never puts that source's text in its own message: the cause is reached
+/// through [`std::error::Error::source`], so a chain printer (anyhow's
+/// `{:#}`, or [`Error`]'s own `{:#}`) shows each cause once.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum Kind {
-    #[error("camera unreachable: {0}")]
+    #[error("camera unreachable")]
     Connect(#[source] reqwest::Error),
     #[error("timed out ({0:?})")]
     Timeout(Phase),
-    #[error("connection failed: {0}")]
+    #[error("connection failed")]
     Transport(#[source] reqwest::Error),
+    #[error(
+        "something at this address answers, but it is not a Novatek dashcam (HTTP {status} to the heartbeat)"
+    )]
+    NotDashcam { status: u16 },
     #[error("HTTP status {0}")]
     Status(u16),
     #[error("body ended after {got} of {expected} bytes")]
@@ -69,14 +77,15 @@ pub(crate) enum Kind {
     CameraStatus(i64),
 }
 
-/// fs-err messages already name the path; plain io errors do not.
+/// This layer's words for a local I/O error: the path, unless the cause's
+/// own text already names it (fs-err messages do). The cause itself is the
+/// error's source, never repeated here.
 fn io_message(path: &std::path::Path, source: &io::Error) -> String {
-    let msg = source.to_string();
     let p = path.display().to_string();
-    if msg.contains(&p) {
-        msg
+    if source.to_string().contains(&p) {
+        "local file".to_owned()
     } else {
-        format!("{p}: {msg}")
+        format!("local file {p}")
     }
 }
 
@@ -154,6 +163,7 @@ impl Error {
             | Kind::Cancelled
             | Kind::InvalidInput
             | Kind::Config(_)
+            | Kind::NotDashcam { .. }
             | Kind::TooLarge { .. }
             | Kind::TooManyItems { .. }
             | Kind::Malformed => false,
@@ -215,19 +225,40 @@ impl Error {
     /// The HTTP status the camera answered, when that is the error.
     pub fn status(&self) -> Option<u16> {
         match self.kind {
-            Kind::Status(s) => Some(s),
+            Kind::Status(s) | Kind::NotDashcam { status: s } => Some(s),
             _ => None,
         }
     }
+
+    /// Something at the configured address answers HTTP, but not as a
+    /// Novatek dashcam: it answered 404 to the heartbeat (cmd 3016), as a
+    /// router, NAS or other web server would. Wrong address or wrong
+    /// network; not retryable, not [`is_offline`](Error::is_offline), not
+    /// [`is_not_found`](Error::is_not_found) (no file is missing).
+    pub fn is_not_dashcam(&self) -> bool {
+        matches!(self.kind, Kind::NotDashcam { .. })
+    }
 }
 
+/// `{}` is this layer's text only (what was being done, and what went
+/// wrong); the cause, if any, is [`source`](std::error::Error::source).
+/// `{:#}` adds every cause, `: `-separated, each once: the one-line form for
+/// logs and stored reasons.
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.context.is_empty() {
-            write!(f, "{}", self.kind)
+            write!(f, "{}", self.kind)?;
         } else {
-            write!(f, "{}: {}", self.context, self.kind)
+            write!(f, "{}: {}", self.context, self.kind)?;
         }
+        if f.alternate() {
+            let mut cause = std::error::Error::source(self);
+            while let Some(c) = cause {
+                write!(f, ": {c}")?;
+                cause = c.source();
+            }
+        }
+        Ok(())
     }
 }
 
@@ -267,10 +298,26 @@ mod tests {
         );
         assert!(full.is_disk_full() && !full.is_retryable());
         assert!(full.to_string().contains("/a/b.part"));
+        let cause = std::error::Error::source(&full).unwrap().to_string();
+        assert!(!full.to_string().contains(&cause), "{full} repeats {cause}");
+        assert_eq!(format!("{full:#}"), format!("{full}: {cause}"));
         assert!(Error::cancelled("x").is_cancelled());
         assert!(Error::timeout(Phase::Connect, "x").is_offline());
         assert!(!Error::timeout(Phase::Idle, "x").is_offline());
         assert!(Error::timeout(Phase::Idle, "x").is_retryable());
         assert!(Error::invalid_input("x").is_invalid_input());
+        let nd = Error::new(Kind::NotDashcam { status: 404 }, "heartbeat (cmd 3016)");
+        assert!(nd.is_not_dashcam() && !nd.is_retryable() && !nd.is_not_found());
+    }
+
+    #[test]
+    fn io_errors_that_name_their_path_are_not_repeated() {
+        let named = io::Error::other("failed to write to file `/a/b.part`: disk on fire");
+        let e = Error::io("/a/b.part", named, "writing x.MP4");
+        assert_eq!(e.to_string(), "writing x.MP4: local file");
+        assert_eq!(
+            format!("{e:#}"),
+            "writing x.MP4: local file: failed to write to file `/a/b.part`: disk on fire"
+        );
     }
 }

@@ -81,3 +81,69 @@ async fn server_errors_are_retryable() {
     assert!(e.is_retryable(), "{e}");
     sim.shutdown().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_404_to_the_heartbeat_is_not_a_dashcam() {
+    let sim = Sim::start(SimConfig::default()).await.unwrap();
+    let c = client(&sim);
+    sim.inject(Fault::status(404).on(Target::Cmd(3016)));
+    let e = c.probe().await.unwrap_err();
+    assert!(e.is_not_dashcam(), "{e}");
+    assert!(
+        !e.is_retryable() && !e.is_offline() && !e.is_not_found(),
+        "{e}"
+    );
+    assert_eq!(e.status(), Some(404));
+    let msg = e.to_string();
+    assert!(
+        msg.contains("something at this address answers, but it is not a Novatek dashcam"),
+        "{msg}"
+    );
+    // Other commands answering 404 are plain 404s; a healthy heartbeat is fine.
+    c.probe().await.unwrap();
+    sim.inject(Fault::status(404).on(Target::Cmd(3014)));
+    let e = c.recording_state().await.unwrap_err();
+    assert!(e.is_not_found() && !e.is_not_dashcam(), "{e}");
+    sim.shutdown().await;
+}
+
+/// Every error in the chain of a real connection-refused error, as a chain
+/// printer (anyhow's `{:#}`) shows it: no layer repeats a cause's text.
+#[tokio::test]
+async fn connection_refused_prints_each_cause_once() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let c = Client::new(ClientConfig::new(format!("http://127.0.0.1:{port}"))).unwrap();
+    let e = c.probe().await.unwrap_err();
+    assert!(e.is_offline(), "{e}");
+    let mut chain = Vec::new();
+    let mut cur: Option<&dyn std::error::Error> = Some(&e);
+    while let Some(err) = cur {
+        chain.push(err.to_string());
+        cur = err.source();
+    }
+    assert!(
+        chain.len() >= 2,
+        "the cause is reachable by source(): {chain:?}"
+    );
+    for (i, outer) in chain.iter().enumerate() {
+        for inner in &chain[i + 1..] {
+            assert!(
+                !outer.contains(inner.as_str()),
+                "{outer:?} repeats its cause {inner:?}"
+            );
+        }
+    }
+    let line = chain.join(": ");
+    let mut segments: Vec<&str> = line.split(": ").collect();
+    let n = segments.len();
+    segments.sort_unstable();
+    segments.dedup();
+    assert_eq!(segments.len(), n, "a segment repeats: {line}");
+    assert_eq!(line.matches("unreachable").count(), 1, "{line}");
+    assert_eq!(line.matches("cmd 3016").count(), 1, "{line}");
+    // `{:#}` prints that same one line.
+    assert_eq!(format!("{e:#}"), line);
+}
