@@ -202,6 +202,17 @@ fn out_fail_state(o: Out) -> Result<ClipState> {
     out_fail(o).map(FailOutcome::state)
 }
 
+fn out_cycle_row(o: Out) -> Result<CycleRow> {
+    match o {
+        Out::CycleRow(r) => Ok(*r),
+        other => Err(unexpected(other)),
+    }
+}
+
+fn out_cycle_done(o: Out) -> Result<()> {
+    out_cycle_row(o).map(drop)
+}
+
 fn out_count(o: Out) -> Result<u64> {
     match o {
         Out::Count(n) => Ok(n),
@@ -360,6 +371,18 @@ pub(crate) fn cycle_from_row(r: &SqliteRow) -> Result<CycleRow> {
         bytes: r.try_get::<Option<i64>, _>("bytes").map_err(g)?.map(to_u64),
         outcome: outcome.as_deref().map(CycleOutcome::parse).transpose()?,
         note: r.try_get("note").map_err(g)?,
+        failed: r
+            .try_get::<Option<i64>, _>("failed")
+            .map_err(g)?
+            .map(to_u64),
+        deferred: r
+            .try_get::<Option<i64>, _>("deferred")
+            .map_err(g)?
+            .map(to_u64),
+        write_failures: r
+            .try_get::<Option<i64>, _>("write_failures")
+            .map_err(g)?
+            .map(to_u64),
     })
 }
 
@@ -445,6 +468,7 @@ impl Store {
         let unawaited = Arc::new(Unawaited::default());
         let writer = Writer {
             unawaited: unawaited.clone(),
+            cycle_starts: HashMap::new(),
             conn,
             rx,
             queued_ff: queued_ff.clone(),
@@ -585,7 +609,8 @@ impl Store {
 
     /// Writes that nobody awaited (fire-and-forget timings,
     /// [`Ack::submit`], a dropped [`Ack`]) and that failed, since the store
-    /// was opened. Each was logged with its clip and command.
+    /// was opened. Each was logged with its clip and command. The cycle row
+    /// records the ones of its cycle ([`CycleRow::write_failures`]).
     pub fn unawaited_write_failures(&self) -> u64 {
         self.inner.unawaited.get()
     }
@@ -818,7 +843,9 @@ impl Store {
         )
     }
 
-    /// Finishes a cycle row.
+    /// Finishes a cycle row. See
+    /// [`finish_cycle_report`](Self::finish_cycle_report) for what the
+    /// store adds.
     pub fn finish_cycle(&self, id: CycleId, stats: CycleStats) -> Ack<()> {
         self.send(
             Op::FinishCycle {
@@ -826,7 +853,27 @@ impl Store {
                 stats,
                 at: now_ms(),
             },
-            out_unit,
+            out_cycle_done,
+        )
+    }
+
+    /// Finishes a cycle row and resolves to it as stored. The store counts
+    /// what the cycle left behind: [`CycleRow::failed`] (clips it downloaded
+    /// that ended `failed`: clips, not attempts), [`CycleRow::deferred`]
+    /// (clips deferred in it, still pending) and
+    /// [`CycleRow::write_failures`] (unawaited writes that failed while it
+    /// ran, see [`unawaited_write_failures`](Self::unawaited_write_failures)).
+    /// If any of them is non-zero, a [`CycleOutcome::Completed`] is
+    /// recorded as [`CycleOutcome::CompletedWithFailures`]; other outcomes
+    /// are kept.
+    pub fn finish_cycle_report(&self, id: CycleId, stats: CycleStats) -> Ack<CycleRow> {
+        self.send(
+            Op::FinishCycle {
+                id,
+                stats,
+                at: now_ms(),
+            },
+            out_cycle_row,
         )
     }
 

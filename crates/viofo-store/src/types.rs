@@ -528,9 +528,14 @@ impl CycleMode {
 
 /// How a cycle ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum CycleOutcome {
     /// Queue drained.
     Completed,
+    /// Queue drained, but clips were left failed or deferred, or state
+    /// writes nobody awaited failed (see
+    /// [`Store::finish_cycle_report`](crate::Store::finish_cycle_report)).
+    CompletedWithFailures,
     /// The camera went away mid-cycle.
     CameraLost,
     /// Shut down on request.
@@ -540,23 +545,40 @@ pub enum CycleOutcome {
 }
 
 impl CycleOutcome {
-    pub(crate) fn as_str(self) -> &'static str {
+    /// The stable name stored in the database and printed in reports:
+    /// `completed`, `completed_with_failures`, `camera_lost`, `cancelled`,
+    /// `failed`.
+    pub fn as_str(self) -> &'static str {
         match self {
             CycleOutcome::Completed => "completed",
+            CycleOutcome::CompletedWithFailures => "completed_with_failures",
             CycleOutcome::CameraLost => "camera_lost",
             CycleOutcome::Cancelled => "cancelled",
             CycleOutcome::Failed => "failed",
         }
     }
 
+    /// Did the cycle do everything it set out to do? Only
+    /// [`Completed`](Self::Completed) is ok.
+    pub fn is_ok(self) -> bool {
+        matches!(self, CycleOutcome::Completed)
+    }
+
     pub(crate) fn parse(s: &str) -> Result<Self> {
         Ok(match s {
             "completed" => CycleOutcome::Completed,
+            "completed_with_failures" => CycleOutcome::CompletedWithFailures,
             "camera_lost" => CycleOutcome::CameraLost,
             "cancelled" => CycleOutcome::Cancelled,
             "failed" => CycleOutcome::Failed,
             other => return Err(Error::corrupt(format!("cycle outcome {other:?}"))),
         })
+    }
+}
+
+impl fmt::Display for CycleOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -594,6 +616,15 @@ pub struct CycleRow {
     pub outcome: Option<CycleOutcome>,
     /// Note.
     pub note: Option<String>,
+    /// Clips this cycle downloaded that ended `failed` (clips, not
+    /// attempts), counted when it finished.
+    pub failed: Option<u64>,
+    /// Clips deferred in this cycle and still waiting for a later one,
+    /// counted when it finished.
+    pub deferred: Option<u64>,
+    /// State writes nobody awaited that failed while the cycle ran (`None`
+    /// if it began in another process or has not finished).
+    pub write_failures: Option<u64>,
 }
 
 /// What `open` found and repaired.

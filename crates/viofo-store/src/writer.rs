@@ -13,8 +13,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::{Error, ErrorKind, Result, is_sqlite_busy};
 use crate::types::{
-    ArchivedFile, ClipId, ClipState, CycleId, CycleMode, CycleStats, DeleteOutcome, FailOutcome,
-    GpsSummary, ListedClip, ReconcileReport, Stage,
+    ArchivedFile, ClipId, ClipState, CycleId, CycleMode, CycleOutcome, CycleRow, CycleStats,
+    DeleteOutcome, FailOutcome, GpsSummary, ListedClip, ReconcileReport, Stage,
 };
 
 /// Most commands folded into one transaction.
@@ -180,6 +180,7 @@ pub(crate) enum Out {
     Unit,
     Reconcile(ReconcileReport),
     Fail(FailOutcome),
+    CycleRow(Box<CycleRow>),
     Count(u64),
     Cycle(CycleId),
 }
@@ -202,6 +203,9 @@ pub(crate) struct Writer {
     pub(crate) shutdown: Option<CancellationToken>,
     /// Failures of writes nobody awaited.
     pub(crate) unawaited: Arc<Unawaited>,
+    /// [`Unawaited`] count when each cycle of this process began, for the
+    /// cycle row's `write_failures`.
+    pub(crate) cycle_starts: HashMap<i64, u64>,
     /// The owner lock (`<db>.lock`), released when the writer ends.
     pub(crate) _owner: std::fs::File,
 }
@@ -317,7 +321,12 @@ impl Writer {
 
     async fn run_batch(&mut self, ops: Vec<Op>, replies: Vec<Option<Reply>>) {
         let keep = coalesce(&ops);
-        match self.execute(&ops, &keep).await {
+        // Results nobody will read: their failures count for the cycle row.
+        let detached: Vec<bool> = replies
+            .iter()
+            .map(|r| r.as_ref().is_none_or(oneshot::Sender::is_closed))
+            .collect();
+        match self.execute(&ops, &keep, &detached).await {
             Ok(outs) => {
                 for ((op, reply), out) in ops.iter().zip(replies).zip(outs) {
                     self.answer(op, reply, out);
@@ -357,12 +366,17 @@ impl Writer {
 
     /// Runs the batch in one IMMEDIATE transaction, retrying the whole
     /// batch with backoff on lock conflicts until the budget is spent.
-    async fn execute(&mut self, ops: &[Op], keep: &[bool]) -> Result<Vec<Result<Out>>> {
+    async fn execute(
+        &mut self,
+        ops: &[Op],
+        keep: &[bool],
+        detached: &[bool],
+    ) -> Result<Vec<Result<Out>>> {
         let start = Instant::now();
         let mut delay = Duration::from_millis(5);
         let mut other_failures = 0u32;
         loop {
-            match self.try_batch(ops, keep).await {
+            match self.try_batch(ops, keep, detached).await {
                 Ok(outs) => return Ok(outs),
                 Err(e) if is_sqlite_busy(&e) => {
                     let waited = start.elapsed();
@@ -388,11 +402,16 @@ impl Writer {
         &mut self,
         ops: &[Op],
         keep: &[bool],
+        detached: &[bool],
     ) -> std::result::Result<Vec<Result<Out>>, sqlx::Error> {
-        let max_attempts = self.max_attempts;
+        let mut ctx = ExecCtx {
+            max_attempts: self.max_attempts,
+            unawaited: self.unawaited.get(),
+            cycle_starts: &mut self.cycle_starts,
+        };
         let mut tx = self.conn.begin_with("BEGIN IMMEDIATE").await?;
         let mut outs = Vec::with_capacity(ops.len());
-        for (op, keep) in ops.iter().zip(keep) {
+        for ((op, keep), detached) in ops.iter().zip(keep).zip(detached) {
             let r = if !*keep {
                 Ok(Out::Unit)
             } else if let Op::Reconcile(input) = op {
@@ -406,12 +425,18 @@ impl Writer {
                 sqlx::query("RELEASE reconcile").execute(&mut *tx).await?;
                 r.map(Out::Reconcile)
             } else {
-                exec(&mut tx, op, max_attempts).await
+                exec(&mut tx, op, &mut ctx).await
             };
             match r {
                 Ok(o) => outs.push(Ok(o)),
                 Err(OpErr::Abort(e)) => return Err(e),
-                Err(OpErr::Refuse(e)) => outs.push(Err(e)),
+                Err(OpErr::Refuse(e)) => {
+                    if *detached {
+                        // Counted (and logged) once the batch is answered.
+                        ctx.unawaited += 1;
+                    }
+                    outs.push(Err(e));
+                }
             }
         }
         tx.commit().await?;
@@ -491,7 +516,16 @@ async fn require(
     Ok(state)
 }
 
-async fn exec(c: &mut SqliteConnection, op: &Op, max_attempts: u32) -> OpResult<Out> {
+/// What commands need beyond the connection.
+struct ExecCtx<'a> {
+    max_attempts: u32,
+    /// Unawaited write failures so far, this batch's included.
+    unawaited: u64,
+    cycle_starts: &'a mut HashMap<i64, u64>,
+}
+
+async fn exec(c: &mut SqliteConnection, op: &Op, ctx: &mut ExecCtx<'_>) -> OpResult<Out> {
+    let max_attempts = ctx.max_attempts;
     match op {
         Op::Reconcile(_) => Err(OpErr::Refuse(Error::invalid(
             "reconcile dispatched wrongly",
@@ -712,25 +746,52 @@ async fn exec(c: &mut SqliteConnection, op: &Op, max_attempts: u32) -> OpResult<
                     .bind(at)
                     .execute(&mut *c)
                     .await?;
-            Ok(Out::Cycle(CycleId(r.last_insert_rowid())))
+            let id = r.last_insert_rowid();
+            ctx.cycle_starts.insert(id, ctx.unawaited);
+            Ok(Out::Cycle(CycleId(id)))
         }
         Op::FinishCycle { id, stats, at } => {
+            let (failed, deferred): (i64, i64) = sqlx::query_as(
+                "SELECT (SELECT COUNT(*) FROM clips WHERE cycle_id = ?1 AND state = 'failed'), \
+                 (SELECT COUNT(*) FROM clips WHERE deferred_cycle = ?1 AND state = 'pending')",
+            )
+            .bind(id.0)
+            .fetch_one(&mut *c)
+            .await?;
+            let write_failures = ctx
+                .cycle_starts
+                .get(&id.0)
+                .map(|start| ctx.unawaited.saturating_sub(*start));
+            let left_behind = failed > 0 || deferred > 0 || write_failures.is_some_and(|n| n > 0);
+            let outcome = match stats.outcome {
+                CycleOutcome::Completed if left_behind => CycleOutcome::CompletedWithFailures,
+                other => other,
+            };
             let r = sqlx::query(
-                "UPDATE cycles SET finished_at = ?, clips = ?, bytes = ?, outcome = ?, note = ? \
-                 WHERE id = ?",
+                "UPDATE cycles SET finished_at = ?, clips = ?, bytes = ?, outcome = ?, note = ?, \
+                 failed = ?, deferred = ?, write_failures = ? WHERE id = ?",
             )
             .bind(at)
             .bind(i64::try_from(stats.clips).unwrap_or(i64::MAX))
             .bind(i64::try_from(stats.bytes).unwrap_or(i64::MAX))
-            .bind(stats.outcome.as_str())
+            .bind(outcome.as_str())
             .bind(stats.note.as_deref())
+            .bind(failed)
+            .bind(deferred)
+            .bind(write_failures.map(|n| i64::try_from(n).unwrap_or(i64::MAX)))
             .bind(id.0)
             .execute(&mut *c)
             .await?;
             if r.rows_affected() == 0 {
                 return Err(OpErr::Refuse(ErrorKind::CycleNotFound(*id).into()));
             }
-            Ok(Out::Unit)
+            let row = sqlx::query("SELECT * FROM cycles WHERE id = ?")
+                .bind(id.0)
+                .fetch_one(&mut *c)
+                .await?;
+            let row = crate::store::cycle_from_row(&row)?;
+            ctx.cycle_starts.remove(&id.0);
+            Ok(Out::CycleRow(Box::new(row)))
         }
         Op::Flush => Ok(Out::Unit),
     }

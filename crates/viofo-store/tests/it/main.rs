@@ -2,6 +2,7 @@
 
 mod common;
 mod concurrency;
+mod cycles;
 mod deferral;
 mod legacy;
 mod lifecycle;
