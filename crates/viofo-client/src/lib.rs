@@ -74,8 +74,8 @@ pub use listing::{
 };
 pub use recording::{Channel, MAX_CLIP_SIZE, MediaKind, Recording, Size};
 pub use validate::{
-    ALLOWED_EXTENSIONS, MAX_NAME_BYTES, MAX_PATH_BYTES, MAX_PATH_DEPTH, RecordingName, RemotePath,
-    validate_name, validate_remote_path,
+    ALLOWED_EXTENSIONS, MAX_NAME_BYTES, MAX_PATH_BYTES, MAX_PATH_DEPTH, PHOTO_EXTENSIONS,
+    RecordingName, RemotePath, VIDEO_EXTENSIONS, validate_name, validate_remote_path,
 };
 
 /// Re-exported so callers need not depend on tokio-util for the token type.

@@ -65,17 +65,16 @@ impl MediaKind {
     /// The kind a file name's extension says (`JPG`/`JPEG` are photos,
     /// everything else video), ignoring case.
     pub fn of_extension(ext: &str) -> MediaKind {
-        if PHOTO_EXTENSIONS.iter().any(|p| p.eq_ignore_ascii_case(ext)) {
+        if crate::validate::PHOTO_EXTENSIONS
+            .iter()
+            .any(|p| p.eq_ignore_ascii_case(ext))
+        {
             MediaKind::Photo
         } else {
             MediaKind::Video
         }
     }
 }
-
-/// The extensions among [`ALLOWED_EXTENSIONS`](crate::ALLOWED_EXTENSIONS)
-/// that are photos.
-pub(crate) const PHOTO_EXTENSIONS: &[&str] = &["JPG", "JPEG"];
 
 /// One clip on the camera, validated.
 ///
@@ -123,7 +122,7 @@ impl Recording {
                 size.bytes()
             )));
         }
-        let info = parse_name(remote.name().as_str());
+        let info = remote.name().info();
         let in_dir = |d: &str| remote.dirs().iter().any(|x| x.eq_ignore_ascii_case(d));
         let locked = in_dir("RO");
         // A photo's `P` is not parking (CAMERA-FACTS: the folder decides,
@@ -131,7 +130,7 @@ impl Recording {
         let kind = if in_dir("Photo") {
             MediaKind::Photo
         } else {
-            MediaKind::of_extension(&remote.name().extension())
+            remote.name().kind()
         };
         let parking = kind != MediaKind::Photo && (info.parking || in_dir("Parking"));
         Ok(Recording {
@@ -198,7 +197,8 @@ impl Recording {
         self.sequence
     }
     /// Start time from the name, camera-local, if the name follows a known
-    /// pattern and holds a real date.
+    /// pattern and holds a real date (the same as
+    /// [`RecordingName::recorded_at`] on [`file_name`](Recording::file_name)).
     pub fn start(&self) -> Option<PrimitiveDateTime> {
         self.start
     }

@@ -6,8 +6,12 @@
 //! climb out of it.
 
 use std::fmt;
+use std::str::FromStr;
+
+use time::PrimitiveDateTime;
 
 use crate::error::Error;
+use crate::recording::{Channel, MediaKind, NameInfo, parse_name};
 
 /// Longest file name accepted, in bytes (the common file-system limit).
 pub const MAX_NAME_BYTES: usize = 255;
@@ -18,7 +22,9 @@ pub const MAX_PATH_BYTES: usize = 1024;
 /// Most directory levels a remote path may have below `/DCIM`.
 pub const MAX_PATH_DEPTH: usize = 8;
 
-/// File extensions accepted for a recording name (compared ignoring case).
+/// File extensions accepted for a recording name (compared ignoring case):
+/// the one list, videos first ([`VIDEO_EXTENSIONS`]), then photos
+/// ([`PHOTO_EXTENSIONS`]).
 ///
 /// Viofo cameras write `.MP4`; older Novatek firmware writes `.MOV` or `.TS`,
 /// and the photo folder holds `.JPG`. Anything else (`.part`, `.db`, no
@@ -26,19 +32,99 @@ pub const MAX_PATH_DEPTH: usize = 8;
 /// with the client's own `<name>.part` files.
 pub const ALLOWED_EXTENSIONS: &[&str] = &["MP4", "MOV", "TS", "JPG", "JPEG"];
 
-/// A recording's file name that has passed [`validate_name`].
+/// How many of [`ALLOWED_EXTENSIONS`] (from the front) are video.
+const VIDEO_COUNT: usize = 3;
+
+/// The video clip extensions among [`ALLOWED_EXTENSIONS`] (`MP4`, `MOV`,
+/// `TS`): files that may carry a GPS track.
+pub const VIDEO_EXTENSIONS: &[&str] = ALLOWED_EXTENSIONS.split_at(VIDEO_COUNT).0;
+
+/// The photo extensions among [`ALLOWED_EXTENSIONS`] (`JPG`, `JPEG`).
+pub const PHOTO_EXTENSIONS: &[&str] = ALLOWED_EXTENSIONS.split_at(VIDEO_COUNT).1;
+
+/// A recording's file name that has passed [`validate_name`], and what the
+/// name alone tells: start time, channel, parking and event flags, sequence,
+/// video or photo.
 ///
 /// It is a single path component made of ASCII letters, digits and
 /// `_ - . + ( ) ~`, at most [`MAX_NAME_BYTES`] long, not starting with a
 /// dot, ending in one of [`ALLOWED_EXTENSIONS`]. It is therefore safe to join
 /// onto a local directory on any common file system.
+///
+/// Names follow `YYYY_MMDD_HHMMSS_NNNNN[N][P|E..][F|R|I|T].ext` or
+/// `YYYYMMDDHHMMSS_NNNNNN.ext`; a valid name in neither pattern has no start
+/// time and channel [`Channel::Unknown`].
+///
+/// ```
+/// use viofo_client::{Channel, RecordingName};
+///
+/// let n: RecordingName = "2025_1224_120324_000002PF.MP4".parse()?;
+/// let at = n.recorded_at().unwrap(); // camera-local wall clock
+/// let ymd_hms = (at.year(), u8::from(at.month()), at.day(), at.hour(), at.minute(), at.second());
+/// assert_eq!(ymd_hms, (2025, 12, 24, 12, 3, 24));
+/// assert_eq!(n.channel(), Channel::Front);
+/// assert!(n.is_parking() && !n.is_photo());
+/// // A photo's `P` is not parking.
+/// let p = RecordingName::new("2026_0505_175704_047965PF.JPG")?;
+/// assert!(p.is_photo() && !p.is_parking());
+/// assert!(RecordingName::new("../x.MP4").is_err());
+/// # Ok::<(), viofo_client::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RecordingName(String);
 
 impl RecordingName {
-    /// Validates `name` (see [`validate_name`]).
+    /// Validates `name` (see [`validate_name`]). `name.parse()` does the
+    /// same.
     pub fn new(name: &str) -> Result<Self, Error> {
         validate_name(name)
+    }
+
+    /// Everything the name says, parsed once.
+    pub(crate) fn info(&self) -> NameInfo {
+        parse_name(&self.0)
+    }
+
+    /// When the recording started, from the name: camera-local wall-clock
+    /// time (the camera's clock, no zone). `None` when the name follows no
+    /// known pattern or holds an impossible date.
+    pub fn recorded_at(&self) -> Option<PrimitiveDateTime> {
+        self.info().start
+    }
+
+    /// Which camera recorded it (the name's last letter);
+    /// [`Channel::Unknown`] when the name has none.
+    pub fn channel(&self) -> Channel {
+        self.info().channel.unwrap_or(Channel::Unknown)
+    }
+
+    /// The sequence number, if the name follows a known pattern.
+    pub fn sequence(&self) -> Option<u32> {
+        self.info().sequence
+    }
+
+    /// A parking-mode clip by its name (`P` before the channel letter).
+    /// Never true for a photo. A clip in the `Parking` folder is parking
+    /// too, which only [`Recording::is_parking`](crate::Recording::is_parking)
+    /// can tell.
+    pub fn is_parking(&self) -> bool {
+        !self.is_photo() && self.info().parking
+    }
+
+    /// An event clip by its name (`E` before the channel letter).
+    pub fn is_event(&self) -> bool {
+        self.info().event
+    }
+
+    /// Video or photo, by the extension ([`VIDEO_EXTENSIONS`],
+    /// [`PHOTO_EXTENSIONS`]).
+    pub fn kind(&self) -> MediaKind {
+        MediaKind::of_extension(&self.extension())
+    }
+
+    /// A photo (`.JPG`/`.JPEG`): no GPS track, never parking.
+    pub fn is_photo(&self) -> bool {
+        self.kind() == MediaKind::Photo
     }
 
     /// The name as a string slice.
@@ -52,6 +138,15 @@ impl RecordingName {
             .rsplit_once('.')
             .map(|(_, e)| e.to_ascii_uppercase())
             .unwrap_or_default()
+    }
+}
+
+impl FromStr for RecordingName {
+    type Err = Error;
+
+    /// Validates `s` (see [`validate_name`]).
+    fn from_str(s: &str) -> Result<Self, Error> {
+        validate_name(s)
     }
 }
 
@@ -117,7 +212,11 @@ pub fn validate_name(name: &str) -> Result<RecordingName, Error> {
             .iter()
             .any(|a| a.eq_ignore_ascii_case(ext))
     {
-        return bad("not a recording extension (MP4, MOV, TS, JPG)");
+        return Err(Error::invalid_input(format!(
+            "bad file name {}: not a recording extension ({})",
+            shown(name),
+            ALLOWED_EXTENSIONS.join(", ")
+        )));
     }
     Ok(RecordingName(name.to_owned()))
 }
@@ -253,6 +352,91 @@ mod tests {
         ] {
             assert_eq!(validate_name(n).unwrap().as_str(), n);
         }
+    }
+
+    #[test]
+    fn names_tell_time_channel_and_flags_alone() {
+        use time::macros::datetime;
+        let n: RecordingName = "2025_1224_120324_000002PF.MP4".parse().unwrap();
+        assert_eq!(n.recorded_at(), Some(datetime!(2025-12-24 12:03:24)));
+        assert_eq!(n.channel(), Channel::Front);
+        assert_eq!(n.sequence(), Some(2));
+        assert!(n.is_parking() && !n.is_event() && !n.is_photo());
+        assert_eq!(n.kind(), MediaKind::Video);
+        let n = RecordingName::new("2025_0101_000000_000001ER.MOV").unwrap();
+        assert!(n.is_event() && !n.is_parking() && n.channel() == Channel::Rear);
+        let n = RecordingName::new("20260827204333_000029.MP4").unwrap();
+        assert_eq!(n.recorded_at(), Some(datetime!(2026-08-27 20:43:33)));
+        assert_eq!(n.channel(), Channel::Unknown);
+        // Photos: the real name from CAMERA-FACTS; its `P` is not parking.
+        let p = RecordingName::new("2026_0505_175704_047965PF.JPG").unwrap();
+        assert!(p.is_photo() && !p.is_parking() && p.kind() == MediaKind::Photo);
+        assert_eq!(p.recorded_at(), Some(datetime!(2026-05-05 17:57:04)));
+        assert_eq!(p.channel(), Channel::Front);
+        assert!(RecordingName::new("2024_0101_120000_001PF.JPG").is_ok());
+        // Valid but unpatterned, and invalid.
+        let odd = RecordingName::new("FILE0001.MOV").unwrap();
+        assert_eq!((odd.recorded_at(), odd.channel()), (None, Channel::Unknown));
+        assert!(
+            "../2025_1224_120324_000002F.MP4"
+                .parse::<RecordingName>()
+                .is_err()
+        );
+        assert!(
+            "2025_1224_120324_000002F.MP4.part"
+                .parse::<RecordingName>()
+                .is_err()
+        );
+    }
+
+    /// The bare-name parser agrees with what a listed clip says, so callers
+    /// holding only a name need no fake `/DCIM/Movie/{name}` path.
+    #[test]
+    fn bare_name_agrees_with_a_listed_clip() {
+        for n in [
+            "2025_1224_120324_000002PF.MP4",
+            "2025_1224_120324_000002F.MP4",
+            "2025_0101_000000_00001R.MP4",
+            "20260827204333_000029.MP4",
+            "2025_1324_120324_000002F.MP4",
+            "FILE0001.MOV",
+            "x.ts",
+            "bad name.MP4",
+        ] {
+            let rec = crate::Recording::from_listed_path(
+                &format!("/DCIM/Movie/{n}"),
+                crate::Size::Approx(0),
+            )
+            .ok();
+            let name = RecordingName::new(n).ok();
+            assert_eq!(
+                name.as_ref().and_then(RecordingName::recorded_at),
+                rec.as_ref().and_then(crate::Recording::start),
+                "{n}"
+            );
+            assert_eq!(
+                name.as_ref().map(RecordingName::channel),
+                rec.as_ref().map(crate::Recording::channel),
+                "{n}"
+            );
+            assert_eq!(
+                name.as_ref().map(RecordingName::is_parking),
+                rec.as_ref().map(crate::Recording::is_parking),
+                "{n}"
+            );
+        }
+    }
+
+    #[test]
+    fn extension_lists_are_one_list() {
+        assert_eq!(VIDEO_EXTENSIONS, ["MP4", "MOV", "TS"]);
+        assert_eq!(PHOTO_EXTENSIONS, ["JPG", "JPEG"]);
+        assert_eq!(
+            [VIDEO_EXTENSIONS, PHOTO_EXTENSIONS].concat(),
+            ALLOWED_EXTENSIONS
+        );
+        let e = validate_name("x.exe").unwrap_err().to_string();
+        assert!(e.contains("MP4, MOV, TS, JPG, JPEG"), "{e}");
     }
 
     #[test]
