@@ -164,7 +164,7 @@ mod types;
 mod writer;
 
 pub use error::{Error, Result};
-pub use placement::{FsClass, classify_fs_magic, default_db_path};
+pub use placement::{FsClass, Placement, check_placement, classify_fs_magic, default_db_path};
 pub use report::{CycleTimings, StageStats, percentile};
 pub use store::{Ack, LegacyImport, Store, StoreOptions, now_ms};
 pub use types::{

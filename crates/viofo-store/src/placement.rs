@@ -78,6 +78,65 @@ pub(crate) fn check_fs(dir: &Path, magic: Option<u64>, allow: bool) -> Result<()
     }
 }
 
+/// Where a state database would live, as [`check_placement`] found it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Placement {
+    /// The database path as given.
+    pub db: PathBuf,
+    /// Its absolute, symlink-resolved form (what the recordings check
+    /// compares).
+    pub resolved: PathBuf,
+    /// The folder whose filesystem was checked: the database's folder, or
+    /// its nearest existing ancestor when the folder does not exist yet.
+    pub checked_dir: PathBuf,
+    /// That filesystem's class (`None` where statfs is not available).
+    pub fs: Option<FsClass>,
+    /// Whether the database file exists already.
+    pub exists: bool,
+}
+
+/// The store's placement check, the one [`Store::open`](crate::Store::open)
+/// runs (`doctor` can run the same): refuses a database inside the
+/// recordings folder (after resolving symlinks and `..`,
+/// [`Error::is_inside_recordings`]) and one on a network filesystem unless
+/// `allow_network_fs` ([`Error::is_network_fs`]; FUSE is allowed with a
+/// warning). Creates nothing: when the database's folder does not exist
+/// yet, its nearest existing ancestor is checked. Blocking (canonicalize,
+/// statfs): call it from `spawn_blocking` in async code.
+pub fn check_placement(
+    db: &Path,
+    recordings: Option<&Path>,
+    allow_network_fs: bool,
+) -> Result<Placement> {
+    if let Some(rec) = recordings {
+        check_not_inside(db, rec)?;
+    }
+    let resolved = resolve(db)?;
+    let dir = match db.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    let checked_dir = dir
+        .ancestors()
+        .find(|p| p.as_os_str().is_empty() || p.is_dir())
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    let checked_dir = if checked_dir.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        checked_dir
+    };
+    let magic = fs_magic(&checked_dir)?;
+    check_fs(&checked_dir, magic, allow_network_fs)?;
+    Ok(Placement {
+        db: db.to_owned(),
+        resolved,
+        checked_dir,
+        fs: magic.map(classify_fs_magic),
+        exists: db.is_file(),
+    })
+}
+
 /// `$XDG_STATE_HOME/viofosync/viofosync.db` (falling back to the local data
 /// directory where the platform has no state directory).
 pub fn default_db_path() -> Option<PathBuf> {
@@ -262,6 +321,39 @@ mod tests {
         check_not_inside(&t.path().join("state/viofosync.db"), &rec).unwrap();
         // A sibling whose name shares the prefix is not inside.
         check_not_inside(&t.path().join("rec2/viofosync.db"), &rec).unwrap();
+    }
+
+    #[test]
+    fn placement_check_creates_nothing_and_checks_the_nearest_folder() {
+        let t = tempfile::tempdir().unwrap();
+        let db = t.path().join("not/yet/viofosync.db");
+        let p = check_placement(&db, None, false).unwrap();
+        assert_eq!(p.checked_dir, t.path());
+        assert!(!p.exists);
+        assert!(!t.path().join("not").exists(), "nothing created");
+        assert_eq!(p.resolved, resolve(&db).unwrap());
+        if p.fs.is_some() {
+            assert!(!matches!(p.fs, Some(FsClass::Network(_))));
+        }
+
+        // Inside the recordings folder, through a symlink: refused.
+        let rec = t.path().join("rec");
+        std::fs::create_dir(&rec).unwrap();
+        #[cfg(unix)]
+        {
+            let link = t.path().join("link");
+            std::os::unix::fs::symlink(&rec, &link).unwrap();
+            let err = check_placement(&link.join("state.db"), Some(&rec), false).unwrap_err();
+            assert!(err.is_inside_recordings(), "{err}");
+            // The other way round too: recordings given through the link.
+            let err = check_placement(&rec.join("s.db"), Some(&link), false).unwrap_err();
+            assert!(err.is_inside_recordings(), "{err}");
+        }
+        // A sibling sharing the prefix is fine.
+        check_placement(&t.path().join("rec2/s.db"), Some(&rec), false).unwrap();
+        // A relative path with no folder is checked in ".".
+        let p = check_placement(Path::new("viofosync-test-nonexistent.db"), None, false).unwrap();
+        assert_eq!(p.checked_dir, Path::new("."));
     }
 
     #[test]

@@ -394,6 +394,15 @@ fn db_path(opts: &StoreOptions) -> Result<PathBuf> {
     }
 }
 
+/// Runs blocking filesystem work on tokio's blocking pool.
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .unwrap_or_else(|e| Err(Error::invalid(format!("blocking task failed: {e}"))))
+}
+
 fn open_error(path: &Path, e: sqlx::Error) -> Error {
     ErrorKind::Open {
         path: path.to_owned(),
@@ -408,18 +417,25 @@ impl Store {
     /// from an unclean stop (see [`RecoveryReport`]), starts the writer.
     pub async fn open(opts: StoreOptions) -> Result<Store> {
         let path = db_path(&opts)?;
-        if let Some(rec) = &opts.recordings_dir {
-            placement::check_not_inside(&path, rec)?;
-        }
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
-            _ => PathBuf::from("."),
+        // Canonicalize, statfs, mkdir and flock block (for seconds on a
+        // stalled NAS mount): off the async threads.
+        let owner = {
+            let path = path.clone();
+            let recordings = opts.recordings_dir.clone();
+            let allow = opts.allow_network_fs;
+            blocking(move || {
+                placement::check_placement(&path, recordings.as_deref(), allow)?;
+                let dir = match path.parent() {
+                    Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
+                    _ => PathBuf::from("."),
+                };
+                fs_err::create_dir_all(&dir).map_err(|e| Error::io("creating", &dir, e))?;
+                // One owner at a time: a second sync on the same database
+                // would "recover" the first one's downloads from under it.
+                placement::take_owner_lock(&path)
+            })
+            .await?
         };
-        fs_err::create_dir_all(&dir).map_err(|e| Error::io("creating", &dir, e))?;
-        placement::check_fs(&dir, placement::fs_magic(&dir)?, opts.allow_network_fs)?;
-        // One owner at a time: a second sync on the same database would
-        // "recover" the first one's downloads from under it.
-        let owner = placement::take_owner_lock(&path)?;
 
         let open_err = |e: sqlx::Error| open_error(&path, e);
         let base = SqliteConnectOptions::new()
@@ -503,7 +519,11 @@ impl Store {
     /// so looking at a sync never disturbs it.
     pub async fn open_read_only(opts: StoreOptions) -> Result<Store> {
         let path = db_path(&opts)?;
-        if !path.is_file() {
+        let exists = {
+            let path = path.clone();
+            blocking(move || Ok(path.is_file())).await?
+        };
+        if !exists {
             return Err(ErrorKind::Missing { path }.into());
         }
         let open_err = |e: sqlx::Error| open_error(&path, e);
