@@ -218,20 +218,67 @@ pub struct CameraInfo {
 }
 
 /// What the camera said to a delete (see [`Client::delete`]).
+///
+/// Three answers, of which only one is a confirmation:
+///
+/// | variant | the camera answered | the file is | predicate |
+/// |---|---|---|---|
+/// | [`Confirmed`](DeleteOutcome::Confirmed) | `<Status>0</Status>` | deleted | [`is_confirmed`](DeleteOutcome::is_confirmed) |
+/// | [`ConfirmedEmptyBody`](DeleteOutcome::ConfirmedEmptyBody) | HTTP 200, empty body | **unknown** | [`is_ambiguous`](DeleteOutcome::is_ambiguous) |
+/// | [`Refused`](DeleteOutcome::Refused) | a non-zero `<Status>` to every path form | still there | [`is_refused`](DeleteOutcome::is_refused) |
+///
+/// Despite its name, `ConfirmedEmptyBody` is **not** a confirmation: treat
+/// it as "maybe deleted" and check the next listing before recording the
+/// clip as gone from the camera.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DeleteOutcome {
-    /// `<Status>0</Status>`.
+    /// `<Status>0</Status>`: the camera says the file is deleted.
     Confirmed,
-    /// HTTP 200 with an empty body. Some firmware answers a successful
-    /// delete this way, but so might a firmware that ignored the request:
-    /// callers that must be sure should check the next listing.
+    /// Ambiguous, not confirmed: HTTP 200 with an empty body. Some firmware
+    /// answers a successful delete this way, but so might a firmware that
+    /// ignored the request. Whether the file is gone is unknown until a
+    /// listing no longer shows it. (The name is kept for compatibility;
+    /// [`is_confirmed`](DeleteOutcome::is_confirmed) is false for it.)
     ConfirmedEmptyBody,
     /// Every path form was answered with a non-zero status (the last one
-    /// is given).
+    /// is given): the file is still there.
     Refused {
         /// The camera's `<Status>` value.
         status: i64,
     },
+}
+
+impl DeleteOutcome {
+    /// The camera confirmed the delete (`<Status>0</Status>`). False for
+    /// the ambiguous empty answer.
+    pub fn is_confirmed(self) -> bool {
+        matches!(self, DeleteOutcome::Confirmed)
+    }
+
+    /// The camera answered 200 with an empty body: the file may or may not
+    /// be gone; check the next listing.
+    pub fn is_ambiguous(self) -> bool {
+        matches!(self, DeleteOutcome::ConfirmedEmptyBody)
+    }
+
+    /// The camera refused the delete; the file is still there.
+    pub fn is_refused(self) -> bool {
+        matches!(self, DeleteOutcome::Refused { .. })
+    }
+}
+
+/// `confirmed`, `unconfirmed: empty answer (check the next listing)`,
+/// `refused: status N`.
+impl std::fmt::Display for DeleteOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DeleteOutcome::Confirmed => f.write_str("confirmed"),
+            DeleteOutcome::ConfirmedEmptyBody => {
+                f.write_str("unconfirmed: empty answer (check the next listing)")
+            }
+            DeleteOutcome::Refused { status } => write!(f, "refused: status {status}"),
+        }
+    }
 }
 
 /// An async client for one camera. Cheap to clone; clones share the
@@ -614,6 +661,10 @@ impl Client {
     /// (`/DCIM/...`, or `A:\DCIM\...` when the listing gave the slash
     /// form). Runs in the delete class of the limiter (see the crate
     /// docs): it waits while downloads wait.
+    ///
+    /// Only [`DeleteOutcome::Confirmed`] is a confirmation; an empty 200
+    /// answer is [`DeleteOutcome::ConfirmedEmptyBody`], which is ambiguous
+    /// ([`DeleteOutcome::is_ambiguous`]): check the next listing.
     ///
     /// A 404 is an error ([`Error::is_not_found`]); so is a non-200 answer
     /// or an unparsable body. The caller decides whether a locked clip may

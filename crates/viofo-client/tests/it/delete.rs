@@ -20,7 +20,10 @@ async fn delete_with_the_listed_path() {
     let sim = sim_with(2, 1000).await;
     let c = client(&sim);
     let recs = list(&c).await;
-    assert_eq!(c.delete(&recs[0]).await.unwrap(), DeleteOutcome::Confirmed);
+    let outcome = c.delete(&recs[0]).await.unwrap();
+    assert_eq!(outcome, DeleteOutcome::Confirmed);
+    assert!(outcome.is_confirmed() && !outcome.is_ambiguous() && !outcome.is_refused());
+    assert_eq!(outcome.to_string(), "confirmed");
     assert_eq!(sim.deleted(), [recs[0].file_name().as_str()]);
     let targets = delete_targets(&sim);
     assert_eq!(targets.len(), 1);
@@ -65,10 +68,10 @@ async fn refused_both_ways() {
     let c = client(&sim);
     let rec = &list(&c).await[0];
     sim.inject(Fault::refuse_delete(-5).times(2));
-    assert_eq!(
-        c.delete(rec).await.unwrap(),
-        DeleteOutcome::Refused { status: -5 }
-    );
+    let outcome = c.delete(rec).await.unwrap();
+    assert_eq!(outcome, DeleteOutcome::Refused { status: -5 });
+    assert!(outcome.is_refused() && !outcome.is_confirmed() && !outcome.is_ambiguous());
+    assert_eq!(outcome.to_string(), "refused: status -5");
     assert!(sim.deleted().is_empty());
     assert_eq!(delete_targets(&sim).len(), 2);
     sim.shutdown().await;
@@ -95,7 +98,7 @@ async fn locked_clip_is_refused_by_the_camera() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn empty_body_counts_as_confirmed_by_empty_body() {
+async fn empty_body_is_ambiguous_not_confirmed() {
     let sim = Sim::start(
         SimConfig::default()
             .with_clips(ClipSpec::synthetic(1).size(1000))
@@ -106,10 +109,12 @@ async fn empty_body_counts_as_confirmed_by_empty_body() {
     .unwrap();
     let c = client(&sim);
     let rec = &list(&c).await[0];
-    assert_eq!(
-        c.delete(rec).await.unwrap(),
-        DeleteOutcome::ConfirmedEmptyBody
-    );
+    let outcome = c.delete(rec).await.unwrap();
+    assert_eq!(outcome, DeleteOutcome::ConfirmedEmptyBody);
+    assert!(outcome.is_ambiguous(), "{outcome}");
+    assert!(!outcome.is_confirmed(), "an empty answer confirms nothing");
+    assert!(!outcome.is_refused());
+    assert!(outcome.to_string().starts_with("unconfirmed"), "{outcome}");
     assert_eq!(sim.deleted().len(), 1);
     sim.shutdown().await;
 }
