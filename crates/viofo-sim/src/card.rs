@@ -2,7 +2,6 @@
 //! the recording in progress.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -11,12 +10,14 @@ use tokio::time::Instant;
 
 use crate::config::{ClipDef, ClipSpec, DefBody, Folder, LockStyle, SimConfig, Source};
 use crate::error::{ErrorKind, SimError};
-use crate::synth::{GpsPoint, Layout, SynthReader, Track, splitmix64};
+use viofo_gps::fixture::{Route, splitmix64};
+
+use crate::body::{GpsPoint, Synth};
 
 /// A clip's body source.
 #[derive(Debug, Clone)]
 pub(crate) enum Body {
-    Synth(Arc<Layout>),
+    Synth(Synth),
     Bytes(Bytes),
     File(PathBuf),
 }
@@ -95,7 +96,7 @@ impl Clip {
     /// GPS fixes the body carries now (synthetic clips only).
     pub(crate) fn gps_points(&self) -> Vec<GpsPoint> {
         match &self.body {
-            Body::Synth(l) => l.points(self.size),
+            Body::Synth(s) => s.points(self.size),
             _ => Vec::new(),
         }
     }
@@ -107,7 +108,7 @@ struct Recording {
     id: u64,
     /// Instant the clip started.
     started: Instant,
-    layout: Arc<Layout>,
+    synth: Synth,
 }
 
 /// The card plus the camera clock.
@@ -121,7 +122,7 @@ pub(crate) struct Card {
     epoch: Instant,
     rate: u64,
     clip_duration: Duration,
-    track: Track,
+    track: Route,
     recording: Option<Recording>,
     next_id: u64,
     /// Clips that grow by so many bytes each time a listing is served.
@@ -187,7 +188,7 @@ impl Card {
             epoch: Instant::now(),
             rate: config.recording_rate,
             clip_duration: config.recording_clip,
-            track: Track::from_seed(config.seed ^ 0xcafe, clock_base),
+            track: Route::from_seed(config.seed ^ 0xcafe, clock_base),
             recording: None,
             next_id,
             growth_per_listing: Vec::new(),
@@ -225,14 +226,14 @@ impl Card {
         let seq = self.next_seq;
         self.next_seq = self.next_seq.saturating_add(1);
         let name = format!("{}_{seq:06}F.MP4", name_time(at));
-        let layout = Arc::new(Layout::for_rate(
+        let synth = Synth::for_rate(
             splitmix64(self.seed ^ u64::from(seq) ^ 0x5eed),
             self.rate,
             self.clip_duration.as_secs(),
-            Some(self.track.clone()),
+            Some(self.track),
             at,
-        ));
-        let size = layout.header_len + 8;
+        );
+        let size = synth.data_start();
         // A name clash (a served folder already has it) just replaces nothing:
         // skip the number.
         if self
@@ -251,16 +252,12 @@ impl Card {
             size,
             start: at,
             end: at,
-            body: Body::Synth(layout.clone()),
+            body: Body::Synth(synth.clone()),
             growing: true,
             read_only: false,
             same_name: false,
         });
-        self.recording = Some(Recording {
-            id,
-            started,
-            layout,
-        });
+        self.recording = Some(Recording { id, started, synth });
     }
 
     /// Bring the growing clip up to date with the clock.
@@ -268,7 +265,7 @@ impl Card {
         for _ in 0..100_000 {
             let Some(rec) = &self.recording else { return };
             let elapsed = now.saturating_duration_since(rec.started);
-            let header = rec.layout.header_len + 8;
+            let header = rec.synth.data_start();
             let id = rec.id;
             let started = rec.started;
             let Some(clip) = self.clips.iter_mut().find(|c| c.id == id) else {
@@ -492,9 +489,9 @@ fn from_def(def: &ClipDef, seed: u64, start: PrimitiveDateTime) -> Clip {
     let (body, size) = match &def.body {
         DefBody::Bytes(b) => (Body::Bytes(b.clone()), b.len() as u64),
         DefBody::Synthetic { size, gps } => {
-            let track = gps.then(|| Track::from_seed(seed, start));
-            let l = Layout::for_size(seed, *size, def.duration.as_secs(), track, start);
-            (Body::Synth(Arc::new(l)), *size)
+            let route = gps.then(|| Route::from_seed(seed, start));
+            let s = Synth::for_size(seed, *size, def.duration.as_secs(), route, start);
+            (Body::Synth(s), *size)
         }
     };
     Clip {
@@ -512,7 +509,7 @@ fn from_def(def: &ClipDef, seed: u64, start: PrimitiveDateTime) -> Clip {
 }
 
 fn synthetic(spec: &ClipSpec, seed: u64, out: &mut Vec<Clip>) {
-    let track = Track::from_seed(seed, spec.start);
+    let track = Route::from_seed(seed, spec.start);
     let secs = spec.duration.as_secs();
     for i in 0..spec.count {
         let start = spec.start + spec.duration * u32::try_from(i).unwrap_or(u32::MAX);
@@ -539,8 +536,7 @@ fn synthetic(spec: &ClipSpec, seed: u64, out: &mut Vec<Clip>) {
         for (cam, size) in cams {
             let name = format!("{}_{seq:06}{letter}{cam}.MP4", name_time(start));
             let cseed = splitmix64(seed ^ hash_name(&name));
-            let layout =
-                Layout::for_size(cseed, size, secs, spec.gps.then(|| track.clone()), start);
+            let synth = Synth::for_size(cseed, size, secs, spec.gps.then_some(track), start);
             out.push(Clip {
                 id: 0,
                 name,
@@ -548,7 +544,7 @@ fn synthetic(spec: &ClipSpec, seed: u64, out: &mut Vec<Clip>) {
                 size,
                 start,
                 end: start + spec.duration,
-                body: Body::Synth(Arc::new(layout)),
+                body: Body::Synth(synth),
                 growing: false,
                 read_only: false,
                 same_name: false,
@@ -671,7 +667,7 @@ pub struct ClipReader {
 
 #[derive(Debug)]
 enum ReaderInner {
-    Synth(SynthReader),
+    Synth(viofo_gps::fixture::Clip),
     Bytes(Bytes),
     File(fs_err::File),
 }
@@ -679,7 +675,7 @@ enum ReaderInner {
 impl ClipReader {
     pub(crate) fn open(clip: &Clip) -> std::io::Result<Self> {
         let inner = match &clip.body {
-            Body::Synth(l) => ReaderInner::Synth(SynthReader::new(l.clone(), clip.size)),
+            Body::Synth(s) => ReaderInner::Synth(s.at(clip.size)),
             Body::Bytes(b) => ReaderInner::Bytes(b.clone()),
             Body::File(p) => ReaderInner::File(fs_err::File::open(p)?),
         };
@@ -710,7 +706,7 @@ impl std::io::Read for ClipReader {
             return Ok(0);
         };
         let n = match &mut self.inner {
-            ReaderInner::Synth(r) => r.read_at(self.pos, buf),
+            ReaderInner::Synth(c) => c.read_at(self.pos, buf),
             ReaderInner::Bytes(b) => {
                 let from = usize::try_from(self.pos).unwrap_or(usize::MAX);
                 match b.get(from..from.saturating_add(want)) {

@@ -11,9 +11,17 @@
 //! slow deletes. Faults are injected per request or at seeded-random rates.
 //!
 //! Synthetic clips are never held in memory: their bytes (an A229/A329-like
-//! MP4 with a `gps ` index and variable-offset GPS blocks) are computed from
-//! the offset, so multi-gigabyte clips cost nothing and Range works. All
-//! timing uses `tokio::time`, so tests can run under paused time.
+//! MP4 with a `gps ` index and variable-offset GPS blocks, planned by
+//! `viofo_gps::fixture`) are computed from the offset, so multi-gigabyte
+//! clips cost nothing and Range works. All timing uses `tokio::time`, so
+//! tests can run under paused time.
+//!
+//! Real-firmware behaviours that break naive syncs can be switched on, each
+//! deterministic: a clip that grows while the camera says it is not
+//! recording ([`Sim::grow_clip`], [`Sim::set_growth_per_listing`]), one name
+//! in two folders ([`ClipDef::allow_same_name`]), the lock button pressed
+//! during a download ([`Sim::lock_on_download`]), reset bursts
+//! ([`Fault::reset_burst`]) and cut listings ([`ListingEnd`]).
 //!
 //! The server binds `127.0.0.1` only.
 //!
@@ -41,13 +49,13 @@
 //! ```
 #![deny(missing_docs)]
 
+mod body;
 mod card;
 mod config;
 mod error;
 mod faults;
 mod pages;
 mod server;
-mod synth;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -60,6 +68,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+pub use body::GpsPoint;
 pub use card::{ClipInfo, ClipReader};
 pub use config::{
     ClipDef, ClipSpec, DeleteForms, Folder, ListingEnd, ListingShape, LockStyle, SimConfig,
@@ -68,7 +77,6 @@ pub use error::SimError;
 pub use faults::{Fault, FaultKind, RandomFaults, Target};
 pub use pages::html_size;
 pub use server::{Outcome, RequestRecord, UNSAFE_COMMANDS};
-pub use synth::GpsPoint;
 
 use card::Card;
 use error::ErrorKind;

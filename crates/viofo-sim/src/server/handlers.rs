@@ -17,14 +17,13 @@ use super::{Outcome, RequestRecord, Shared, State, UNSAFE_COMMANDS};
 use crate::card::{Body, Clip};
 use crate::config::{Folder, Settings};
 use crate::pages;
-use crate::synth::SynthReader;
 
 /// Status answered to refused and unknown commands.
 const UNKNOWN_STATUS: i32 = -256;
 
 fn clip_body(clip: &Clip) -> BodySource {
     match &clip.body {
-        Body::Synth(l) => BodySource::Synth(SynthReader::new(l.clone(), clip.size)),
+        Body::Synth(s) => BodySource::Synth(s.at(clip.size)),
         Body::Bytes(b) => BodySource::Bytes(b.clone()),
         Body::File(p) => BodySource::File(p.clone(), None),
     }

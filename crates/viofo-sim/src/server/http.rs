@@ -7,8 +7,6 @@ use bytes::Bytes;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio::net::TcpStream;
 
-use crate::synth::SynthReader;
-
 /// A parsed request head.
 #[derive(Debug)]
 pub(super) struct Request {
@@ -87,7 +85,7 @@ pub(super) struct Reply {
 
 pub(super) enum BodySource {
     Bytes(Bytes),
-    Synth(SynthReader),
+    Synth(viofo_gps::fixture::Clip),
     File(std::path::PathBuf, Option<tokio::fs::File>),
 }
 
@@ -103,7 +101,7 @@ impl BodySource {
                 }
                 Ok(n)
             }
-            BodySource::Synth(r) => Ok(r.read_at(pos, buf)),
+            BodySource::Synth(c) => Ok(c.read_at(pos, buf)),
             BodySource::File(path, file) => {
                 if file.is_none() {
                     let mut f = tokio::fs::File::open(&*path).await?;

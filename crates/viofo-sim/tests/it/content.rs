@@ -69,6 +69,7 @@ async fn clips_carry_gps_in_the_variable_offset_layout() {
     let points = sim.gps_points(&c.name).unwrap();
     assert_eq!(points.len(), 60);
     assert_eq!(points[0].time, c.start);
+    let mut triples = std::collections::HashSet::new();
     for (k, p) in points.iter().enumerate() {
         let off = p.box_offset as usize;
         assert_eq!(&bytes[off + 4..off + 12], b"freeGPS ", "block {k}");
@@ -79,9 +80,14 @@ async fn clips_carry_gps_in_the_variable_offset_layout() {
                 w[0] == b'A' && matches!(w[1], b'N' | b'S') && matches!(w[2], b'E' | b'W')
             })
             .unwrap();
+        triples.insert(a);
         assert_eq!(block[a + 1] == b'S', p.lat < 0.0);
         assert_eq!(block[a + 2] == b'W', p.lon < 0.0);
     }
+    assert!(
+        triples.len() > 3,
+        "the record offset must vary between blocks"
+    );
     // consecutive fixes are about `speed` apart (1 s at 20-60 knots => 10-31 m)
     let d = (points[1].lat - points[0].lat)
         .hypot((points[1].lon - points[0].lon) * points[0].lat.to_radians().cos());
