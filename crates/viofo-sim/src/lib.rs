@@ -54,7 +54,9 @@ mod card;
 mod config;
 mod error;
 mod faults;
+mod names;
 mod pages;
+mod reader;
 mod server;
 
 use std::net::{Ipv4Addr, SocketAddr};
@@ -69,13 +71,14 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 pub use body::GpsPoint;
-pub use card::{ClipInfo, ClipReader};
+pub use card::ClipInfo;
 pub use config::{
     ClipDef, ClipSpec, DeleteForms, Folder, ListingEnd, ListingShape, LockStyle, SimConfig,
 };
 pub use error::SimError;
 pub use faults::{Fault, FaultKind, RandomFaults, Target};
 pub use pages::html_size;
+pub use reader::ClipReader;
 pub use server::{Outcome, RequestRecord, UNSAFE_COMMANDS};
 
 use card::Card;
