@@ -54,7 +54,11 @@ impl Synth {
         start: PrimitiveDateTime,
     ) -> Self {
         let reserve = reserve_for(size);
-        let room = size.saturating_sub(FRAME + reserve) / BLOCK;
+        // Room counted from the first block-aligned offset after the front
+        // region, so small clips carry as many blocks as they always did
+        // (none below 64 KiB).
+        let first = (FRAME + reserve).div_ceil(BLOCK) * BLOCK;
+        let room = size.saturating_sub(first) / BLOCK;
         Self::build(seed, size, reserve, duration_secs.min(room), route, start)
     }
 
@@ -149,13 +153,23 @@ mod tests {
     fn sizes_are_exact_and_blocks_fit_the_reserve() {
         let t0 = datetime!(2025-12-24 12:00:00);
         let route = Some(Route::from_seed(1, t0));
-        for size in [1, 5_000, 100_000, 1_000_000, 3_000_000] {
+        for (size, blocks) in [
+            (1, 0),
+            (5_000, 0),
+            (60_000, 0),
+            (65_535, 0),
+            (65_536, 1),
+            (100_000, 2),
+            (1_000_000, 29),
+            (3_000_000, 60),
+        ] {
             let s = Synth::for_size(7, size, 60, route, t0);
             assert_eq!(s.at(size).len(), size);
+            assert_eq!(s.points(size).len(), blocks, "{size}");
         }
         // An hour-long 4 KB-reserve clip holds as many blocks as its index can.
         let s = Synth::for_size(7, 900_000, 3600, route, t0);
-        assert_eq!(s.points(900_000).len(), 27);
+        assert_eq!(s.points(900_000).len(), 26);
         let s = Synth::for_size(7, 1 << 30, 3600, route, t0);
         assert_eq!(s.points(1 << 30).len(), 3600);
         let rec = Synth::for_rate(7, 200_000, 60, route, t0);
