@@ -13,13 +13,14 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{Connection, Row, SqliteConnection};
 
 use crate::error::{Error, Result};
 use crate::store::LegacyImport;
-use crate::types::{Channel, LegacyReport};
+use crate::types::{Channel, LegacyOutcome, LegacyReport};
 
 const META_KEY: &str = "legacy_imported_from";
 const MAX_EXAMPLES: usize = 100;
@@ -183,55 +184,40 @@ fn map_row(
     })
 }
 
-/// Imports the legacy database once. `Ok(None)` when there is nothing to
-/// import (already done, no file, not a viofosync database).
-pub(crate) async fn import(
-    conn: &mut SqliteConnection,
-    l: &LegacyImport,
-    recordings: Option<&Path>,
-) -> Result<Option<LegacyReport>> {
-    let done: Option<String> = sqlx::query_scalar("SELECT value FROM meta WHERE key = ?")
-        .bind(META_KEY)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(Error::db)?;
-    if done.is_some() {
-        return Ok(None);
-    }
-    let Some(source) = candidates(l, recordings).into_iter().find(|p| p.is_file()) else {
-        return Ok(None);
-    };
+/// What was read from a legacy database.
+struct LegacyData {
+    cols: Vec<String>,
+    rows: Vec<sqlx::sqlite::SqliteRow>,
+    archive: HashMap<String, (String, Option<i64>)>,
+}
 
+/// Reads everything needed from the legacy file. `Err` is the reason it
+/// cannot be imported (not SQLite, corrupt, locked, unreadable, not a
+/// viofosync database), never an error of our own database.
+async fn read_legacy(source: &Path) -> std::result::Result<LegacyData, String> {
     let opts = SqliteConnectOptions::new()
-        .filename(&source)
-        .create_if_missing(false);
-    let mut old = match SqliteConnection::connect_with(&opts).await {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::warn!(path = %source.display(), error = %e, "legacy database not readable; not imported");
-            return Ok(None);
-        }
-    };
-    let cols = columns(&mut old, "download_queue").await?;
-    if !cols.iter().any(|c| c == "filename") {
-        tracing::warn!(
-            path = %source.display(),
-            "legacy database has no download_queue(filename) table; not imported"
-        );
-        let _ = old.close().await;
-        return Ok(None);
+        .filename(source)
+        .create_if_missing(false)
+        // The Python tool may be running: wait a little, not the default 5 s.
+        .busy_timeout(Duration::from_secs(2));
+    let mut old = SqliteConnection::connect_with(&opts)
+        .await
+        .map_err(|e| e.to_string())?;
+    let read = read_tables(&mut old).await;
+    if let Err(e) = old.close().await {
+        tracing::warn!(error = %e, "closing the legacy database");
     }
-    let mut report = LegacyReport {
-        source: source.clone(),
-        ..LegacyReport::default()
-    };
-    report.ignored_columns = cols
-        .iter()
-        .filter(|c| {
-            !KNOWN.iter().any(|(k, _)| k == c) && !DELIBERATELY_IGNORED.contains(&c.as_str())
-        })
-        .cloned()
-        .collect();
+    read
+}
+
+async fn read_tables(old: &mut SqliteConnection) -> std::result::Result<LegacyData, String> {
+    let text = |e: Error| e.to_string();
+    let cols = columns(old, "download_queue").await.map_err(text)?;
+    if !cols.iter().any(|c| c == "filename") {
+        return Err(
+            "not a viofosync database (no download_queue table with a filename column)".to_owned(),
+        );
+    }
     let select: Vec<String> = KNOWN
         .iter()
         .map(|(k, ty)| {
@@ -243,12 +229,12 @@ pub(crate) async fn import(
         })
         .collect();
     let rows = sqlx::query(&format!("SELECT {} FROM download_queue", select.join(", ")))
-        .fetch_all(&mut old)
+        .fetch_all(&mut *old)
         .await
-        .map_err(Error::db)?;
+        .map_err(|e| e.to_string())?;
 
     let mut archive: HashMap<String, (String, Option<i64>)> = HashMap::new();
-    let idx_cols = columns(&mut old, "clip_index").await?;
+    let idx_cols = columns(old, "clip_index").await.map_err(text)?;
     if idx_cols.iter().any(|c| c == "basename") && idx_cols.iter().any(|c| c == "path") {
         let size_expr = if idx_cols.iter().any(|c| c == "size_bytes") {
             "CAST(size_bytes AS INTEGER)"
@@ -259,9 +245,9 @@ pub(crate) async fn import(
             "SELECT CAST(basename AS TEXT) AS basename, CAST(path AS TEXT) AS path, \
              {size_expr} AS size FROM clip_index"
         ))
-        .fetch_all(&mut old)
+        .fetch_all(&mut *old)
         .await
-        .map_err(Error::db)?;
+        .map_err(|e| e.to_string())?;
         for r in idx {
             let b: Option<String> = r.try_get("basename").ok().flatten();
             let p: Option<String> = r.try_get("path").ok().flatten();
@@ -271,9 +257,67 @@ pub(crate) async fn import(
             }
         }
     }
-    if let Err(e) = old.close().await {
-        tracing::warn!(error = %e, "closing the legacy database");
+    Ok(LegacyData {
+        cols,
+        rows,
+        archive,
+    })
+}
+
+/// Imports the legacy database once. `Ok(None)` when there is nothing to
+/// import (already done, no file). A legacy file that cannot be read is
+/// skipped with a warning ([`LegacyOutcome::Skipped`]) and tried again on
+/// the next open; only errors of our own database fail.
+pub(crate) async fn import(
+    conn: &mut SqliteConnection,
+    l: &LegacyImport,
+    recordings: Option<&Path>,
+) -> Result<Option<LegacyOutcome>> {
+    let done: Option<String> = sqlx::query_scalar("SELECT value FROM meta WHERE key = ?")
+        .bind(META_KEY)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(Error::db)?;
+    if done.is_some() {
+        return Ok(None);
     }
+    let found = {
+        let candidates = candidates(l, recordings);
+        crate::store::blocking(move || Ok(candidates.into_iter().find(|p| p.is_file()))).await?
+    };
+    let Some(source) = found else {
+        return Ok(None);
+    };
+
+    let LegacyData {
+        cols,
+        rows,
+        archive,
+    } = match read_legacy(&source).await {
+        Ok(d) => d,
+        Err(reason) => {
+            tracing::warn!(
+                path = %source.display(),
+                %reason,
+                "the Python tool's database {} cannot be read ({reason}); it is not imported \
+                 and is left as it is. Set import_legacy = false (VIOFOSYNC_IMPORT_LEGACY=false) \
+                 to stop importing it",
+                source.display()
+            );
+            return Ok(Some(LegacyOutcome::Skipped { source, reason }));
+        }
+    };
+    let mut report = LegacyReport {
+        source: source.clone(),
+        ..LegacyReport::default()
+    };
+    report.ignored_columns = cols
+        .iter()
+        .filter(|c| {
+            !KNOWN.iter().any(|(k, _)| k == c) && !DELIBERATELY_IGNORED.contains(&c.as_str())
+        })
+        .cloned()
+        .collect();
 
     let mut tx = conn
         .begin_with("BEGIN IMMEDIATE")
@@ -338,9 +382,19 @@ pub(crate) async fn import(
     let mut renamed = source.clone().into_os_string();
     renamed.push(".migrated");
     let renamed = PathBuf::from(renamed);
-    match fs_err::rename(&source, &renamed) {
-        Ok(()) => report.renamed_to = Some(renamed),
-        Err(e) => tracing::warn!(error = %e, "could not rename the imported legacy database"),
+    let moved = {
+        let (from, to) = (source.clone(), renamed.clone());
+        crate::store::blocking(move || {
+            Ok(fs_err::rename(&from, &to)
+                .map_err(
+                    |e| tracing::warn!(error = %e, "could not rename the imported legacy database"),
+                )
+                .is_ok())
+        })
+        .await?
+    };
+    if moved {
+        report.renamed_to = Some(renamed);
     }
     tracing::info!(
         source = %source.display(),
@@ -350,5 +404,5 @@ pub(crate) async fn import(
         ignored_columns = ?report.ignored_columns,
         "imported the Python tool's state database"
     );
-    Ok(Some(report))
+    Ok(Some(LegacyOutcome::Imported(report)))
 }

@@ -152,7 +152,11 @@
 //!
 //! With [`StoreOptions::legacy`] set, the first open imports the Python
 //! tool's `<recordings>/.viofosync.db` (or `/config/viofosync.db`), see
-//! [`LegacyReport`], then renames it `<name>.migrated`.
+//! [`LegacyReport`], then renames it `<name>.migrated`. A legacy file that
+//! cannot be read (not SQLite, corrupt, locked, permission denied) never
+//! fails the open: it is skipped with a warning naming it and the
+//! `import_legacy = false` setting, and reported by
+//! [`Store::legacy_outcome`].
 #![deny(missing_docs)]
 
 mod error;
@@ -169,6 +173,6 @@ pub use report::{CycleTimings, StageStats, percentile};
 pub use store::{Ack, LegacyImport, Store, StoreOptions, now_ms};
 pub use types::{
     ArchivedFile, Channel, ClipId, ClipRow, ClipState, CycleId, CycleMode, CycleOutcome, CycleRow,
-    CycleStats, DeleteOutcome, FailOutcome, Filter, GpsSummary, LegacyReport, ListedClip, Policy,
-    ReconcileReport, RecoveryReport, Stage, StageTimes, StateCounts,
+    CycleStats, DeleteOutcome, FailOutcome, Filter, GpsSummary, LegacyOutcome, LegacyReport,
+    ListedClip, Policy, ReconcileReport, RecoveryReport, Stage, StageTimes, StateCounts,
 };

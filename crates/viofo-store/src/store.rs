@@ -23,8 +23,8 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::placement;
 use crate::types::{
     ArchivedFile, Channel, ClipId, ClipRow, ClipState, CycleId, CycleMode, CycleOutcome, CycleRow,
-    CycleStats, DeleteOutcome, FailOutcome, Filter, GpsSummary, LegacyReport, ListedClip, Policy,
-    ReconcileReport, RecoveryReport, Stage, StageTimes, StateCounts,
+    CycleStats, DeleteOutcome, FailOutcome, Filter, GpsSummary, LegacyOutcome, LegacyReport,
+    ListedClip, Policy, ReconcileReport, RecoveryReport, Stage, StageTimes, StateCounts,
 };
 use crate::writer::{Msg, Op, Out, ReconcileInput, Unawaited, Writer};
 
@@ -244,7 +244,7 @@ struct Inner {
     dropped: AtomicU64,
     unawaited: Arc<Unawaited>,
     recovery: RecoveryReport,
-    legacy: Option<LegacyReport>,
+    legacy: Option<LegacyOutcome>,
     read_only: bool,
 }
 
@@ -574,6 +574,17 @@ impl Store {
 
     /// What the legacy import did, if one ran during this `open`.
     pub fn legacy_report(&self) -> Option<&LegacyReport> {
+        match self.inner.legacy.as_ref()? {
+            LegacyOutcome::Imported(r) => Some(r),
+            LegacyOutcome::Skipped { .. } => None,
+        }
+    }
+
+    /// What happened to a legacy database during this `open`: imported, or
+    /// found but skipped because it cannot be read (with the reason).
+    /// `None` when there was nothing to import (not asked, no file, or
+    /// imported by an earlier run).
+    pub fn legacy_outcome(&self) -> Option<&LegacyOutcome> {
         self.inner.legacy.as_ref()
     }
 

@@ -656,3 +656,23 @@ pub struct LegacyReport {
     /// Legacy columns that were not understood and ignored.
     pub ignored_columns: Vec<String>,
 }
+
+/// What the legacy import did during [`Store::open`](crate::Store::open)
+/// (see [`Store::legacy_outcome`](crate::Store::legacy_outcome)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LegacyOutcome {
+    /// The Python tool's database was imported (and renamed).
+    Imported(LegacyReport),
+    /// A legacy file was found but could not be read (not SQLite, corrupt,
+    /// locked by the running Python tool, permission denied, not a
+    /// viofosync database). It was left as it is, a warning naming it and
+    /// the `import_legacy = false` setting was logged, and the next open
+    /// tries again; the store opened normally.
+    Skipped {
+        /// The file.
+        source: PathBuf,
+        /// Why it could not be read.
+        reason: String,
+    },
+}

@@ -1,3 +1,6 @@
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
 use viofo_store::{Channel, ClipId, ListedClip, Store, StoreOptions};
 
 pub(crate) const CAM: &str = "cam-1";
@@ -37,4 +40,35 @@ pub(crate) fn clip(seq: u32, minutes: i64) -> ListedClip {
 
 pub(crate) async fn id_of(store: &Store, name: &str) -> ClipId {
     store.get_by_name(CAM, name).await.unwrap().unwrap().id
+}
+
+/// Collects everything logged on this thread.
+#[derive(Clone, Default)]
+pub(crate) struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Logs {
+    /// Captures warnings logged on this thread while the guard lives.
+    pub(crate) fn capture(&self) -> tracing::subscriber::DefaultGuard {
+        let sink = self.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || sink.clone())
+            .with_ansi(false)
+            .with_max_level(tracing::Level::WARN)
+            .finish();
+        tracing::subscriber::set_default(subscriber)
+    }
+
+    pub(crate) fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
 }

@@ -2,7 +2,7 @@ use std::path::Path;
 
 use sqlx::Connection;
 use sqlx::sqlite::SqliteConnectOptions;
-use viofo_store::{Channel, ClipState, LegacyImport, Store, StoreOptions};
+use viofo_store::{Channel, ClipState, LegacyImport, LegacyOutcome, Store, StoreOptions};
 
 /// The Python tool's schema (download_queue + clip_index), with an extra
 /// column this version does not know.
@@ -140,6 +140,10 @@ async fn imports_the_python_tool_db_once_and_renames_it() {
     };
     let s = Store::open(opts.clone()).await.unwrap();
     let r = s.legacy_report().expect("imported").clone();
+    assert_eq!(
+        s.legacy_outcome(),
+        Some(&LegacyOutcome::Imported(r.clone()))
+    );
     assert_eq!(r.source, legacy);
     assert_eq!(r.imported, 5);
     assert_eq!(r.skipped, 1);
@@ -195,6 +199,7 @@ async fn imports_the_python_tool_db_once_and_renames_it() {
     build_legacy_db(&legacy, &rec).await;
     let s = Store::open(opts).await.unwrap();
     assert!(s.legacy_report().is_none());
+    assert!(s.legacy_outcome().is_none());
     assert!(legacy.exists(), "a second legacy file is left alone");
     assert_eq!(s.counts(None).await.unwrap().total(), 5);
     s.close().await.unwrap();
@@ -226,6 +231,127 @@ async fn a_file_that_is_not_a_viofosync_db_is_left_alone() {
     .await
     .unwrap();
     assert!(s.legacy_report().is_none());
+    assert!(
+        matches!(
+            s.legacy_outcome(),
+            Some(LegacyOutcome::Skipped { reason, .. }) if reason.contains("not a viofosync database")
+        ),
+        "{:?}",
+        s.legacy_outcome()
+    );
     assert!(legacy.exists());
     s.close().await.unwrap();
+}
+
+/// How a legacy file can be unreadable.
+#[derive(Debug, Clone, Copy)]
+enum Broken {
+    NotSqlite,
+    Corrupt,
+    Locked,
+}
+
+async fn open_beside(broken: Broken) {
+    let dir = tempfile::tempdir().unwrap();
+    let rec = dir.path().join("recordings");
+    std::fs::create_dir(&rec).unwrap();
+    let legacy = rec.join(".viofosync.db");
+    let mut holder = None;
+    match broken {
+        Broken::NotSqlite => {
+            std::fs::write(&legacy, b"this is a text file, not a database\n").unwrap()
+        }
+        Broken::Corrupt => {
+            build_legacy_db(&legacy, &rec).await;
+            // Keep the 100-byte header, scribble over the schema page.
+            let mut bytes = std::fs::read(&legacy).unwrap();
+            for b in bytes.iter_mut().take(4096).skip(100) {
+                *b = 0xA5;
+            }
+            std::fs::write(&legacy, &bytes).unwrap();
+            let _ = std::fs::remove_file(rec.join(".viofosync.db-wal"));
+            let _ = std::fs::remove_file(rec.join(".viofosync.db-shm"));
+        }
+        Broken::Locked => {
+            build_legacy_db(&legacy, &rec).await;
+            // The Python tool is running and holds an exclusive lock.
+            let mut c = sqlx::SqliteConnection::connect_with(
+                &SqliteConnectOptions::new()
+                    .filename(&legacy)
+                    .journal_mode(sqlx::sqlite::SqliteJournalMode::Delete),
+            )
+            .await
+            .unwrap();
+            sqlx::query("BEGIN EXCLUSIVE")
+                .execute(&mut c)
+                .await
+                .unwrap();
+            sqlx::query("UPDATE download_queue SET priority = 1")
+                .execute(&mut c)
+                .await
+                .unwrap();
+            holder = Some(c);
+        }
+    }
+    let logs = crate::common::Logs::default();
+    let guard = logs.capture();
+    let s = Store::open(StoreOptions {
+        recordings_dir: Some(rec.clone()),
+        legacy: Some(LegacyImport {
+            camera_id: "cam-1".into(),
+            path: None,
+        }),
+        ..StoreOptions::at(dir.path().join("state").join("viofosync.db"))
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{broken:?}: the open must not fail: {e}"));
+    drop(guard);
+    let text = logs.text();
+    assert!(
+        text.contains(&legacy.display().to_string()),
+        "{broken:?}: {text}"
+    );
+    assert!(text.contains("import_legacy = false"), "{broken:?}: {text}");
+    assert!(s.legacy_report().is_none(), "{broken:?}");
+    match s.legacy_outcome() {
+        Some(LegacyOutcome::Skipped { source, reason }) => {
+            assert_eq!(source, &legacy, "{broken:?}");
+            assert!(!reason.is_empty(), "{broken:?}");
+        }
+        other => panic!("{broken:?}: {other:?}"),
+    }
+    assert!(legacy.exists(), "{broken:?}: left where it is");
+    assert_eq!(s.counts(None).await.unwrap().total(), 0);
+    s.close().await.unwrap();
+    drop(holder);
+    // Once readable, the next open imports it.
+    if matches!(broken, Broken::Locked) {
+        let s = Store::open(StoreOptions {
+            recordings_dir: Some(rec.clone()),
+            legacy: Some(LegacyImport {
+                camera_id: "cam-1".into(),
+                path: None,
+            }),
+            ..StoreOptions::at(dir.path().join("state").join("viofosync.db"))
+        })
+        .await
+        .unwrap();
+        assert_eq!(s.legacy_report().map(|r| r.imported), Some(5));
+        s.close().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_legacy_db_that_is_not_sqlite_is_skipped() {
+    open_beside(Broken::NotSqlite).await;
+}
+
+#[tokio::test]
+async fn a_corrupt_legacy_db_is_skipped() {
+    open_beside(Broken::Corrupt).await;
+}
+
+#[tokio::test]
+async fn a_locked_legacy_db_is_skipped() {
+    open_beside(Broken::Locked).await;
 }

@@ -1,45 +1,17 @@
 //! Writes nobody awaits are never lost silently: a failure is logged with
 //! the clip and the command, and counted.
 
-use std::io::Write;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 
 use viofo_store::{ClipState, Stage};
 
-use crate::common::{CAM, clip, fixture, id_of};
-
-/// Collects everything logged on this thread.
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Logs {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
+use crate::common::{CAM, Logs, clip, fixture, id_of};
 
 #[tokio::test]
 async fn refused_unawaited_writes_are_logged_and_counted() {
     let logs = Logs::default();
-    let sink = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || sink.clone())
-        .with_ansi(false)
-        .with_max_level(tracing::Level::WARN)
-        .finish();
     // Current-thread runtime: the writer task logs on this thread too.
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let _guard = logs.capture();
 
     let f = fixture().await;
     let s = &f.store;
