@@ -1,0 +1,199 @@
+//! The read API: single clips, the next clip to download, counts and
+//! listings, unfinished tails and cycle rows, from the read-only pool.
+
+use sqlx::sqlite::SqlitePool;
+use sqlx::{QueryBuilder, Row, Sqlite};
+
+use super::rows::{CLIP_COLUMNS, clip_from_row, cycle_from_row, to_u64};
+use super::{Store, now_ms};
+use crate::error::{Error, Result};
+use crate::types::{ClipId, ClipRow, ClipState, CycleId, CycleRow, Filter, Policy, StateCounts};
+
+impl Store {
+    /// One clip by id.
+    pub async fn get(&self, id: ClipId) -> Result<Option<ClipRow>> {
+        let sql = format!("SELECT {CLIP_COLUMNS} FROM clips WHERE id = ?");
+        let row = sqlx::query(&sql)
+            .bind(id.0)
+            .fetch_optional(&self.inner.read)
+            .await
+            .map_err(Error::db)?;
+        row.as_ref().map(clip_from_row).transpose()
+    }
+
+    /// One clip by camera and name.
+    pub async fn get_by_name(&self, camera_id: &str, name: &str) -> Result<Option<ClipRow>> {
+        let sql = format!("SELECT {CLIP_COLUMNS} FROM clips WHERE camera_id = ? AND name = ?");
+        let row = sqlx::query(&sql)
+            .bind(camera_id)
+            .bind(name)
+            .fetch_optional(&self.inner.read)
+            .await
+            .map_err(Error::db)?;
+        row.as_ref().map(clip_from_row).transpose()
+    }
+
+    /// The next pending clip of `camera_id` under `policy` and `filter`.
+    ///
+    /// A clip deferred ([`FailOutcome::Deferred`](crate::FailOutcome::Deferred)) is passed over while the
+    /// cycle it was deferred in is the camera's newest cycle and is not
+    /// finished; a new [`begin_cycle`](Self::begin_cycle) offers it again.
+    pub async fn next_pending(
+        &self,
+        camera_id: &str,
+        policy: Policy,
+        filter: &Filter<'_>,
+    ) -> Result<Option<ClipRow>> {
+        self.next_pending_at(camera_id, policy, filter, now_ms())
+            .await
+    }
+
+    /// [`next_pending`](Self::next_pending) with an explicit "now" (ms) for
+    /// [`Policy::RecentFirst`](crate::Policy::RecentFirst).
+    pub async fn next_pending_at(
+        &self,
+        camera_id: &str,
+        policy: Policy,
+        filter: &Filter<'_>,
+        now_ms: i64,
+    ) -> Result<Option<ClipRow>> {
+        let mut qb: QueryBuilder<'_, Sqlite> = QueryBuilder::new(format!(
+            "SELECT {CLIP_COLUMNS} FROM clips WHERE state = 'pending' AND camera_id = "
+        ));
+        qb.push_bind(camera_id);
+        // Deferred clips wait for a cycle after the one that deferred them
+        // (or for that cycle to finish).
+        qb.push(
+            " AND (deferred_cycle IS NULL OR EXISTS (SELECT 1 FROM cycles cy \
+             WHERE cy.camera_id = clips.camera_id AND (cy.id > clips.deferred_cycle \
+             OR (cy.id = clips.deferred_cycle AND cy.finished_at IS NOT NULL))))",
+        );
+        if filter.locked_only {
+            qb.push(" AND locked = 1");
+        }
+        if !filter.include_parking {
+            qb.push(" AND parking = 0");
+        }
+        if !filter.channels.is_empty() {
+            qb.push(" AND channel IN (");
+            let mut sep = qb.separated(", ");
+            for c in filter.channels {
+                sep.push_bind(c.as_str());
+            }
+            qb.push(")");
+        }
+        if !filter.exclude.is_empty() {
+            // One JSON array parameter, whatever the list's length (SQLite
+            // caps bound parameters per statement).
+            let ids: Vec<String> = filter.exclude.iter().map(|i| i.0.to_string()).collect();
+            qb.push(" AND id NOT IN (SELECT value FROM json_each(");
+            qb.push_bind(format!("[{}]", ids.join(",")));
+            qb.push("))");
+        }
+        qb.push(" ORDER BY priority DESC, ");
+        match policy {
+            Policy::OldestFirst => {
+                qb.push("recorded_at ASC NULLS LAST, name ASC");
+            }
+            Policy::NewestFirst => {
+                qb.push("recorded_at DESC NULLS LAST, name DESC");
+            }
+            Policy::LockedFirst => {
+                qb.push("locked DESC, recorded_at ASC NULLS LAST, name ASC");
+            }
+            Policy::RecentFirst { hours } => {
+                let cutoff = now_ms.saturating_sub(i64::from(hours).saturating_mul(3_600_000));
+                qb.push("(recorded_at >= ");
+                qb.push_bind(cutoff);
+                qb.push(") DESC, recorded_at ASC NULLS LAST, name ASC");
+            }
+        }
+        qb.push(" LIMIT 1");
+        let row = qb
+            .build()
+            .persistent(false)
+            .fetch_optional(&self.inner.read)
+            .await
+            .map_err(Error::db)?;
+        row.as_ref().map(clip_from_row).transpose()
+    }
+
+    /// Rows per state, for one camera or all.
+    pub async fn counts(&self, camera_id: Option<&str>) -> Result<StateCounts> {
+        let rows = sqlx::query(
+            "SELECT state, COUNT(*) AS n FROM clips WHERE (?1 IS NULL OR camera_id = ?1) \
+             GROUP BY state",
+        )
+        .bind(camera_id)
+        .fetch_all(&self.inner.read)
+        .await
+        .map_err(Error::db)?;
+        let mut c = StateCounts::default();
+        for r in rows {
+            let s: String = r.try_get("state").map_err(Error::db)?;
+            let n: i64 = r.try_get("n").map_err(Error::db)?;
+            *c.slot(ClipState::parse(&s)?) = to_u64(n);
+        }
+        Ok(c)
+    }
+
+    /// Clips of one camera (or all) in the given states (every state when
+    /// `states` is empty), oldest recording first, at most `limit` rows.
+    /// For listings such as `viofosync queue`.
+    pub async fn list(
+        &self,
+        camera_id: Option<&str>,
+        states: &[ClipState],
+        limit: u32,
+    ) -> Result<Vec<ClipRow>> {
+        let states = (!states.is_empty()).then(|| {
+            let names: Vec<String> = states
+                .iter()
+                .map(|s| format!("\"{}\"", s.as_str()))
+                .collect();
+            format!("[{}]", names.join(","))
+        });
+        let sql = format!(
+            "SELECT {CLIP_COLUMNS} FROM clips WHERE (?1 IS NULL OR camera_id = ?1) \
+             AND (?2 IS NULL OR state IN (SELECT value FROM json_each(?2))) \
+             ORDER BY recorded_at ASC NULLS LAST, name ASC, id ASC LIMIT ?3"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(camera_id)
+            .bind(states)
+            .bind(i64::from(limit))
+            .fetch_all(&self.inner.read)
+            .await
+            .map_err(Error::db)?;
+        rows.iter().map(clip_from_row).collect()
+    }
+
+    /// Clips archived whose tail (GPS, delete) has not finished, oldest
+    /// first: resume their tail.
+    pub async fn unfinished_tails(&self, camera_id: Option<&str>) -> Result<Vec<ClipRow>> {
+        let sql = format!(
+            "SELECT {CLIP_COLUMNS} FROM clips WHERE state = 'downloaded' \
+             AND (?1 IS NULL OR camera_id = ?1) ORDER BY recorded_at ASC NULLS LAST, name ASC"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(camera_id)
+            .fetch_all(&self.inner.read)
+            .await
+            .map_err(Error::db)?;
+        rows.iter().map(clip_from_row).collect()
+    }
+
+    /// One cycle row.
+    pub async fn cycle(&self, id: CycleId) -> Result<Option<CycleRow>> {
+        let row = sqlx::query("SELECT * FROM cycles WHERE id = ?")
+            .bind(id.0)
+            .fetch_optional(&self.inner.read)
+            .await
+            .map_err(Error::db)?;
+        row.as_ref().map(cycle_from_row).transpose()
+    }
+
+    pub(crate) fn read_pool(&self) -> &SqlitePool {
+        &self.inner.read
+    }
+}
