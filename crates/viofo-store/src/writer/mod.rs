@@ -1,0 +1,319 @@
+//! The single writer task: owns the only write connection, drains queued
+//! commands into one `BEGIN IMMEDIATE` transaction, commits (synchronous =
+//! FULL), then acknowledges each caller. The commands are in `ops`, what
+//! each does to the database in `transitions` and `reconcile`.
+
+mod ops;
+mod reconcile;
+mod transitions;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use sqlx::{Connection, SqliteConnection};
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use crate::error::{Error, ErrorKind, Result, is_sqlite_busy};
+use crate::types::Stage;
+
+pub(crate) use ops::{Msg, Op, Out, ReconcileInput, Reply, Unawaited};
+pub(crate) use reconcile::path_text;
+use reconcile::reconcile;
+use transitions::{ExecCtx, exec};
+
+/// Most commands folded into one transaction.
+pub(crate) const MAX_BATCH: usize = 4096;
+pub(crate) struct Writer {
+    pub(crate) conn: SqliteConnection,
+    pub(crate) rx: mpsc::UnboundedReceiver<Msg>,
+    /// Fire-and-forget commands sent but not yet taken by the writer.
+    pub(crate) queued_ff: Arc<AtomicUsize>,
+    pub(crate) max_attempts: u32,
+    pub(crate) retry_budget: Duration,
+    pub(crate) shutdown: Option<CancellationToken>,
+    /// Failures of writes nobody awaited.
+    pub(crate) unawaited: Arc<Unawaited>,
+    /// [`Unawaited`] count when each cycle of this process began, for the
+    /// cycle row's `write_failures`.
+    pub(crate) cycle_starts: HashMap<i64, u64>,
+    /// The owner lock (`<db>.lock`), released when the writer ends.
+    pub(crate) _owner: std::fs::File,
+}
+
+async fn cancelled(tok: &Option<CancellationToken>) {
+    match tok {
+        Some(t) => t.cancelled().await,
+        None => std::future::pending().await,
+    }
+}
+
+enum OpErr {
+    /// Abort the whole transaction (lock conflict) and retry the batch.
+    Abort(sqlx::Error),
+    /// This command fails; the others in the batch go on.
+    Refuse(Error),
+}
+
+impl From<sqlx::Error> for OpErr {
+    fn from(e: sqlx::Error) -> Self {
+        if is_sqlite_busy(&e) {
+            OpErr::Abort(e)
+        } else {
+            OpErr::Refuse(Error::db(e))
+        }
+    }
+}
+
+impl From<Error> for OpErr {
+    fn from(e: Error) -> Self {
+        OpErr::Refuse(e)
+    }
+}
+
+type OpResult<T> = std::result::Result<T, OpErr>;
+
+impl Writer {
+    pub(crate) async fn run(mut self) {
+        let mut rx_closed = false;
+        loop {
+            let first = tokio::select! {
+                biased;
+                m = self.rx.recv() => m,
+                () = cancelled(&self.shutdown), if !rx_closed => {
+                    // Injected shutdown: take no new commands, drain what
+                    // is queued, then stop.
+                    self.rx.close();
+                    rx_closed = true;
+                    continue;
+                }
+            };
+            let Some(first) = first else { break };
+            let mut ops = Vec::new();
+            let mut replies = Vec::new();
+            let mut close = None;
+            self.take(first, &mut ops, &mut replies, &mut close);
+            while close.is_none() && ops.len() < MAX_BATCH {
+                match self.rx.try_recv() {
+                    Ok(m) => self.take(m, &mut ops, &mut replies, &mut close),
+                    Err(_) => break,
+                }
+            }
+            if !ops.is_empty() {
+                self.run_batch(ops, replies).await;
+            }
+            if let Some(done) = close {
+                self.rx.close();
+                while let Ok(m) = self.rx.try_recv() {
+                    match m {
+                        Msg::Cmd { op, reply } => {
+                            if reply.is_none() {
+                                self.queued_ff.fetch_sub(1, Ordering::Relaxed);
+                            }
+                            self.answer(&op, reply, Err(ErrorKind::Closed.into()));
+                        }
+                        Msg::Close(d) => {
+                            let _ = d.send(());
+                        }
+                    }
+                }
+                self.finish().await;
+                let _ = done.send(());
+                return;
+            }
+        }
+        self.finish().await;
+    }
+
+    async fn finish(self) {
+        if let Err(e) = self.conn.close().await {
+            tracing::warn!(error = %e, "closing the state database writer connection");
+        }
+    }
+
+    fn take(
+        &self,
+        m: Msg,
+        ops: &mut Vec<Op>,
+        replies: &mut Vec<Option<Reply>>,
+        close: &mut Option<oneshot::Sender<()>>,
+    ) {
+        match m {
+            Msg::Cmd { op, reply } => {
+                if reply.is_none() {
+                    self.queued_ff.fetch_sub(1, Ordering::Relaxed);
+                }
+                ops.push(op);
+                replies.push(reply);
+            }
+            Msg::Close(d) => *close = Some(d),
+        }
+    }
+
+    async fn run_batch(&mut self, ops: Vec<Op>, replies: Vec<Option<Reply>>) {
+        let keep = coalesce(&ops);
+        // Results nobody will read: their failures count for the cycle row.
+        let detached: Vec<bool> = replies
+            .iter()
+            .map(|r| r.as_ref().is_none_or(oneshot::Sender::is_closed))
+            .collect();
+        match self.execute(&ops, &keep, &detached).await {
+            Ok(outs) => {
+                for ((op, reply), out) in ops.iter().zip(replies).zip(outs) {
+                    self.answer(op, reply, out);
+                }
+            }
+            Err(e) => {
+                let mut lost_timings = 0u64;
+                for (op, reply) in ops.iter().zip(replies) {
+                    if reply.is_none() && matches!(op, Op::Timing { .. }) {
+                        // Counted, logged once below (thousands may queue).
+                        lost_timings += 1;
+                        self.unawaited.count();
+                    } else {
+                        self.answer(op, reply, Err(e.clone()));
+                    }
+                }
+                tracing::error!(error = %e, lost_timings, "state write batch failed");
+            }
+        }
+    }
+
+    /// Hands a command's result to its caller. A failure nobody will read
+    /// (fire-and-forget, or the caller dropped its [`Ack`](crate::Ack)) is
+    /// logged with the clip and the command, and counted.
+    fn answer(&self, op: &Op, reply: Option<Reply>, out: Result<Out>) {
+        let unread = match reply {
+            Some(r) => match r.send(out) {
+                Ok(()) => return,
+                Err(out) => out,
+            },
+            None => out,
+        };
+        if let Err(e) = unread {
+            self.unawaited.failed(op.name(), op.clip(), &e);
+        }
+    }
+
+    /// Runs the batch in one IMMEDIATE transaction, retrying the whole
+    /// batch with backoff on lock conflicts until the budget is spent.
+    async fn execute(
+        &mut self,
+        ops: &[Op],
+        keep: &[bool],
+        detached: &[bool],
+    ) -> Result<Vec<Result<Out>>> {
+        let start = Instant::now();
+        let mut delay = Duration::from_millis(5);
+        let mut other_failures = 0u32;
+        loop {
+            match self.try_batch(ops, keep, detached).await {
+                Ok(outs) => return Ok(outs),
+                Err(e) if is_sqlite_busy(&e) => {
+                    let waited = start.elapsed();
+                    if waited >= self.retry_budget {
+                        return Err(ErrorKind::Busy { waited }.into());
+                    }
+                    tracing::debug!(?waited, "state database busy, retrying the batch");
+                }
+                Err(e) => {
+                    other_failures += 1;
+                    if other_failures >= 3 {
+                        return Err(Error::db(e));
+                    }
+                    tracing::warn!(error = %e, "state write batch failed, retrying");
+                }
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_millis(500));
+        }
+    }
+
+    async fn try_batch(
+        &mut self,
+        ops: &[Op],
+        keep: &[bool],
+        detached: &[bool],
+    ) -> std::result::Result<Vec<Result<Out>>, sqlx::Error> {
+        let mut ctx = ExecCtx {
+            max_attempts: self.max_attempts,
+            unawaited: self.unawaited.get(),
+            cycle_starts: &mut self.cycle_starts,
+        };
+        let mut tx = self.conn.begin_with("BEGIN IMMEDIATE").await?;
+        let mut outs = Vec::with_capacity(ops.len());
+        for ((op, keep), detached) in ops.iter().zip(keep).zip(detached) {
+            let r = if !*keep {
+                Ok(Out::Unit)
+            } else if let Op::Reconcile(input) = op {
+                sqlx::query("SAVEPOINT reconcile").execute(&mut *tx).await?;
+                let r = reconcile(&mut tx, input).await;
+                if r.is_err() {
+                    sqlx::query("ROLLBACK TO reconcile")
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                sqlx::query("RELEASE reconcile").execute(&mut *tx).await?;
+                r.map(Out::Reconcile)
+            } else {
+                exec(&mut tx, op, &mut ctx).await
+            };
+            match r {
+                Ok(o) => outs.push(Ok(o)),
+                Err(OpErr::Abort(e)) => return Err(e),
+                Err(OpErr::Refuse(e)) => {
+                    if *detached {
+                        // Counted (and logged) once the batch is answered.
+                        ctx.unawaited += 1;
+                    }
+                    outs.push(Err(e));
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(outs)
+    }
+}
+
+/// Which ops to run: a fire-and-forget timing is skipped when a later
+/// timing in the same batch sets the same column of the same clip (only
+/// timing ops write the stage columns, so the result is the same; a burst of
+/// timings costs one UPDATE per column).
+fn coalesce(ops: &[Op]) -> Vec<bool> {
+    let mut keep = vec![true; ops.len()];
+    let mut seen: std::collections::HashSet<(i64, Stage)> = std::collections::HashSet::new();
+    for (op, k) in ops.iter().zip(keep.iter_mut()).rev() {
+        if let Op::Timing { id, stage, .. } = op
+            && !seen.insert((id.0, *stage))
+        {
+            *k = false;
+        }
+    }
+    keep
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::ClipId;
+
+    #[test]
+    fn coalesce_keeps_the_last_timing_per_clip_and_stage() {
+        let t = |id, stage, at| Op::Timing {
+            id: ClipId(id),
+            stage,
+            at,
+        };
+        let ops = vec![
+            t(1, Stage::GpsFinished, 1),
+            t(1, Stage::TailStarted, 2),
+            Op::Flush,
+            t(2, Stage::GpsFinished, 3),
+            t(1, Stage::GpsFinished, 4),
+            Op::Release { id: ClipId(1) },
+        ];
+        assert_eq!(coalesce(&ops), vec![false, true, true, true, true, true]);
+    }
+}
