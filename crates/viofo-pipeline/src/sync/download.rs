@@ -1,0 +1,348 @@
+//! The download stage: picking the next clip and fetching it, with the GPS
+//! track computed from the bytes as they stream in.
+
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use time::PrimitiveDateTime;
+use tokio::sync::mpsc;
+use viofo_client::{ChunkObserver, DownloadOptions, Progress, Recording};
+use viofo_gps::StreamExtractor;
+use viofo_store::{ClipId, ClipRow, ClipState, Filter, Stage, now_ms};
+
+use super::convert::gps_options;
+use super::tail::TailJob;
+use super::{Cycle, Syncer, lock, now_utc_naive};
+use crate::disk::DiskSpace;
+use crate::events::{Event, TailMode};
+use crate::shutdown::Shutdown;
+use crate::{Error, Result};
+
+/// Feeds a download's bytes to the GPS streaming extractor.
+pub(super) struct GpsObserver {
+    opts: viofo_gps::Options,
+    extractor: StreamExtractor,
+}
+
+impl ChunkObserver for GpsObserver {
+    fn reset(&mut self) {
+        self.extractor = StreamExtractor::new(self.opts);
+    }
+    fn chunk(&mut self, bytes: &[u8]) {
+        self.extractor.push(bytes);
+    }
+}
+
+impl Syncer {
+    /// Picks the next clip to download, passing over what cannot be taken.
+    pub(super) async fn pick(&self, cx: &Cycle) -> Result<Option<(ClipRow, Recording)>> {
+        let s = &*self.inner;
+        let mut picks = cx.picks.lock().await;
+        loop {
+            let exclude: Vec<ClipId> = picks
+                .in_flight
+                .iter()
+                .chain(&picks.passed)
+                .copied()
+                .collect();
+            let filter = Filter {
+                locked_only: s.cfg.locked_only,
+                channels: &s.cfg.channels,
+                include_parking: s.cfg.include_parking,
+                exclude: &exclude,
+            };
+            let Some(row) = s
+                .store
+                .next_pending(&s.cfg.camera_id, s.cfg.policy, &filter)
+                .await?
+            else {
+                if cx.since_listing.load(Ordering::SeqCst) > 0 && !cx.halt.is_cancelled() {
+                    // Drained: look once more for clips recorded meanwhile.
+                    match self.refresh(cx).await {
+                        Ok(()) => continue,
+                        Err(e) if e.is_offline() => {
+                            Self::halt(cx, e);
+                            return Ok(None);
+                        }
+                        Err(e) => {
+                            tracing::warn!("re-listing failed: {e}");
+                            return Ok(None);
+                        }
+                    }
+                }
+                return Ok(None);
+            };
+            let snap = Self::snapshot(cx);
+            let why = match snap.recordings.get(&row.name) {
+                None => Some("not in the camera's current listing".to_owned()),
+                Some(_) if snap.held_back.contains(&row.name) => {
+                    Some("may still be recording (the camera is recording)".to_owned())
+                }
+                Some(rec) if self.too_old(rec) => Some("older than the keep period".to_owned()),
+                Some(rec) => {
+                    picks.in_flight.push(row.id);
+                    return Ok(Some((row, rec.clone())));
+                }
+            };
+            picks.passed.push(row.id);
+            if let Some(reason) = why {
+                s.events.emit(Event::ItemSkipped {
+                    name: row.name.clone(),
+                    reason,
+                });
+            }
+        }
+    }
+
+    pub(super) fn too_old(&self, rec: &Recording) -> bool {
+        let (Some(keep), Some(start)) = (self.inner.cfg.retention.keep, rec.start()) else {
+            return false;
+        };
+        let keep = time::Duration::try_from(keep).unwrap_or(time::Duration::MAX);
+        now_utc_naive()
+            .checked_sub(keep)
+            .is_some_and(|cut| start < cut)
+    }
+
+    pub(super) fn disk_guard(&self) -> Result<()> {
+        let s = &*self.inner;
+        let Some(limit) = s.cfg.max_used_disk else {
+            return Ok(());
+        };
+        let d = DiskSpace::of(&s.cfg.archive).map_err(Error::io)?;
+        let used = d.used_percent();
+        if used >= limit {
+            return Err(Error::disk_guard(s.cfg.archive.clone(), used, limit));
+        }
+        Ok(())
+    }
+
+    pub(super) fn dest_for(&self, rec: &Recording) -> PathBuf {
+        let cfg = &self.inner.cfg;
+        let date = rec
+            .start()
+            .or_else(|| rec.end())
+            .map(PrimitiveDateTime::date);
+        let mut dir = cfg.archive.clone();
+        if let Some(folder) = date.and_then(|d| cfg.grouping.folder(d)) {
+            dir.push(folder);
+        }
+        dir.join(rec.file_name().as_str())
+    }
+
+    pub(super) async fn download_worker(
+        &self,
+        cx: &Cycle,
+        tail: &mpsc::Sender<TailJob>,
+        shutdown: &Shutdown,
+    ) -> Result<()> {
+        let s = &*self.inner;
+        loop {
+            if shutdown.is_stopping() || cx.halt.is_cancelled() {
+                return Ok(());
+            }
+            if let Err(e) = self.disk_guard() {
+                Self::halt(cx, e);
+                return Ok(());
+            }
+            let Some((row, rec)) = self.pick(cx).await? else {
+                return Ok(());
+            };
+            let outcome = self.download_one(cx, &row, &rec).await;
+            {
+                let mut picks = cx.picks.lock().await;
+                picks.in_flight.retain(|i| *i != row.id);
+                // Passed over for the rest of the cycle, downloaded ones
+                // too: their state writes are not awaited, so the store may
+                // still call them pending.
+                picks.passed.push(row.id);
+            }
+            lock(&cx.in_flight_times).remove(&row.id);
+            match outcome {
+                Step::Downloaded(job) => {
+                    if s.cfg.tail == TailMode::Inline {
+                        self.run_tail(cx, *job, shutdown).await;
+                    } else {
+                        s.store
+                            .record_timing(job.id, Stage::TailSubmitted, now_ms());
+                        if tail.send(*job).await.is_err() {
+                            return Ok(());
+                        }
+                    }
+                }
+                Step::Next => {
+                    // A retryable failure leaves the clip pending: allow it
+                    // again in this cycle (it resumes from its .part).
+                }
+                Step::Retry => {
+                    let mut picks = cx.picks.lock().await;
+                    picks.passed.retain(|i| *i != row.id);
+                }
+                Step::Stop => return Ok(()),
+            }
+        }
+    }
+
+    pub(super) async fn download_one(&self, cx: &Cycle, row: &ClipRow, rec: &Recording) -> Step {
+        let s = &*self.inner;
+        let name = rec.file_name().as_str().to_owned();
+        let dest = self.dest_for(rec);
+        if let Some(dir) = dest.parent()
+            && let Err(e) = fs_err::tokio::create_dir_all(dir).await
+        {
+            Self::halt(cx, Error::io(e));
+            return Step::Stop;
+        }
+        if let Some(t) = rec.start() {
+            lock(&cx.in_flight_times).insert(row.id, t);
+        }
+        let token = cx.cancel_downloads.child_token();
+        lock(&s.skips).insert(row.id, token.clone());
+        // Neither write is awaited: the camera link waits for nothing local.
+        drop(s.store.start_download(row.id, Some(cx.id)));
+        s.store
+            .record_timing(row.id, Stage::DownloadStarted, now_ms());
+        s.events.emit(Event::ItemStarted {
+            name: name.clone(),
+            size: Some(rec.size().bytes()),
+        });
+        let mut gps = s.cfg.gps.as_ref().map(|g| {
+            let opts = gps_options(g);
+            GpsObserver {
+                opts,
+                extractor: StreamExtractor::new(opts),
+            }
+        });
+        let mut last_progress = Instant::now();
+        let events = &s.events;
+        let mut progress = |p: Progress| {
+            if last_progress.elapsed() >= Duration::from_millis(250) || Some(p.done) == p.total {
+                last_progress = Instant::now();
+                events.emit(Event::ItemProgress {
+                    name: name.clone(),
+                    bytes: p.done,
+                    total: p.total,
+                });
+            }
+        };
+        let mut opts = DownloadOptions::new()
+            .progress(&mut progress)
+            .cancel(token.clone());
+        if let Some(g) = gps.as_mut() {
+            opts = opts.observer(g);
+        }
+        let result = s.client.download(rec, &dest, opts).await;
+        lock(&s.skips).remove(&row.id);
+        match result {
+            Ok(d) => {
+                s.store
+                    .record_timing(row.id, Stage::DownloadFinished, now_ms());
+                {
+                    let mut c = lock(&cx.counters);
+                    c.clips += 1;
+                    c.bytes += d.bytes;
+                }
+                cx.since_listing.fetch_add(1, Ordering::SeqCst);
+                s.events.emit(Event::ItemDone {
+                    name: name.clone(),
+                    bytes: d.bytes,
+                    duration: d.duration,
+                });
+                Step::Downloaded(Box::new(TailJob {
+                    id: row.id,
+                    name,
+                    path: d.path,
+                    bytes: d.bytes,
+                    locked: rec.is_locked(),
+                    gps: gps.map(|g| g.extractor),
+                    recorded: false,
+                    has_gps: false,
+                    delete_done: false,
+                }))
+            }
+            Err(e) if e.is_cancelled() => {
+                drop(s.store.release(row.id));
+                if cx.cancel_downloads.is_cancelled() {
+                    Step::Stop
+                } else {
+                    s.events.emit(Event::ItemSkipped {
+                        name,
+                        reason: "skipped by the user".to_owned(),
+                    });
+                    Step::Next
+                }
+            }
+            Err(e) if e.is_disk_full() => {
+                drop(s.store.release(row.id));
+                self.failed_event(cx, &name, &e.to_string(), false);
+                Self::halt(cx, Error::camera(e));
+                Step::Stop
+            }
+            Err(e) if e.is_not_found() => {
+                // A clip locked on the camera moves to RO: its path is stale.
+                // Re-list, then try it once more with the fresh path; a clip
+                // that is really gone is marked so by the reconcile.
+                drop(s.store.fail(row.id, &e.to_string(), true));
+                self.failed_event(cx, &name, &e.to_string(), true);
+                match self.refresh(cx).await {
+                    Ok(()) => {
+                        let moved = Self::snapshot(cx)
+                            .recordings
+                            .get(&name)
+                            .is_some_and(|r| r.remote_path() != rec.remote_path());
+                        if moved { Step::Retry } else { Step::Next }
+                    }
+                    Err(e) if e.is_offline() => {
+                        Self::halt(cx, e);
+                        Step::Stop
+                    }
+                    Err(_) => Step::Next,
+                }
+            }
+            Err(e) if e.is_retryable() => {
+                // Dropped mid-body, stalled, 5xx, a connection refused or
+                // reset: is the camera still there? (A camera may reset one
+                // connection and answer the next; only a failed probe
+                // ends the cycle.)
+                if let Err(p) = s.client.probe().await {
+                    drop(s.store.release(row.id));
+                    self.camera_gone(cx, p);
+                    return Step::Stop;
+                }
+                let state = s.store.fail(row.id, &e.to_string(), true).await;
+                self.failed_event(cx, &name, &e.to_string(), true);
+                if matches!(state, Ok(ClipState::Pending)) {
+                    Step::Retry
+                } else {
+                    Step::Next
+                }
+            }
+            Err(e) => {
+                drop(s.store.fail(row.id, &e.to_string(), false));
+                self.failed_event(cx, &name, &e.to_string(), false);
+                Step::Next
+            }
+        }
+    }
+
+    pub(super) fn failed_event(&self, cx: &Cycle, name: &str, error: &str, retryable: bool) {
+        tracing::warn!("{name}: {error}");
+        lock(&cx.counters).failed += 1;
+        self.inner.events.emit(Event::ItemFailed {
+            name: name.to_owned(),
+            error: error.to_owned(),
+            retryable,
+        });
+    }
+}
+
+pub(super) enum Step {
+    Downloaded(Box<TailJob>),
+    /// Move on to the next clip.
+    Next,
+    /// The same clip may be picked again this cycle.
+    Retry,
+    /// Stop this worker.
+    Stop,
+}

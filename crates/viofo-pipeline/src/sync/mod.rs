@@ -1,0 +1,366 @@
+//! The sync cycle of one camera: probe → list → reconcile → downloads
+//! (with the tail behind them) → retention. This module owns the cycle's
+//! shared state and the outer loop; each stage lives in its own file.
+
+mod apply_retention;
+mod convert;
+mod download;
+mod dry_run;
+mod listing;
+mod tail;
+
+use std::collections::HashMap;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use time::PrimitiveDateTime;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use viofo_client::Client;
+use viofo_store::{ClipId, CycleId, CycleMode, CycleOutcome, CycleStats, Store};
+
+use crate::config::{OnInterrupt, SyncConfig};
+use crate::events::{CycleSummary, Event, EventSink, TailMode};
+use crate::shutdown::Shutdown;
+use crate::{Error, Result};
+
+pub use convert::recorded_at_from_name;
+pub use dry_run::DryRun;
+use listing::Snapshot;
+use tail::TailJob;
+
+/// Runs sync cycles for one camera. Cheap to clone.
+#[derive(Clone)]
+pub struct Syncer {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Syncer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Syncer")
+            .field("camera_id", &self.inner.cfg.camera_id)
+            .field("archive", &self.inner.cfg.archive)
+            .finish_non_exhaustive()
+    }
+}
+
+pub(super) struct Inner {
+    pub(super) client: Client,
+    pub(super) store: Store,
+    pub(super) cfg: SyncConfig,
+    pub(super) events: Box<dyn EventSink>,
+    /// Skip tokens of the downloads in flight.
+    pub(super) skips: Mutex<HashMap<ClipId, CancellationToken>>,
+}
+
+
+/// State of one cycle.
+pub(super) struct Cycle {
+    pub(super) id: CycleId,
+    pub(super) snapshot: RwLock<Arc<Snapshot>>,
+    pub(super) picks: tokio::sync::Mutex<Picks>,
+    /// Cancelled to stop the download workers (abort, or interrupt with
+    /// `OnInterrupt::Cancel`); each download's token is a child of it.
+    pub(super) cancel_downloads: CancellationToken,
+    /// Set when downloading must stop (camera gone, disk full): workers
+    /// finish, the tail drains.
+    pub(super) halt: CancellationToken,
+    pub(super) halt_reason: Mutex<Option<Error>>,
+    pub(super) counters: Mutex<Counters>,
+    /// Recording times of the clips in flight (retention never evicts a
+    /// clip newer than one being downloaded).
+    pub(super) in_flight_times: Mutex<HashMap<ClipId, PrimitiveDateTime>>,
+    pub(super) last_listing: Mutex<Instant>,
+    /// Downloads finished since the last listing: when the queue runs dry
+    /// and this is non-zero, the camera is listed once more before the
+    /// cycle ends, so clips recorded meanwhile are taken too.
+    pub(super) since_listing: AtomicU64,
+}
+
+#[derive(Default)]
+pub(super) struct Picks {
+    pub(super) in_flight: Vec<ClipId>,
+    /// Passed over for the rest of this cycle (skipped by the user, held
+    /// back, not listed, too old).
+    pub(super) passed: Vec<ClipId>,
+}
+
+#[derive(Default)]
+pub(super) struct Counters {
+    pub(super) clips: u64,
+    pub(super) bytes: u64,
+    pub(super) failed: u64,
+    pub(super) deleted: u64,
+    pub(super) pruned: u64,
+    pub(super) listing: Duration,
+}
+
+pub(super) fn now_utc_naive() -> PrimitiveDateTime {
+    let n = time::OffsetDateTime::now_utc();
+    PrimitiveDateTime::new(n.date(), n.time())
+}
+
+impl Syncer {
+    /// A syncer for one camera. Checks the configuration.
+    pub fn new(
+        client: Client,
+        store: Store,
+        cfg: SyncConfig,
+        events: impl EventSink,
+    ) -> Result<Self> {
+        cfg.validate()?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                client,
+                store,
+                cfg,
+                events: Box::new(events),
+                skips: Mutex::new(HashMap::new()),
+            }),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &SyncConfig {
+        &self.inner.cfg
+    }
+
+    /// Skips the download(s) in flight: each is cancelled (its `.part` kept)
+    /// and the cycle moves on to the next clip instead of restarting it.
+    pub fn skip_current(&self) {
+        let skips = self.inner.skips.lock().unwrap_or_else(|p| p.into_inner());
+        for t in skips.values() {
+            t.cancel();
+        }
+    }
+
+    /// Runs cycles until shutdown: after a cycle, waits `interval`; while
+    /// the camera is away, backs off 10 s, 30 s, 2 min, then 10 min, and
+    /// resets on success. Returns on shutdown or on an error that a later
+    /// cycle cannot fix (store, configuration).
+    pub async fn watch(&self, interval: Duration, shutdown: &Shutdown) -> Result<()> {
+        let mut backoff = self.inner.cfg.backoff.clone();
+        backoff.reset();
+        loop {
+            if shutdown.is_stopping() {
+                return Ok(());
+            }
+            let (delay, camera_away) = match self.run_cycle(shutdown).await {
+                Ok(_) => {
+                    backoff.reset();
+                    (interval, false)
+                }
+                Err(e) if e.is_interrupted() => return Ok(()),
+                Err(e) if e.is_offline() => {
+                    let d = backoff.next_delay();
+                    tracing::info!("camera away; next try in {}s", d.as_secs());
+                    (d, true)
+                }
+                Err(e) if e.is_store() || e.is_config() => return Err(e),
+                Err(e) => {
+                    tracing::warn!("cycle failed: {e}; next try in {}s", interval.as_secs());
+                    backoff.reset();
+                    (interval, false)
+                }
+            };
+            self.inner
+                .events
+                .emit(Event::NextCycle { delay, camera_away });
+            tokio::select! {
+                () = tokio::time::sleep(delay) => {}
+                () = shutdown.stopped() => return Ok(()),
+            }
+        }
+    }
+
+    /// Runs one cycle: probe, list, reconcile, download everything pending
+    /// (tail stage behind), retention. Waits for the tail to drain before it
+    /// returns. Emits [`Event::CycleDone`] and logs one line whatever the
+    /// outcome; errors say why the cycle stopped early
+    /// ([`Error::is_offline`], [`Error::is_disk_full`],
+    /// [`Error::is_interrupted`]).
+    pub async fn run_cycle(&self, shutdown: &Shutdown) -> Result<CycleSummary> {
+        let s = &*self.inner;
+        let started = Instant::now();
+        let mode = s.cfg.tail;
+        s.events.emit(Event::CycleStarted { mode });
+        let store_mode = match mode {
+            TailMode::Pipelined => CycleMode::Pipelined,
+            TailMode::Inline => CycleMode::Inline,
+        };
+        let id = s.store.begin_cycle(&s.cfg.camera_id, store_mode).await?;
+        let cx = Cycle {
+            id,
+            snapshot: RwLock::new(Arc::new(Snapshot::default())),
+            picks: tokio::sync::Mutex::new(Picks::default()),
+            cancel_downloads: CancellationToken::new(),
+            halt: CancellationToken::new(),
+            halt_reason: Mutex::new(None),
+            counters: Mutex::new(Counters::default()),
+            in_flight_times: Mutex::new(HashMap::new()),
+            last_listing: Mutex::new(Instant::now()),
+            since_listing: AtomicU64::new(0),
+        };
+        let result = self.cycle(&cx, shutdown).await;
+        let result = match result {
+            Ok(()) if shutdown.is_stopping() => Err(Error::interrupted()),
+            other => other,
+        };
+        let summary = {
+            let c = lock(&cx.counters);
+            CycleSummary {
+                mode,
+                clips: c.clips,
+                bytes: c.bytes,
+                failed: c.failed,
+                deleted: c.deleted,
+                pruned: c.pruned,
+                duration: started.elapsed(),
+                listing: c.listing,
+                outcome: match &result {
+                    Ok(()) => "ok".to_owned(),
+                    Err(e) => e.outcome().to_owned(),
+                },
+            }
+        };
+        let outcome = match &result {
+            Ok(()) => CycleOutcome::Completed,
+            Err(e) if e.is_offline() => CycleOutcome::CameraLost,
+            Err(e) if e.is_interrupted() => CycleOutcome::Cancelled,
+            Err(_) => CycleOutcome::Failed,
+        };
+        let stats = CycleStats {
+            clips: summary.clips,
+            bytes: summary.bytes,
+            outcome,
+            note: result.as_ref().err().map(ToString::to_string),
+        };
+        if let Err(e) = s.store.finish_cycle(id, stats).await {
+            tracing::warn!("could not record the end of cycle {}: {e}", id.0);
+        }
+        #[allow(clippy::cast_precision_loss)]
+        let mb = summary.bytes as f64 / 1e6;
+        let secs = summary.duration.as_secs_f64();
+        tracing::info!(
+            cycle = id.0,
+            mode = %mode,
+            clips = summary.clips,
+            bytes = summary.bytes,
+            failed = summary.failed,
+            deleted = summary.deleted,
+            pruned = summary.pruned,
+            secs,
+            outcome = %summary.outcome,
+            "cycle done: {} clips, {mb:.1} MB in {secs:.1}s ({mode}), {} failed, {} deleted, {} pruned: {}",
+            summary.clips,
+            summary.failed,
+            summary.deleted,
+            summary.pruned,
+            summary.outcome,
+        );
+        s.events.emit(Event::CycleDone(summary.clone()));
+        result.map(|()| summary)
+    }
+
+    pub(super) async fn cycle(&self, cx: &Cycle, shutdown: &Shutdown) -> Result<()> {
+        let s = &*self.inner;
+        if let Err(e) = s.client.probe().await {
+            s.events.emit(Event::CameraOffline {
+                reason: e.to_string(),
+            });
+            return Err(Error::offline(e));
+        }
+        let firmware = s.client.info().await.ok().map(|i| i.firmware);
+        s.events.emit(Event::CameraOnline { firmware });
+        self.refresh(cx).await?;
+        fs_err::tokio::create_dir_all(&s.cfg.archive)
+            .await
+            .map_err(Error::io)?;
+
+        let (tx, rx) = mpsc::channel::<TailJob>(s.cfg.tail_queue);
+        // Tails left unfinished by an earlier run go first.
+        let resumed = self.unfinished_tails(cx).await?;
+
+        let downloads_done = CancellationToken::new();
+        let work = async {
+            let tail = self.tail_loop(cx, rx, shutdown);
+            let downloads = async {
+                for job in resumed {
+                    if tx.send(job).await.is_err() {
+                        break;
+                    }
+                }
+                let workers = (0..s.cfg.downloads).map(|_| self.download_worker(cx, &tx, shutdown));
+                let results = futures_util::future::join_all(workers).await;
+                drop(tx);
+                downloads_done.cancel();
+                results.into_iter().collect::<Result<Vec<()>>>().map(drop)
+            };
+            let relist = self.relist_loop(cx, &downloads_done);
+            let (d, (), ()) = tokio::join!(downloads, tail, relist);
+            d
+        };
+        let watcher = async {
+            shutdown.stopped().await;
+            if s.cfg.on_interrupt == OnInterrupt::Cancel {
+                cx.cancel_downloads.cancel();
+            }
+            shutdown.aborted().await;
+            cx.cancel_downloads.cancel();
+            std::future::pending::<()>().await;
+        };
+        let worked = tokio::select! {
+            r = work => r,
+            () = watcher => unreachable_ok(),
+        };
+        worked?;
+        if let Some(e) = lock(&cx.halt_reason).take() {
+            return Err(e);
+        }
+        if !shutdown.is_aborting() {
+            self.retention(cx, None).await;
+        }
+        Ok(())
+    }
+
+
+    pub(super) fn halt(cx: &Cycle, e: Error) {
+        let mut r = lock(&cx.halt_reason);
+        if r.is_none() {
+            *r = Some(e);
+        }
+        cx.halt.cancel();
+    }
+
+
+    pub(super) fn camera_gone(&self, cx: &Cycle, e: viofo_client::Error) {
+        self.inner.events.emit(Event::CameraOffline {
+            reason: e.to_string(),
+        });
+        Self::halt(cx, Error::offline(e));
+    }
+}
+
+pub(super) fn unreachable_ok() -> Result<()> {
+    Ok(())
+}
+
+/// Runs blocking file work (fsyncs, directory walks) on the blocking pool,
+/// off the runtime threads the downloads run on.
+pub(super) async fn blocking<T, E>(
+    f: impl FnOnce() -> std::result::Result<T, E> + Send + 'static,
+) -> std::result::Result<T, String>
+where
+    T: Send + 'static,
+    E: std::fmt::Display + Send + 'static,
+{
+    match tokio::task::spawn_blocking(f).await {
+        Ok(r) => r.map_err(|e| e.to_string()),
+        Err(e) => Err(format!("background task failed: {e}")),
+    }
+}
+
+pub(super) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
