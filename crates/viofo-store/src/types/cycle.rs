@@ -5,17 +5,19 @@ use std::fmt;
 use super::CycleId;
 use crate::error::{Error, Result};
 
-/// How a cycle ran its tails.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// How a cycle ran its tails (the pipeline's tail mode: one type).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum CycleMode {
     /// Tails run beside the next downloads.
+    #[default]
     Pipelined,
     /// Each clip's tail runs before the next download.
     Inline,
 }
 
 impl CycleMode {
-    pub(crate) fn as_str(self) -> &'static str {
+    /// `pipelined` or `inline`.
+    pub fn as_str(self) -> &'static str {
         match self {
             CycleMode::Pipelined => "pipelined",
             CycleMode::Inline => "inline",
@@ -27,6 +29,26 @@ impl CycleMode {
             "pipelined" => Ok(CycleMode::Pipelined),
             "inline" => Ok(CycleMode::Inline),
             other => Err(Error::corrupt(format!("cycle mode {other:?}"))),
+        }
+    }
+}
+
+impl fmt::Display for CycleMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for CycleMode {
+    type Err = String;
+    /// `pipelined` or `inline`, ignoring case and surrounding spaces.
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "pipelined" => Ok(CycleMode::Pipelined),
+            "inline" => Ok(CycleMode::Inline),
+            _ => Err(format!(
+                "unknown tail mode {s:?}: expected pipelined or inline"
+            )),
         }
     }
 }
