@@ -188,6 +188,13 @@ impl Error {
         }
     }
 
+    /// A local file operation failed (the archive cannot be written: read
+    /// only, no permission, disk full, a folder missing): the camera is not
+    /// at fault, and the clip is not either.
+    pub fn is_local_io(&self) -> bool {
+        matches!(self.kind, Kind::Io { .. })
+    }
+
     /// The caller's cancellation token fired.
     pub fn is_cancelled(&self) -> bool {
         matches!(self.kind, Kind::Cancelled)
