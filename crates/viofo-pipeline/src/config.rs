@@ -81,6 +81,15 @@ pub struct SyncConfig {
     pub delete_after_download: bool,
     /// With `delete_after_download`, delete locked clips too.
     pub delete_locked: bool,
+    /// The newest clip of a channel is deleted only once two listings at
+    /// least this far apart showed it with the archived size (a clip the
+    /// camera still writes to keeps growing even when it says it is not
+    /// recording). Default 5 s.
+    pub delete_settle: Duration,
+    /// First wait before a transient download failure (reset, cut body,
+    /// stall) is retried within a cycle; doubles per attempt, capped at
+    /// 8× this. Default 1 s.
+    pub retry_base: Duration,
     /// GPS extraction, or `None` to skip it.
     pub gps: Option<GpsConfig>,
     /// What shutdown does to the download in flight.
@@ -92,7 +101,8 @@ pub struct SyncConfig {
 
 impl SyncConfig {
     /// Defaults: XML listing, oldest first, no grouping, pipelined tail,
-    /// one download at a time, GPS on, no deletes, no retention.
+    /// one download at a time, GPS on, no deletes, no retention, downloads stop
+    /// when the archive's disk is 90 % full.
     pub fn new(camera_id: impl Into<String>, archive: impl Into<PathBuf>) -> Self {
         Self {
             camera_id: camera_id.into(),
@@ -107,10 +117,12 @@ impl SyncConfig {
             downloads: 1,
             tail_queue: 16,
             relist_every: Duration::from_secs(60),
-            max_used_disk: None,
+            max_used_disk: Some(90.0),
             retention: RetentionPolicy::default(),
             delete_after_download: false,
             delete_locked: false,
+            delete_settle: Duration::from_secs(5),
+            retry_base: Duration::from_secs(1),
             gps: Some(GpsConfig::default()),
             on_interrupt: OnInterrupt::Finish,
             backoff: Backoff::new(),

@@ -3,6 +3,9 @@
 use std::fmt;
 use std::path::PathBuf;
 
+/// The archive problem of a folder that is not there.
+pub(crate) const MISSING: &str = "does not exist";
+
 /// Why a sync cycle stopped. Branch on the predicates
 /// ([`Error::is_offline`], [`Error::is_disk_full`], ...), not on the message.
 #[derive(Debug)]
@@ -24,6 +27,12 @@ enum ErrorKind {
     Io(std::io::Error),
     Interrupted,
     Config(String),
+    /// The archive folder is missing, not a folder, or cannot be written.
+    Archive {
+        path: PathBuf,
+        problem: &'static str,
+        source: Option<std::io::Error>,
+    },
 }
 
 impl Error {
@@ -64,6 +73,19 @@ impl Error {
             kind: ErrorKind::Io(e),
         }
     }
+    pub(crate) fn archive(
+        path: PathBuf,
+        problem: &'static str,
+        source: Option<std::io::Error>,
+    ) -> Self {
+        Self {
+            kind: ErrorKind::Archive {
+                path,
+                problem,
+                source,
+            },
+        }
+    }
     pub(crate) fn interrupted() -> Self {
         Self {
             kind: ErrorKind::Interrupted,
@@ -98,6 +120,13 @@ impl Error {
         matches!(self.kind, ErrorKind::Config(_))
     }
 
+    /// The archive folder is missing, not a folder, or cannot be written
+    /// (an unmounted share, a read-only mount, no permission): nothing was
+    /// downloaded or marked; fix the folder and run again.
+    pub fn is_archive(&self) -> bool {
+        matches!(self.kind, ErrorKind::Archive { .. })
+    }
+
     /// The state store failed.
     pub fn is_store(&self) -> bool {
         matches!(self.kind, ErrorKind::Store(_))
@@ -113,16 +142,20 @@ impl Error {
             ErrorKind::Io(_) => "io error",
             ErrorKind::Interrupted => "interrupted",
             ErrorKind::Config(_) => "configuration error",
+            ErrorKind::Archive { .. } => "archive unusable",
         }
     }
 }
 
+/// `{}` is this layer's text only (its causes come from
+/// [`source`](std::error::Error::source), so a chain printer shows each
+/// once); `{:#}` adds the causes after it.
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
-            ErrorKind::Offline(e) => write!(f, "camera offline: {e}"),
-            ErrorKind::Camera(e) => write!(f, "camera error: {e}"),
-            ErrorKind::Store(e) => write!(f, "state store: {e}"),
+            ErrorKind::Offline(_) => f.write_str("camera offline")?,
+            ErrorKind::Camera(_) => f.write_str("camera error")?,
+            ErrorKind::Store(_) => f.write_str("state store")?,
             ErrorKind::DiskGuard {
                 path,
                 used_percent,
@@ -132,12 +165,33 @@ impl fmt::Display for Error {
                 "disk full: {} is {used_percent:.1}% used, above the {limit:.0}% limit; \
                  free space or raise the limit (max_used_disk)",
                 path.display()
-            ),
-            ErrorKind::DiskFull(e) => write!(f, "disk full: {e}"),
-            ErrorKind::Io(e) => write!(f, "{e}"),
-            ErrorKind::Interrupted => f.write_str("interrupted"),
-            ErrorKind::Config(m) => write!(f, "configuration: {m}"),
+            )?,
+            ErrorKind::DiskFull(e) => write!(f, "disk full: {e}")?,
+            ErrorKind::Io(_) => f.write_str("local file operation failed")?,
+            ErrorKind::Interrupted => f.write_str("interrupted")?,
+            ErrorKind::Config(m) => write!(f, "configuration: {m}")?,
+            ErrorKind::Archive { path, problem, .. } => {
+                write!(
+                    f,
+                    "archive folder {} {problem}; nothing was downloaded",
+                    path.display()
+                )?;
+                if *problem == MISSING {
+                    f.write_str(
+                        " (mount it, or create it on purpose: create_archive = true \
+                         or `viofosync doctor --init`)",
+                    )?;
+                }
+            }
         }
+        if f.alternate() {
+            let mut next = std::error::Error::source(self);
+            while let Some(e) = next {
+                write!(f, ": {e}")?;
+                next = e.source();
+            }
+        }
+        Ok(())
     }
 }
 
@@ -147,6 +201,9 @@ impl std::error::Error for Error {
             ErrorKind::Offline(e) | ErrorKind::Camera(e) => Some(e),
             ErrorKind::Store(e) => Some(e),
             ErrorKind::Io(e) => Some(e),
+            ErrorKind::Archive {
+                source: Some(e), ..
+            } => Some(e),
             _ => None,
         }
     }

@@ -2,45 +2,10 @@
 
 use std::time::Duration;
 
-/// Whether the tail ran behind a queue or between downloads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum TailMode {
-    /// Tail work (sidecars, deletes, store updates, retention) runs in its
-    /// own stage behind a bounded queue; downloads run back to back.
-    #[default]
-    Pipelined,
-    /// Tail work runs between downloads, the way the Python tool did.
-    Inline,
-}
-
-impl TailMode {
-    /// `pipelined` or `inline`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TailMode::Pipelined => "pipelined",
-            TailMode::Inline => "inline",
-        }
-    }
-}
-
-impl std::fmt::Display for TailMode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for TailMode {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "pipelined" => Ok(TailMode::Pipelined),
-            "inline" => Ok(TailMode::Inline),
-            _ => Err(format!(
-                "unknown tail mode {s:?}: expected pipelined or inline"
-            )),
-        }
-    }
-}
+/// Whether the tail ran behind a queue or between downloads: the store's
+/// cycle mode, one type for both.
+pub use viofo_store::CycleMode as TailMode;
+pub use viofo_store::CycleOutcome;
 
 /// What became of a camera delete.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,16 +30,22 @@ pub enum DeleteResult {
 }
 
 /// Numbers of one cycle.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CycleSummary {
     /// How the tail ran.
     pub mode: TailMode,
-    /// Clips downloaded and recorded.
+    /// Clips downloaded.
     pub clips: u64,
     /// Bytes downloaded.
     pub bytes: u64,
-    /// Clips that failed this cycle.
+    /// Clips left failed this cycle (clips, not attempts): a permanent
+    /// failure, listed by `queue --state failed`.
     pub failed: u64,
+    /// Clips whose transient failures outlasted their attempts: pending
+    /// again, offered on the next cycle.
+    pub deferred: u64,
+    /// State writes nobody awaited that failed during the cycle.
+    pub write_failures: u64,
     /// Clips deleted from the camera.
     pub deleted: u64,
     /// Clips removed from the archive by retention.
@@ -83,9 +54,18 @@ pub struct CycleSummary {
     pub duration: Duration,
     /// Time spent listing the camera.
     pub listing: Duration,
-    /// How the cycle ended: `"ok"`, `"camera offline"`, `"disk full"`,
-    /// `"interrupted"`, or an error.
-    pub outcome: String,
+    /// How the cycle ended (as stored in its cycle row):
+    /// [`CycleOutcome::Completed`] only when nothing was left behind.
+    pub outcome: CycleOutcome,
+    /// Why it stopped early, when it did.
+    pub note: Option<String>,
+}
+
+impl CycleSummary {
+    /// Did the cycle do everything it set out to do?
+    pub fn is_ok(&self) -> bool {
+        self.outcome.is_ok()
+    }
 }
 
 /// Something that happened during a sync.

@@ -11,9 +11,22 @@
 //!   never read twice), and the stage awaits no store write: its state
 //!   changes are queued to the store's single writer.
 //! - Everything else runs in a **tail stage** behind a bounded queue: the
-//!   durable "archived" record, the GPX sidecar, the camera delete (only
-//!   after that record is durable), the store updates, retention when the
-//!   disk is full. [`TailMode::Inline`] runs the same tail between
+//!   durable "archived" record, the GPX sidecar, the store updates,
+//!   retention when the disk is full.
+//! - **The delete rule**: a clip leaves the camera only when a listing taken
+//!   after its archived record was durable shows it at the path it was
+//!   downloaded from, unlocked (unless `delete_locked`), listed once, with
+//!   exactly the archived size, its local copy still that size; the newest
+//!   clip of a channel also needs that size seen on two listings
+//!   [`SyncConfig::delete_settle`] apart and the camera not recording. A
+//!   lasting reason to keep it is stored as its delete outcome; a passing
+//!   one leaves it for a later listing.
+//! - Transient download failures are retried after 1, 2, 4, 8 ×
+//!   [`SyncConfig::retry_base`]; a clip whose attempts run out is deferred
+//!   to the next cycle, never failed for ever. A cycle that left clips
+//!   failed or deferred ends [`CycleOutcome::CompletedWithFailures`].
+//! - [`check_archive`] runs first: a missing, non-folder or unwritable
+//!   archive stops the cycle before the camera or any clip is touched. [`TailMode::Inline`] runs the same tail between
 //!   downloads, the old way, for comparison.
 //! - The camera is re-listed beside the downloads (and once more when the
 //!   queue runs dry), so clips recorded meanwhile are taken and a clip
@@ -37,7 +50,10 @@
 //! let sim = Sim::start(SimConfig::default().with_clips(ClipSpec::synthetic(3).size(200_000))).await?;
 //! let dirs = tempfile::tempdir()?;
 //! let store = Store::open(StoreOptions::at(dirs.path().join("state.db"))).await?;
+//! // The archive must exist: a sync never creates it (a missing folder is
+//! // usually an unmounted disk).
 //! let archive = dirs.path().join("archive");
+//! std::fs::create_dir(&archive)?;
 //!
 //! let client = Client::new(ClientConfig::new(sim.base_url()))?;
 //! let syncer = Syncer::new(client, store, SyncConfig::new("my-camera", &archive), NoEvents)?;
@@ -65,8 +81,8 @@ mod sync;
 
 pub use config::{GpsConfig, OnInterrupt, SyncConfig};
 pub use error::{Error, Result};
-pub use events::{CycleSummary, DeleteResult, Event, EventSink, NoEvents, TailMode};
+pub use events::{CycleOutcome, CycleSummary, DeleteResult, Event, EventSink, NoEvents, TailMode};
 pub use grouping::Grouping;
 pub use retention::RetentionPolicy;
 pub use shutdown::Shutdown;
-pub use sync::{DryRun, Syncer, recorded_at_from_name};
+pub use sync::{DryRun, Syncer, check_archive, recorded_at_from_name};

@@ -9,9 +9,10 @@ use time::PrimitiveDateTime;
 use tokio::sync::mpsc;
 use viofo_client::{ChunkObserver, DownloadOptions, Progress, Recording};
 use viofo_gps::StreamExtractor;
-use viofo_store::{ClipId, ClipRow, ClipState, Filter, Stage, now_ms};
+use viofo_store::{ClipId, ClipRow, FailOutcome, Filter, Stage, now_ms};
 
 use super::convert::gps_options;
+use super::listing::Snapshot;
 use super::tail::TailJob;
 use super::{Cycle, Syncer, lock, now_utc_naive};
 use crate::disk::DiskSpace;
@@ -36,62 +37,81 @@ impl ChunkObserver for GpsObserver {
 
 impl Syncer {
     /// Picks the next clip to download, passing over what cannot be taken.
+    /// The picks lock is never held across a camera request: when the queue
+    /// runs dry the camera is listed once more with the lock released.
     pub(super) async fn pick(&self, cx: &Cycle) -> Result<Option<(ClipRow, Recording)>> {
         let s = &*self.inner;
-        let mut picks = cx.picks.lock().await;
         loop {
-            let exclude: Vec<ClipId> = picks
-                .in_flight
-                .iter()
-                .chain(&picks.passed)
-                .copied()
-                .collect();
-            let filter = Filter {
-                locked_only: s.cfg.locked_only,
-                channels: &s.cfg.channels,
-                include_parking: s.cfg.include_parking,
-                exclude: &exclude,
-            };
-            let Some(row) = s
-                .store
-                .next_pending(&s.cfg.camera_id, s.cfg.policy, &filter)
-                .await?
-            else {
-                if cx.since_listing.load(Ordering::SeqCst) > 0 && !cx.halt.is_cancelled() {
-                    // Drained: look once more for clips recorded meanwhile.
-                    match self.refresh(cx).await {
-                        Ok(()) => continue,
-                        Err(e) if e.is_offline() => {
-                            Self::halt(cx, e);
-                            return Ok(None);
+            {
+                let mut picks = cx.picks.lock().await;
+                let exclude: Vec<ClipId> = picks
+                    .in_flight
+                    .iter()
+                    .chain(&picks.passed)
+                    .copied()
+                    .collect();
+                let filter = Filter {
+                    locked_only: s.cfg.locked_only,
+                    channels: &s.cfg.channels,
+                    include_parking: s.cfg.include_parking,
+                    exclude: &exclude,
+                };
+                if let Some(row) = s
+                    .store
+                    .next_pending(&s.cfg.camera_id, s.cfg.policy, &filter)
+                    .await?
+                {
+                    let snap = Self::snapshot(cx);
+                    match self.eligibility(&snap, &row) {
+                        Ok(rec) => {
+                            picks.in_flight.push(row.id);
+                            return Ok(Some((row, rec.clone())));
                         }
-                        Err(e) => {
-                            tracing::warn!("re-listing failed: {e}");
-                            return Ok(None);
+                        Err(reason) => {
+                            picks.passed.push(row.id);
+                            s.events.emit(Event::ItemSkipped {
+                                name: row.name.clone(),
+                                reason,
+                            });
+                            continue;
                         }
                     }
                 }
-                return Ok(None);
-            };
-            let snap = Self::snapshot(cx);
-            let why = match snap.recordings.get(&row.name) {
-                None => Some("not in the camera's current listing".to_owned()),
-                Some(_) if snap.held_back.contains(&row.name) => {
-                    Some("may still be recording (the camera is recording)".to_owned())
-                }
-                Some(rec) if self.too_old(rec) => Some("older than the keep period".to_owned()),
-                Some(rec) => {
-                    picks.in_flight.push(row.id);
-                    return Ok(Some((row, rec.clone())));
-                }
-            };
-            picks.passed.push(row.id);
-            if let Some(reason) = why {
-                s.events.emit(Event::ItemSkipped {
-                    name: row.name.clone(),
-                    reason,
-                });
             }
+            if cx.since_listing.load(Ordering::SeqCst) > 0 && !cx.halt.is_cancelled() {
+                // Drained: look once more for clips recorded meanwhile.
+                match self.refresh(cx).await {
+                    Ok(()) => continue,
+                    Err(e) if e.is_offline() => {
+                        Self::halt(cx, e);
+                        return Ok(None);
+                    }
+                    Err(e) => {
+                        tracing::warn!("re-listing failed: {e}");
+                        return Ok(None);
+                    }
+                }
+            }
+            return Ok(None);
+        }
+    }
+
+    /// May this pending clip be downloaded now? The one rule, used by the
+    /// download workers and the dry run: it must be in the listing (the
+    /// first entry of its name, at the path the store knows), not possibly
+    /// still recording, and not older than the keep period.
+    pub(super) fn eligibility<'a>(
+        &self,
+        snap: &'a Snapshot,
+        row: &ClipRow,
+    ) -> std::result::Result<&'a Recording, String> {
+        match snap.recordings.get(&row.name) {
+            None => Err("not in the camera's current listing".to_owned()),
+            Some(_) if snap.held_back.contains(&row.name) => {
+                Err("may still be recording (the camera is recording)".to_owned())
+            }
+            Some(rec) if self.too_old(rec) => Err("older than the keep period".to_owned()),
+            Some(rec) => Ok(rec),
         }
     }
 
@@ -162,7 +182,7 @@ impl Syncer {
             match outcome {
                 Step::Downloaded(job) => {
                     if s.cfg.tail == TailMode::Inline {
-                        self.run_tail(cx, *job, shutdown).await;
+                        self.run_tail(cx, *job).await;
                     } else {
                         s.store
                             .record_timing(job.id, Stage::TailSubmitted, now_ms());
@@ -207,7 +227,7 @@ impl Syncer {
             name: name.clone(),
             size: Some(rec.size().bytes()),
         });
-        let mut gps = s.cfg.gps.as_ref().map(|g| {
+        let mut gps = s.cfg.gps.as_ref().filter(|_| !rec.is_photo()).map(|g| {
             let opts = gps_options(g);
             GpsObserver {
                 opts,
@@ -254,7 +274,8 @@ impl Syncer {
                     name,
                     path: d.path,
                     bytes: d.bytes,
-                    locked: rec.is_locked(),
+                    remote_path: rec.remote_path().to_owned(),
+                    photo: rec.is_photo(),
                     gps: gps.map(|g| g.extractor),
                     recorded: false,
                     has_gps: false,
@@ -273,9 +294,11 @@ impl Syncer {
                     Step::Next
                 }
             }
-            Err(e) if e.is_disk_full() => {
+            Err(e) if e.is_disk_full() || e.is_local_io() => {
+                // The archive cannot be written (full, read only, gone): not
+                // the clip's fault. It stays pending; the cycle stops.
                 drop(s.store.release(row.id));
-                self.failed_event(cx, &name, &e.to_string(), false);
+                tracing::error!("{name}: {e:#}; downloads stop");
                 Self::halt(cx, Error::camera(e));
                 Step::Stop
             }
@@ -283,21 +306,38 @@ impl Syncer {
                 // A clip locked on the camera moves to RO: its path is stale.
                 // Re-list, then try it once more with the fresh path; a clip
                 // that is really gone is marked so by the reconcile.
-                drop(s.store.fail(row.id, &e.to_string(), true));
-                self.failed_event(cx, &name, &e.to_string(), true);
-                match self.refresh(cx).await {
-                    Ok(()) => {
-                        let moved = Self::snapshot(cx)
-                            .recordings
-                            .get(&name)
-                            .is_some_and(|r| r.remote_path() != rec.remote_path());
-                        if moved { Step::Retry } else { Step::Next }
+                let now = match self.refresh(cx).await {
+                    Ok(()) => Self::snapshot(cx)
+                        .recordings
+                        .get(&name)
+                        .map(|r| r.remote_path() == rec.remote_path()),
+                    Err(p) if p.is_offline() => {
+                        drop(s.store.release(row.id));
+                        Self::halt(cx, p);
+                        return Step::Stop;
                     }
-                    Err(e) if e.is_offline() => {
-                        Self::halt(cx, e);
-                        Step::Stop
+                    Err(_) => Some(true),
+                };
+                match now {
+                    // Moved (locked into RO): try the fresh path.
+                    Some(false) => {
+                        // Awaited: the next pick must see it pending.
+                        if let Err(w) = s.store.release(row.id).await {
+                            tracing::warn!("{name}: could not release the clip: {w}");
+                        }
+                        Step::Retry
                     }
-                    Err(_) => Step::Next,
+                    // Gone from the camera: the next reconcile says so.
+                    None => {
+                        drop(s.store.release(row.id));
+                        s.events.emit(Event::ItemSkipped {
+                            name,
+                            reason: "gone from the camera".to_owned(),
+                        });
+                        Step::Next
+                    }
+                    // Listed at that path, yet 404: a permanent failure.
+                    Some(true) => self.record_failure(cx, row, &name, &e, false).await,
                 }
             }
             Err(e) if e.is_retryable() => {
@@ -310,30 +350,63 @@ impl Syncer {
                     self.camera_gone(cx, p);
                     return Step::Stop;
                 }
-                let state = s.store.fail(row.id, &e.to_string(), true).await;
-                self.failed_event(cx, &name, &e.to_string(), true);
-                if matches!(state, Ok(ClipState::Pending)) {
-                    Step::Retry
-                } else {
-                    Step::Next
-                }
+                self.record_failure(cx, row, &name, &e, true).await
             }
-            Err(e) => {
-                drop(s.store.fail(row.id, &e.to_string(), false));
-                self.failed_event(cx, &name, &e.to_string(), false);
-                Step::Next
-            }
+            Err(e) => self.record_failure(cx, row, &name, &e, false).await,
         }
     }
 
-    pub(super) fn failed_event(&self, cx: &Cycle, name: &str, error: &str, retryable: bool) {
+    /// Records a failed attempt. A transient one is retried after a
+    /// back-off (1×, 2×, 4×, 8× `retry_base`) until the store's attempts run
+    /// out; then the clip is deferred to the next cycle, not failed. Only a
+    /// permanent failure leaves it failed.
+    async fn record_failure(
+        &self,
+        cx: &Cycle,
+        row: &ClipRow,
+        name: &str,
+        e: &viofo_client::Error,
+        retryable: bool,
+    ) -> Step {
+        let s = &*self.inner;
+        let error = format!("{e:#}");
         tracing::warn!("{name}: {error}");
-        lock(&cx.counters).failed += 1;
-        self.inner.events.emit(Event::ItemFailed {
+        let outcome = s.store.fail_with_outcome(row.id, &error, retryable).await;
+        s.events.emit(Event::ItemFailed {
             name: name.to_owned(),
-            error: error.to_owned(),
+            error: error.clone(),
             retryable,
         });
+        match outcome {
+            Ok(FailOutcome::RetryNow { attempts }) => {
+                let shift = attempts.saturating_sub(1).min(3);
+                let wait = s.cfg.retry_base.saturating_mul(1 << shift);
+                tokio::select! {
+                    () = tokio::time::sleep(wait) => Step::Retry,
+                    () = cx.halt.cancelled() => Step::Stop,
+                    () = cx.cancel_downloads.cancelled() => Step::Stop,
+                }
+            }
+            Ok(FailOutcome::Deferred { deferrals }) => {
+                tracing::warn!(
+                    "{name}: still failing after its attempts; offered again next cycle (deferred {deferrals}×)"
+                );
+                lock(&cx.counters).deferred += 1;
+                Step::Next
+            }
+            Ok(FailOutcome::Failed) => {
+                lock(&cx.counters).failed += 1;
+                Step::Next
+            }
+            Ok(other) => {
+                tracing::debug!("{name}: failure recorded as {other:?}");
+                Step::Next
+            }
+            Err(w) => {
+                tracing::error!("{name}: could not record the failure: {w}");
+                Step::Next
+            }
+        }
     }
 }
 

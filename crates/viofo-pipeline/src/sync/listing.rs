@@ -18,12 +18,101 @@ use crate::events::Event;
 
 /// What the camera listing looked like last time, shared by the download
 /// workers, the tail and the re-lister.
-#[derive(Default)]
-pub(super) struct Snapshot {
+pub(crate) struct Snapshot {
+    /// The first entry of each name (as the store keeps it).
     pub(super) recordings: HashMap<String, Recording>,
     /// Clips that may still be growing (the newest of each channel while
     /// the camera records).
     pub(super) held_back: HashSet<String>,
+    /// The newest clip of each channel, recording or not.
+    pub(super) newest: HashSet<String>,
+    /// Names listed more than once (in two folders).
+    pub(super) duplicates: HashSet<String>,
+    /// Names whose listed size was the same on an earlier listing at least
+    /// the settle time before this one.
+    pub(super) settled: HashSet<String>,
+    /// The camera said it was recording (or could not say).
+    pub(super) recording: bool,
+    /// The listing was not cut off.
+    pub(super) complete: bool,
+    /// When the listing was requested; `None` before the first listing.
+    pub(super) taken_at: Option<Instant>,
+}
+
+impl Default for Snapshot {
+    fn default() -> Self {
+        Self {
+            recordings: HashMap::new(),
+            held_back: HashSet::new(),
+            newest: HashSet::new(),
+            duplicates: HashSet::new(),
+            settled: HashSet::new(),
+            recording: true,
+            complete: false,
+            taken_at: None,
+        }
+    }
+}
+
+/// The sizes each clip was listed with, and since when: a clip's size is
+/// settled once two listings at least the settle time apart show it.
+#[derive(Default, Debug)]
+pub(crate) struct SizeHistory {
+    listings: u64,
+    seen: HashMap<String, Seen>,
+}
+
+#[derive(Debug)]
+struct Seen {
+    size: u64,
+    /// When the listing that first showed this size had been answered.
+    since: Instant,
+    /// That listing's number.
+    listing: u64,
+}
+
+impl SizeHistory {
+    /// Folds in a listing answered by `finished`. A complete listing
+    /// forgets names it no longer shows.
+    pub(crate) fn observe<'a>(
+        &mut self,
+        finished: Instant,
+        complete: bool,
+        items: impl IntoIterator<Item = (&'a str, u64)>,
+    ) {
+        self.listings += 1;
+        let n = self.listings;
+        let mut listed = HashSet::new();
+        for (name, size) in items {
+            if !listed.insert(name.to_owned()) {
+                continue;
+            }
+            match self.seen.get_mut(name) {
+                Some(s) if s.size == size => {}
+                _ => {
+                    self.seen.insert(
+                        name.to_owned(),
+                        Seen {
+                            size,
+                            since: finished,
+                            listing: n,
+                        },
+                    );
+                }
+            }
+        }
+        if complete {
+            self.seen.retain(|k, _| listed.contains(k));
+        }
+    }
+
+    /// Was `name`'s latest size already shown by an earlier listing answered
+    /// at least `gap` before `started` (this listing's request)?
+    pub(crate) fn settled(&self, name: &str, started: Instant, gap: std::time::Duration) -> bool {
+        self.seen.get(name).is_some_and(|s| {
+            s.listing < self.listings && started.saturating_duration_since(s.since) >= gap
+        })
+    }
 }
 
 /// Clips that may still be growing: the newest of each channel.
@@ -46,7 +135,14 @@ pub(super) fn newest_per_channel(recs: &[Recording]) -> HashSet<String> {
 
 impl Syncer {
     /// Lists the camera, reconciles the store and refreshes the snapshot.
+    /// One listing at a time: a caller that waited for another's listing
+    /// returns at once when that one started after it asked.
     pub(super) async fn refresh(&self, cx: &Cycle) -> Result<()> {
+        let asked = Instant::now();
+        let _one = cx.listing.lock().await;
+        if Self::snapshot(cx).taken_at.is_some_and(|t| t >= asked) {
+            return Ok(());
+        }
         let s = &*self.inner;
         let t = Instant::now();
         cx.since_listing.store(0, Ordering::SeqCst);
@@ -65,9 +161,12 @@ impl Syncer {
                 true
             }
         };
+        let answered = Instant::now();
         let listing_time = t.elapsed();
+        let complete = listing.is_complete();
+        let newest = newest_per_channel(&listing.recordings);
         let held_back = if recording {
-            newest_per_channel(&listing.recordings)
+            newest.clone()
         } else {
             HashSet::new()
         };
@@ -83,11 +182,38 @@ impl Syncer {
             })
             .await?;
         tracing::debug!(?report, "reconciled the listing");
-        let recordings: HashMap<String, Recording> = listing
-            .recordings
-            .into_iter()
-            .map(|r| (r.file_name().as_str().to_owned(), r))
-            .collect();
+        // The first entry of a name wins, as in the store; a name listed
+        // twice is never deleted (which of the two is ours is not sure).
+        let mut recordings: HashMap<String, Recording> = HashMap::new();
+        let mut duplicates = HashSet::new();
+        for r in listing.recordings {
+            let name = r.file_name().as_str().to_owned();
+            if let Some(first) = recordings.get(&name) {
+                tracing::warn!(
+                    "{name} is listed twice ({} and {}); the first is downloaded, neither is deleted",
+                    first.remote_path(),
+                    r.remote_path()
+                );
+                duplicates.insert(name);
+            } else {
+                recordings.insert(name, r);
+            }
+        }
+        let settled = {
+            let mut h = lock(&s.sizes);
+            h.observe(
+                answered,
+                complete,
+                recordings
+                    .iter()
+                    .map(|(n, r)| (n.as_str(), r.size().bytes())),
+            );
+            recordings
+                .keys()
+                .filter(|n| h.settled(n, t, s.cfg.delete_settle))
+                .cloned()
+                .collect()
+        };
         let counts = s.store.counts(Some(&s.cfg.camera_id)).await?;
         s.events.emit(Event::Listed {
             clips: recordings.len(),
@@ -96,6 +222,12 @@ impl Syncer {
         *cx.snapshot.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(Snapshot {
             recordings,
             held_back,
+            newest,
+            duplicates,
+            settled,
+            recording,
+            complete,
+            taken_at: Some(t),
         });
         lock(&cx.counters).listing += listing_time;
         *lock(&cx.last_listing) = Instant::now();
@@ -125,9 +257,12 @@ impl Syncer {
             if lock(&cx.last_listing).elapsed() < every {
                 continue;
             }
-            if let Err(e) = self.refresh(cx).await {
-                tracing::warn!("re-listing failed: {e}");
-                *lock(&cx.last_listing) = Instant::now();
+            match self.refresh(cx).await {
+                Ok(()) => self.decide_deletes(cx).await,
+                Err(e) => {
+                    tracing::warn!("re-listing failed: {e:#}");
+                    *lock(&cx.last_listing) = Instant::now();
+                }
             }
         }
     }

@@ -4,9 +4,11 @@
 
 mod apply_retention;
 mod convert;
+mod delete;
 mod download;
 mod dry_run;
 mod listing;
+mod preflight;
 mod tail;
 
 use std::collections::HashMap;
@@ -18,16 +20,17 @@ use time::PrimitiveDateTime;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use viofo_client::Client;
-use viofo_store::{ClipId, CycleId, CycleMode, CycleOutcome, CycleStats, Store};
+use viofo_store::{ClipId, CycleId, CycleOutcome, CycleStats, Store};
 
 use crate::config::{OnInterrupt, SyncConfig};
-use crate::events::{CycleSummary, Event, EventSink, TailMode};
+use crate::events::{CycleSummary, Event, EventSink};
 use crate::shutdown::Shutdown;
 use crate::{Error, Result};
 
 pub use convert::recorded_at_from_name;
 pub use dry_run::DryRun;
 use listing::Snapshot;
+pub use preflight::check_archive;
 use tail::TailJob;
 
 /// Runs sync cycles for one camera. Cheap to clone.
@@ -52,13 +55,21 @@ pub(super) struct Inner {
     pub(super) events: Box<dyn EventSink>,
     /// Skip tokens of the downloads in flight.
     pub(super) skips: Mutex<HashMap<ClipId, CancellationToken>>,
+    /// Listed sizes across listings (and cycles), for the delete rule.
+    pub(super) sizes: Mutex<listing::SizeHistory>,
 }
-
 
 /// State of one cycle.
 pub(super) struct Cycle {
     pub(super) id: CycleId,
     pub(super) snapshot: RwLock<Arc<Snapshot>>,
+    /// Held while listing: one listing at a time.
+    pub(super) listing: tokio::sync::Mutex<()>,
+    /// Clips archived and waiting for a listing that decides their delete.
+    pub(super) deletes: Mutex<Vec<tail::PendingDelete>>,
+    /// When the cycle started (tails resumed from earlier runs were
+    /// recorded before it).
+    pub(super) started: Instant,
     pub(super) picks: tokio::sync::Mutex<Picks>,
     /// Cancelled to stop the download workers (abort, or interrupt with
     /// `OnInterrupt::Cancel`); each download's token is a child of it.
@@ -90,7 +101,12 @@ pub(super) struct Picks {
 pub(super) struct Counters {
     pub(super) clips: u64,
     pub(super) bytes: u64,
+    /// Clips left failed (clips, not attempts).
     pub(super) failed: u64,
+    /// Clips deferred to the next cycle.
+    pub(super) deferred: u64,
+    /// Sidecars that could not be written (their tails stay unfinished).
+    pub(super) sidecar_failures: u64,
     pub(super) deleted: u64,
     pub(super) pruned: u64,
     pub(super) listing: Duration,
@@ -117,6 +133,7 @@ impl Syncer {
                 cfg,
                 events: Box::new(events),
                 skips: Mutex::new(HashMap::new()),
+                sizes: Mutex::new(listing::SizeHistory::default()),
             }),
         })
     }
@@ -182,17 +199,23 @@ impl Syncer {
     /// [`Error::is_interrupted`]).
     pub async fn run_cycle(&self, shutdown: &Shutdown) -> Result<CycleSummary> {
         let s = &*self.inner;
+        // Before the camera and before the cycle row: an unusable archive
+        // leaves every clip as it was.
+        let archive = s.cfg.archive.clone();
+        tokio::task::spawn_blocking(move || check_archive(&archive))
+            .await
+            .map_err(|e| Error::config(format!("archive check did not run: {e}")))??;
         let started = Instant::now();
         let mode = s.cfg.tail;
         s.events.emit(Event::CycleStarted { mode });
-        let store_mode = match mode {
-            TailMode::Pipelined => CycleMode::Pipelined,
-            TailMode::Inline => CycleMode::Inline,
-        };
-        let id = s.store.begin_cycle(&s.cfg.camera_id, store_mode).await?;
+        let write_failures_before = s.store.unawaited_write_failures();
+        let id = s.store.begin_cycle(&s.cfg.camera_id, mode).await?;
         let cx = Cycle {
             id,
             snapshot: RwLock::new(Arc::new(Snapshot::default())),
+            listing: tokio::sync::Mutex::new(()),
+            deletes: Mutex::new(Vec::new()),
+            started,
             picks: tokio::sync::Mutex::new(Picks::default()),
             cancel_downloads: CancellationToken::new(),
             halt: CancellationToken::new(),
@@ -207,37 +230,64 @@ impl Syncer {
             Ok(()) if shutdown.is_stopping() => Err(Error::interrupted()),
             other => other,
         };
-        let summary = {
-            let c = lock(&cx.counters);
-            CycleSummary {
-                mode,
-                clips: c.clips,
-                bytes: c.bytes,
-                failed: c.failed,
-                deleted: c.deleted,
-                pruned: c.pruned,
-                duration: started.elapsed(),
-                listing: c.listing,
-                outcome: match &result {
-                    Ok(()) => "ok".to_owned(),
-                    Err(e) => e.outcome().to_owned(),
-                },
-            }
-        };
+        let c = std::mem::take(&mut *lock(&cx.counters));
         let outcome = match &result {
+            Ok(()) if c.sidecar_failures > 0 || c.failed > 0 || c.deferred > 0 => {
+                CycleOutcome::CompletedWithFailures
+            }
             Ok(()) => CycleOutcome::Completed,
             Err(e) if e.is_offline() => CycleOutcome::CameraLost,
             Err(e) if e.is_interrupted() => CycleOutcome::Cancelled,
             Err(_) => CycleOutcome::Failed,
         };
-        let stats = CycleStats {
-            clips: summary.clips,
-            bytes: summary.bytes,
-            outcome,
-            note: result.as_ref().err().map(ToString::to_string),
+        let note = match &result {
+            Err(e) => Some(format!("{e:#}")),
+            Ok(()) if c.sidecar_failures > 0 => Some(format!(
+                "{} GPS sidecar(s) could not be written; retried next run",
+                c.sidecar_failures
+            )),
+            Ok(()) => None,
         };
-        if let Err(e) = s.store.finish_cycle(id, stats).await {
-            tracing::warn!("could not record the end of cycle {}: {e}", id.0);
+        let stats = CycleStats {
+            clips: c.clips,
+            bytes: c.bytes,
+            outcome,
+            note: note.clone(),
+        };
+        let mut summary = CycleSummary {
+            mode,
+            clips: c.clips,
+            bytes: c.bytes,
+            failed: c.failed,
+            deferred: c.deferred,
+            write_failures: s
+                .store
+                .unawaited_write_failures()
+                .saturating_sub(write_failures_before)
+                + c.sidecar_failures,
+            deleted: c.deleted,
+            pruned: c.pruned,
+            duration: started.elapsed(),
+            listing: c.listing,
+            outcome,
+            note,
+        };
+        match s.store.finish_cycle_report(id, stats).await {
+            Ok(row) => {
+                // The store's counts are the truth (clips, not attempts).
+                summary.failed = row.failed.unwrap_or(summary.failed);
+                summary.deferred = row.deferred.unwrap_or(summary.deferred);
+                if let Some(outcome) = row.outcome {
+                    summary.outcome = outcome;
+                }
+            }
+            Err(e) => {
+                tracing::warn!("could not record the end of cycle {}: {e:#}", id.0);
+                summary.write_failures += 1;
+                if summary.outcome.is_ok() {
+                    summary.outcome = CycleOutcome::CompletedWithFailures;
+                }
+            }
         }
         #[allow(clippy::cast_precision_loss)]
         let mb = summary.bytes as f64 / 1e6;
@@ -248,13 +298,15 @@ impl Syncer {
             clips = summary.clips,
             bytes = summary.bytes,
             failed = summary.failed,
+            deferred = summary.deferred,
             deleted = summary.deleted,
             pruned = summary.pruned,
             secs,
             outcome = %summary.outcome,
-            "cycle done: {} clips, {mb:.1} MB in {secs:.1}s ({mode}), {} failed, {} deleted, {} pruned: {}",
+            "cycle done: {} clips, {mb:.1} MB in {secs:.1}s ({mode}), {} failed, {} deferred, {} deleted, {} pruned: {}",
             summary.clips,
             summary.failed,
+            summary.deferred,
             summary.deleted,
             summary.pruned,
             summary.outcome,
@@ -267,20 +319,17 @@ impl Syncer {
         let s = &*self.inner;
         if let Err(e) = s.client.probe().await {
             s.events.emit(Event::CameraOffline {
-                reason: e.to_string(),
+                reason: format!("{e:#}"),
             });
             return Err(Error::offline(e));
         }
         let firmware = s.client.info().await.ok().map(|i| i.firmware);
         s.events.emit(Event::CameraOnline { firmware });
         self.refresh(cx).await?;
-        fs_err::tokio::create_dir_all(&s.cfg.archive)
-            .await
-            .map_err(Error::io)?;
 
         let (tx, rx) = mpsc::channel::<TailJob>(s.cfg.tail_queue);
         // Tails left unfinished by an earlier run go first.
-        let resumed = self.unfinished_tails(cx).await?;
+        let resumed = self.unfinished_tails().await?;
 
         let downloads_done = CancellationToken::new();
         let work = async {
@@ -318,12 +367,18 @@ impl Syncer {
         if let Some(e) = lock(&cx.halt_reason).take() {
             return Err(e);
         }
+        // The deletes wait for a listing taken after each clip's record.
+        if let Err(e) = self.final_deletes(cx, shutdown).await {
+            if e.is_offline() {
+                return Err(e);
+            }
+            tracing::warn!("last listing for the deletes failed: {e:#}");
+        }
         if !shutdown.is_aborting() {
             self.retention(cx, None).await;
         }
         Ok(())
     }
-
 
     pub(super) fn halt(cx: &Cycle, e: Error) {
         let mut r = lock(&cx.halt_reason);
@@ -333,10 +388,9 @@ impl Syncer {
         cx.halt.cancel();
     }
 
-
     pub(super) fn camera_gone(&self, cx: &Cycle, e: viofo_client::Error) {
         self.inner.events.emit(Event::CameraOffline {
-            reason: e.to_string(),
+            reason: format!("{e:#}"),
         });
         Self::halt(cx, Error::offline(e));
     }

@@ -3,14 +3,15 @@
 //! behind a bounded queue so the camera link never waits for it.
 
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use time::PrimitiveDateTime;
 use tokio::sync::mpsc;
-use viofo_client::Recording;
 use viofo_gps::StreamExtractor;
 use viofo_store::{ClipId, Stage, now_ms};
 
 use super::convert::{gps_options, gps_summary};
+use super::delete::{Archived, CameraState, Decision, KeepReason, Listed, may_delete};
 use super::{Cycle, Syncer, lock};
 use crate::Result;
 use crate::config::GpsConfig;
@@ -23,7 +24,10 @@ pub(super) struct TailJob {
     pub(super) name: String,
     pub(super) path: PathBuf,
     pub(super) bytes: u64,
-    pub(super) locked: bool,
+    /// The camera path it was downloaded from.
+    pub(super) remote_path: String,
+    /// A still photo: no GPS track to extract.
+    pub(super) photo: bool,
     /// The streamed GPS extractor (None: extract from the file, or GPS off).
     pub(super) gps: Option<StreamExtractor>,
     /// The archived state is already durable (a resumed tail).
@@ -35,10 +39,9 @@ pub(super) struct TailJob {
 }
 
 impl Syncer {
-    pub(super) async fn unfinished_tails(&self, cx: &Cycle) -> Result<Vec<TailJob>> {
+    pub(super) async fn unfinished_tails(&self) -> Result<Vec<TailJob>> {
         let s = &*self.inner;
         let rows = s.store.unfinished_tails(Some(&s.cfg.camera_id)).await?;
-        let snap = Self::snapshot(cx);
         let mut jobs = Vec::new();
         for row in rows {
             let Some(path) = row.local_path.clone() else {
@@ -47,10 +50,8 @@ impl Syncer {
             tracing::info!("resuming the tail of {} (interrupted earlier)", row.name);
             jobs.push(TailJob {
                 id: row.id,
-                locked: snap
-                    .recordings
-                    .get(&row.name)
-                    .map_or(row.locked, Recording::is_locked),
+                remote_path: row.remote_path.clone(),
+                photo: is_photo_name(&row.name),
                 bytes: row.local_size.unwrap_or(row.size),
                 name: row.name,
                 path,
@@ -63,19 +64,24 @@ impl Syncer {
         Ok(jobs)
     }
 
-    pub(super) async fn tail_loop(&self, cx: &Cycle, mut rx: mpsc::Receiver<TailJob>, shutdown: &Shutdown) {
+    pub(super) async fn tail_loop(
+        &self,
+        cx: &Cycle,
+        mut rx: mpsc::Receiver<TailJob>,
+        shutdown: &Shutdown,
+    ) {
         while let Some(job) = rx.recv().await {
             if shutdown.is_aborting() {
                 // Left as it is in the store; the next run resumes it.
                 continue;
             }
-            self.run_tail(cx, job, shutdown).await;
+            self.run_tail(cx, job).await;
         }
     }
 
     /// Everything after a download: the durable record, GPS sidecars, the
     /// camera delete, the store updates, retention when the disk is full.
-    pub(super) async fn run_tail(&self, cx: &Cycle, mut job: TailJob, shutdown: &Shutdown) {
+    pub(super) async fn run_tail(&self, cx: &Cycle, mut job: TailJob) {
         let s = &*self.inner;
         let id = job.id;
         s.store.record_timing(id, Stage::TailStarted, now_ms());
@@ -89,21 +95,39 @@ impl Syncer {
                 return;
             }
         }
+        // A resumed tail's record was durable before this cycle started.
+        let recorded = if job.recorded {
+            cx.started
+        } else {
+            Instant::now()
+        };
         let mut finished = true;
-        if let (Some(g), false) = (s.cfg.gps, job.has_gps) {
+        if let Some(g) = s.cfg.gps
+            && !job.has_gps
+            && !job.photo
+        {
             finished = self
-                .tail_gps(&job.name, &job.path, id, job.gps.take(), g)
+                .tail_gps(cx, &job.name, &job.path, id, job.gps.take(), g)
                 .await;
             s.store.record_timing(id, Stage::GpsFinished, now_ms());
         }
         // A clip whose track could not be written (a full or failing disk)
         // stays on the camera too until a later run finishes its tail.
         if finished && s.cfg.delete_after_download && !job.delete_done {
-            if shutdown.is_aborting() {
-                return;
-            }
-            finished = self.tail_delete(cx, &job).await;
-            s.store.record_timing(id, Stage::DeleteFinished, now_ms());
+            // Decided on a listing taken after the record was durable (the
+            // re-lister's next one, or the cycle's last): until then the
+            // tail stays unfinished.
+            lock(&cx.deletes).push(PendingDelete {
+                id,
+                name: job.name.clone(),
+                path: job.path.clone(),
+                bytes: job.bytes,
+                remote_path: job.remote_path.clone(),
+                recorded,
+                asked: false,
+                last_keep: None,
+            });
+            finished = false;
         }
         if finished {
             drop(s.store.finish_tail(id));
@@ -128,6 +152,7 @@ impl Syncer {
     /// track, or whose local file has gone, is finished without one.
     pub(super) async fn tail_gps(
         &self,
+        cx: &Cycle,
         name: &str,
         path: &Path,
         id: ClipId,
@@ -160,7 +185,8 @@ impl Syncer {
         let ex = match tokio::task::spawn_blocking(work).await {
             Ok(Ok(ex)) => ex,
             Ok(Err(e)) if e.is_io() && !e.is_not_found() => {
-                tracing::warn!("{name}: GPS track not written ({e}); retried next run");
+                tracing::warn!("{name}: GPS track not written ({e:#}); retried next run");
+                lock(&cx.counters).sidecar_failures += 1;
                 return false;
             }
             Ok(Err(e)) => {
@@ -169,6 +195,7 @@ impl Syncer {
             }
             Err(e) => {
                 tracing::error!("{name}: GPS work failed ({e}); retried next run");
+                lock(&cx.counters).sidecar_failures += 1;
                 return false;
             }
         };
@@ -178,95 +205,195 @@ impl Syncer {
         drop(s.store.set_gps(id, gps_summary(&ex.summary())));
         true
     }
+}
 
-    /// Decides and carries out the camera delete. Returns `false` when the
-    /// request failed in a way worth another try (the camera went away, a
-    /// reset, a timeout): the outcome is not stored, so the tail stays
-    /// unfinished and a later run asks again. A refusal, a reasoned skip or
-    /// a request error that will not change is final and stored.
-    pub(super) async fn tail_delete(&self, cx: &Cycle, job: &TailJob) -> bool {
+/// The local file's size now (`None`: missing or unreadable).
+async fn local_size(path: &Path) -> Option<u64> {
+    fs_err::tokio::metadata(path).await.ok().map(|m| m.len())
+}
+
+/// An archived clip waiting for the listing that decides its delete.
+pub(crate) struct PendingDelete {
+    id: ClipId,
+    name: String,
+    path: PathBuf,
+    bytes: u64,
+    remote_path: String,
+    /// When its archived record was durable.
+    recorded: Instant,
+    /// A delete was sent and answered ambiguously (an empty 200).
+    asked: bool,
+    /// Why it was kept at the last decision.
+    last_keep: Option<KeepReason>,
+}
+
+impl Syncer {
+    /// Decides the pending deletes on the newest listing and carries out
+    /// the deletes it allows. Lasting reasons to keep a clip are stored as
+    /// its delete outcome (its tail finishes); passing ones keep it pending.
+    /// No lock is held across a camera request.
+    pub(super) async fn decide_deletes(&self, cx: &Cycle) {
         let s = &*self.inner;
+        let pending = std::mem::take(&mut *lock(&cx.deletes));
+        if pending.is_empty() {
+            return;
+        }
         let snap = Self::snapshot(cx);
-        let mut retry_later = false;
-        let outcome = if job.locked && !s.cfg.delete_locked {
-            DeleteResult::Skipped {
-                reason: "locked clip (deleting locked clips is off)".to_owned(),
+        let mut still = Vec::new();
+        for mut d in pending {
+            if cx.halt.is_cancelled() {
+                still.push(d);
+                continue;
             }
-        } else if snap.held_back.contains(&job.name) {
-            DeleteResult::Skipped {
-                reason: "may still be recording".to_owned(),
-            }
-        } else if let Some(rec) = snap.recordings.get(&job.name) {
-            match verify_local(&job.path, job.bytes).await {
-                Err(reason) => DeleteResult::Skipped { reason },
-                Ok(()) => match s.client.delete(rec).await {
+            let rec = snap.recordings.get(&d.name);
+            let listed = rec.map(|r| Listed {
+                remote_path: r.remote_path(),
+                size: r.size().bytes(),
+                exact: r.size().exact().is_some(),
+                locked: r.is_locked(),
+            });
+            let archived = Archived {
+                remote_path: &d.remote_path,
+                size: d.bytes,
+                local_size: local_size(&d.path).await,
+            };
+            let cam = CameraState {
+                listed_after_record: snap.taken_at.is_some_and(|t| t >= d.recorded),
+                listing_complete: snap.complete,
+                recording: snap.recording,
+                newest_of_channel: snap.newest.contains(&d.name),
+                size_settled: snap.settled.contains(&d.name),
+                duplicate_name: snap.duplicates.contains(&d.name),
+                delete_locked: s.cfg.delete_locked,
+            };
+            let outcome = match (may_delete(&archived, listed.as_ref(), &cam), rec) {
+                (Decision::Delete, Some(rec)) => match s.client.delete(rec).await {
+                    Ok(o) if o.is_confirmed() => DeleteResult::Confirmed,
                     Ok(viofo_client::DeleteOutcome::Refused { status }) => {
                         DeleteResult::Refused { status }
                     }
-                    Ok(_) => DeleteResult::Confirmed,
-                    Err(e) => {
-                        retry_later = e.is_retryable();
-                        DeleteResult::Failed {
-                            error: e.to_string(),
-                        }
+                    Ok(_) => {
+                        // An empty 200: maybe deleted, maybe not. The next
+                        // listing tells.
+                        tracing::info!(
+                            "{}: the camera's answer to the delete was empty; checked on the next listing",
+                            d.name
+                        );
+                        d.asked = true;
+                        still.push(d);
+                        continue;
                     }
+                    Err(e) if e.is_retryable() => {
+                        tracing::warn!(
+                            "{}: delete request failed ({e:#}); asked again later",
+                            d.name
+                        );
+                        s.events.emit(Event::Delete {
+                            name: d.name.clone(),
+                            outcome: DeleteResult::Failed {
+                                error: format!("{e:#}"),
+                            },
+                        });
+                        still.push(d);
+                        continue;
+                    }
+                    Err(e) => DeleteResult::Skipped {
+                        reason: format!("delete request failed: {e:#}"),
+                    },
                 },
-            }
-        } else {
-            DeleteResult::Skipped {
-                reason: "not in the camera's listing".to_owned(),
-            }
-        };
+                (Decision::Keep(KeepReason::NotListed), _) if d.asked => {
+                    tracing::info!("{}: gone from the camera after the delete", d.name);
+                    DeleteResult::Confirmed
+                }
+                (Decision::Keep(r), _) if r.is_passing() => {
+                    tracing::debug!("{}: kept on the camera for now: {r}", d.name);
+                    d.last_keep = Some(r);
+                    still.push(d);
+                    continue;
+                }
+                (Decision::Keep(r), _) => DeleteResult::Skipped {
+                    reason: r.to_string(),
+                },
+                (Decision::Delete, None) => DeleteResult::Skipped {
+                    reason: KeepReason::NotListed.to_string(),
+                },
+            };
+            self.finish_delete(cx, &d, outcome);
+        }
+        lock(&cx.deletes).extend(still);
+    }
+
+    /// Stores a final delete outcome and finishes the clip's tail.
+    fn finish_delete(&self, cx: &Cycle, d: &PendingDelete, outcome: DeleteResult) {
+        let s = &*self.inner;
         let stored = match &outcome {
             DeleteResult::Confirmed => viofo_store::DeleteOutcome::Confirmed,
             DeleteResult::Refused { status } => {
                 viofo_store::DeleteOutcome::Refused { status: *status }
             }
-            DeleteResult::Skipped { reason } => viofo_store::DeleteOutcome::Skipped {
-                reason: reason.clone(),
-            },
-            DeleteResult::Failed { error } if !retry_later => viofo_store::DeleteOutcome::Skipped {
-                reason: format!("delete request failed: {error}"),
-            },
-            DeleteResult::Failed { error } => {
-                tracing::warn!(
-                    "{}: delete request failed ({error}); asked again next run",
-                    job.name
-                );
-                s.events.emit(Event::Delete {
-                    name: job.name.clone(),
-                    outcome,
-                });
-                return false;
+            DeleteResult::Skipped { reason } | DeleteResult::Failed { error: reason } => {
+                viofo_store::DeleteOutcome::Skipped {
+                    reason: reason.clone(),
+                }
             }
         };
-        if let Err(e) = s.store.record_delete(job.id, stored).await {
-            tracing::warn!("{}: could not record the delete outcome: {e}", job.name);
-        }
         match &outcome {
             DeleteResult::Confirmed => {
                 lock(&cx.counters).deleted += 1;
-                tracing::info!("{}: deleted from the camera", job.name);
+                tracing::info!("{}: deleted from the camera", d.name);
             }
-            other => tracing::info!("{}: not deleted from the camera: {other:?}", job.name),
+            DeleteResult::Skipped { reason } => {
+                tracing::info!("{}: kept on the camera: {reason}", d.name);
+            }
+            other => tracing::info!("{}: not deleted from the camera: {other:?}", d.name),
         }
+        // The outcome first, then the tail's end: a crash between them
+        // resumes a tail whose delete is already decided.
+        s.store.record_delete(d.id, stored).submit();
+        s.store.finish_tail(d.id).submit();
+        s.store.record_timing(d.id, Stage::DeleteFinished, now_ms());
+        s.store.record_timing(d.id, Stage::TailFinished, now_ms());
         s.events.emit(Event::Delete {
-            name: job.name.clone(),
+            name: d.name.clone(),
             outcome,
         });
-        true
     }
 
+    /// At the end of a cycle: lists once more for the clips still waiting
+    /// for their delete decision, and once again after the settle time for
+    /// a newest clip whose size was not seen settled yet. What is still
+    /// undecided stays so (its tail unfinished) for the next run.
+    pub(super) async fn final_deletes(&self, cx: &Cycle, shutdown: &Shutdown) -> Result<()> {
+        for round in 0..2 {
+            if lock(&cx.deletes).is_empty() || shutdown.is_stopping() || cx.halt.is_cancelled() {
+                break;
+            }
+            let waiting_settle = lock(&cx.deletes)
+                .iter()
+                .any(|d| d.last_keep == Some(KeepReason::NotSettled));
+            if round == 1 {
+                if !waiting_settle {
+                    break;
+                }
+                tokio::select! {
+                    () = tokio::time::sleep(self.inner.cfg.delete_settle) => {}
+                    () = shutdown.stopped() => break,
+                }
+            }
+            self.refresh(cx).await?;
+            self.decide_deletes(cx).await;
+        }
+        let left = lock(&cx.deletes).len();
+        if left > 0 {
+            tracing::info!(
+                "{left} archived clip(s) kept on the camera for now (not yet safe to delete); decided again next run"
+            );
+        }
+        Ok(())
+    }
 }
 
-/// Checks the archived copy is there with the size that was downloaded.
-pub(super) async fn verify_local(path: &Path, bytes: u64) -> std::result::Result<(), String> {
-    match fs_err::tokio::metadata(path).await {
-        Ok(m) if m.len() == bytes => Ok(()),
-        Ok(m) => Err(format!(
-            "local copy has {} bytes, expected {bytes}; not deleting",
-            m.len()
-        )),
-        Err(e) => Err(format!("local copy unreadable ({e}); not deleting")),
-    }
+/// A photo by its name (`.JPG`): no GPS track in it.
+fn is_photo_name(name: &str) -> bool {
+    viofo_client::RecordingName::new(name).is_ok_and(|n| n.is_photo())
 }

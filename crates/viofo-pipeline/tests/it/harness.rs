@@ -60,8 +60,15 @@ impl Rig {
         Client::new(c).unwrap()
     }
 
+    /// Defaults, with test-sized waits (in-run retry back-off, the newest
+    /// clip's settle time) and no disk guard (the machine's own disk use
+    /// must not decide a test).
     pub(crate) fn config(&self) -> SyncConfig {
-        SyncConfig::new(CAMERA, self.archive.path())
+        let mut cfg = SyncConfig::new(CAMERA, self.archive.path());
+        cfg.retry_base = Duration::from_millis(5);
+        cfg.delete_settle = Duration::from_millis(100);
+        cfg.max_used_disk = None;
+        cfg
     }
 
     /// A syncer whose events are collected, sent to `tx` and shown to `hook`.

@@ -1,0 +1,188 @@
+//! The camera-delete decision: one pure function over what is archived and
+//! what a listing taken after the archived record was durable shows now.
+//!
+//! Every reason not to delete is a [`KeepReason`]; a lasting one is stored
+//! as the clip's delete outcome, a passing one leaves the clip's tail
+//! unfinished so a later listing decides again.
+
+use std::fmt;
+
+/// What the archive holds of a clip, as recorded when it was downloaded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Archived<'a> {
+    /// The camera path it was downloaded from.
+    pub(crate) remote_path: &'a str,
+    /// The bytes downloaded (and recorded in the store).
+    pub(crate) size: u64,
+    /// The local file's size now (`None`: missing or unreadable).
+    pub(crate) local_size: Option<u64>,
+}
+
+/// How a listing shows the clip now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Listed<'a> {
+    pub(crate) remote_path: &'a str,
+    /// Listed size; `exact` is false for an HTML page's rounded size.
+    pub(crate) size: u64,
+    pub(crate) exact: bool,
+    pub(crate) locked: bool,
+}
+
+/// What is known about the camera and the listing the decision is made on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(clippy::struct_excessive_bools)]
+pub(crate) struct CameraState {
+    /// The listing started after the clip's archived record was durable.
+    pub(crate) listed_after_record: bool,
+    /// The listing was complete (not cut off before its end).
+    pub(crate) listing_complete: bool,
+    /// The camera says it is recording (or could not say).
+    pub(crate) recording: bool,
+    /// The clip is the newest of its channel in this listing.
+    pub(crate) newest_of_channel: bool,
+    /// The clip's listed size has been the same on two listings at least
+    /// the settle time apart, the later one being this one.
+    pub(crate) size_settled: bool,
+    /// Another listed entry has the same file name.
+    pub(crate) duplicate_name: bool,
+    /// The user allows deleting locked clips.
+    pub(crate) delete_locked: bool,
+}
+
+/// The decision.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Decision {
+    Delete,
+    Keep(KeepReason),
+}
+
+/// Why a clip stays on the camera.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum KeepReason {
+    /// The listing predates the durable record: wait for a later one.
+    ListingTooOld,
+    /// Not in a listing that was cut off: no proof it is gone or unchanged.
+    ListingIncomplete,
+    /// Not in a complete listing: nothing to delete.
+    NotListed,
+    /// The same name is listed twice (two folders): which one is ours is
+    /// not certain enough to delete either.
+    DuplicateName,
+    /// Locked on the camera now, and deleting locked clips is off.
+    Locked,
+    /// Listed at another path than the one downloaded.
+    PathMoved { from: String, to: String },
+    /// The camera lists another size than the archived copy's.
+    SizeDiffers { archived: u64, listed: u64 },
+    /// The archived file is gone or has another size than downloaded.
+    ArchiveChanged { expected: u64, found: Option<u64> },
+    /// The newest clip of its channel while the camera records.
+    PossiblyRecording,
+    /// The newest clip of its channel, its size not yet seen unchanged on
+    /// two listings the settle time apart (or only a rounded size known).
+    NotSettled,
+}
+
+impl KeepReason {
+    /// Passing reasons leave the tail unfinished: a later listing decides.
+    pub(crate) fn is_passing(&self) -> bool {
+        matches!(
+            self,
+            Self::ListingTooOld
+                | Self::ListingIncomplete
+                | Self::PossiblyRecording
+                | Self::NotSettled
+        )
+    }
+}
+
+impl fmt::Display for KeepReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::ListingTooOld => f.write_str("no listing since the copy was recorded yet"),
+            Self::ListingIncomplete => {
+                f.write_str("not in the camera's listing, which was cut off")
+            }
+            Self::NotListed => f.write_str("not in the camera's listing"),
+            Self::DuplicateName => {
+                f.write_str("the camera lists this name in two folders; both kept")
+            }
+            Self::Locked => f.write_str("locked clip (deleting locked clips is off)"),
+            Self::PathMoved { from, to } => write!(f, "moved on the camera from {from} to {to}"),
+            Self::SizeDiffers { archived, listed } => write!(
+                f,
+                "the camera lists {listed} bytes, the archived copy has {archived}"
+            ),
+            Self::ArchiveChanged { expected, found } => match found {
+                Some(n) => write!(f, "local copy has {n} bytes, expected {expected}"),
+                None => f.write_str("local copy is missing or unreadable"),
+            },
+            Self::PossiblyRecording => f.write_str("may still be recording"),
+            Self::NotSettled => f.write_str("newest clip, its size not yet seen settled"),
+        }
+    }
+}
+
+/// May the clip be deleted from the camera? Uses nothing but its inputs:
+/// the archived record, the clip as listed now (`None`: not listed), and
+/// the camera's state at that listing.
+pub(crate) fn may_delete(
+    archived: &Archived<'_>,
+    listed: Option<&Listed<'_>>,
+    cam: &CameraState,
+) -> Decision {
+    use KeepReason as K;
+    let keep = |r| Decision::Keep(r);
+    if !cam.listed_after_record {
+        return keep(K::ListingTooOld);
+    }
+    let Some(l) = listed else {
+        return keep(if cam.listing_complete {
+            K::NotListed
+        } else {
+            K::ListingIncomplete
+        });
+    };
+    if cam.duplicate_name {
+        return keep(K::DuplicateName);
+    }
+    if l.locked && !cam.delete_locked {
+        return keep(K::Locked);
+    }
+    if l.remote_path != archived.remote_path {
+        return keep(K::PathMoved {
+            from: archived.remote_path.to_owned(),
+            to: l.remote_path.to_owned(),
+        });
+    }
+    if archived.local_size != Some(archived.size) {
+        return keep(K::ArchiveChanged {
+            expected: archived.size,
+            found: archived.local_size,
+        });
+    }
+    let size_ok = if l.exact {
+        l.size == archived.size
+    } else {
+        // An HTML page's rounded size: within 1 % (as the store matches).
+        l.size.abs_diff(archived.size) <= l.size / 100
+    };
+    if !size_ok {
+        return keep(K::SizeDiffers {
+            archived: archived.size,
+            listed: l.size,
+        });
+    }
+    if cam.newest_of_channel {
+        if cam.recording {
+            return keep(K::PossiblyRecording);
+        }
+        if !cam.size_settled || !l.exact {
+            return keep(K::NotSettled);
+        }
+    }
+    Decision::Delete
+}
+
+#[cfg(test)]
+mod tests;
