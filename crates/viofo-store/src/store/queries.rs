@@ -10,6 +10,22 @@ use crate::error::{Error, Result};
 use crate::types::{ClipId, ClipRow, ClipState, CycleId, CycleRow, Filter, Policy, StateCounts};
 
 impl Store {
+    /// Writes a consistent copy of the database to `dest` (SQLite's
+    /// `VACUUM INTO`, from a read connection: works on a store opened read
+    /// only and beside a running writer). `dest` must not exist. A dry run
+    /// opens the copy to run the real queue rules on it, touching nothing.
+    pub async fn copy_to(&self, dest: &std::path::Path) -> Result<()> {
+        let dest = dest
+            .to_str()
+            .ok_or_else(|| Error::invalid(format!("path is not UTF-8: {}", dest.display())))?;
+        sqlx::query("VACUUM INTO ?")
+            .bind(dest)
+            .execute(&self.inner.read)
+            .await
+            .map_err(Error::db)?;
+        Ok(())
+    }
+
     /// One clip by id.
     pub async fn get(&self, id: ClipId) -> Result<Option<ClipRow>> {
         let sql = format!("SELECT {CLIP_COLUMNS} FROM clips WHERE id = ?");

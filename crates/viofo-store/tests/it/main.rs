@@ -2,6 +2,7 @@
 
 mod common;
 mod concurrency;
+mod copy;
 mod cycles;
 mod deferral;
 mod legacy;
