@@ -5,8 +5,8 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
-use viofo_client::{Client, ClientConfig};
-use viofo_pipeline::{GpsConfig, RetentionPolicy, Shutdown, SyncConfig, Syncer};
+use viofo_client::Client;
+use viofo_pipeline::{Shutdown, SyncConfig, Syncer};
 use viofo_store::{ClipState, LegacyImport, Store, StoreOptions};
 
 use crate::Exit;
@@ -48,14 +48,8 @@ pub(crate) fn state_db(l: &Loaded) -> Result<PathBuf> {
 
 /// The camera client with the configured timeouts.
 pub(crate) fn client(l: &Loaded, address: &str) -> Result<Client> {
-    let s = &l.settings;
-    let mut cfg = ClientConfig::new(address);
-    cfg.max_connections = s.max_connections;
-    cfg.connect_timeout = s.connect_timeout;
-    cfg.idle_timeout = s.timeout;
-    cfg.command_timeout = s.timeout.max(cfg.command_timeout);
-    cfg.probe_timeout = s.connect_timeout.max(cfg.probe_timeout);
-    Client::new(cfg).map_err(|e| ConfigError::new(format!("address {address}: {e}")).into())
+    Client::new(l.settings.client_config(address))
+        .map_err(|e| ConfigError::new(format!("address {address}: {e}")).into())
 }
 
 /// Opens the configured store (creating it), importing the Python tool's
@@ -111,32 +105,7 @@ async fn open_existing_store(l: &Loaded) -> Result<Option<Store>> {
 
 /// The pipeline settings from the configuration.
 pub(crate) fn sync_config(l: &Loaded, camera_id: &str, archive: &Path) -> SyncConfig {
-    let s = &l.settings;
-    let mut c = SyncConfig::new(camera_id, archive);
-    c.grouping = s.grouping;
-    c.list_source = s.list_source;
-    c.policy = s.priority;
-    c.locked_only = s.locked_only;
-    c.channels = s.channels.clone();
-    c.include_parking = s.include_parking;
-    c.tail = s.tail;
-    c.downloads = s.downloads;
-    c.relist_every = s.relist_every;
-    c.max_used_disk = s.max_used_disk;
-    c.retention = RetentionPolicy {
-        keep: s.keep,
-        max_used_percent: s.prune_above,
-        protect_locked: s.protect_locked,
-    };
-    c.delete_after_download = s.delete_after_download;
-    c.delete_locked = s.delete_locked;
-    c.gps = s.gps.then_some(GpsConfig {
-        utc_offset: s.utc_offset,
-        spike_filter: s.spike_filter,
-        geojson: s.geojson,
-    });
-    c.on_interrupt = s.on_interrupt;
-    c
+    l.settings.sync_config(camera_id, archive)
 }
 
 /// Resolves once on the first SIGINT/SIGTERM (for `sim`).
@@ -588,7 +557,7 @@ pub(crate) async fn doctor(l: &Loaded) -> Result<Exit> {
         match viofo_pipeline::disk::DiskSpace::of(a) {
             Ok(d) => {
                 let used = d.used_percent();
-                match l.settings.max_used_disk {
+                match l.settings.sync.max_used_disk {
                     Some(limit) if used > limit => fail(
                         Exit::DiskFull,
                         &format!("archive disk {used:.1}% used, above max_used_disk {limit}%"),

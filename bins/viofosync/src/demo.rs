@@ -15,7 +15,7 @@ use viofo_store::{Store, StoreOptions};
 
 use crate::Exit;
 use crate::commands::spawn_signal_handler;
-use crate::config::ConfigError;
+use crate::config::{ConfigError, clip_size_arg, parse_size};
 use crate::output::{self, Progress};
 
 /// Sync a simulated camera into a fresh folder and show what landed where.
@@ -28,10 +28,10 @@ pub(crate) struct DemoArgs {
     /// Clips on the simulated camera (per cycle).
     #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u16).range(1..=200))]
     clips: u16,
-    /// Size of each clip (e.g. 4MB, 1000000).
-    #[arg(long, default_value = "4MB", value_parser = parse_size)]
+    /// Size of each clip (e.g. 4MB, 1.5GB, 1000000 bytes).
+    #[arg(long, default_value = "4MB", value_parser = clip_size_arg)]
     clip_size: u64,
-    /// Simulated Wi-Fi bandwidth in bytes per second (e.g. 8MB); 0 = unlimited.
+    /// Simulated Wi-Fi bandwidth in bytes per second (e.g. 8MB, 1.5MB); 0 = unlimited.
     #[arg(long, default_value = "8MB", value_parser = parse_size)]
     bandwidth: u64,
     /// Which tail to run: `both` syncs the clips with the pipelined tail,
@@ -50,29 +50,6 @@ pub(crate) enum DemoTail {
     Pipelined,
     /// One inline cycle.
     Inline,
-}
-
-/// `4MB`, `2MiB`, `1000000` → bytes.
-fn parse_size(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("not a size: {s:?} (e.g. 4MB or 1000000)"))?;
-    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" => 1_000,
-        "m" | "mb" => 1_000_000,
-        "g" | "gb" => 1_000_000_000,
-        "kib" => 1 << 10,
-        "mib" => 1 << 20,
-        "gib" => 1 << 30,
-        u => return Err(format!("unknown size unit {u:?} in {s:?}")),
-    };
-    n.checked_mul(mult)
-        .filter(|v| *v <= 8_000_000_000)
-        .ok_or_else(|| format!("size out of range: {s:?}"))
 }
 
 /// Runs the demo.
@@ -272,4 +249,33 @@ fn files(dir: &Path) -> Result<Vec<(PathBuf, u64)>> {
     }
     out.sort();
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::DemoArgs;
+
+    #[derive(Debug, clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        demo: DemoArgs,
+    }
+
+    /// The same sizes as `sim` (one parser).
+    #[test]
+    fn sizes_parse_like_sim() {
+        for (size, want) in [
+            ("1.5GB", 1_500_000_000),
+            ("300MB", 300_000_000),
+            ("1000000", 1_000_000),
+        ] {
+            let a = Cli::try_parse_from(["demo", "--clip-size", size, "--bandwidth", size])
+                .unwrap()
+                .demo;
+            assert_eq!((a.clip_size, a.bandwidth), (want, want), "{size}");
+        }
+        assert!(Cli::try_parse_from(["demo", "--clip-size", "lots"]).is_err());
+    }
 }

@@ -15,9 +15,12 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::ConfigError;
+use crate::config::{ConfigError, GlobalArgs, SettingsArgs};
 
-const EXIT_CODES: &str = "\
+/// `--help`'s closing text: the exit codes and where settings come from.
+fn after_help() -> String {
+    format!(
+        "\
 Exit codes:
   0    success
   1    other error (I/O, state database, camera error)
@@ -26,16 +29,20 @@ Exit codes:
   4    disk full (or fuller than max_used_disk)
   130  interrupted (SIGINT/SIGTERM) before the sync finished
 
-Configuration: flags > VIOFOSYNC_* environment > the Python tool's names
-(ADDRESS, KEEP, GROUPING, PRIORITY, MAX_USED_DISK, TIMEOUT, GPS_EXTRACT,
-DRY_RUN) > the config file > defaults. `viofosync config` shows the effective
-values, where each came from, and the file's path.";
+Configuration: flags > VIOFOSYNC_* environment > the Python tool's names >
+the config file > defaults. The Python tool's names:
+  {}
+`viofosync config` shows the effective values, where each came from, and
+the file's path; `viofosync config --keys` lists every setting.",
+        config::legacy_names()
+    )
+}
 
 /// Keep a Viofo dashcam's recordings safe: download them over Wi-Fi,
 /// extract each clip's GPS track, optionally delete them from the camera,
 /// prune the archive.
 #[derive(Debug, Parser)]
-#[command(name = "viofosync", version, about, after_help = EXIT_CODES)]
+#[command(name = "viofosync", version, about, after_help = after_help())]
 struct Cli {
     /// Configuration file [default: <config dir>/viofosync/config.toml;
     /// env VIOFOSYNC_CONFIG].
@@ -47,9 +54,8 @@ struct Cli {
     /// Less log output (-q warnings only, -qq errors only); no progress bars.
     #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "verbose")]
     quiet: u8,
-    /// Log format: text (progress bars on a terminal) or json [env VIOFOSYNC_LOG_FORMAT].
-    #[arg(long, global = true, value_name = "text|json")]
-    log_format: Option<String>,
+    #[command(flatten)]
+    globals: GlobalArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -84,7 +90,7 @@ enum Command {
 #[derive(Debug, Args)]
 struct QueueArgs {
     /// Only clips in these states (pending, downloading, downloaded, done,
-    /// failed, gone); repeat or comma-separate.
+    /// failed, gone, pruned); repeat or comma-separate.
     #[arg(long, value_delimiter = ',', value_parser = parse_state)]
     state: Vec<viofo_store::ClipState>,
     /// Only this camera id (default: every camera).
@@ -121,156 +127,14 @@ struct ConfigArgs {
 }
 
 fn parse_state(s: &str) -> Result<viofo_store::ClipState, String> {
-    viofo_store::ClipState::ALL
+    use viofo_store::ClipState;
+    ClipState::ALL
         .into_iter()
         .find(|c| c.as_str().eq_ignore_ascii_case(s.trim()))
         .ok_or_else(|| {
-            format!("unknown state {s:?}: expected pending, downloading, downloaded, done, failed or gone")
+            let all: Vec<&str> = ClipState::ALL.iter().map(|c| c.as_str()).collect();
+            format!("unknown state {s:?}: expected one of {}", all.join(", "))
         })
-}
-
-/// Setting flags; each overrides the environment and the file (see
-/// `viofosync config` and docs/CONFIGURATION.md). Booleans take
-/// `--flag` or `--flag=false`.
-#[derive(Debug, Args, Default, Clone)]
-#[command(next_help_heading = "Settings")]
-pub(crate) struct SettingsArgs {
-    /// Camera address, e.g. 192.168.1.254 [env VIOFOSYNC_ADDRESS, ADDRESS].
-    #[arg(long)]
-    address: Option<String>,
-    /// Camera id in the state database [default: the address].
-    #[arg(long)]
-    camera_id: Option<String>,
-    /// Archive folder [env VIOFOSYNC_ARCHIVE].
-    #[arg(long, visible_alias = "destination")]
-    archive: Option<String>,
-    /// State database file.
-    #[arg(long)]
-    state_db: Option<String>,
-    /// Allow the state database on a network filesystem.
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
-    allow_network_fs: Option<String>,
-    /// Import the Python tool's database on first run.
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
-    import_legacy: Option<String>,
-    /// none, daily, weekly, monthly, yearly [env GROUPING].
-    #[arg(long)]
-    grouping: Option<String>,
-    /// oldest|date, newest|rdate, locked, recent:HOURS [env PRIORITY].
-    #[arg(long)]
-    priority: Option<String>,
-    /// Keep archived clips this long, e.g. 30d, 2w [env KEEP].
-    #[arg(long)]
-    keep: Option<String>,
-    /// Stop downloading above this % of disk used [env MAX_USED_DISK].
-    #[arg(long)]
-    max_used_disk: Option<String>,
-    /// Prune the oldest clips while the disk is fuller than this %.
-    #[arg(long)]
-    prune_above: Option<String>,
-    /// Retention never removes locked clips.
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
-    protect_locked: Option<String>,
-    /// Delete each clip from the camera once safely archived.
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
-    delete_after_download: Option<String>,
-    /// With --delete-after-download, delete locked clips too.
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
-    delete_locked: Option<String>,
-    /// Only download locked (event) clips.
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
-    locked_only: Option<String>,
-    /// Download parking-mode clips too.
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
-    include_parking: Option<String>,
-    /// Only these channels: front,rear,interior,telephoto or all.
-    #[arg(long)]
-    channels: Option<String>,
-    /// Downloads at once, 1-3.
-    #[arg(long)]
-    downloads: Option<String>,
-    /// pipelined or inline.
-    #[arg(long)]
-    tail: Option<String>,
-    /// xml or html.
-    #[arg(long)]
-    list_source: Option<String>,
-    /// Re-list the camera at most this often during a cycle, e.g. 60s.
-    #[arg(long)]
-    relist_every: Option<String>,
-    /// watch: wait between cycles, e.g. 5m.
-    #[arg(long)]
-    interval: Option<String>,
-    /// finish or cancel the download in flight on the first signal.
-    #[arg(long)]
-    on_interrupt: Option<String>,
-    /// Write GPX tracks [env GPS_EXTRACT].
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
-    gps: Option<String>,
-    /// Camera UTC offset, ±HH:MM.
-    #[arg(long, allow_hyphen_values = true)]
-    utc_offset: Option<String>,
-    /// Drop GPS spikes.
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
-    spike_filter: Option<String>,
-    /// Also write GeoJSON tracks.
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
-    geojson: Option<String>,
-    /// Camera answer timeout, e.g. 15s [env TIMEOUT].
-    #[arg(long)]
-    timeout: Option<String>,
-    /// Camera connect timeout, e.g. 5s.
-    #[arg(long)]
-    connect_timeout: Option<String>,
-    /// Connections to the camera at once, 1-3.
-    #[arg(long)]
-    max_connections: Option<String>,
-    /// Show what would be downloaded, deleted, pruned; touch nothing [env DRY_RUN].
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
-    dry_run: Option<String>,
-}
-
-impl SettingsArgs {
-    /// (key, raw value) for every flag given.
-    fn flags(&self) -> Vec<(&'static str, String)> {
-        let all: [(&'static str, &Option<String>); 32] = [
-            ("address", &self.address),
-            ("camera_id", &self.camera_id),
-            ("archive", &self.archive),
-            ("state_db", &self.state_db),
-            ("allow_network_fs", &self.allow_network_fs),
-            ("import_legacy", &self.import_legacy),
-            ("grouping", &self.grouping),
-            ("priority", &self.priority),
-            ("keep", &self.keep),
-            ("max_used_disk", &self.max_used_disk),
-            ("prune_above", &self.prune_above),
-            ("protect_locked", &self.protect_locked),
-            ("delete_after_download", &self.delete_after_download),
-            ("delete_locked", &self.delete_locked),
-            ("locked_only", &self.locked_only),
-            ("include_parking", &self.include_parking),
-            ("channels", &self.channels),
-            ("downloads", &self.downloads),
-            ("tail", &self.tail),
-            ("list_source", &self.list_source),
-            ("relist_every", &self.relist_every),
-            ("interval", &self.interval),
-            ("on_interrupt", &self.on_interrupt),
-            ("gps", &self.gps),
-            ("utc_offset", &self.utc_offset),
-            ("spike_filter", &self.spike_filter),
-            ("geojson", &self.geojson),
-            ("timeout", &self.timeout),
-            ("connect_timeout", &self.connect_timeout),
-            ("max_connections", &self.max_connections),
-            ("dry_run", &self.dry_run),
-            ("log_format", &None),
-        ];
-        all.into_iter()
-            .filter_map(|(k, v)| v.clone().map(|v| (k, v)))
-            .collect()
-    }
 }
 
 /// Process exit codes (documented in `--help` and the README).
@@ -360,10 +224,10 @@ async fn run(cli: Cli) -> ExitCode {
         Command::Config(c) => Some(c.settings.clone()),
         Command::Gpx(_) | Command::Sim(_) | Command::Demo(_) => None,
     };
-    let mut flags = settings_args.map(|s| s.flags()).unwrap_or_default();
-    if let Some(f) = &cli.log_format {
-        flags.push(("log_format", f.clone()));
-    }
+    let mut flags = settings_args
+        .map(|s| s.flags().to_vec())
+        .unwrap_or_default();
+    flags.extend_from_slice(cli.globals.flags());
     let env = |name: &str| std::env::var(name).ok();
     // gpx, sim and demo never read the configuration (the demo must work
     // whatever a user's file says); they only take the log format.

@@ -16,9 +16,11 @@ fn mode(m: CycleMode) -> &'static str {
 fn outcome(o: Option<CycleOutcome>) -> &'static str {
     match o {
         Some(CycleOutcome::Completed) => "completed",
+        Some(CycleOutcome::CompletedWithFailures) => "completed with failures",
         Some(CycleOutcome::CameraLost) => "camera lost",
         Some(CycleOutcome::Cancelled) => "cancelled",
         Some(CycleOutcome::Failed) => "failed",
+        Some(other) => other.as_str(),
         None => "unfinished",
     }
 }

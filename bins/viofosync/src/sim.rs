@@ -9,6 +9,8 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use viofo_sim::{ClipSpec, Sim, SimConfig};
 
+use crate::config::{clip_size_arg, duration_arg, parse_size};
+
 /// Serve a simulated Viofo camera on 127.0.0.1 (for demos and testing).
 #[derive(clap::Args, Debug, Clone)]
 pub(crate) struct SimArgs {
@@ -21,8 +23,8 @@ pub(crate) struct SimArgs {
     /// Number of synthetic recordings (ignored with --dir).
     #[arg(long, default_value_t = 20)]
     pub(crate) clips: usize,
-    /// Size of each synthetic clip (e.g. 50MB, 2GiB, 1000000).
-    #[arg(long, default_value = "50MB", value_parser = parse_size)]
+    /// Size of each synthetic clip (e.g. 300MB, 1.5GB, 2GiB, 1000000 bytes).
+    #[arg(long, default_value = "50MB", value_parser = clip_size_arg)]
     pub(crate) clip_size: u64,
     /// Add a rear-camera clip to every recording.
     #[arg(long)]
@@ -35,10 +37,10 @@ pub(crate) struct SimArgs {
     #[arg(long, value_parser = parse_size)]
     pub(crate) bandwidth: Option<u64>,
     /// Delay before every response (e.g. 5ms).
-    #[arg(long, default_value = "0s", value_parser = parse_duration)]
+    #[arg(long, default_value = "0s", value_parser = duration_arg)]
     pub(crate) latency: Duration,
     /// How long each delete takes (e.g. 2s).
-    #[arg(long, default_value = "2s", value_parser = parse_duration)]
+    #[arg(long, default_value = "2s", value_parser = duration_arg)]
     pub(crate) delete_delay: Duration,
     /// Connections served at once; more are reset.
     #[arg(long, default_value_t = 3)]
@@ -94,50 +96,6 @@ pub(crate) async fn run(args: &SimArgs, shutdown: impl Future<Output = ()>) -> a
     Ok(())
 }
 
-/// `50MB`, `2GiB`, `1.5G`, `1000000` → bytes (KB/MB/GB are powers of 1000,
-/// KiB/MiB/GiB of 1024).
-fn parse_size(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: f64 = num.parse().map_err(|_| format!("not a size: {s:?}"))?;
-    let mult: f64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1.0,
-        "k" | "kb" => 1e3,
-        "m" | "mb" => 1e6,
-        "g" | "gb" => 1e9,
-        "kib" => 1024.0,
-        "mib" => 1024.0 * 1024.0,
-        "gib" => 1024.0 * 1024.0 * 1024.0,
-        u => return Err(format!("unknown size unit {u:?} in {s:?}")),
-    };
-    let v = n * mult;
-    if !v.is_finite() || !(0.0..=1e15).contains(&v) {
-        return Err(format!("size out of range: {s:?}"));
-    }
-    #[allow(clippy::cast_possible_truncation)] // checked range above
-    Ok(v.round() as u64)
-}
-
-/// `5ms`, `2s`, `1.5s`, `1m`, `0` → duration.
-fn parse_duration(s: &str) -> Result<Duration, String> {
-    let t = s.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: f64 = num.parse().map_err(|_| format!("not a duration: {s:?}"))?;
-    let secs = match unit.trim() {
-        "ms" => n / 1000.0,
-        "" | "s" => n,
-        "m" | "min" => n * 60.0,
-        u => return Err(format!("unknown duration unit {u:?} in {s:?}")),
-    };
-    Duration::try_from_secs_f64(secs).map_err(|_| format!("duration out of range: {s:?}"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,17 +114,25 @@ mod tests {
     }
 
     #[test]
-    fn sizes_and_durations_parse() {
-        assert_eq!(parse_size("50MB"), Ok(50_000_000));
-        assert_eq!(parse_size("2GiB"), Ok(2 << 30));
-        assert_eq!(parse_size("1000000"), Ok(1_000_000));
-        assert_eq!(parse_size("1.5k"), Ok(1500));
-        assert!(parse_size("12 parsecs").is_err());
-        assert!(parse_size("-1").is_err());
-        assert_eq!(parse_duration("5ms"), Ok(Duration::from_millis(5)));
-        assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
-        assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
-        assert!(parse_duration("soon").is_err());
+    fn sizes_and_durations_use_the_shared_parsers() {
+        for (size, want) in [
+            ("1.5GB", 1_500_000_000),
+            ("300MB", 300_000_000),
+            ("1000000", 1_000_000),
+        ] {
+            assert_eq!(args(&["--clip-size", size]).clip_size, want, "{size}");
+            assert_eq!(args(&["--bandwidth", size]).bandwidth, Some(want), "{size}");
+        }
+        assert_eq!(
+            args(&["--latency", "5ms"]).latency,
+            Duration::from_millis(5)
+        );
+        assert_eq!(
+            args(&["--delete-delay", "1.5s"]).delete_delay,
+            Duration::from_millis(1500)
+        );
+        assert!(Cli::try_parse_from(["sim", "--clip-size", "12 parsecs"]).is_err());
+        assert!(Cli::try_parse_from(["sim", "--latency", "soon"]).is_err());
     }
 
     #[test]

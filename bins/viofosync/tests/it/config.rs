@@ -255,3 +255,87 @@ fn help_documents_the_exit_codes() {
         assert!(out.contains(want), "--help lacks {want}:\n{out}");
     }
 }
+
+/// The settings table is the one declaration: every key `config --keys`
+/// lists has a flag on the settings commands (with its environment names
+/// in the help), a docs row, and is accepted in the file.
+#[test]
+fn every_key_has_a_flag_a_docs_row_and_a_file_entry() {
+    let env = Env::new();
+    let o = env.cmd().args(["config", "--keys"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let listing = stdout(&o);
+    let keys: Vec<&str> = listing
+        .lines()
+        .filter(|l| !l.starts_with(' ') && !l.is_empty())
+        .collect();
+    assert!(keys.len() > 30, "{listing}");
+    let help = stdout(&env.cmd().args(["sync", "--help"]).output().unwrap());
+    let docs = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/CONFIGURATION.md"),
+    )
+    .unwrap();
+    for key in &keys {
+        let flag = format!("--{}", key.replace('_', "-"));
+        let env_name = format!("VIOFOSYNC_{}", key.to_ascii_uppercase());
+        assert!(
+            help.contains(&flag) && help.contains(&env_name),
+            "{key}: {flag} or {env_name} missing from sync --help:\n{help}"
+        );
+        assert!(
+            docs.contains(&format!("| `{key}` |")),
+            "{key} not in the docs"
+        );
+    }
+    // `--log-format` is global: it works on commands without settings.
+    let o = env
+        .cmd()
+        .args(["gpx", "--log-format", "json", "--help"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+
+    // Every key is a file key: a file setting each one to its default
+    // (as --keys shows it) loads.
+    let mut file = String::new();
+    let mut key = "";
+    for l in listing.lines() {
+        if !l.starts_with(' ') {
+            key = l;
+        } else if let Some(d) = l.trim().strip_prefix("default: ")
+            && !d.starts_with('(')
+            && !d.starts_with('$')
+        {
+            file.push_str(&format!("{key} = {d:?}\n"));
+        }
+    }
+    env.write_config(&file);
+    let o = env.cmd().arg("config").output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{file}\n{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(line_of(&out, "gps").contains("# file"), "{out}");
+}
+
+#[test]
+fn flag_aliases_and_hyphen_values() {
+    let env = Env::new();
+    let o = env
+        .cmd()
+        .args([
+            "config",
+            "--destination",
+            "/srv/x",
+            "--utc-offset",
+            "-05:30",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(line_of(&out, "archive").contains("/srv/x"), "{out}");
+    let l = line_of(&out, "utc_offset");
+    assert!(
+        l.contains("-05:30") && l.contains("flag --utc-offset"),
+        "{l}"
+    );
+}

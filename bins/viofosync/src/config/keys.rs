@@ -1,0 +1,548 @@
+//! The settings table: every setting declared once, as one [`Key`] row
+//! from which its flag, environment names, TOML key, `config --keys` entry
+//! and docs/CONFIGURATION.md row are all made.
+
+use std::borrow::Cow;
+
+use viofo_client::ListSource;
+use viofo_pipeline::{Grouping, OnInterrupt, TailMode};
+
+use super::parse::{
+    Unit, camera_id_of, is_none_word, parse_address, parse_bool, parse_channels, parse_duration,
+    parse_path, parse_percent, parse_positive_duration, parse_priority, parse_range, range_words,
+    show_channels, show_duration, show_priority, show_utc_offset,
+};
+use super::{LogFormat, Settings};
+
+/// Writes a raw value into the settings, or says why it is refused.
+pub(crate) type Apply = fn(&mut Settings, &str) -> Result<(), String>;
+/// The value as `config` shows it (and as the parser reads it back).
+pub(crate) type Show = fn(&Settings) -> String;
+
+/// Connections to the camera (and downloads) at once: 1 up to the client's
+/// limit.
+pub(crate) const CONNECTIONS: (usize, usize) = (1, viofo_client::MAX_CONNECTIONS);
+
+/// What a key accepts.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Accepts {
+    /// A boolean; the flag is `--name` or `--name=false`.
+    Bool,
+    /// A whole number in the range.
+    Range((usize, usize)),
+    /// Anything else, described in words.
+    Text(&'static str),
+}
+
+impl Accepts {
+    /// In words, for errors and docs.
+    pub(crate) fn describe(self) -> Cow<'static, str> {
+        match self {
+            Accepts::Bool => Cow::Borrowed("true or false"),
+            Accepts::Range(r) => Cow::Owned(range_words(r)),
+            Accepts::Text(t) => Cow::Borrowed(t),
+        }
+    }
+}
+
+/// One setting.
+pub(crate) struct Key {
+    /// Name in the file (and, with dashes, the flag).
+    pub(crate) name: &'static str,
+    /// `VIOFOSYNC_*` name.
+    pub(crate) env: &'static str,
+    /// The Python tool's name, where one maps.
+    pub(crate) legacy: Option<&'static str>,
+    /// What it accepts.
+    pub(crate) accepts: Accepts,
+    /// One line of help.
+    pub(crate) help: &'static str,
+    /// Its flag is global (every command, before or after the command
+    /// name) instead of one of the settings flags.
+    pub(crate) global: bool,
+    /// Its flag takes values starting with `-` (`--utc-offset -05:00`).
+    pub(crate) hyphen_values: bool,
+    /// Another name of its flag.
+    pub(crate) alias: Option<&'static str>,
+    /// The default as the docs show it, where it depends on the machine.
+    pub(crate) doc_default: Option<&'static str>,
+    pub(crate) apply: Apply,
+    pub(crate) show: Show,
+}
+
+impl Key {
+    /// `--max-used-disk`'s `max-used-disk`.
+    pub(crate) fn flag(&self) -> String {
+        self.name.replace('_', "-")
+    }
+}
+
+/// The fields most keys leave as they are.
+const BASE: Key = Key {
+    name: "",
+    env: "",
+    legacy: None,
+    accepts: Accepts::Bool,
+    help: "",
+    global: false,
+    hyphen_values: false,
+    alias: None,
+    doc_default: None,
+    apply: |_, _| Ok(()),
+    show: |_| String::new(),
+};
+
+fn none_or<T>(v: &Option<T>, f: impl Fn(&T) -> String) -> String {
+    v.as_ref().map_or_else(|| "(unset)".to_owned(), f)
+}
+
+fn optional_percent(v: &str) -> Result<Option<f64>, String> {
+    if is_none_word(v) {
+        Ok(None)
+    } else {
+        parse_percent(v).map(Some)
+    }
+}
+
+/// Every setting, in display order.
+pub(crate) static KEYS: &[Key] = &[
+    Key {
+        name: "address",
+        env: "VIOFOSYNC_ADDRESS",
+        legacy: Some("ADDRESS"),
+        accepts: Accepts::Text(
+            "the camera's address: host, host:port or http://host[:port] (no default)",
+        ),
+        help: "where the camera answers, e.g. 192.168.1.254 on its Wi-Fi",
+        apply: |s, v| {
+            s.address = Some(parse_address(v)?);
+            Ok(())
+        },
+        show: |s| none_or(&s.address, Clone::clone),
+        ..BASE
+    },
+    Key {
+        name: "camera_id",
+        env: "VIOFOSYNC_CAMERA_ID",
+        accepts: Accepts::Text("a non-empty name"),
+        help: "the camera's identity in the state database (default: the address's host[:port])",
+        apply: |s, v| {
+            if v.trim().is_empty() {
+                return Err("must not be empty".into());
+            }
+            s.camera_id = Some(v.trim().to_owned());
+            Ok(())
+        },
+        show: |s| match (&s.camera_id, &s.address) {
+            (Some(id), _) => id.clone(),
+            (None, Some(a)) => format!("{} (from address)", camera_id_of(a)),
+            (None, None) => "(unset)".to_owned(),
+        },
+        ..BASE
+    },
+    Key {
+        name: "archive",
+        env: "VIOFOSYNC_ARCHIVE",
+        accepts: Accepts::Text("a folder path (no default)"),
+        help: "the folder recordings are downloaded into",
+        alias: Some("destination"),
+        apply: |s, v| {
+            s.archive = Some(parse_path(v)?);
+            Ok(())
+        },
+        show: |s| none_or(&s.archive, |p| p.display().to_string()),
+        ..BASE
+    },
+    Key {
+        name: "state_db",
+        env: "VIOFOSYNC_STATE_DB",
+        accepts: Accepts::Text("a file path on local disk"),
+        help: "the state database (default: $XDG_STATE_HOME/viofosync/viofosync.db)",
+        doc_default: Some("$XDG_STATE_HOME/viofosync/viofosync.db"),
+        apply: |s, v| {
+            s.state_db = Some(parse_path(v)?);
+            Ok(())
+        },
+        show: |s| match &s.state_db {
+            Some(p) => p.display().to_string(),
+            None => viofo_store::default_db_path().map_or_else(
+                || "(no default on this system)".to_owned(),
+                |p| p.display().to_string(),
+            ),
+        },
+        ..BASE
+    },
+    Key {
+        name: "allow_network_fs",
+        env: "VIOFOSYNC_ALLOW_NETWORK_FS",
+        help: "open the state database even on a network filesystem",
+        apply: |s, v| {
+            s.allow_network_fs = parse_bool(v)?;
+            Ok(())
+        },
+        show: |s| s.allow_network_fs.to_string(),
+        ..BASE
+    },
+    Key {
+        name: "import_legacy",
+        env: "VIOFOSYNC_IMPORT_LEGACY",
+        help: "import the Python tool's database (<archive>/.viofosync.db or /config/viofosync.db) on first run",
+        apply: |s, v| {
+            s.import_legacy = parse_bool(v)?;
+            Ok(())
+        },
+        show: |s| s.import_legacy.to_string(),
+        ..BASE
+    },
+    Key {
+        name: "grouping",
+        env: "VIOFOSYNC_GROUPING",
+        legacy: Some("GROUPING"),
+        accepts: Accepts::Text("none, daily, weekly, monthly or yearly"),
+        help: "folders inside the archive",
+        apply: |s, v| {
+            s.sync.grouping = v
+                .parse::<Grouping>()
+                .map_err(|_| "not a grouping".to_owned())?;
+            Ok(())
+        },
+        show: |s| s.sync.grouping.to_string(),
+        ..BASE
+    },
+    Key {
+        name: "priority",
+        env: "VIOFOSYNC_PRIORITY",
+        legacy: Some("PRIORITY"),
+        accepts: Accepts::Text(
+            "oldest (or date), newest (or rdate), locked (or type), recent:HOURS",
+        ),
+        help: "which clip is downloaded first",
+        apply: |s, v| {
+            s.sync.policy = parse_priority(v)?;
+            Ok(())
+        },
+        show: |s| show_priority(s.sync.policy),
+        ..BASE
+    },
+    Key {
+        name: "keep",
+        env: "VIOFOSYNC_KEEP",
+        legacy: Some("KEEP"),
+        accepts: Accepts::Text(
+            "a duration such as 30d, 2w, 12h (a bare number is days), or 0/none to keep everything",
+        ),
+        help: "remove archived clips recorded longer ago than this",
+        apply: |s, v| {
+            s.sync.retention.keep = if is_none_word(v) {
+                None
+            } else {
+                Some(parse_duration(v, Unit::Days)?)
+            };
+            Ok(())
+        },
+        show: |s| none_or(&s.sync.retention.keep, |d| show_duration(*d)),
+        ..BASE
+    },
+    Key {
+        name: "max_used_disk",
+        env: "VIOFOSYNC_MAX_USED_DISK",
+        legacy: Some("MAX_USED_DISK"),
+        accepts: Accepts::Text("a percentage above 0 and at most 100 (e.g. 90 or 90%), or none"),
+        help: "stop downloading when the archive's disk is fuller than this",
+        apply: |s, v| {
+            s.sync.max_used_disk = optional_percent(v)?;
+            Ok(())
+        },
+        show: |s| none_or(&s.sync.max_used_disk, |p| format!("{p}")),
+        ..BASE
+    },
+    Key {
+        name: "prune_above",
+        env: "VIOFOSYNC_PRUNE_ABOVE",
+        accepts: Accepts::Text("a percentage above 0 and at most 100, or none"),
+        help: "remove the oldest archived clips while the disk is fuller than this",
+        apply: |s, v| {
+            s.sync.retention.max_used_percent = optional_percent(v)?;
+            Ok(())
+        },
+        show: |s| none_or(&s.sync.retention.max_used_percent, |p| format!("{p}")),
+        ..BASE
+    },
+    Key {
+        name: "protect_locked",
+        env: "VIOFOSYNC_PROTECT_LOCKED",
+        help: "retention never removes locked (event) clips",
+        apply: |s, v| {
+            s.sync.retention.protect_locked = parse_bool(v)?;
+            Ok(())
+        },
+        show: |s| s.sync.retention.protect_locked.to_string(),
+        ..BASE
+    },
+    Key {
+        name: "delete_after_download",
+        env: "VIOFOSYNC_DELETE_AFTER_DOWNLOAD",
+        help: "delete each clip from the camera once it is safely archived",
+        apply: |s, v| {
+            s.sync.delete_after_download = parse_bool(v)?;
+            Ok(())
+        },
+        show: |s| s.sync.delete_after_download.to_string(),
+        ..BASE
+    },
+    Key {
+        name: "delete_locked",
+        env: "VIOFOSYNC_DELETE_LOCKED",
+        help: "with delete_after_download, delete locked clips too",
+        apply: |s, v| {
+            s.sync.delete_locked = parse_bool(v)?;
+            Ok(())
+        },
+        show: |s| s.sync.delete_locked.to_string(),
+        ..BASE
+    },
+    Key {
+        name: "locked_only",
+        env: "VIOFOSYNC_LOCKED_ONLY",
+        help: "only download locked (event) clips",
+        apply: |s, v| {
+            s.sync.locked_only = parse_bool(v)?;
+            Ok(())
+        },
+        show: |s| s.sync.locked_only.to_string(),
+        ..BASE
+    },
+    Key {
+        name: "include_parking",
+        env: "VIOFOSYNC_INCLUDE_PARKING",
+        help: "download parking-mode clips too",
+        apply: |s, v| {
+            s.sync.include_parking = parse_bool(v)?;
+            Ok(())
+        },
+        show: |s| s.sync.include_parking.to_string(),
+        ..BASE
+    },
+    Key {
+        name: "channels",
+        env: "VIOFOSYNC_CHANNELS",
+        accepts: Accepts::Text(
+            "a comma-separated list of front, rear, interior, telephoto (or F, R, I, T), or all",
+        ),
+        help: "only these cameras of a multi-channel dashcam",
+        apply: |s, v| {
+            s.sync.channels = parse_channels(v)?;
+            Ok(())
+        },
+        show: |s| show_channels(&s.sync.channels),
+        ..BASE
+    },
+    Key {
+        name: "downloads",
+        env: "VIOFOSYNC_DOWNLOADS",
+        accepts: Accepts::Range(CONNECTIONS),
+        help: "downloads at once",
+        apply: |s, v| {
+            s.sync.downloads = parse_range(v, CONNECTIONS)?;
+            Ok(())
+        },
+        show: |s| s.sync.downloads.to_string(),
+        ..BASE
+    },
+    Key {
+        name: "tail",
+        env: "VIOFOSYNC_TAIL",
+        accepts: Accepts::Text("pipelined or inline"),
+        help: "run sidecars, deletes and store updates beside the downloads (pipelined) or between them (inline)",
+        apply: |s, v| {
+            s.sync.tail = v
+                .parse::<TailMode>()
+                .map_err(|_| "not a tail mode".to_owned())?;
+            Ok(())
+        },
+        show: |s| s.sync.tail.to_string(),
+        ..BASE
+    },
+    Key {
+        name: "list_source",
+        env: "VIOFOSYNC_LIST_SOURCE",
+        accepts: Accepts::Text("xml or html"),
+        help: "list the camera with the XML command (exact sizes) or its HTML pages",
+        apply: |s, v| {
+            s.sync.list_source = match v.trim().to_ascii_lowercase().as_str() {
+                "xml" => ListSource::Xml,
+                "html" => ListSource::Html,
+                _ => return Err("not a listing source".into()),
+            };
+            Ok(())
+        },
+        show: |s| match s.sync.list_source {
+            ListSource::Html => "html".to_owned(),
+            _ => "xml".to_owned(),
+        },
+        ..BASE
+    },
+    Key {
+        name: "relist_every",
+        env: "VIOFOSYNC_RELIST_EVERY",
+        accepts: Accepts::Text(
+            "a duration such as 60s or 5m (a bare number is seconds), above zero",
+        ),
+        help: "re-list the camera between downloads at most this often",
+        apply: |s, v| {
+            s.sync.relist_every = parse_positive_duration(v)?;
+            Ok(())
+        },
+        show: |s| show_duration(s.sync.relist_every),
+        ..BASE
+    },
+    Key {
+        name: "interval",
+        env: "VIOFOSYNC_INTERVAL",
+        accepts: Accepts::Text(
+            "a duration such as 60s or 5m (a bare number is seconds), above zero",
+        ),
+        help: "watch: wait between cycles",
+        apply: |s, v| {
+            s.interval = parse_positive_duration(v)?;
+            Ok(())
+        },
+        show: |s| show_duration(s.interval),
+        ..BASE
+    },
+    Key {
+        name: "on_interrupt",
+        env: "VIOFOSYNC_ON_INTERRUPT",
+        accepts: Accepts::Text("finish or cancel"),
+        help: "on the first SIGINT/SIGTERM, finish the download in flight or cancel it (kept and resumed)",
+        apply: |s, v| {
+            s.sync.on_interrupt = match v.trim().to_ascii_lowercase().as_str() {
+                "finish" => OnInterrupt::Finish,
+                "cancel" => OnInterrupt::Cancel,
+                _ => return Err("not an interrupt mode".into()),
+            };
+            Ok(())
+        },
+        show: |s| match s.sync.on_interrupt {
+            OnInterrupt::Cancel => "cancel".to_owned(),
+            OnInterrupt::Finish => "finish".to_owned(),
+        },
+        ..BASE
+    },
+    Key {
+        name: "gps",
+        env: "VIOFOSYNC_GPS",
+        legacy: Some("GPS_EXTRACT"),
+        help: "write a <clip>.MP4.gpx track beside each clip",
+        apply: |s, v| {
+            s.gps = parse_bool(v)?;
+            Ok(())
+        },
+        show: |s| s.gps.to_string(),
+        ..BASE
+    },
+    Key {
+        name: "utc_offset",
+        env: "VIOFOSYNC_UTC_OFFSET",
+        accepts: Accepts::Text("±HH:MM, e.g. +02:00"),
+        help: "the camera's UTC offset, for firmware that writes local time labelled as UTC",
+        hyphen_values: true,
+        apply: |s, v| {
+            s.gps_options.utc_offset = crate::gpx::parse_utc_offset(v)?;
+            Ok(())
+        },
+        show: |s| show_utc_offset(s.gps_options.utc_offset),
+        ..BASE
+    },
+    Key {
+        name: "spike_filter",
+        env: "VIOFOSYNC_SPIKE_FILTER",
+        help: "drop GPS fixes far from their neighbours",
+        apply: |s, v| {
+            s.gps_options.spike_filter = parse_bool(v)?;
+            Ok(())
+        },
+        show: |s| s.gps_options.spike_filter.to_string(),
+        ..BASE
+    },
+    Key {
+        name: "geojson",
+        env: "VIOFOSYNC_GEOJSON",
+        help: "also write a <clip>.MP4.geojson track",
+        apply: |s, v| {
+            s.gps_options.geojson = parse_bool(v)?;
+            Ok(())
+        },
+        show: |s| s.gps_options.geojson.to_string(),
+        ..BASE
+    },
+    Key {
+        name: "timeout",
+        env: "VIOFOSYNC_TIMEOUT",
+        legacy: Some("TIMEOUT"),
+        accepts: Accepts::Text("a duration such as 15s (a bare number is seconds), above zero"),
+        help: "longest wait for the camera's answer or the next bytes of a download",
+        apply: |s, v| {
+            s.client.idle_timeout = parse_positive_duration(v)?;
+            Ok(())
+        },
+        show: |s| show_duration(s.client.idle_timeout),
+        ..BASE
+    },
+    Key {
+        name: "connect_timeout",
+        env: "VIOFOSYNC_CONNECT_TIMEOUT",
+        accepts: Accepts::Text("a duration such as 5s (a bare number is seconds), above zero"),
+        help: "longest wait for a connection to the camera",
+        apply: |s, v| {
+            s.client.connect_timeout = parse_positive_duration(v)?;
+            Ok(())
+        },
+        show: |s| show_duration(s.client.connect_timeout),
+        ..BASE
+    },
+    Key {
+        name: "max_connections",
+        env: "VIOFOSYNC_MAX_CONNECTIONS",
+        accepts: Accepts::Range(CONNECTIONS),
+        help: "connections to the camera at once (it resets connections above its limit)",
+        apply: |s, v| {
+            s.client.max_connections = parse_range(v, CONNECTIONS)?;
+            Ok(())
+        },
+        show: |s| s.client.max_connections.to_string(),
+        ..BASE
+    },
+    Key {
+        name: "dry_run",
+        env: "VIOFOSYNC_DRY_RUN",
+        legacy: Some("DRY_RUN"),
+        help: "sync: list what would be downloaded, deleted and pruned, touching nothing",
+        apply: |s, v| {
+            s.dry_run = parse_bool(v)?;
+            Ok(())
+        },
+        show: |s| s.dry_run.to_string(),
+        ..BASE
+    },
+    Key {
+        name: "log_format",
+        env: "VIOFOSYNC_LOG_FORMAT",
+        accepts: Accepts::Text("text or json"),
+        help: "log lines as text (progress bars on a terminal) or JSON",
+        global: true,
+        apply: |s, v| {
+            s.log_format = match v.trim().to_ascii_lowercase().as_str() {
+                "text" => LogFormat::Text,
+                "json" => LogFormat::Json,
+                _ => return Err("not a log format".into()),
+            };
+            Ok(())
+        },
+        show: |s| match s.log_format {
+            LogFormat::Text => "text".to_owned(),
+            LogFormat::Json => "json".to_owned(),
+        },
+        ..BASE
+    },
+];
