@@ -3,7 +3,9 @@
 //!
 //! Planning is a pure function over what is in the archive ([`plan`]), so
 //! the policy is tested without touching a disk; [`scan_archive`] reads the
-//! archive and [`remove`] carries a plan out, sidecars with their clip.
+//! archive and [`remove`] carries a plan out, sidecars with their clip;
+//! the sync applies a plan here too (removing and recording each evicted
+//! clip as pruned in the store), next to the planning it carries out.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -232,9 +234,14 @@ pub fn sidecar_of(clip: &Path, ext: &str) -> PathBuf {
     PathBuf::from(s)
 }
 
+/// A file the sync downloads (a video or a photo, by the client's one list
+/// of extensions): retention's to consider.
 fn is_clip_name(name: &str) -> bool {
-    let lower = name.to_ascii_lowercase();
-    [".mp4", ".mov", ".ts"].iter().any(|e| lower.ends_with(e))
+    name.rsplit_once('.').is_some_and(|(_, ext)| {
+        viofo_client::ALLOWED_EXTENSIONS
+            .iter()
+            .any(|e| e.eq_ignore_ascii_case(ext))
+    })
 }
 
 /// Removes one clip, then its sidecars. A file already gone counts as removed.
@@ -251,6 +258,123 @@ fn remove_if_present(path: &Path) -> std::io::Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         other => other,
     }
+}
+
+/// What [`apply`] needs from the running sync.
+pub(crate) struct Apply<'a> {
+    pub(crate) store: &'a viofo_store::Store,
+    pub(crate) camera_id: &'a str,
+    pub(crate) policy: &'a RetentionPolicy,
+    pub(crate) root: PathBuf,
+    /// Names the camera lists as locked now.
+    pub(crate) locked: std::collections::HashSet<String>,
+    /// Space only, and never a clip recorded at or after this (a download
+    /// is in flight).
+    pub(crate) protect_from: Option<PrimitiveDateTime>,
+    pub(crate) events: &'a dyn crate::events::EventSink,
+}
+
+/// Applies retention to the archive: plans (off the async threads),
+/// removes each evicted clip with its sidecars, and records it as pruned
+/// in the store so `status` and `queue` stop calling it archived. Returns
+/// how many clips were removed. Problems are logged, never fatal.
+pub(crate) async fn apply(a: Apply<'_>) -> u64 {
+    let policy = a.policy.clone();
+    if policy.is_noop() {
+        return 0;
+    }
+    let root = a.root.clone();
+    let locked = a.locked;
+    let protect_from = a.protect_from;
+    let during_downloads = protect_from.is_some();
+    let planned = tokio::task::spawn_blocking(move || {
+        let disk = DiskSpace::of(&root).ok();
+        if during_downloads {
+            let over = match (disk, policy.max_used_percent) {
+                (Some(d), Some(limit)) => d.used_percent() > limit,
+                _ => false,
+            };
+            if !over {
+                return Ok((Vec::new(), Plan::default()));
+            }
+        }
+        let clips = scan_archive(&root, &crate::recorded_at_from_name, &|n| {
+            locked.contains(n)
+        })?;
+        let mut policy = policy;
+        if during_downloads {
+            policy.keep = None;
+        }
+        let now = time::OffsetDateTime::now_utc();
+        let plan = plan(
+            &clips,
+            &policy,
+            PrimitiveDateTime::new(now.date(), now.time()),
+            disk,
+            protect_from,
+        );
+        Ok::<_, std::io::Error>((clips, plan))
+    })
+    .await;
+    let (clips, plan) = match planned {
+        Ok(Ok(p)) => p,
+        Ok(Err(e)) => {
+            tracing::warn!("retention: cannot read the archive: {e}");
+            return 0;
+        }
+        Err(e) => {
+            tracing::warn!("retention: planning failed: {e}");
+            return 0;
+        }
+    };
+    let mut pruned = 0;
+    for ev in &plan.evictions {
+        let Some(clip) = clips.get(ev.index) else {
+            continue;
+        };
+        let name = clip
+            .path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_owned();
+        let row = a.store.get_by_name(a.camera_id, &name).await.ok().flatten();
+        // A clip the store knows as locked is protected too.
+        if a.policy.protect_locked && row.as_ref().is_some_and(|r| r.locked) {
+            continue;
+        }
+        let reason = match ev.reason {
+            EvictReason::Age => "older than the keep period",
+            EvictReason::Space => "disk above the retention limit",
+        };
+        let c = clip.clone();
+        match tokio::task::spawn_blocking(move || remove(&c)).await {
+            Ok(Ok(())) => {
+                tracing::info!("retention: removed {} ({reason})", clip.path.display());
+                pruned += 1;
+                if let Some(row) = row
+                    && matches!(
+                        row.state,
+                        viofo_store::ClipState::Done | viofo_store::ClipState::Downloaded
+                    )
+                {
+                    a.store.mark_pruned(row.id).submit();
+                }
+                a.events.emit(crate::events::Event::Pruned {
+                    path: clip.path.clone(),
+                    reason: reason.to_owned(),
+                });
+            }
+            Ok(Err(e)) => tracing::warn!("retention: {}: {e}", clip.path.display()),
+            Err(e) => tracing::warn!("retention: removal failed: {e}"),
+        }
+    }
+    if plan.still_over_limit {
+        tracing::warn!(
+            "retention: the disk stays above the limit; what is left is locked or newer than the clip being downloaded"
+        );
+    }
+    pruned
 }
 
 #[cfg(test)]

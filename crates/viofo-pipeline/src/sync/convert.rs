@@ -28,7 +28,7 @@ pub(super) fn store_channel(c: viofo_client::Channel) -> viofo_store::Channel {
         viofo_client::Channel::Rear => viofo_store::Channel::Rear,
         viofo_client::Channel::Interior => viofo_store::Channel::Interior,
         viofo_client::Channel::Telephoto => viofo_store::Channel::Telephoto,
-        _ => viofo_store::Channel::Unknown,
+        viofo_client::Channel::Unknown => viofo_store::Channel::Unknown,
     }
 }
 
@@ -47,12 +47,7 @@ pub(super) fn listed_clip(rec: &Recording) -> ListedClip {
 
 /// When a clip was recorded, from its name (camera-local time).
 pub fn recorded_at_from_name(name: &str) -> Option<PrimitiveDateTime> {
-    let rec = Recording::from_listed_path(
-        &format!("/DCIM/Movie/{name}"),
-        viofo_client::Size::Approx(0),
-    )
-    .ok()?;
-    rec.start()
+    viofo_client::RecordingName::new(name).ok()?.recorded_at()
 }
 
 /// Clips already in the archive by name (root and grouping folders).

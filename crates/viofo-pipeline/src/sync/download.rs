@@ -125,12 +125,19 @@ impl Syncer {
             .is_some_and(|cut| start < cut)
     }
 
-    pub(super) fn disk_guard(&self) -> Result<()> {
+    /// Stops downloads when the archive's disk is fuller than
+    /// `max_used_disk` (statvfs off the async threads: a stalled share
+    /// must not stall the runtime).
+    pub(super) async fn disk_guard(&self) -> Result<()> {
         let s = &*self.inner;
         let Some(limit) = s.cfg.max_used_disk else {
             return Ok(());
         };
-        let d = DiskSpace::of(&s.cfg.archive).map_err(Error::io)?;
+        let root = s.cfg.archive.clone();
+        let d = tokio::task::spawn_blocking(move || DiskSpace::of(&root))
+            .await
+            .map_err(|e| Error::io(std::io::Error::other(e)))?
+            .map_err(Error::io)?;
         let used = d.used_percent();
         if used >= limit {
             return Err(Error::disk_guard(s.cfg.archive.clone(), used, limit));
@@ -162,7 +169,7 @@ impl Syncer {
             if shutdown.is_stopping() || cx.halt.is_cancelled() {
                 return Ok(());
             }
-            if let Err(e) = self.disk_guard() {
+            if let Err(e) = self.disk_guard().await {
                 Self::halt(cx, e);
                 return Ok(());
             }

@@ -2,14 +2,15 @@
 
 use std::collections::HashSet;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
-use viofo_client::Recording;
-use viofo_store::ClipState;
+use viofo_store::{Store, StoreOptions};
 
-use super::convert::{archive_index, recorded_at_from_name, store_channel};
-use super::listing::newest_per_channel;
-use super::{Syncer, now_utc_naive};
+use super::convert::recorded_at_from_name;
+use super::{Cycle, Syncer, lock, now_utc_naive};
 use crate::disk::DiskSpace;
+use crate::events::Event;
 use crate::retention;
 use crate::{Error, Result};
 
@@ -29,91 +30,73 @@ pub struct DryRun {
 impl Syncer {
     /// Lists what a sync would do, touching nothing: no store write, no
     /// download, no delete, no file removed.
+    ///
+    /// It runs the real rules, not a copy of them: the state database is
+    /// copied to a scratch file ([`Store::copy_to`]), the listing is
+    /// reconciled into the copy, and the download workers' own pick (store
+    /// order: priority, policy, filters, deferrals, failed clips excluded;
+    /// then the listing checks) is asked for clip after clip.
     pub async fn dry_run(&self) -> Result<DryRun> {
         let s = &*self.inner;
         s.client.probe().await.map_err(Error::offline)?;
-        let listing = s
-            .client
-            .list(s.cfg.list_source)
-            .await
-            .map_err(Error::camera)?;
-        let recording = s.client.recording_state().await.unwrap_or(true);
-        let held = if recording {
-            newest_per_channel(&listing.recordings)
-        } else {
-            HashSet::new()
+        let scratch = Scratch::new()?;
+        s.store.copy_to(&scratch.db).await?;
+        let store = Store::open(StoreOptions::at(&scratch.db)).await?;
+        let skipped = Arc::new(Mutex::new(Vec::new()));
+        let seen = skipped.clone();
+        let sink = move |e: Event| {
+            if let Event::ItemSkipped { name, reason } = e {
+                lock(&seen).push((name, reason));
+            }
         };
-        let archived = {
-            let root = s.cfg.archive.clone();
-            tokio::task::spawn_blocking(move || archive_index(&root))
-                .await
-                .unwrap_or_default()
+        let planned = async {
+            let plan = Syncer::new(s.client.clone(), store.clone(), s.cfg.clone(), sink)?;
+            let id = store.begin_cycle(&s.cfg.camera_id, s.cfg.tail).await?;
+            let cx = Cycle::new(id, Instant::now());
+            plan.refresh(&cx).await?;
+            let mut download = Vec::new();
+            while let Some((row, rec)) = plan.pick(&cx).await? {
+                download.push((row, rec));
+            }
+            let tails = store.unfinished_tails(Some(&s.cfg.camera_id)).await?;
+            Ok::<_, Error>((download, tails, Self::snapshot(&cx)))
+        }
+        .await;
+        store.close().await.ok();
+        let (download, tails, snap) = planned?;
+        let mut out = DryRun {
+            skip: std::mem::take(&mut *lock(&skipped)),
+            ..DryRun::default()
         };
-        let mut out = DryRun::default();
-        let mut recs: Vec<&Recording> = listing.recordings.iter().collect();
-        recs.sort_by_key(|r| (r.start(), r.file_name().as_str().to_owned()));
-        if matches!(s.cfg.policy, viofo_store::Policy::NewestFirst) {
-            recs.reverse();
-        }
-        if matches!(s.cfg.policy, viofo_store::Policy::LockedFirst) {
-            recs.sort_by_key(|r| !r.is_locked());
-        }
-        for rec in recs {
-            let name = rec.file_name().as_str().to_owned();
-            let row = s.store.get_by_name(&s.cfg.camera_id, &name).await?;
-            let state = row.as_ref().map(|r| r.state);
-            let archived_already = archived
-                .get(&name)
-                .is_some_and(|a| a.size == rec.size().bytes());
-            let skip = if held.contains(&name) {
-                Some("may still be recording")
-            } else if s.cfg.locked_only && !rec.is_locked() {
-                Some("not locked (locked_only)")
-            } else if !s.cfg.include_parking && rec.is_parking() {
-                Some("parking clip")
-            } else if !s.cfg.channels.is_empty()
-                && !s.cfg.channels.contains(&store_channel(rec.channel()))
-            {
-                Some("channel not selected")
-            } else if self.too_old(rec) {
-                Some("older than the keep period")
-            } else {
-                None
-            };
-            let needs_download = !archived_already
-                && matches!(
-                    state,
-                    None | Some(
-                        ClipState::Pending
-                            | ClipState::Failed
-                            | ClipState::Gone
-                            | ClipState::Downloading
-                    )
-                );
-            if let Some(why) = skip {
-                if needs_download {
-                    out.skip.push((name, why.to_owned()));
+        if s.cfg.delete_after_download {
+            // Once archived, each is deleted if the delete rule allows it
+            // then; what can be told now: locked, listed twice, recording.
+            let names = download
+                .iter()
+                .map(|(row, _)| row.name.as_str())
+                .chain(tails.iter().map(|r| r.name.as_str()));
+            for name in names {
+                let Some(rec) = snap.recordings.get(name) else {
+                    continue;
+                };
+                let kept = (rec.is_locked() && !s.cfg.delete_locked)
+                    || snap.duplicates.contains(name)
+                    || snap.held_back.contains(name);
+                if !kept {
+                    out.delete.push(name.to_owned());
                 }
-                continue;
-            }
-            if needs_download {
-                out.download.push((name.clone(), rec.size().bytes()));
-            }
-            let deletable = s.cfg.delete_after_download
-                && (!rec.is_locked() || s.cfg.delete_locked)
-                && row
-                    .as_ref()
-                    .is_none_or(|r| r.deleted_from_camera_at.is_none());
-            if deletable {
-                out.delete.push(name);
             }
         }
+        out.download = download
+            .into_iter()
+            .map(|(row, rec)| (row.name, rec.size().bytes()))
+            .collect();
         if !s.cfg.retention.is_noop() {
             let root = s.cfg.archive.clone();
             let policy = s.cfg.retention.clone();
-            let locked: HashSet<String> = listing
+            let locked: HashSet<String> = snap
                 .recordings
-                .iter()
+                .values()
                 .filter(|r| r.is_locked())
                 .map(|r| r.file_name().as_str().to_owned())
                 .collect();
@@ -133,5 +116,35 @@ impl Syncer {
             out.prune = pruned;
         }
         Ok(out)
+    }
+}
+
+/// A scratch database file in the temporary folder, removed (with its WAL
+/// and shared-memory files) when dropped.
+struct Scratch {
+    dir: PathBuf,
+    db: PathBuf,
+}
+
+impl Scratch {
+    fn new() -> Result<Self> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let dir =
+            std::env::temp_dir().join(format!("viofosync-dry-run-{}-{nanos}", std::process::id()));
+        fs_err::create_dir_all(&dir).map_err(Error::io)?;
+        let db = dir.join("plan.db");
+        Ok(Self { dir, db })
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if let Err(e) = std::fs::remove_dir_all(&self.dir)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::warn!("could not remove {}: {e}", self.dir.display());
+        }
     }
 }

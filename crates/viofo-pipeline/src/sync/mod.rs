@@ -2,7 +2,6 @@
 //! (with the tail behind them) → retention. This module owns the cycle's
 //! shared state and the outer loop; each stage lives in its own file.
 
-mod apply_retention;
 mod convert;
 mod delete;
 mod download;
@@ -112,6 +111,26 @@ pub(super) struct Counters {
     pub(super) listing: Duration,
 }
 
+impl Cycle {
+    pub(super) fn new(id: CycleId, started: Instant) -> Self {
+        Self {
+            id,
+            snapshot: RwLock::new(Arc::new(Snapshot::default())),
+            listing: tokio::sync::Mutex::new(()),
+            deletes: Mutex::new(Vec::new()),
+            started,
+            picks: tokio::sync::Mutex::new(Picks::default()),
+            cancel_downloads: CancellationToken::new(),
+            halt: CancellationToken::new(),
+            halt_reason: Mutex::new(None),
+            counters: Mutex::new(Counters::default()),
+            in_flight_times: Mutex::new(HashMap::new()),
+            last_listing: Mutex::new(Instant::now()),
+            since_listing: AtomicU64::new(0),
+        }
+    }
+}
+
 pub(super) fn now_utc_naive() -> PrimitiveDateTime {
     let n = time::OffsetDateTime::now_utc();
     PrimitiveDateTime::new(n.date(), n.time())
@@ -210,21 +229,7 @@ impl Syncer {
         s.events.emit(Event::CycleStarted { mode });
         let write_failures_before = s.store.unawaited_write_failures();
         let id = s.store.begin_cycle(&s.cfg.camera_id, mode).await?;
-        let cx = Cycle {
-            id,
-            snapshot: RwLock::new(Arc::new(Snapshot::default())),
-            listing: tokio::sync::Mutex::new(()),
-            deletes: Mutex::new(Vec::new()),
-            started,
-            picks: tokio::sync::Mutex::new(Picks::default()),
-            cancel_downloads: CancellationToken::new(),
-            halt: CancellationToken::new(),
-            halt_reason: Mutex::new(None),
-            counters: Mutex::new(Counters::default()),
-            in_flight_times: Mutex::new(HashMap::new()),
-            last_listing: Mutex::new(Instant::now()),
-            since_listing: AtomicU64::new(0),
-        };
+        let cx = Cycle::new(id, started);
         let result = self.cycle(&cx, shutdown).await;
         let result = match result {
             Ok(()) if shutdown.is_stopping() => Err(Error::interrupted()),
@@ -380,6 +385,33 @@ impl Syncer {
         Ok(())
     }
 
+    /// Applies retention (see [`crate::retention`]): `protect_from` set
+    /// means "space only, and never a clip recorded at or after it" (a
+    /// download is in flight).
+    pub(super) async fn retention(&self, cx: &Cycle, protect_from: Option<PrimitiveDateTime>) {
+        let s = &*self.inner;
+        if s.cfg.retention.is_noop() {
+            return;
+        }
+        let locked = Self::snapshot(cx)
+            .recordings
+            .values()
+            .filter(|r| r.is_locked())
+            .map(|r| r.file_name().as_str().to_owned())
+            .collect();
+        let pruned = crate::retention::apply(crate::retention::Apply {
+            store: &s.store,
+            camera_id: &s.cfg.camera_id,
+            policy: &s.cfg.retention,
+            root: s.cfg.archive.clone(),
+            locked,
+            protect_from,
+            events: &*s.events,
+        })
+        .await;
+        lock(&cx.counters).pruned += pruned;
+    }
+
     pub(super) fn halt(cx: &Cycle, e: Error) {
         let mut r = lock(&cx.halt_reason);
         if r.is_none() {
@@ -398,21 +430,6 @@ impl Syncer {
 
 pub(super) fn unreachable_ok() -> Result<()> {
     Ok(())
-}
-
-/// Runs blocking file work (fsyncs, directory walks) on the blocking pool,
-/// off the runtime threads the downloads run on.
-pub(super) async fn blocking<T, E>(
-    f: impl FnOnce() -> std::result::Result<T, E> + Send + 'static,
-) -> std::result::Result<T, String>
-where
-    T: Send + 'static,
-    E: std::fmt::Display + Send + 'static,
-{
-    match tokio::task::spawn_blocking(f).await {
-        Ok(r) => r.map_err(|e| e.to_string()),
-        Err(e) => Err(format!("background task failed: {e}")),
-    }
 }
 
 pub(super) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -238,3 +238,70 @@ async fn dry_run_lists_what_would_happen_and_touches_nothing() {
     );
     assert!(old.is_file());
 }
+
+/// The dry run asks the download workers' own rule: a clip given priority
+/// goes first, a failed clip is not offered, and the real sync then takes
+/// exactly the clips the dry run named, in the same order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_and_real_run_agree_on_priority_and_failed_clips() {
+    let rig =
+        Rig::start(SimConfig::default().with_clips(ClipSpec::synthetic(4).size(30_000))).await;
+    let names = rig.names();
+    // A first cycle that downloads nothing (no rear clips) fills the store.
+    let mut none = rig.config();
+    none.channels = vec![viofo_store::Channel::Rear];
+    rig.syncer(none).run_cycle(&Shutdown::new()).await.unwrap();
+    let newest = rig.row(&names[3]).await;
+    rig.store.set_priority(newest.id, 10).await.unwrap();
+    let broken = rig.row(&names[1]).await;
+    rig.store.start_download(broken.id, None).await.unwrap();
+    rig.store
+        .fail(broken.id, "refused for the test", false)
+        .await
+        .unwrap();
+
+    let plan = rig.syncer(rig.config()).dry_run().await.unwrap();
+    let planned: Vec<String> = plan.download.iter().map(|(n, _)| n.clone()).collect();
+    assert_eq!(
+        planned,
+        vec![names[3].clone(), names[0].clone(), names[2].clone()],
+        "priority first, then oldest first, the failed clip left out"
+    );
+
+    let (syncer, mut rx) = rig.syncer_with(rig.config(), None);
+    syncer.run_cycle(&Shutdown::new()).await.unwrap();
+    let mut started = Vec::new();
+    while let Ok(e) = rx.try_recv() {
+        if let viofo_pipeline::Event::ItemStarted { name, .. } = e {
+            started.push(name);
+        }
+    }
+    assert_eq!(
+        started, planned,
+        "the real sync took what the dry run named"
+    );
+}
+
+/// A clip retention removes is recorded as pruned, not archived: `status`
+/// and `queue` must not show a deleted file as kept (issue 10 item 14).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pruned_clip_is_recorded_as_pruned() {
+    let rig =
+        Rig::start(SimConfig::default().with_clips(ClipSpec::synthetic(1).size(40_000))).await;
+    let name = rig.names().remove(0);
+    rig.syncer(rig.config())
+        .run_cycle(&Shutdown::new())
+        .await
+        .unwrap();
+    assert_eq!(rig.row(&name).await.state, viofo_store::ClipState::Done);
+    let mut cfg = rig.config();
+    cfg.retention.keep = Some(Duration::from_secs(3600));
+    let s = rig.syncer(cfg).run_cycle(&Shutdown::new()).await.unwrap();
+    assert_eq!(s.pruned, 1);
+    assert!(!rig.in_archive(&name));
+    rig.store.flush().await.unwrap();
+    let row = rig.row(&name).await;
+    assert_eq!(row.state, viofo_store::ClipState::Pruned, "{row:?}");
+    let counts = rig.store.counts(None).await.unwrap();
+    assert_eq!((counts.pruned, counts.done), (1, 0));
+}
