@@ -35,6 +35,37 @@ pub(crate) fn archive(l: &Loaded) -> Result<PathBuf> {
     })
 }
 
+/// The archive folder, checked before anything touches the camera or the
+/// state database: it must exist, be a folder and take a real write
+/// ([`viofo_pipeline::check_archive`]; exit code 2 otherwise). It is created
+/// first only when `create_archive` says so: a missing archive is usually
+/// an unmounted disk or share, and filling the system disk instead would be
+/// worse.
+pub(crate) async fn usable_archive(l: &Loaded) -> Result<PathBuf> {
+    let archive = archive(l)?;
+    let create = l.settings.create_archive;
+    let path = archive.clone();
+    tokio::task::spawn_blocking(move || -> Result<()> {
+        if create && std::fs::symlink_metadata(&path).is_err() {
+            fs_err::create_dir_all(&path).map_err(|e| {
+                ConfigError::new(format!(
+                    "cannot create the archive folder {} (create_archive = true): {e}",
+                    path.display()
+                ))
+            })?;
+            tracing::info!(
+                "created the archive folder {} (create_archive = true)",
+                path.display()
+            );
+        }
+        viofo_pipeline::check_archive(&path)?;
+        Ok(())
+    })
+    .await
+    .context("the archive check did not run")??;
+    Ok(archive)
+}
+
 /// The state database path.
 pub(crate) fn state_db(l: &Loaded) -> Result<PathBuf> {
     l.settings
@@ -167,8 +198,8 @@ async fn prepare(
     camera_id: &str,
     address: &str,
 ) -> Result<Prepared> {
-    let archive = archive(l)?;
     let client = client(l, address)?;
+    let archive = usable_archive(l).await?;
     let store = open_store(l, true).await?;
     let cfg = sync_config(l, camera_id, &archive);
     let syncer = Syncer::new(client, store.clone(), cfg, progress.sink())?;
@@ -240,6 +271,14 @@ async fn dry_run(l: &Loaded, camera_id: &str, address: &str) -> Result<Exit> {
     let mut out = std::io::stdout().lock();
     let total: u64 = plan.download.iter().map(|(_, s)| s).sum();
     writeln!(out, "dry run: nothing downloaded, deleted or removed")?;
+    if !archive.is_dir() && !l.settings.create_archive {
+        writeln!(
+            out,
+            "note: the archive {} is not a folder that exists; a real sync would stop there \
+             (mount it, or create it on purpose: create_archive = true or `viofosync doctor --init`)",
+            archive.display()
+        )?;
+    }
     writeln!(
         out,
         "would download {} clips ({}) into {}:",
@@ -450,7 +489,8 @@ pub(crate) fn render_config(l: &Loaded) -> String {
 
 /// `doctor`: each check prints OK, WARN or FAIL; the exit code is the
 /// first failure's class (configuration 2, camera 3, disk 4, other 1).
-pub(crate) async fn doctor(l: &Loaded) -> Result<Exit> {
+/// With `init` a missing archive folder is created (never otherwise).
+pub(crate) async fn doctor(l: &Loaded, init: bool) -> Result<Exit> {
     let mut fails: Vec<Exit> = Vec::new();
     let ok = |what: &str| println!("OK    {what}");
     let warn = |what: &str| println!("WARN  {what}");
@@ -548,27 +588,47 @@ pub(crate) async fn doctor(l: &Loaded) -> Result<Exit> {
         }
     }
 
-    // Archive: really write.
+    // Archive: it exists (created only with --init), is a folder, takes a write.
     if let Some(a) = &archive {
-        match check_writable(a) {
-            Ok(()) => ok(&format!("archive {} is writable", a.display())),
-            Err(e) => fail(Exit::Other, &format!("archive {}: {e:#}", a.display())),
-        }
-        match viofo_pipeline::disk::DiskSpace::of(a) {
-            Ok(d) => {
-                let used = d.used_percent();
-                match l.settings.sync.max_used_disk {
-                    Some(limit) if used > limit => fail(
-                        Exit::DiskFull,
-                        &format!("archive disk {used:.1}% used, above max_used_disk {limit}%"),
-                    ),
-                    _ => ok(&format!(
-                        "archive disk {used:.1}% used, {} free",
-                        output::bytes(d.available())
-                    )),
-                }
+        let missing = std::fs::symlink_metadata(a).is_err();
+        if missing && init {
+            match fs_err::create_dir_all(a) {
+                Ok(()) => ok(&format!("archive {} created (--init)", a.display())),
+                Err(e) => fail(Exit::Config, &format!("cannot create the archive: {e}")),
             }
-            Err(e) => warn(&format!("archive disk usage unknown: {e}")),
+        }
+        if missing && !init {
+            fail(
+                Exit::Config,
+                &format!(
+                    "archive {} does not exist: mount it, or create it on purpose with \
+                     `viofosync doctor --init` (or create_archive = true)",
+                    a.display()
+                ),
+            );
+        } else {
+            let path = a.clone();
+            match tokio::task::spawn_blocking(move || viofo_pipeline::check_archive(&path)).await {
+                Ok(Ok(())) => ok(&format!("archive {} is writable", a.display())),
+                Ok(Err(e)) => fail(Exit::Config, &format!("{e:#}")),
+                Err(e) => fail(Exit::Other, &format!("archive check did not run: {e}")),
+            }
+            match viofo_pipeline::disk::DiskSpace::of(a) {
+                Ok(d) => {
+                    let used = d.used_percent();
+                    match l.settings.sync.max_used_disk {
+                        Some(limit) if used > limit => fail(
+                            Exit::DiskFull,
+                            &format!("archive disk {used:.1}% used, above max_used_disk {limit}%"),
+                        ),
+                        _ => ok(&format!(
+                            "archive disk {used:.1}% used, {} free",
+                            output::bytes(d.available())
+                        )),
+                    }
+                }
+                Err(e) => warn(&format!("archive disk usage unknown: {e}")),
+            }
         }
     }
 
@@ -621,29 +681,4 @@ fn fs_class(dir: &Path) -> std::io::Result<viofo_store::FsClass> {
         let _ = dir;
         Ok(viofo_store::FsClass::Local)
     }
-}
-
-/// Creates the archive if needed, writes, syncs, reads back and removes a
-/// probe file.
-fn check_writable(dir: &Path) -> Result<()> {
-    fs_err::create_dir_all(dir)?;
-    let probe = dir.join(format!(".viofosync-doctor-{}", std::process::id()));
-    let payload = b"viofosync doctor write check\n";
-    let result = (|| -> Result<()> {
-        let mut f = fs_err::File::create(&probe)?;
-        f.write_all(payload)?;
-        f.sync_all()?;
-        drop(f);
-        let back = fs_err::read(&probe)?;
-        anyhow::ensure!(
-            back == payload,
-            "read back different bytes from {}",
-            probe.display()
-        );
-        Ok(())
-    })();
-    let removed = fs_err::remove_file(&probe);
-    result?;
-    removed?;
-    Ok(())
 }

@@ -78,6 +78,8 @@ pub(crate) async fn run(args: &DemoArgs, bars: bool) -> Result<Exit> {
     };
     let archive = root.join("archive");
     let db = root.join("state").join("viofosync.db");
+    // The demo's own folder: created on purpose (a sync never creates one).
+    fs_err::create_dir_all(&archive)?;
 
     let mut sim_cfg = SimConfig::default()
         .with_clips(ClipSpec::synthetic(usize::from(args.clips)).size(args.clip_size))

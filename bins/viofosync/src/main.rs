@@ -24,7 +24,8 @@ fn after_help() -> String {
 Exit codes:
   0    success
   1    other error (I/O, state database, camera error)
-  2    configuration error (invalid value, unknown key, missing address or archive)
+  2    configuration error (invalid value, unknown key, missing address or
+       archive; the archive folder missing, not a folder or not writable)
   3    camera unreachable
   4    disk full (or fuller than max_used_disk)
   130  interrupted (SIGINT/SIGTERM) before the sync finished
@@ -79,7 +80,7 @@ enum Command {
     /// Serve a simulated camera on 127.0.0.1.
     Sim(sim::SimArgs),
     /// Check configuration, state database, archive and camera.
-    Doctor(SettingsArgs),
+    Doctor(DoctorArgs),
     /// Print the effective configuration, each value's source, the file path.
     Config(ConfigArgs),
     /// Sync a simulated camera into a fresh folder; show what landed where and the timings.
@@ -109,6 +110,17 @@ struct TimingsArgs {
     /// How many recent cycles to show.
     #[arg(long, default_value_t = 5)]
     cycles: u32,
+    #[command(flatten)]
+    settings: SettingsArgs,
+}
+
+/// `doctor` options.
+#[derive(Debug, Args)]
+struct DoctorArgs {
+    /// Create the archive folder if it does not exist (nothing else is
+    /// ever created by doctor).
+    #[arg(long)]
+    init: bool,
     #[command(flatten)]
     settings: SettingsArgs,
 }
@@ -184,7 +196,7 @@ pub(crate) fn exit_for_pipeline(p: &viofo_pipeline::Error) -> Exit {
         Exit::DiskFull
     } else if p.is_interrupted() {
         Exit::Interrupted
-    } else if p.is_config() {
+    } else if p.is_config() || p.is_archive() {
         Exit::Config
     } else {
         Exit::Other
@@ -214,11 +226,10 @@ async fn run(cli: Cli) -> ExitCode {
     let verbosity =
         i8::try_from(cli.verbose).unwrap_or(i8::MAX) - i8::try_from(cli.quiet).unwrap_or(i8::MAX);
     let settings_args = match &cli.command {
-        Command::Sync(s)
-        | Command::Watch(s)
-        | Command::Status(s)
-        | Command::RetryFailed(s)
-        | Command::Doctor(s) => Some(s.clone()),
+        Command::Sync(s) | Command::Watch(s) | Command::Status(s) | Command::RetryFailed(s) => {
+            Some(s.clone())
+        }
+        Command::Doctor(d) => Some(d.settings.clone()),
         Command::Queue(q) => Some(q.settings.clone()),
         Command::Timings(t) => Some(t.settings.clone()),
         Command::Config(c) => Some(c.settings.clone()),
@@ -279,7 +290,7 @@ async fn run(cli: Cli) -> ExitCode {
         }
         Command::RetryFailed(_) => commands::retry_failed(&loaded).await,
         Command::Timings(t) => commands::timings(&loaded, t.cycles).await,
-        Command::Doctor(_) => commands::doctor(&loaded).await,
+        Command::Doctor(d) => commands::doctor(&loaded, d.init).await,
         Command::Config(c) => {
             if c.path {
                 println!("{}", loaded.file.display());

@@ -144,13 +144,25 @@ pub(crate) static KEYS: &[Key] = &[
         name: "archive",
         env: "VIOFOSYNC_ARCHIVE",
         accepts: Accepts::Text("a folder path (no default)"),
-        help: "the folder recordings are downloaded into",
+        help: "the folder recordings are downloaded into; it must exist (see create_archive)",
         alias: Some("destination"),
         apply: |s, v| {
             s.archive = Some(parse_path(v)?);
             Ok(())
         },
         show: |s| none_or(&s.archive, |p| p.display().to_string()),
+        ..BASE
+    },
+    Key {
+        name: "create_archive",
+        env: "VIOFOSYNC_CREATE_ARCHIVE",
+        help: "create the archive folder when it does not exist (otherwise a missing archive, \
+               such as an unmounted disk, stops the sync with exit code 2)",
+        apply: |s, v| {
+            s.create_archive = parse_bool(v)?;
+            Ok(())
+        },
+        show: |s| s.create_archive.to_string(),
         ..BASE
     },
     Key {

@@ -105,6 +105,7 @@ fn invalid_values_name_key_value_and_allowed() {
         (("VIOFOSYNC_ADDRESS", "127.0.0.1:"), "address"),
         (("VIOFOSYNC_ADDRESS", "127.0.0.1:0"), "address"),
         (("VIOFOSYNC_GPS", "maybe"), "gps"),
+        (("VIOFOSYNC_CREATE_ARCHIVE", "maybe"), "create_archive"),
         (("PRIORITY", "random"), "priority"),
         (("VIOFOSYNC_CHANNELS", "front,side"), "channels"),
         (("VIOFOSYNC_UTC_OFFSET", "2h"), "utc_offset"),

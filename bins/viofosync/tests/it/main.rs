@@ -4,6 +4,7 @@
 //! Every command runs with a cleared environment whose HOME and XDG
 //! folders are temporary, so no real user file is read or written.
 
+mod archive;
 mod config;
 mod misc;
 mod sync;
@@ -136,8 +137,15 @@ impl Env {
         set("XDG_CACHE_HOME", self.path("cache"));
     }
 
-    /// The binary set up to sync `cam` into this archive.
+    /// The archive folder, created (a sync never creates it).
+    pub fn make_archive(&self) -> PathBuf {
+        std::fs::create_dir_all(self.archive()).unwrap();
+        self.archive()
+    }
+
+    /// The binary set up to sync `cam` into this archive (created).
     pub fn sync_cmd(&self, cam: &Camera) -> Command {
+        self.make_archive();
         let mut c = self.cmd();
         c.env("VIOFOSYNC_ADDRESS", &cam.url)
             .env("VIOFOSYNC_ARCHIVE", self.archive())

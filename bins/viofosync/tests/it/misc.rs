@@ -125,7 +125,6 @@ fn doctor_checks_everything_and_writes_the_archive() {
         "{out}"
     );
     assert!(out.contains("local filesystem"), "{out}");
-    assert!(env.archive().is_dir(), "the archive was really written to");
     assert_eq!(
         std::fs::read_dir(env.archive()).unwrap().count(),
         0,
@@ -146,7 +145,7 @@ fn doctor_checks_everything_and_writes_the_archive() {
         stdout(&o)
     );
 
-    // An archive that cannot be written.
+    // An archive that is a file: a configuration failure.
     let file = env.path("not-a-dir");
     std::fs::write(&file, b"x").unwrap();
     let o = env
@@ -154,11 +153,56 @@ fn doctor_checks_everything_and_writes_the_archive() {
         .args(["doctor", "--address"])
         .arg(format!("127.0.0.1:{}", closed_port()))
         .arg("--archive")
-        .arg(file.join("sub"))
+        .arg(&file)
         .output()
         .unwrap();
-    assert_ne!(o.status.code(), Some(0));
-    assert!(stdout(&o).contains("FAIL  archive"), "{}", stdout(&o));
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("FAIL  archive folder") && stdout(&o).contains("not a folder"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn doctor_creates_a_missing_archive_only_with_init() {
+    let cam = Camera::with_clips(1, 10_000);
+    let env = Env::new();
+    let archive = env.path("mnt/dashcam");
+    let run = |extra: &[&str]| {
+        env.cmd()
+            .arg("doctor")
+            .args(extra)
+            .env("VIOFOSYNC_ADDRESS", &cam.url)
+            .env("VIOFOSYNC_ARCHIVE", &archive)
+            .env("VIOFOSYNC_MAX_USED_DISK", "100")
+            .output()
+            .unwrap()
+    };
+    let o = run(&[]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(2), "{out}{}", stderr(&o));
+    assert!(
+        out.contains(&format!(
+            "FAIL  archive {} does not exist",
+            archive.display()
+        )) && out.contains("doctor --init"),
+        "{out}"
+    );
+    assert!(!archive.exists(), "doctor creates nothing without --init");
+
+    let o = run(&["--init"]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}{}", stderr(&o));
+    assert!(
+        out.contains("created (--init)") && out.contains("all checks passed"),
+        "{out}"
+    );
+    assert!(archive.is_dir());
+    assert!(
+        !env.default_db().exists(),
+        "--init creates the archive only"
+    );
 }
 
 #[test]

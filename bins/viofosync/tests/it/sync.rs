@@ -115,28 +115,39 @@ fn dry_run_lists_and_touches_nothing() {
     for clip in cam.sim().clips() {
         assert!(out.contains(&format!("download  {}", clip.name)), "{out}");
     }
-    assert!(!env.archive().exists(), "archive untouched");
+    assert!(files(&env.archive()).is_empty(), "archive untouched");
+    assert!(!out.contains("note: the archive"), "{out}");
     assert!(!env.default_db().exists(), "no state database created");
     assert!(cam.sim().downloaded().is_empty() && cam.sim().deleted().is_empty());
 
-    // The Python tool's DRY_RUN and ADDRESS work the same way.
+    // The Python tool's DRY_RUN and ADDRESS work the same way; a dry run
+    // needs no archive and creates none, but says a sync would stop.
+    let missing = env.path("not-mounted");
     let o = env
         .cmd()
         .env("ADDRESS", &cam.url)
         .env("DRY_RUN", "1")
-        .env("VIOFOSYNC_ARCHIVE", env.archive())
+        .env("VIOFOSYNC_ARCHIVE", &missing)
         .arg("sync")
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert!(stdout(&o).contains("would download 2 clips"));
-    assert!(!env.archive().exists());
+    let out = stdout(&o);
+    assert!(out.contains("would download 2 clips"), "{out}");
+    assert!(
+        out.contains(&format!("note: the archive {}", missing.display()))
+            && out.contains("create_archive"),
+        "{out}"
+    );
+    assert!(!missing.exists());
+    assert!(!env.default_db().exists());
 }
 
 #[test]
 fn legacy_env_names_drive_a_real_sync() {
     let cam = Camera::with_clips(2, 60_000);
     let env = Env::new();
+    env.make_archive();
     let o = env
         .cmd()
         .env("ADDRESS", &cam.url)
@@ -189,6 +200,7 @@ fn delete_after_download_and_json_logs() {
 #[test]
 fn camera_unreachable_exits_3() {
     let env = Env::new();
+    env.make_archive();
     let addr = format!("127.0.0.1:{}", closed_port());
     for sub in ["sync", "status", "doctor"] {
         let o = env
@@ -266,6 +278,7 @@ fn sigint_interrupts_sync_with_130_and_a_second_run_finishes() {
             .bandwidth(400_000),
     );
     let env = Env::new();
+    env.make_archive();
     let mut cmd = env.std_cmd();
     cmd.env("VIOFOSYNC_ADDRESS", &cam.url)
         .env("VIOFOSYNC_ARCHIVE", env.archive())
@@ -296,6 +309,7 @@ fn sigint_interrupts_sync_with_130_and_a_second_run_finishes() {
 fn watch_syncs_until_sigterm_then_exits_0() {
     let cam = Camera::with_clips(2, 30_000);
     let env = Env::new();
+    env.make_archive();
     let mut cmd = env.std_cmd();
     cmd.env("VIOFOSYNC_ADDRESS", &cam.url)
         .env("VIOFOSYNC_ARCHIVE", env.archive())
@@ -475,6 +489,7 @@ fn status_and_queue_beside_a_running_sync_disturb_nothing_and_a_second_sync_is_r
             .delete_delay(Duration::from_millis(10)),
     );
     let env = Env::new();
+    env.make_archive();
     let mut cmd = env.std_cmd();
     cmd.env("VIOFOSYNC_ADDRESS", &cam.url)
         .env("VIOFOSYNC_ARCHIVE", env.archive())
