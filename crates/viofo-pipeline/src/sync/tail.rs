@@ -364,20 +364,30 @@ impl Syncer {
     /// a newest clip whose size was not seen settled yet. What is still
     /// undecided stays so (its tail unfinished) for the next run.
     pub(super) async fn final_deletes(&self, cx: &Cycle, shutdown: &Shutdown) -> Result<()> {
-        for round in 0..2 {
+        // At most: the first listing, one after the settle time, one to
+        // check the last ambiguous answers.
+        let mut slept = false;
+        for round in 0..3 {
             if lock(&cx.deletes).is_empty() || shutdown.is_stopping() || cx.halt.is_cancelled() {
                 break;
             }
-            let waiting_settle = lock(&cx.deletes)
-                .iter()
-                .any(|d| d.last_keep == Some(KeepReason::NotSettled));
-            if round == 1 {
-                if !waiting_settle {
+            if round > 0 {
+                let (settling, asked) = {
+                    let d = lock(&cx.deletes);
+                    (
+                        d.iter()
+                            .any(|d| d.last_keep == Some(KeepReason::NotSettled)),
+                        d.iter().any(|d| d.asked),
+                    )
+                };
+                if settling && !slept {
+                    slept = true;
+                    tokio::select! {
+                        () = tokio::time::sleep(self.inner.cfg.delete_settle) => {}
+                        () = shutdown.stopped() => break,
+                    }
+                } else if !asked {
                     break;
-                }
-                tokio::select! {
-                    () = tokio::time::sleep(self.inner.cfg.delete_settle) => {}
-                    () = shutdown.stopped() => break,
                 }
             }
             self.refresh(cx).await?;

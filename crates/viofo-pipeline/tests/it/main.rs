@@ -3,6 +3,7 @@
 mod harness;
 
 mod cycle;
+mod deletes;
 mod faults;
 mod policies;
 mod watch;

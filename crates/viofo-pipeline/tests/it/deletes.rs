@@ -1,0 +1,237 @@
+//! The delete rule against a camera that behaves like real firmware: a clip
+//! locked while it downloads, a newest clip that keeps growing, an
+//! ambiguous delete answer; the archive checked before anything; photos.
+
+use viofo_pipeline::{CycleOutcome, Shutdown};
+use viofo_sim::{ClipDef, ClipSpec, Fault, Folder, LockStyle, SimConfig, Target};
+use viofo_store::ClipState;
+
+use crate::harness::Rig;
+
+fn deleting(rig: &Rig) -> viofo_pipeline::SyncConfig {
+    let mut cfg = rig.config();
+    cfg.delete_after_download = true;
+    cfg
+}
+
+/// Issue 10 item 1: the lock button pressed while a clip downloads (moved
+/// to RO, or ATTR 33 in place): the copy is archived, the clip is never
+/// deleted, the reason is stored; the other clips are deleted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clip_locked_while_it_downloads_is_never_deleted() {
+    for style in [LockStyle::MoveToRo, LockStyle::AttrInPlace] {
+        let rig =
+            Rig::start(SimConfig::default().with_clips(ClipSpec::synthetic(3).size(60_000))).await;
+        let names = rig.names();
+        let bytes = rig.sim.clip_bytes(&names[0]).unwrap();
+        assert!(rig.sim.lock_on_download_with(&names[0], style));
+        let s = rig
+            .syncer(deleting(&rig))
+            .run_cycle(&Shutdown::new())
+            .await
+            .unwrap();
+        assert_eq!(s.clips, 3, "{style:?}");
+        rig.assert_archived(&names[0], &bytes);
+        let deleted = rig.sim.deleted();
+        assert!(!deleted.contains(&names[0]), "{style:?}: {deleted:?}");
+        assert!(rig.sim.clip(&names[0]).is_some_and(|c| c.locked));
+        for n in &names[1..] {
+            assert!(deleted.contains(n), "{style:?}: {n} deleted");
+        }
+        rig.store.flush().await.unwrap();
+        let row = rig.row(&names[0]).await;
+        assert!(
+            row.delete_outcome
+                .as_deref()
+                .is_some_and(|o| o.starts_with("skipped") && o.contains("locked")),
+            "{style:?}: {row:?}"
+        );
+        assert_eq!(row.state, ClipState::Done);
+    }
+}
+
+/// Issue 10 item 2: the newest clip keeps growing while the camera says it
+/// is not recording. It is never deleted while its listed size differs
+/// from the archived copy, and its tail stays open or its copy requeued.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_newest_clip_that_keeps_growing_is_never_deleted() {
+    let rig =
+        Rig::start(SimConfig::default().with_clips(ClipSpec::synthetic(3).size(60_000))).await;
+    let names = rig.names();
+    let newest = names[2].clone();
+    assert!(rig.sim.set_growth_per_listing(&newest, 4096));
+    for _ in 0..2 {
+        rig.syncer(deleting(&rig))
+            .run_cycle(&Shutdown::new())
+            .await
+            .unwrap();
+        let deleted = rig.sim.deleted();
+        assert!(!deleted.contains(&newest), "{deleted:?}");
+    }
+    let deleted = rig.sim.deleted();
+    assert!(deleted.contains(&names[0]) && deleted.contains(&names[1]));
+}
+
+/// A newest clip that grew once after its download is not deleted on the
+/// old copy; once it stops growing, a later run fetches it again and the
+/// clip deleted from the camera is byte for byte the archived one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clip_that_grew_after_its_download_is_fetched_again_before_any_delete() {
+    let rig =
+        Rig::start(SimConfig::default().with_clips(ClipSpec::synthetic(2).size(60_000))).await;
+    let names = rig.names();
+    let newest = names[1].clone();
+    let sim = rig.sim.clone();
+    let target = newest.clone();
+    let grown = std::sync::atomic::AtomicBool::new(false);
+    let hook: crate::harness::Hook = std::sync::Arc::new(move |e| {
+        if let viofo_pipeline::Event::ItemDone { name, .. } = e
+            && *name == target
+            && !grown.swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
+            assert!(sim.grow_clip(&target, 10_000));
+        }
+    });
+    let (syncer, _rx) = rig.syncer_with(deleting(&rig), Some(hook));
+    syncer.run_cycle(&Shutdown::new()).await.unwrap();
+    assert!(
+        !rig.sim.deleted().contains(&newest),
+        "deleted on a short copy"
+    );
+    // Later runs: the grown clip is downloaded again, then deleted.
+    for _ in 0..2 {
+        syncer.run_cycle(&Shutdown::new()).await.unwrap();
+    }
+    let full = rig.sim.deleted_clip_reader(&newest).map(|r| {
+        let mut v = Vec::new();
+        std::io::Read::read_to_end(&mut { r }, &mut v).unwrap();
+        v
+    });
+    let full = full.expect("deleted once its full copy was archived");
+    assert_eq!(full.len(), 70_000);
+    rig.assert_archived(&newest, &full);
+}
+
+/// An empty 200 to a delete is not taken as a confirmation: the clip is
+/// recorded deleted once a listing shows it gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_delete_answer_is_confirmed_by_the_next_listing() {
+    let rig = Rig::start(
+        SimConfig::default()
+            .with_clips(ClipSpec::synthetic(2).size(40_000))
+            .delete_empty_body(true),
+    )
+    .await;
+    let s = rig
+        .syncer(deleting(&rig))
+        .run_cycle(&Shutdown::new())
+        .await
+        .unwrap();
+    assert_eq!(s.deleted, 2);
+    rig.store.flush().await.unwrap();
+    for n in rig.names() {
+        let row = rig.row(&n).await;
+        assert_eq!(row.delete_outcome.as_deref(), Some("confirmed"), "{row:?}");
+        assert!(rig.sim.clip(&n).is_none());
+    }
+}
+
+/// Issue 10 items 6 and 8: a missing archive stops the cycle before the
+/// camera is asked anything; it is not created; no clip row is touched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_archive_stops_before_the_camera_and_is_not_created() {
+    let rig =
+        Rig::start(SimConfig::default().with_clips(ClipSpec::synthetic(2).size(40_000))).await;
+    let missing = rig.archive.path().join("not-mounted");
+    let mut cfg = rig.config();
+    cfg.archive = missing.clone();
+    let e = rig
+        .syncer(cfg)
+        .run_cycle(&Shutdown::new())
+        .await
+        .unwrap_err();
+    assert!(e.is_archive(), "{e}");
+    assert!(e.to_string().contains("not-mounted"), "{e}");
+    assert!(!missing.exists(), "the archive was created");
+    assert!(rig.sim.requests().is_empty(), "the camera was asked");
+    let counts = rig.store.counts(None).await.unwrap();
+    assert_eq!(counts.total(), 0);
+    // A file where the folder should be.
+    let file = rig.archive.path().join("a-file");
+    std::fs::write(&file, b"x").unwrap();
+    let mut cfg = rig.config();
+    cfg.archive = file;
+    let e = rig
+        .syncer(cfg)
+        .run_cycle(&Shutdown::new())
+        .await
+        .unwrap_err();
+    assert!(
+        e.is_archive() && e.to_string().contains("not a folder"),
+        "{e}"
+    );
+}
+
+/// Issue 10 item 5: a burst of resets exhausts a clip's attempts; it is
+/// deferred, not failed, the cycle says so, and the next cycle takes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reset_burst_defers_the_clip_and_the_next_cycle_takes_it() {
+    let rig =
+        Rig::start(SimConfig::default().with_clips(ClipSpec::synthetic(1).size(80_000))).await;
+    let name = rig.names().remove(0);
+    rig.sim.inject(Fault::reset_burst(20).on(Target::Download));
+    let s = rig
+        .syncer(rig.config())
+        .run_cycle(&Shutdown::new())
+        .await
+        .unwrap();
+    assert_eq!(s.clips, 0);
+    assert_eq!((s.failed, s.deferred), (0, 1), "{s:?}");
+    assert_eq!(s.outcome, CycleOutcome::CompletedWithFailures);
+    assert!(!s.is_ok());
+    let row = rig.row(&name).await;
+    assert_eq!(row.state, ClipState::Pending, "{row:?}");
+    assert!(row.deferrals >= 1);
+    rig.sim.clear_faults();
+    let s = rig
+        .syncer(rig.config())
+        .run_cycle(&Shutdown::new())
+        .await
+        .unwrap();
+    assert_eq!(s.clips, 1);
+    assert_eq!(s.outcome, CycleOutcome::Completed);
+    rig.assert_archived(&name, &rig.sim.clip_bytes(&name).unwrap());
+}
+
+/// Issue 10 item 11: a photo is archived but never fed to the GPS
+/// extractor; the video beside it is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn photos_are_archived_without_gps_extraction() {
+    let photo = "2025_0101_120000_000009F.JPG";
+    let rig = Rig::start(
+        SimConfig::default()
+            .with_clips(ClipSpec::synthetic(1).size(40_000))
+            .with_clip(ClipDef::from_bytes(
+                photo,
+                Folder::Movie,
+                vec![0xFF_u8, 0xD8, 0xFF, 0xE0, 1, 2, 3],
+            )),
+    )
+    .await;
+    let video = rig
+        .names()
+        .into_iter()
+        .find(|n| n.ends_with(".MP4"))
+        .unwrap();
+    rig.syncer(rig.config())
+        .run_cycle(&Shutdown::new())
+        .await
+        .unwrap();
+    rig.store.flush().await.unwrap();
+    assert!(rig.in_archive(photo));
+    let p = rig.row(photo).await;
+    assert!(!p.parking, "a P in a photo's name is not parking");
+    assert!(p.times.gps_finished_at.is_none(), "{p:?}");
+    let v = rig.row(&video).await;
+    assert!(v.times.gps_finished_at.is_some(), "{v:?}");
+}
