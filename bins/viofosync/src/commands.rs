@@ -77,10 +77,16 @@ pub(crate) fn state_db(l: &Loaded) -> Result<PathBuf> {
         })
 }
 
-/// The camera client with the configured timeouts.
+/// The camera client with the configured timeouts. Settings the client
+/// refuses ([`viofo_client::Error::is_config`]) are configuration errors.
 pub(crate) fn client(l: &Loaded, address: &str) -> Result<Client> {
-    Client::new(l.settings.client_config(address))
-        .map_err(|e| ConfigError::new(format!("address {address}: {e}")).into())
+    Client::new(l.settings.client_config(address)).map_err(|e| {
+        if e.is_config() {
+            ConfigError::new(e.to_string()).into()
+        } else {
+            anyhow::Error::new(e).context("starting the camera client")
+        }
+    })
 }
 
 /// Opens the configured store (creating it), importing the Python tool's

@@ -180,10 +180,13 @@ pub(crate) fn classify(e: &anyhow::Error) -> Exit {
         {
             return Exit::Config;
         }
-        if let Some(c) = cause.downcast_ref::<viofo_client::Error>()
-            && c.is_offline()
-        {
-            return Exit::CameraUnreachable;
+        if let Some(c) = cause.downcast_ref::<viofo_client::Error>() {
+            if c.is_offline() {
+                return Exit::CameraUnreachable;
+            }
+            if c.is_config() {
+                return Exit::Config;
+            }
         }
     }
     Exit::Other

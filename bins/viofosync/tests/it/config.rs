@@ -1,6 +1,6 @@
 //! Configuration: precedence, legacy names, invalid values, `config`.
 
-use crate::{Env, stderr, stdout};
+use crate::{Env, files, stderr, stdout};
 
 /// The `key = value  # source` line of `viofosync config` for `key`.
 fn line_of(out: &str, key: &str) -> String {
@@ -338,4 +338,60 @@ fn flag_aliases_and_hyphen_values() {
         l.contains("-05:30") && l.contains("flag --utc-offset"),
         "{l}"
     );
+}
+
+/// An empty port or port 0 is a configuration error (exit 2) from every
+/// source and on every command that reads the address, checked by the
+/// client's own rules; nothing is created and nothing is contacted.
+#[test]
+fn an_empty_port_or_port_zero_is_a_configuration_error() {
+    let env = Env::new();
+    let archive = env.path("archive");
+    std::fs::create_dir_all(&archive).unwrap();
+    for (addr, why) in [
+        ("127.0.0.1:", "empty port"),
+        ("http://127.0.0.1:", "empty port"),
+        ("127.0.0.1:/", "empty port"),
+        ("127.0.0.1:0", "port 0"),
+        ("http://127.0.0.1:0", "port 0"),
+    ] {
+        for sub in ["sync", "watch", "status", "doctor", "config"] {
+            let o = env
+                .cmd()
+                .args([sub, "--address", addr, "--archive"])
+                .arg(&archive)
+                .output()
+                .unwrap();
+            let err = stderr(&o);
+            assert_eq!(
+                o.status.code(),
+                Some(2),
+                "{sub} {addr}: {}{err}",
+                stdout(&o)
+            );
+            assert!(
+                err.contains("`address`") && err.contains(why) && err.contains(addr),
+                "{sub} {addr}: {err}"
+            );
+        }
+        let o = env
+            .cmd()
+            .arg("sync")
+            .env("ADDRESS", addr)
+            .env("VIOFOSYNC_ARCHIVE", &archive)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "env ADDRESS={addr}");
+        assert!(stderr(&o).contains("env ADDRESS"), "{}", stderr(&o));
+    }
+    env.write_config("address = \"127.0.0.1:\"\n");
+    let o = env.cmd().arg("status").output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("empty port") && stderr(&o).contains("config.toml"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!env.default_db().exists());
+    assert!(files(&archive).is_empty());
 }
