@@ -2,7 +2,6 @@
 //! track computed from the bytes as they stream in.
 
 use std::path::PathBuf;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use time::PrimitiveDateTime;
@@ -37,48 +36,55 @@ impl ChunkObserver for GpsObserver {
 
 impl Syncer {
     /// Picks the next clip to download, passing over what cannot be taken.
-    /// The picks lock is never held across a camera request: when the queue
-    /// runs dry the camera is listed once more with the lock released.
+    /// No lock is held across the store query or a camera request: when the
+    /// queue runs dry the camera is listed once more.
     pub(super) async fn pick(&self, cx: &Cycle) -> Result<Option<(ClipRow, Recording)>> {
         let s = &*self.inner;
         loop {
-            {
-                let mut picks = cx.picks.lock().await;
-                let exclude: Vec<ClipId> = picks
+            let exclude: Vec<ClipId> = {
+                let st = cx.st();
+                st.picks
                     .in_flight
                     .iter()
-                    .chain(&picks.passed)
+                    .chain(&st.picks.passed)
                     .copied()
-                    .collect();
-                let filter = Filter {
-                    locked_only: s.cfg.locked_only,
-                    channels: &s.cfg.channels,
-                    include_parking: s.cfg.include_parking,
-                    exclude: &exclude,
-                };
-                if let Some(row) = s
-                    .store
-                    .next_pending(&s.cfg.camera_id, s.cfg.policy, &filter)
-                    .await?
-                {
-                    let snap = Self::snapshot(cx);
-                    match self.eligibility(&snap, &row) {
-                        Ok(rec) => {
-                            picks.in_flight.push(row.id);
-                            return Ok(Some((row, rec.clone())));
-                        }
-                        Err(reason) => {
-                            picks.passed.push(row.id);
-                            s.events.emit(Event::ItemSkipped {
-                                name: row.name.clone(),
-                                reason,
-                            });
-                            continue;
-                        }
+                    .collect()
+            };
+            let filter = Filter {
+                locked_only: s.cfg.locked_only,
+                channels: &s.cfg.channels,
+                include_parking: s.cfg.include_parking,
+                exclude: &exclude,
+            };
+            if let Some(row) = s
+                .store
+                .next_pending(&s.cfg.camera_id, s.cfg.policy, &filter)
+                .await?
+            {
+                let snap = cx.snapshot();
+                let verdict = self.eligibility(&snap, &row);
+                let mut st = cx.st();
+                // Another worker may have taken it meanwhile: ask again.
+                if st.picks.in_flight.contains(&row.id) || st.picks.passed.contains(&row.id) {
+                    continue;
+                }
+                match verdict {
+                    Ok(rec) => {
+                        st.picks.in_flight.push(row.id);
+                        return Ok(Some((row, rec.clone())));
+                    }
+                    Err(reason) => {
+                        st.picks.passed.push(row.id);
+                        drop(st);
+                        s.events.emit(Event::ItemSkipped {
+                            name: row.name.clone(),
+                            reason,
+                        });
+                        continue;
                     }
                 }
             }
-            if cx.since_listing.load(Ordering::SeqCst) > 0 && !cx.halt.is_cancelled() {
+            if cx.st().since_listing > 0 && !cx.halt.is_cancelled() {
                 // Drained: look once more for clips recorded meanwhile.
                 match self.refresh(cx).await {
                     Ok(()) => continue,
@@ -178,14 +184,14 @@ impl Syncer {
             };
             let outcome = self.download_one(cx, &row, &rec).await;
             {
-                let mut picks = cx.picks.lock().await;
-                picks.in_flight.retain(|i| *i != row.id);
+                let mut st = cx.st();
+                st.picks.in_flight.retain(|i| *i != row.id);
                 // Passed over for the rest of the cycle, downloaded ones
                 // too: their state writes are not awaited, so the store may
                 // still call them pending.
-                picks.passed.push(row.id);
+                st.picks.passed.push(row.id);
+                st.in_flight_times.remove(&row.id);
             }
-            lock(&cx.in_flight_times).remove(&row.id);
             match outcome {
                 Step::Downloaded(job) => {
                     if s.cfg.tail == TailMode::Inline {
@@ -203,8 +209,7 @@ impl Syncer {
                     // again in this cycle (it resumes from its .part).
                 }
                 Step::Retry => {
-                    let mut picks = cx.picks.lock().await;
-                    picks.passed.retain(|i| *i != row.id);
+                    cx.st().picks.passed.retain(|i| *i != row.id);
                 }
                 Step::Stop => return Ok(()),
             }
@@ -222,7 +227,7 @@ impl Syncer {
             return Step::Stop;
         }
         if let Some(t) = rec.start() {
-            lock(&cx.in_flight_times).insert(row.id, t);
+            cx.st().in_flight_times.insert(row.id, t);
         }
         let token = cx.cancel_downloads.child_token();
         lock(&s.skips).insert(row.id, token.clone());
@@ -266,11 +271,11 @@ impl Syncer {
                 s.store
                     .record_timing(row.id, Stage::DownloadFinished, now_ms());
                 {
-                    let mut c = lock(&cx.counters);
-                    c.clips += 1;
-                    c.bytes += d.bytes;
+                    let mut st = cx.st();
+                    st.counters.clips += 1;
+                    st.counters.bytes += d.bytes;
+                    st.since_listing += 1;
                 }
-                cx.since_listing.fetch_add(1, Ordering::SeqCst);
                 s.events.emit(Event::ItemDone {
                     name: name.clone(),
                     bytes: d.bytes,
@@ -314,7 +319,8 @@ impl Syncer {
                 // Re-list, then try it once more with the fresh path; a clip
                 // that is really gone is marked so by the reconcile.
                 let now = match self.refresh(cx).await {
-                    Ok(()) => Self::snapshot(cx)
+                    Ok(()) => cx
+                        .snapshot()
                         .recordings
                         .get(&name)
                         .map(|r| r.remote_path() == rec.remote_path()),
@@ -398,11 +404,11 @@ impl Syncer {
                 tracing::warn!(
                     "{name}: still failing after its attempts; offered again next cycle (deferred {deferrals}×)"
                 );
-                lock(&cx.counters).deferred += 1;
+                cx.st().counters.deferred += 1;
                 Step::Next
             }
             Ok(FailOutcome::Failed) => {
-                lock(&cx.counters).failed += 1;
+                cx.st().counters.failed += 1;
                 Step::Next
             }
             Ok(other) => {

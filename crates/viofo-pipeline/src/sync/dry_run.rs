@@ -59,7 +59,7 @@ impl Syncer {
                 download.push((row, rec));
             }
             let tails = store.unfinished_tails(Some(&s.cfg.camera_id)).await?;
-            Ok::<_, Error>((download, tails, Self::snapshot(&cx)))
+            Ok::<_, Error>((download, tails, cx.snapshot()))
         }
         .await;
         store.close().await.ok();

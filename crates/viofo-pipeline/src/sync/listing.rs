@@ -3,7 +3,6 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use tokio_util::sync::CancellationToken;
@@ -140,12 +139,12 @@ impl Syncer {
     pub(super) async fn refresh(&self, cx: &Cycle) -> Result<()> {
         let asked = Instant::now();
         let _one = cx.listing.lock().await;
-        if Self::snapshot(cx).taken_at.is_some_and(|t| t >= asked) {
+        if cx.snapshot().taken_at.is_some_and(|t| t >= asked) {
             return Ok(());
         }
         let s = &*self.inner;
         let t = Instant::now();
-        cx.since_listing.store(0, Ordering::SeqCst);
+        cx.st().since_listing = 0;
         let listing = s
             .client
             .list(s.cfg.list_source)
@@ -219,7 +218,7 @@ impl Syncer {
             clips: recordings.len(),
             pending: usize::try_from(counts.pending).unwrap_or(usize::MAX),
         });
-        *cx.snapshot.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(Snapshot {
+        let snapshot = Arc::new(Snapshot {
             recordings,
             held_back,
             newest,
@@ -229,16 +228,11 @@ impl Syncer {
             complete,
             taken_at: Some(t),
         });
-        lock(&cx.counters).listing += listing_time;
-        *lock(&cx.last_listing) = Instant::now();
+        let mut st = cx.st();
+        st.snapshot = snapshot;
+        st.counters.listing += listing_time;
+        st.last_listing = Instant::now();
         Ok(())
-    }
-
-    pub(super) fn snapshot(cx: &Cycle) -> Arc<Snapshot> {
-        cx.snapshot
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
     }
 
     /// Re-lists on an interval while downloads run, so clips recorded
@@ -247,21 +241,21 @@ impl Syncer {
     pub(super) async fn relist_loop(&self, cx: &Cycle, done: &CancellationToken) {
         let every = self.inner.cfg.relist_every;
         loop {
-            let since = lock(&cx.last_listing).elapsed();
+            let since = cx.st().last_listing.elapsed();
             let wait = every.saturating_sub(since);
             tokio::select! {
                 () = done.cancelled() => return,
                 () = cx.halt.cancelled() => return,
                 () = tokio::time::sleep(wait) => {}
             }
-            if lock(&cx.last_listing).elapsed() < every {
+            if cx.st().last_listing.elapsed() < every {
                 continue;
             }
             match self.refresh(cx).await {
                 Ok(()) => self.decide_deletes(cx).await,
                 Err(e) => {
                     tracing::warn!("re-listing failed: {e:#}");
-                    *lock(&cx.last_listing) = Instant::now();
+                    cx.st().last_listing = Instant::now();
                 }
             }
         }

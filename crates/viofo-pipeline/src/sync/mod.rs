@@ -11,8 +11,7 @@ mod preflight;
 mod tail;
 
 use std::collections::HashMap;
-use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use time::PrimitiveDateTime;
@@ -58,34 +57,48 @@ pub(super) struct Inner {
     pub(super) sizes: Mutex<listing::SizeHistory>,
 }
 
-/// State of one cycle.
+/// One cycle. Its mutable state is one [`CycleState`] behind one lock
+/// ([`Cycle::st`]), taken briefly and never held across an `.await`, so
+/// never across a camera request or a store call, and never while taking
+/// another lock. Besides it: `listing`, an async turnstile that lets one
+/// listing run at a time (held across the listing request; the state lock
+/// may be taken inside it, never the other way round), and two
+/// cancellation tokens, which need no lock.
 pub(super) struct Cycle {
     pub(super) id: CycleId,
-    pub(super) snapshot: RwLock<Arc<Snapshot>>,
-    /// Held while listing: one listing at a time.
-    pub(super) listing: tokio::sync::Mutex<()>,
-    /// Clips archived and waiting for a listing that decides their delete.
-    pub(super) deletes: Mutex<Vec<tail::PendingDelete>>,
     /// When the cycle started (tails resumed from earlier runs were
     /// recorded before it).
     pub(super) started: Instant,
-    pub(super) picks: tokio::sync::Mutex<Picks>,
+    /// Held while listing: one listing at a time.
+    pub(super) listing: tokio::sync::Mutex<()>,
     /// Cancelled to stop the download workers (abort, or interrupt with
     /// `OnInterrupt::Cancel`); each download's token is a child of it.
     pub(super) cancel_downloads: CancellationToken,
     /// Set when downloading must stop (camera gone, disk full): workers
     /// finish, the tail drains.
     pub(super) halt: CancellationToken,
-    pub(super) halt_reason: Mutex<Option<Error>>,
-    pub(super) counters: Mutex<Counters>,
+    state: Mutex<CycleState>,
+}
+
+/// The mutable state of a cycle.
+pub(super) struct CycleState {
+    /// The latest listing, shared by the workers, the tail and the deletes.
+    pub(super) snapshot: Arc<Snapshot>,
+    pub(super) picks: Picks,
+    /// Clips archived and waiting for a listing that decides their delete.
+    pub(super) deletes: Vec<tail::PendingDelete>,
+    /// Why downloading stopped, when it did.
+    pub(super) halt_reason: Option<Error>,
+    pub(super) counters: Counters,
     /// Recording times of the clips in flight (retention never evicts a
     /// clip newer than one being downloaded).
-    pub(super) in_flight_times: Mutex<HashMap<ClipId, PrimitiveDateTime>>,
-    pub(super) last_listing: Mutex<Instant>,
+    pub(super) in_flight_times: HashMap<ClipId, PrimitiveDateTime>,
+    /// When the last listing ended.
+    pub(super) last_listing: Instant,
     /// Downloads finished since the last listing: when the queue runs dry
     /// and this is non-zero, the camera is listed once more before the
     /// cycle ends, so clips recorded meanwhile are taken too.
-    pub(super) since_listing: AtomicU64,
+    pub(super) since_listing: u64,
 }
 
 #[derive(Default)]
@@ -115,19 +128,31 @@ impl Cycle {
     pub(super) fn new(id: CycleId, started: Instant) -> Self {
         Self {
             id,
-            snapshot: RwLock::new(Arc::new(Snapshot::default())),
-            listing: tokio::sync::Mutex::new(()),
-            deletes: Mutex::new(Vec::new()),
             started,
-            picks: tokio::sync::Mutex::new(Picks::default()),
+            listing: tokio::sync::Mutex::new(()),
             cancel_downloads: CancellationToken::new(),
             halt: CancellationToken::new(),
-            halt_reason: Mutex::new(None),
-            counters: Mutex::new(Counters::default()),
-            in_flight_times: Mutex::new(HashMap::new()),
-            last_listing: Mutex::new(Instant::now()),
-            since_listing: AtomicU64::new(0),
+            state: Mutex::new(CycleState {
+                snapshot: Arc::new(Snapshot::default()),
+                picks: Picks::default(),
+                deletes: Vec::new(),
+                halt_reason: None,
+                counters: Counters::default(),
+                in_flight_times: HashMap::new(),
+                last_listing: Instant::now(),
+                since_listing: 0,
+            }),
         }
+    }
+
+    /// The cycle's state, locked. Never hold the guard across an `.await`.
+    pub(super) fn st(&self) -> std::sync::MutexGuard<'_, CycleState> {
+        lock(&self.state)
+    }
+
+    /// The latest listing.
+    pub(super) fn snapshot(&self) -> Arc<Snapshot> {
+        self.st().snapshot.clone()
     }
 }
 
@@ -235,7 +260,7 @@ impl Syncer {
             Ok(()) if shutdown.is_stopping() => Err(Error::interrupted()),
             other => other,
         };
-        let c = std::mem::take(&mut *lock(&cx.counters));
+        let c = std::mem::take(&mut cx.st().counters);
         let outcome = match &result {
             Ok(()) if c.sidecar_failures > 0 || c.failed > 0 || c.deferred > 0 => {
                 CycleOutcome::CompletedWithFailures
@@ -369,7 +394,7 @@ impl Syncer {
             () = watcher => unreachable_ok(),
         };
         worked?;
-        if let Some(e) = lock(&cx.halt_reason).take() {
+        if let Some(e) = cx.st().halt_reason.take() {
             return Err(e);
         }
         // The deletes wait for a listing taken after each clip's record.
@@ -393,7 +418,8 @@ impl Syncer {
         if s.cfg.retention.is_noop() {
             return;
         }
-        let locked = Self::snapshot(cx)
+        let locked = cx
+            .snapshot()
             .recordings
             .values()
             .filter(|r| r.is_locked())
@@ -409,14 +435,15 @@ impl Syncer {
             events: &*s.events,
         })
         .await;
-        lock(&cx.counters).pruned += pruned;
+        cx.st().counters.pruned += pruned;
     }
 
     pub(super) fn halt(cx: &Cycle, e: Error) {
-        let mut r = lock(&cx.halt_reason);
-        if r.is_none() {
-            *r = Some(e);
+        let mut st = cx.st();
+        if st.halt_reason.is_none() {
+            st.halt_reason = Some(e);
         }
+        drop(st);
         cx.halt.cancel();
     }
 

@@ -12,7 +12,7 @@ use viofo_store::{ClipId, Stage, now_ms};
 
 use super::convert::{gps_options, gps_summary};
 use super::delete::{Archived, CameraState, Decision, KeepReason, Listed, may_delete};
-use super::{Cycle, Syncer, lock};
+use super::{Cycle, Syncer};
 use crate::Result;
 use crate::config::GpsConfig;
 use crate::events::{DeleteResult, Event};
@@ -117,7 +117,7 @@ impl Syncer {
             // Decided on a listing taken after the record was durable (the
             // re-lister's next one, or the cycle's last): until then the
             // tail stays unfinished.
-            lock(&cx.deletes).push(PendingDelete {
+            cx.st().deletes.push(PendingDelete {
                 id,
                 name: job.name.clone(),
                 path: job.path.clone(),
@@ -137,7 +137,7 @@ impl Syncer {
         // the row stays `downloaded`, so the next run resumes the tail,
         // extracts the track again from the archived file, then deletes.
         if s.cfg.retention.max_used_percent.is_some() {
-            let protect = lock(&cx.in_flight_times).values().min().copied();
+            let protect = cx.st().in_flight_times.values().min().copied();
             self.retention(cx, protect.or(Some(PrimitiveDateTime::MAX)))
                 .await;
         }
@@ -186,7 +186,7 @@ impl Syncer {
             Ok(Ok(ex)) => ex,
             Ok(Err(e)) if e.is_io() && !e.is_not_found() => {
                 tracing::warn!("{name}: GPS track not written ({e:#}); retried next run");
-                lock(&cx.counters).sidecar_failures += 1;
+                cx.st().counters.sidecar_failures += 1;
                 return false;
             }
             Ok(Err(e)) => {
@@ -195,7 +195,7 @@ impl Syncer {
             }
             Err(e) => {
                 tracing::error!("{name}: GPS work failed ({e}); retried next run");
-                lock(&cx.counters).sidecar_failures += 1;
+                cx.st().counters.sidecar_failures += 1;
                 return false;
             }
         };
@@ -234,11 +234,11 @@ impl Syncer {
     /// No lock is held across a camera request.
     pub(super) async fn decide_deletes(&self, cx: &Cycle) {
         let s = &*self.inner;
-        let pending = std::mem::take(&mut *lock(&cx.deletes));
+        let pending = std::mem::take(&mut cx.st().deletes);
         if pending.is_empty() {
             return;
         }
-        let snap = Self::snapshot(cx);
+        let snap = cx.snapshot();
         let mut still = Vec::new();
         for mut d in pending {
             if cx.halt.is_cancelled() {
@@ -320,7 +320,7 @@ impl Syncer {
             };
             self.finish_delete(cx, &d, outcome);
         }
-        lock(&cx.deletes).extend(still);
+        cx.st().deletes.extend(still);
     }
 
     /// Stores a final delete outcome and finishes the clip's tail.
@@ -339,7 +339,7 @@ impl Syncer {
         };
         match &outcome {
             DeleteResult::Confirmed => {
-                lock(&cx.counters).deleted += 1;
+                cx.st().counters.deleted += 1;
                 tracing::info!("{}: deleted from the camera", d.name);
             }
             DeleteResult::Skipped { reason } => {
@@ -368,12 +368,13 @@ impl Syncer {
         // check the last ambiguous answers.
         let mut slept = false;
         for round in 0..3 {
-            if lock(&cx.deletes).is_empty() || shutdown.is_stopping() || cx.halt.is_cancelled() {
+            if cx.st().deletes.is_empty() || shutdown.is_stopping() || cx.halt.is_cancelled() {
                 break;
             }
             if round > 0 {
                 let (settling, asked) = {
-                    let d = lock(&cx.deletes);
+                    let st = cx.st();
+                    let d = &st.deletes;
                     (
                         d.iter()
                             .any(|d| d.last_keep == Some(KeepReason::NotSettled)),
@@ -393,7 +394,7 @@ impl Syncer {
             self.refresh(cx).await?;
             self.decide_deletes(cx).await;
         }
-        let left = lock(&cx.deletes).len();
+        let left = cx.st().deletes.len();
         if left > 0 {
             tracing::info!(
                 "{left} archived clip(s) kept on the camera for now (not yet safe to delete); decided again next run"
