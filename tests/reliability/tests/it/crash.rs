@@ -229,13 +229,22 @@ pub(crate) async fn crash_anywhere() {
     let home = tempfile::tempdir().unwrap();
     let archive = home.path().join("archive");
     let db = home.path().join("state/viofosync.db");
+    // The archive exists, as a user's does: a missing one stops the sync
+    // (it is never created silently).
+    std::fs::create_dir_all(&archive).unwrap();
 
-    // 20 aims, five of each, in a seeded order; each with a seeded delay.
-    let mut aims: Vec<Aim> = [Aim::Start, Aim::Download, Aim::Tail, Aim::AfterDelete]
+    // 20 aims, five of each, each with a seeded delay: start, download and
+    // tail in a seeded order, then the five after a delete. A delete is
+    // decided on a listing taken after the clip's record is durable, so a
+    // run makes its deletes after its downloads (at its re-lists): aimed
+    // earlier, a kill after a delete would leave no downloads for the
+    // others.
+    let mut aims: Vec<Aim> = [Aim::Start, Aim::Download, Aim::Tail]
         .into_iter()
         .flat_map(|a| std::iter::repeat_n(a, KILLS / 4))
         .collect();
     aims.shuffle(&mut rng);
+    aims.extend(std::iter::repeat_n(Aim::AfterDelete, KILLS / 4));
 
     let mut kills: Vec<(Aim, u64)> = Vec::new();
     let mut hit: BTreeMap<Aim, usize> = BTreeMap::new();

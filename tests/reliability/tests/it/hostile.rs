@@ -149,7 +149,7 @@ async fn list_clearly(client: &Client, source: ListSource, good: &[String], labe
     match tokio::time::timeout(Duration::from_secs(30), client.list(source)).await {
         Err(_) => panic!("{label}: listing hung"),
         Ok(Err(e)) => {
-            let msg = e.to_string();
+            let msg = format!("{e:#}");
             assert!(msg.len() > 10, "{label}: unclear error {msg:?}");
             note(&format!("hostile_camera: {label}: rejected: {msg}"));
         }
@@ -207,6 +207,7 @@ async fn hostile_xml_listings() {
     let client = rig.client();
     let mut cfg = rig.config();
     cfg.delete_after_download = true;
+    cfg.delete_settle = viofosync_reliability::DELETE_SETTLE;
     for (label, body, keeps_good) in hostile_listings(&good) {
         rig.sim.set_listing_override(Some(Bytes::from(body)));
         list_clearly(&client, ListSource::Xml, &good_names, label).await;
@@ -233,7 +234,7 @@ async fn hostile_xml_listings() {
         // A whole cycle over the hostile listing: completes or stops clearly.
         match rig.cycle(cfg.clone()).await {
             Ok(s) => assert!(s.clips <= 2, "{label}: {s:?}"),
-            Err(e) => assert!(e.to_string().len() > 10, "{label}: unclear error {e}"),
+            Err(e) => assert!(format!("{e:#}").len() > 10, "{label}: unclear error {e:#}"),
         }
     }
     rig.sim.set_listing_override(None);
@@ -297,7 +298,7 @@ async fn huge_listing() {
         .await
         .expect("bounded")
         .expect_err("a 100 MB listing is refused");
-    let msg = err.to_string();
+    let msg = format!("{err:#}");
     assert!(
         msg.contains("cap") || msg.contains("large") || msg.contains("items"),
         "unclear error for a 100 MB listing: {msg}"
@@ -363,6 +364,7 @@ async fn hostile_html_pages() {
     let mut cfg = viofo_pipeline::SyncConfig::new("hostile", &archive);
     cfg.list_source = ListSource::Html;
     cfg.delete_after_download = true;
+    cfg.delete_settle = viofosync_reliability::DELETE_SETTLE;
     let events = Arc::new(std::sync::Mutex::new(Vec::new()));
     let ev = events.clone();
     let syncer = viofo_pipeline::Syncer::new(client, store.clone(), cfg, move |e: Event| {
@@ -376,7 +378,7 @@ async fn hostile_html_pages() {
     .await
     .expect("bounded");
     if let Err(e) = &res {
-        assert!(e.to_string().len() > 10, "unclear error: {e}");
+        assert!(format!("{e:#}").len() > 10, "unclear error: {e:#}");
     }
     for t in server.targets() {
         assert!(

@@ -28,6 +28,7 @@ pub(crate) async fn store_locked() {
     let catalog = Catalog::of(&rig.sim);
     let mut cfg = rig.config();
     cfg.delete_after_download = true;
+    cfg.delete_settle = viofosync_reliability::DELETE_SETTLE;
     let (syncer, mut rx) = rig.syncer_with(cfg, None);
     let cycle = tokio::spawn(async move { syncer.run_cycle(&Shutdown::new()).await });
 

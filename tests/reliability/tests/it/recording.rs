@@ -60,6 +60,7 @@ async fn finish_and_take(rig: &Rig, mut catalog: Catalog, name: &str) {
     );
     let mut cfg = rig.config();
     cfg.delete_after_download = true;
+    cfg.delete_settle = viofosync_reliability::DELETE_SETTLE;
     let s = rig.cycle(cfg).await.expect("the later cycle completes");
     assert!(s.clips >= 1, "{s:?}");
     let report = rig.check(&catalog).await;
@@ -99,6 +100,7 @@ async fn recording_from_the_start() {
 
     let mut cfg = rig.config();
     cfg.delete_after_download = true;
+    cfg.delete_settle = viofosync_reliability::DELETE_SETTLE;
     let s = rig.cycle(cfg.clone()).await.expect("cycle completes");
     assert_eq!(s.clips, 3, "{s:?}");
     let grown = rig.sim.clip(&name).unwrap();
@@ -140,6 +142,7 @@ async fn recording_starts_mid_cycle() {
     });
     let mut cfg = rig.config();
     cfg.delete_after_download = true;
+    cfg.delete_settle = viofosync_reliability::DELETE_SETTLE;
     let (syncer, _rx) = rig.syncer_with(cfg, Some(hook));
     let s = tokio::time::timeout(
         std::time::Duration::from_secs(60),
