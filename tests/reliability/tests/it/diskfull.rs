@@ -24,20 +24,20 @@ const CLIPS: usize = 6;
 const SIZE: u64 = 1_000_000;
 
 /// A tmpfs mounted for the test, unmounted on drop (lazily if busy).
-struct Tmpfs {
+/// Also used by `archive::unwritable_archive` (mounted read-only).
+pub(crate) struct Tmpfs {
     dir: PathBuf,
 }
 
 impl Tmpfs {
     fn mount(dir: &Path, size: &str) -> Result<Tmpfs, String> {
+        Self::mount_with(dir, &format!("size={size},mode=0700"))
+    }
+
+    /// Mounts a tmpfs on `dir` with these `-o` options.
+    pub(crate) fn mount_with(dir: &Path, options: &str) -> Result<Tmpfs, String> {
         let out = Command::new("mount")
-            .args([
-                "-t",
-                "tmpfs",
-                "-o",
-                &format!("size={size},mode=0700"),
-                "tmpfs",
-            ])
+            .args(["-t", "tmpfs", "-o", options, "tmpfs"])
             .arg(dir)
             .output()
             .map_err(|e| format!("cannot run mount: {e}"))?;
@@ -59,8 +59,14 @@ impl Tmpfs {
     }
 
     fn resize(&self, size: &str) {
+        self.remount(&format!("size={size}"));
+    }
+
+    /// Remounts it with these `-o` options (after `remount,`); panics if
+    /// that fails.
+    pub(crate) fn remount(&self, options: &str) {
         let out = Command::new("mount")
-            .args(["-o", &format!("remount,size={size}")])
+            .args(["-o", &format!("remount,{options}")])
             .arg(&self.dir)
             .output()
             .expect("run mount");
@@ -94,14 +100,15 @@ async fn rig_on(root: tempfile::TempDir, archive: PathBuf) -> (Rig, Catalog, Syn
     let catalog = Catalog::of(&rig.sim);
     let mut cfg = rig.config();
     cfg.delete_after_download = true;
+    cfg.delete_settle = viofosync_reliability::DELETE_SETTLE;
     (rig, catalog, cfg)
 }
 
 /// What must hold right after the disk filled.
 async fn assert_stopped_safely(rig: &Rig, catalog: &Catalog, err: &viofo_pipeline::Error) {
     assert!(err.is_disk_full(), "not reported as disk full: {err}");
-    let msg = err.to_string();
-    assert!(msg.contains("disk full"), "unclear: {msg}");
+    let msg = format!("{err:#}");
+    assert!(err.to_string().contains("disk full"), "unclear: {msg}");
     let report = check_no_loss(
         catalog,
         &rig.sim,

@@ -7,12 +7,18 @@
 //! plain libtest cannot skip at run time.
 #![allow(clippy::indexing_slicing, clippy::cast_possible_truncation)]
 
+mod archive;
 mod crash;
+mod cutlisting;
 mod diskfull;
+mod growing;
 mod hostile;
 mod locked;
+mod locking;
 mod network;
 mod recording;
+mod resets;
+mod samename;
 
 use std::future::Future;
 use std::process::ExitCode;
@@ -49,13 +55,32 @@ fn main() -> ExitCode {
         scenario("locked::store_locked", locked::store_locked),
         scenario("hostile::hostile_camera", hostile::hostile_camera),
         scenario("recording::recording_camera", recording::recording_camera),
+        scenario(
+            "locking::locked_during_download",
+            locking::locked_during_download,
+        ),
+        scenario("growing::growing_newest_clip", growing::growing_newest_clip),
+        scenario(
+            "samename::same_name_two_folders",
+            samename::same_name_two_folders,
+        ),
+        scenario("cutlisting::cut_listings", cutlisting::cut_listings),
+        scenario("resets::reset_burst", resets::reset_burst),
+        scenario("archive::unwritable_archive", archive::unwritable_archive)
+            .with_ignored_flag(tmpfs.is_err()),
+        scenario("archive::missing_archive", archive::missing_archive),
     ];
     if let Err(why) = &tmpfs
         && !args.list
     {
-        note(&format!(
-            "SKIPPED: diskfull::disk_full (reported as ignored): cannot mount a small tmpfs here: {why}"
-        ));
+        for (test, what) in [
+            ("diskfull::disk_full", "a small tmpfs"),
+            ("archive::unwritable_archive", "a read-only tmpfs"),
+        ] {
+            note(&format!(
+                "SKIPPED: {test} (reported as ignored): needs {what} and cannot mount one here: {why}"
+            ));
+        }
     }
     libtest_mimic::run(&args, trials).exit_code()
 }
