@@ -7,27 +7,10 @@ use std::time::Duration;
 pub use viofo_store::CycleMode as TailMode;
 pub use viofo_store::CycleOutcome;
 
-/// What became of a camera delete.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DeleteResult {
-    /// The camera confirmed the delete.
-    Confirmed,
-    /// The camera refused (a non-zero status).
-    Refused {
-        /// The status it answered.
-        status: i64,
-    },
-    /// Not attempted, and why.
-    Skipped {
-        /// The reason, for logs and the store.
-        reason: String,
-    },
-    /// The request failed (network); the clip stays on the camera.
-    Failed {
-        /// The error.
-        error: String,
-    },
-}
+/// What became of a camera delete: the store's outcome type, one type for
+/// the store, the pipeline's events and the binary. (A request that failed
+/// and is asked again later is [`Event::DeleteRetried`], not an outcome.)
+pub use viofo_store::DeleteOutcome as DeleteResult;
 
 /// Numbers of one cycle.
 #[derive(Debug, Clone, PartialEq)]
@@ -136,12 +119,21 @@ pub enum Event {
         /// Why.
         reason: String,
     },
-    /// A camera delete was decided or carried out.
+    /// A camera delete was decided or carried out (the outcome stored).
     Delete {
         /// Clip name.
         name: String,
         /// What became of it.
         outcome: DeleteResult,
+    },
+    /// A delete request failed in a way worth another try (a reset, a
+    /// timeout): the clip stays on the camera and is asked about again on
+    /// a later listing.
+    DeleteRetried {
+        /// Clip name.
+        name: String,
+        /// The error, with its causes.
+        error: String,
     },
     /// Retention removed a clip from the archive.
     Pruned {

@@ -236,20 +236,38 @@ impl Syncer {
     }
 
     /// Re-lists on an interval while downloads run, so clips recorded
-    /// meanwhile are queued and moved clips' paths refreshed. Runs beside
-    /// the downloads: it never pauses them.
+    /// meanwhile are queued and moved clips' paths refreshed, and sooner
+    /// (but not within [`DELETE_RELIST_GAP`] of the last listing) while an
+    /// archived clip waits for a listing that decides its delete, so the
+    /// deletes follow the downloads instead of piling up at the cycle's
+    /// end. Runs beside the downloads: it never pauses them.
     pub(super) async fn relist_loop(&self, cx: &Cycle, done: &CancellationToken) {
         let every = self.inner.cfg.relist_every;
         loop {
-            let since = cx.st().last_listing.elapsed();
-            let wait = every.saturating_sub(since);
-            tokio::select! {
-                () = done.cancelled() => return,
-                () = cx.halt.cancelled() => return,
-                () = tokio::time::sleep(wait) => {}
-            }
-            if cx.st().last_listing.elapsed() < every {
+            let (since, deletes_due) = {
+                let st = cx.st();
+                let taken = st.snapshot.taken_at;
+                (
+                    st.last_listing.elapsed(),
+                    st.deletes.iter().any(|d| d.needs_listing_after(taken)),
+                )
+            };
+            let due_in = if deletes_due {
+                DELETE_RELIST_GAP.min(every).saturating_sub(since)
+            } else {
+                every.saturating_sub(since)
+            };
+            if !due_in.is_zero() {
+                tokio::select! {
+                    () = done.cancelled() => return,
+                    () = cx.halt.cancelled() => return,
+                    () = cx.deletes_added.notified() => {}
+                    () = tokio::time::sleep(due_in) => {}
+                }
                 continue;
+            }
+            if done.is_cancelled() || cx.halt.is_cancelled() {
+                return;
             }
             match self.refresh(cx).await {
                 Ok(()) => self.decide_deletes(cx).await,
@@ -261,3 +279,8 @@ impl Syncer {
         }
     }
 }
+
+/// While archived clips wait for a listing that decides their delete, the
+/// camera is listed again this long after the previous listing ended (a
+/// listing per downloaded clip at most, beside the download).
+pub(super) const DELETE_RELIST_GAP: std::time::Duration = std::time::Duration::from_secs(2);

@@ -71,6 +71,8 @@ pub(super) struct Cycle {
     pub(super) started: Instant,
     /// Held while listing: one listing at a time.
     pub(super) listing: tokio::sync::Mutex<()>,
+    /// Woken when a clip starts waiting for its delete decision.
+    pub(super) deletes_added: tokio::sync::Notify,
     /// Cancelled to stop the download workers (abort, or interrupt with
     /// `OnInterrupt::Cancel`); each download's token is a child of it.
     pub(super) cancel_downloads: CancellationToken,
@@ -130,6 +132,7 @@ impl Cycle {
             id,
             started,
             listing: tokio::sync::Mutex::new(()),
+            deletes_added: tokio::sync::Notify::new(),
             cancel_downloads: CancellationToken::new(),
             halt: CancellationToken::new(),
             state: Mutex::new(CycleState {

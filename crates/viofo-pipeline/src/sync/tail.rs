@@ -127,6 +127,7 @@ impl Syncer {
                 asked: false,
                 last_keep: None,
             });
+            cx.deletes_added.notify_one();
             finished = false;
         }
         if finished {
@@ -227,6 +228,13 @@ pub(crate) struct PendingDelete {
     last_keep: Option<KeepReason>,
 }
 
+impl PendingDelete {
+    /// Does its decision need a listing newer than one taken at `taken`?
+    pub(super) fn needs_listing_after(&self, taken: Option<Instant>) -> bool {
+        taken.is_none_or(|t| t < self.recorded)
+    }
+}
+
 impl Syncer {
     /// Decides the pending deletes on the newest listing and carries out
     /// the deletes it allows. Lasting reasons to keep a clip are stored as
@@ -288,11 +296,9 @@ impl Syncer {
                             "{}: delete request failed ({e:#}); asked again later",
                             d.name
                         );
-                        s.events.emit(Event::Delete {
+                        s.events.emit(Event::DeleteRetried {
                             name: d.name.clone(),
-                            outcome: DeleteResult::Failed {
-                                error: format!("{e:#}"),
-                            },
+                            error: format!("{e:#}"),
                         });
                         still.push(d);
                         continue;
@@ -326,17 +332,6 @@ impl Syncer {
     /// Stores a final delete outcome and finishes the clip's tail.
     fn finish_delete(&self, cx: &Cycle, d: &PendingDelete, outcome: DeleteResult) {
         let s = &*self.inner;
-        let stored = match &outcome {
-            DeleteResult::Confirmed => viofo_store::DeleteOutcome::Confirmed,
-            DeleteResult::Refused { status } => {
-                viofo_store::DeleteOutcome::Refused { status: *status }
-            }
-            DeleteResult::Skipped { reason } | DeleteResult::Failed { error: reason } => {
-                viofo_store::DeleteOutcome::Skipped {
-                    reason: reason.clone(),
-                }
-            }
-        };
         match &outcome {
             DeleteResult::Confirmed => {
                 cx.st().counters.deleted += 1;
@@ -349,7 +344,7 @@ impl Syncer {
         }
         // The outcome first, then the tail's end: a crash between them
         // resumes a tail whose delete is already decided.
-        s.store.record_delete(d.id, stored).submit();
+        s.store.record_delete(d.id, outcome.clone()).submit();
         s.store.finish_tail(d.id).submit();
         s.store.record_timing(d.id, Stage::DeleteFinished, now_ms());
         s.store.record_timing(d.id, Stage::TailFinished, now_ms());
