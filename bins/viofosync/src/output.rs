@@ -233,10 +233,12 @@ impl Progress {
                 DeleteResult::Skipped { reason } => {
                     tracing::debug!("not deleting {name} from the camera: {reason}");
                 }
-                DeleteResult::Failed { error } => {
-                    tracing::warn!("deleting {name} from the camera failed: {error}");
-                }
             },
+            Event::DeleteRetried { name, error } => {
+                tracing::warn!(
+                    "deleting {name} from the camera failed (asked again later): {error}"
+                );
+            }
             Event::Pruned { path, reason } => {
                 tracing::info!("retention removed {} ({reason})", path.display());
             }
