@@ -1,7 +1,7 @@
 //! The subcommands that work on the configured camera and store.
 
 use std::future::Future;
-use std::io::Write as _;
+
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
@@ -9,10 +9,11 @@ use viofo_client::Client;
 use viofo_pipeline::{Shutdown, SyncConfig, Syncer};
 use viofo_store::{ClipState, LegacyImport, Store, StoreOptions};
 
-use crate::Exit;
 use crate::config::{ConfigError, Loaded};
+use crate::errors::Exit;
 use crate::output::{self, Progress};
 use crate::report;
+use crate::stdout::{out, outln};
 
 /// The camera address, or a configuration error saying how to set it.
 pub(crate) fn address(l: &Loaded) -> Result<String> {
@@ -133,7 +134,7 @@ async fn open_existing_store(l: &Loaded) -> Result<Option<Store>> {
     match Store::open_read_only(opts).await {
         Ok(store) => Ok(Some(store)),
         Err(e) if e.is_missing() => {
-            println!("state database: {} (not created yet)", path.display());
+            outln!("state database: {} (not created yet)", path.display());
             Ok(None)
         }
         Err(e) => Err(e).with_context(|| format!("opening the state database {}", path.display())),
@@ -231,7 +232,7 @@ pub(crate) async fn sync(l: &Loaded, bars: bool) -> Result<Exit> {
     p.store.close().await.ok();
     match result {
         Ok(summary) => {
-            println!(
+            outln!(
                 "synced {} clips ({}) into {} in {:.1}s; {} failed, {} deleted from the camera, {} pruned",
                 summary.clips,
                 output::bytes(summary.bytes),
@@ -274,43 +275,36 @@ async fn dry_run(l: &Loaded, camera_id: &str, address: &str) -> Result<Exit> {
     let plan = syncer.dry_run().await;
     store.close().await.ok();
     let plan = plan?;
-    let mut out = std::io::stdout().lock();
     let total: u64 = plan.download.iter().map(|(_, s)| s).sum();
-    writeln!(out, "dry run: nothing downloaded, deleted or removed")?;
+    outln!("dry run: nothing downloaded, deleted or removed");
     if !archive.is_dir() && !l.settings.create_archive {
-        writeln!(
-            out,
+        outln!(
             "note: the archive {} is not a folder that exists; a real sync would stop there \
              (mount it, or create it on purpose: create_archive = true or `viofosync doctor --init`)",
             archive.display()
-        )?;
+        );
     }
-    writeln!(
-        out,
+    outln!(
         "would download {} clips ({}) into {}:",
         plan.download.len(),
         output::bytes(total),
         archive.display()
-    )?;
+    );
     for (name, size) in &plan.download {
-        writeln!(out, "  download  {name}  {}", output::bytes(*size))?;
+        outln!("  download  {name}  {}", output::bytes(*size));
     }
-    writeln!(
-        out,
-        "would delete {} clips from the camera:",
-        plan.delete.len()
-    )?;
+    outln!("would delete {} clips from the camera:", plan.delete.len());
     for name in &plan.delete {
-        writeln!(out, "  delete    {name}")?;
+        outln!("  delete    {name}");
     }
-    writeln!(out, "would prune {} archived clips:", plan.prune.len())?;
+    outln!("would prune {} archived clips:", plan.prune.len());
     for path in &plan.prune {
-        writeln!(out, "  prune     {}", path.display())?;
+        outln!("  prune     {}", path.display());
     }
     if !plan.skip.is_empty() {
-        writeln!(out, "would skip {} clips:", plan.skip.len())?;
+        outln!("would skip {} clips:", plan.skip.len());
         for (name, why) in &plan.skip {
-            writeln!(out, "  skip      {name}  ({why})")?;
+            outln!("  skip      {name}  ({why})");
         }
     }
     Ok(Exit::Success)
@@ -345,29 +339,32 @@ pub(crate) async fn watch(l: &Loaded, bars: bool) -> Result<Exit> {
 pub(crate) async fn status(l: &Loaded) -> Result<Exit> {
     let mut code = Exit::Success;
     match &l.settings.address {
-        None => println!("camera: no address configured"),
+        None => outln!("camera: no address configured"),
         Some(address) => {
             let client = client(l, address)?;
             match client.probe().await {
                 Err(e) => {
-                    println!("camera: {address} unreachable ({e})");
+                    outln!("camera: {address}: {}", crate::errors::chain_of(&e));
                     code = Exit::CameraUnreachable;
                 }
                 Ok(()) => {
                     let info = client.info().await;
                     let recording = client.recording_state().await;
                     match info {
-                        Ok(i) => println!(
+                        Ok(i) => outln!(
                             "camera: {address} online, model {}, firmware {}, card free {}",
                             i.model.as_deref().unwrap_or("unknown"),
                             i.firmware,
                             i.free_space.map_or_else(|| "unknown".into(), output::bytes)
                         ),
-                        Err(e) => println!("camera: {address} online (firmware unknown: {e})"),
+                        Err(e) => outln!(
+                            "camera: {address} online (firmware unknown: {})",
+                            crate::errors::chain_of(&e)
+                        ),
                     }
                     match recording {
-                        Ok(r) => println!("recording: {}", if r { "yes" } else { "no" }),
-                        Err(_) => println!("recording: unknown"),
+                        Ok(r) => outln!("recording: {}", if r { "yes" } else { "no" }),
+                        Err(_) => outln!("recording: unknown"),
                     }
                 }
             }
@@ -376,10 +373,10 @@ pub(crate) async fn status(l: &Loaded) -> Result<Exit> {
     let Some(store) = open_existing_store(l).await? else {
         return Ok(code);
     };
-    println!("state database: {}", store.path().display());
+    outln!("state database: {}", store.path().display());
     let camera = l.camera_id();
     let counts = store.counts(camera.as_deref()).await?;
-    println!(
+    outln!(
         "queue{}: {}",
         camera
             .as_deref()
@@ -392,8 +389,8 @@ pub(crate) async fn status(l: &Loaded) -> Result<Exit> {
             .join(", ")
     );
     match store.last_cycles(1).await?.first() {
-        None => println!("last cycle: none yet"),
-        Some(t) => println!("last cycle: {}", report::cycle_line(&t.cycle)),
+        None => outln!("last cycle: none yet"),
+        Some(t) => outln!("last cycle: {}", report::cycle_line(&t.cycle)),
     }
     store.close().await.ok();
     Ok(code)
@@ -418,12 +415,13 @@ pub(crate) async fn queue(
     let take = u32::try_from(limit).unwrap_or(u32::MAX);
     let selected = store.list(camera, states, take).await?;
     store.close().await.ok();
-    let mut out = std::io::stdout().lock();
-    writeln!(
-        out,
+    outln!(
         "{:<11} {:>10} {:>3}  {:<36} DETAIL",
-        "STATE", "SIZE", "TRY", "NAME"
-    )?;
+        "STATE",
+        "SIZE",
+        "TRY",
+        "NAME"
+    );
     for r in &selected {
         let detail = match r.state {
             ClipState::Failed | ClipState::Pending if r.last_error.is_some() => {
@@ -440,20 +438,19 @@ pub(crate) async fn queue(
             (_, true) => " [parking]",
             _ => "",
         };
-        writeln!(
-            out,
+        outln!(
             "{:<11} {:>10} {:>3}  {:<36} {detail}",
             r.state.as_str(),
             output::bytes(r.size),
             r.attempts,
             format!("{}{flags}", r.name),
-        )?;
+        );
     }
     let shown = selected.len() as u64;
     if matching > shown {
-        writeln!(out, "... and {} more (--limit)", matching - shown)?;
+        outln!("... and {} more (--limit)", matching - shown);
     }
-    writeln!(out, "{matching} clips")?;
+    outln!("{matching} clips");
     Ok(Exit::Success)
 }
 
@@ -461,14 +458,14 @@ pub(crate) async fn queue(
 pub(crate) async fn retry_failed(l: &Loaded) -> Result<Exit> {
     let path = state_db(l)?;
     if !path.exists() {
-        println!("state database: {} (not created yet)", path.display());
+        outln!("state database: {} (not created yet)", path.display());
         return Ok(Exit::Success);
     }
     let store = open_store(l, false).await?;
     let camera = l.camera_id();
     let n = store.retry_failed(camera.as_deref()).await?;
     store.close().await.ok();
-    println!("{n} failed clips returned to the queue");
+    outln!("{n} failed clips returned to the queue");
     Ok(Exit::Success)
 }
 
@@ -479,7 +476,7 @@ pub(crate) async fn timings(l: &Loaded, cycles: u32) -> Result<Exit> {
     };
     let text = report::timings(&store, cycles).await;
     store.close().await.ok();
-    print!("{}", text?);
+    out!("{}", text?);
     Ok(Exit::Success)
 }
 
@@ -498,10 +495,10 @@ pub(crate) fn render_config(l: &Loaded) -> String {
 /// With `init` a missing archive folder is created (never otherwise).
 pub(crate) async fn doctor(l: &Loaded, init: bool) -> Result<Exit> {
     let mut fails: Vec<Exit> = Vec::new();
-    let ok = |what: &str| println!("OK    {what}");
-    let warn = |what: &str| println!("WARN  {what}");
+    let ok = |what: &str| outln!("OK    {what}");
+    let warn = |what: &str| outln!("WARN  {what}");
     let mut fail = |code: Exit, what: &str| {
-        println!("FAIL  {what}");
+        outln!("FAIL  {what}");
         fails.push(code);
     };
 
@@ -587,7 +584,7 @@ pub(crate) async fn doctor(l: &Loaded, init: bool) -> Result<Exit> {
                     }
                     Err(e) => fail(
                         classify_or(&e, Exit::Other),
-                        &format!("state database: {e:#}"),
+                        &format!("state database: {}", crate::errors::chain(&e)),
                     ),
                 }
             }
@@ -616,7 +613,7 @@ pub(crate) async fn doctor(l: &Loaded, init: bool) -> Result<Exit> {
             let path = a.clone();
             match tokio::task::spawn_blocking(move || viofo_pipeline::check_archive(&path)).await {
                 Ok(Ok(())) => ok(&format!("archive {} is writable", a.display())),
-                Ok(Err(e)) => fail(Exit::Config, &format!("{e:#}")),
+                Ok(Err(e)) => fail(Exit::Config, &crate::errors::chain_of(&e)),
                 Err(e) => fail(Exit::Other, &format!("archive check did not run: {e}")),
             }
             match viofo_pipeline::disk::DiskSpace::of(a) {
@@ -641,11 +638,11 @@ pub(crate) async fn doctor(l: &Loaded, init: bool) -> Result<Exit> {
     // Camera.
     if let Some(a) = &address {
         match client(l, a) {
-            Err(e) => fail(Exit::Config, &format!("{e:#}")),
+            Err(e) => fail(Exit::Config, &crate::errors::chain(&e)),
             Ok(c) => match c.probe().await {
                 Err(e) => fail(
                     Exit::CameraUnreachable,
-                    &format!("camera {a} unreachable: {e}"),
+                    &format!("camera {a}: {}", crate::errors::chain_of(&e)),
                 ),
                 Ok(()) => match c.info().await {
                     Ok(i) => ok(&format!(
@@ -654,7 +651,8 @@ pub(crate) async fn doctor(l: &Loaded, init: bool) -> Result<Exit> {
                         i.firmware
                     )),
                     Err(e) => warn(&format!(
-                        "camera {a} answers but its firmware is unknown: {e}"
+                        "camera {a} answers but its firmware is unknown: {}",
+                        crate::errors::chain_of(&e)
                     )),
                 },
             },
@@ -662,13 +660,13 @@ pub(crate) async fn doctor(l: &Loaded, init: bool) -> Result<Exit> {
     }
     let code = fails.first().copied().unwrap_or(Exit::Success);
     if code == Exit::Success {
-        println!("all checks passed");
+        outln!("all checks passed");
     }
     Ok(code)
 }
 
 fn classify_or(e: &anyhow::Error, fallback: Exit) -> Exit {
-    match crate::classify(e) {
+    match crate::errors::classify(e) {
         Exit::Other => fallback,
         c => c,
     }

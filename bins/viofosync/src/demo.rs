@@ -3,7 +3,6 @@
 //! timings. Needs no camera and no configuration, reads no configuration
 //! file, and never touches the user's state database.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -13,10 +12,11 @@ use viofo_pipeline::{GpsConfig, Grouping, Shutdown, SyncConfig, Syncer, TailMode
 use viofo_sim::{ClipDef, ClipSpec, Folder, Sim, SimConfig};
 use viofo_store::{Store, StoreOptions};
 
-use crate::Exit;
 use crate::commands::spawn_signal_handler;
 use crate::config::{ConfigError, clip_size_arg, parse_size};
+use crate::errors::Exit;
 use crate::output::{self, Progress};
+use crate::stdout::{errln, out, outln};
 
 /// Sync a simulated camera into a fresh folder and show what landed where.
 #[derive(clap::Args, Debug)]
@@ -90,7 +90,7 @@ pub(crate) async fn run(args: &DemoArgs, bars: bool) -> Result<Exit> {
     let sim = Sim::start(sim_cfg)
         .await
         .context("starting the simulated camera")?;
-    println!(
+    outln!(
         "simulated camera at {} with {} clips of {} (link {}, deletes take 0.3s)",
         sim.base_url(),
         args.clips,
@@ -101,16 +101,15 @@ pub(crate) async fn run(args: &DemoArgs, bars: bool) -> Result<Exit> {
             "unlimited".to_owned()
         }
     );
-    println!("syncing into {}", archive.display());
-    std::io::stdout().flush().ok();
+    outln!("syncing into {}", archive.display());
+    crate::stdout::flush_out();
 
     let result = sync(&sim, &archive, &db, args, bars).await;
     sim.shutdown().await;
     let (code, store) = result?;
 
-    let mut out = std::io::stdout().lock();
-    writeln!(out)?;
-    writeln!(out, "what landed where:")?;
+    outln!();
+    outln!("what landed where:");
     let mut clips = 0usize;
     let mut sidecars = 0usize;
     for (path, size) in files(&archive)? {
@@ -121,26 +120,24 @@ pub(crate) async fn run(args: &DemoArgs, bars: bool) -> Result<Exit> {
         } else {
             clips += 1;
         }
-        writeln!(out, "  {:<56} {:>10}", rel.display(), output::bytes(size))?;
+        outln!("  {:<56} {:>10}", rel.display(), output::bytes(size));
     }
-    writeln!(
-        out,
+    outln!(
         "{clips} clips and {sidecars} GPS sidecars (<clip>.MP4.gpx) in {}",
         archive.display()
-    )?;
-    writeln!(out, "state database: {}", store.path().display())?;
-    writeln!(out)?;
+    );
+    outln!("state database: {}", store.path().display());
+    outln!();
     let cycles = if args.tail == DemoTail::Both { 2 } else { 1 };
     let timings = crate::report::timings(&store, cycles).await;
     store.close().await.ok();
-    write!(out, "{}", timings?)?;
-    writeln!(out)?;
-    writeln!(
-        out,
+    out!("{}", timings?);
+    outln!();
+    outln!(
         "look again with: viofosync timings --state-db {}",
         db.display()
-    )?;
-    writeln!(out, "remove it with:  rm -r {}", root.display())?;
+    );
+    outln!("remove it with:  rm -r {}", root.display());
     Ok(code)
 }
 
@@ -178,14 +175,14 @@ async fn sync(
         };
         if i > 0 {
             record_more(sim, args.clips, args.clip_size)?;
-            println!(
+            outln!(
                 "\nthe camera recorded {} more clips; syncing them with the {mode} tail ({how})",
                 args.clips
             );
         } else {
-            println!("syncing with the {mode} tail ({how})");
+            outln!("syncing with the {mode} tail ({how})");
         }
-        std::io::stdout().flush().ok();
+        crate::stdout::flush_out();
         let mut cfg = SyncConfig::new("demo-camera", archive);
         cfg.grouping = Grouping::Daily;
         cfg.delete_after_download = true;
@@ -193,7 +190,7 @@ async fn sync(
         cfg.tail = *mode;
         let syncer = Syncer::new(client.clone(), store.clone(), cfg, progress.sink())?;
         match syncer.run_cycle(&shutdown).await {
-            Ok(s) => println!(
+            Ok(s) => outln!(
                 "synced {} clips ({}) in {:.1}s with the {mode} tail, {} deleted from the simulated camera",
                 s.clips,
                 output::bytes(s.bytes),
@@ -201,8 +198,8 @@ async fn sync(
                 s.deleted
             ),
             Err(e) => {
-                eprintln!("viofosync demo: {e}");
-                return Ok((crate::exit_for_pipeline(&e), store));
+                errln!("viofosync demo: {}", crate::errors::chain_of(&e));
+                return Ok((crate::errors::exit_for_pipeline(&e), store));
             }
         }
     }

@@ -8,6 +8,8 @@ use anyhow::Context;
 use time::UtcOffset;
 use viofo_gps::{Format, Options};
 
+use crate::stdout::errln;
+
 /// Output format of `viofosync gpx`.
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) enum OutFormat {
@@ -71,7 +73,6 @@ pub(crate) fn parse_utc_offset(s: &str) -> Result<UtcOffset, String> {
 /// its sidecar could not be written (the other files are still done); a
 /// clip without GPS, or a file that is not an MP4, is only reported on
 /// stderr.
-#[allow(clippy::print_stderr)]
 pub(crate) fn run(args: &GpxArgs) -> anyhow::Result<ExitCode> {
     let mut opts = Options::default().spike_filter(!args.no_filter);
     if let Some(off) = args.utc_offset {
@@ -82,24 +83,23 @@ pub(crate) fn run(args: &GpxArgs) -> anyhow::Result<ExitCode> {
         OutFormat::Geojson => Format::GeoJson,
     };
     let mut failed = false;
-    let stdout = std::io::stdout();
     for file in &args.files {
         let track = match viofo_gps::extract_file(file, &opts) {
             Ok(t) => t,
             Err(e) if e.is_not_mp4() => {
                 // Readable, just not a clip: no track, not an error.
-                eprintln!("viofosync gpx: {}: no GPS ({e})", file.display());
+                errln!("viofosync gpx: {}: no GPS ({e})", file.display());
                 continue;
             }
             Err(e) => {
-                eprintln!("viofosync gpx: {}: {e}", file.display());
+                errln!("viofosync gpx: {}: {e}", file.display());
                 failed = true;
                 continue;
             }
         };
         if track.points.is_empty() {
             let s = track.stats;
-            eprintln!(
+            errln!(
                 "viofosync gpx: {}: no GPS fixes ({} blocks: {} without fix, {} invalid)",
                 file.display(),
                 s.blocks_seen,
@@ -110,7 +110,9 @@ pub(crate) fn run(args: &GpxArgs) -> anyhow::Result<ExitCode> {
         }
         if args.stdout {
             let name = file.file_name().map(|n| n.to_string_lossy().into_owned());
-            let mut out = stdout.lock();
+            // Stdout as the module `stdout` keeps it: a reader that went
+            // away drops the rest quietly.
+            let mut out = crate::stdout::Out;
             viofo_gps::write_track(&track.points, name.as_deref(), format, &mut out)
                 .with_context(|| format!("writing the track of {}", file.display()))?;
             out.flush().context("writing to stdout")?;
@@ -118,7 +120,7 @@ pub(crate) fn run(args: &GpxArgs) -> anyhow::Result<ExitCode> {
             let path = match viofo_gps::write_sidecar(file, &track.points, format) {
                 Ok(p) => p,
                 Err(e) => {
-                    eprintln!(
+                    errln!(
                         "viofosync gpx: {}: writing the sidecar failed: {e}",
                         file.display()
                     );
@@ -126,7 +128,7 @@ pub(crate) fn run(args: &GpxArgs) -> anyhow::Result<ExitCode> {
                     continue;
                 }
             };
-            eprintln!(
+            errln!(
                 "viofosync gpx: {}: {} points -> {}",
                 file.display(),
                 track.points.len(),

@@ -1,21 +1,24 @@
 //! The `viofosync` command: argument parsing, configuration, logging and
 //! progress, wiring the crates together. No sync logic lives here.
-#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod commands;
 mod config;
 mod demo;
+mod errors;
 mod gpx;
 mod output;
 mod report;
 mod sim;
+mod stdout;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::{ConfigError, GlobalArgs, SettingsArgs};
+use crate::config::{GlobalArgs, SettingsArgs};
+use crate::errors::Exit;
+use crate::stdout::{errln, out, outln};
 
 /// `--help`'s closing text: the exit codes and where settings come from.
 fn after_help() -> String {
@@ -149,63 +152,6 @@ fn parse_state(s: &str) -> Result<viofo_store::ClipState, String> {
         })
 }
 
-/// Process exit codes (documented in `--help` and the README).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Exit {
-    Success = 0,
-    Other = 1,
-    Config = 2,
-    CameraUnreachable = 3,
-    DiskFull = 4,
-    Interrupted = 130,
-}
-
-impl From<Exit> for ExitCode {
-    fn from(e: Exit) -> Self {
-        ExitCode::from(e as u8)
-    }
-}
-
-/// The exit code an error calls for, from the first cause that says.
-pub(crate) fn classify(e: &anyhow::Error) -> Exit {
-    for cause in e.chain() {
-        if cause.downcast_ref::<ConfigError>().is_some() {
-            return Exit::Config;
-        }
-        if let Some(p) = cause.downcast_ref::<viofo_pipeline::Error>() {
-            return exit_for_pipeline(p);
-        }
-        if let Some(s) = cause.downcast_ref::<viofo_store::Error>()
-            && (s.is_network_fs() || s.is_inside_recordings())
-        {
-            return Exit::Config;
-        }
-        if let Some(c) = cause.downcast_ref::<viofo_client::Error>() {
-            if c.is_offline() {
-                return Exit::CameraUnreachable;
-            }
-            if c.is_config() {
-                return Exit::Config;
-            }
-        }
-    }
-    Exit::Other
-}
-
-pub(crate) fn exit_for_pipeline(p: &viofo_pipeline::Error) -> Exit {
-    if p.is_offline() {
-        Exit::CameraUnreachable
-    } else if p.is_disk_full() {
-        Exit::DiskFull
-    } else if p.is_interrupted() {
-        Exit::Interrupted
-    } else if p.is_config() || p.is_archive() {
-        Exit::Config
-    } else {
-        Exit::Other
-    }
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -215,7 +161,7 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("viofosync: cannot start the async runtime: {e}");
+            errln!("viofosync: cannot start the async runtime: {e}");
             return Exit::Other.into();
         }
     };
@@ -274,7 +220,7 @@ async fn run(cli: Cli) -> ExitCode {
     let loaded = match loaded {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("viofosync: configuration error: {e}");
+            errln!("viofosync: configuration error: {e}");
             return Exit::Config.into();
         }
     };
@@ -296,11 +242,11 @@ async fn run(cli: Cli) -> ExitCode {
         Command::Doctor(d) => commands::doctor(&loaded, d.init).await,
         Command::Config(c) => {
             if c.path {
-                println!("{}", loaded.file.display());
+                outln!("{}", loaded.file.display());
             } else if c.keys {
-                print!("{}", config::describe_keys());
+                out!("{}", config::describe_keys());
             } else {
-                print!("{}", commands::render_config(&loaded));
+                out!("{}", commands::render_config(&loaded));
             }
             Ok(Exit::Success)
         }
@@ -308,11 +254,11 @@ async fn run(cli: Cli) -> ExitCode {
             return match tokio::task::spawn_blocking(move || gpx::run(&args)).await {
                 Ok(Ok(code)) => code,
                 Ok(Err(e)) => {
-                    eprintln!("viofosync gpx: {e:#}");
+                    errln!("viofosync gpx: {}", errors::chain(&e));
                     Exit::Other.into()
                 }
                 Err(e) => {
-                    eprintln!("viofosync gpx: {e}");
+                    errln!("viofosync gpx: {e}");
                     Exit::Other.into()
                 }
             };
@@ -322,22 +268,14 @@ async fn run(cli: Cli) -> ExitCode {
             .map(|()| Exit::Success),
         Command::Demo(args) => demo::run(&args, bars).await,
     };
-    match result {
-        Ok(code) => code.into(),
-        Err(e) => {
-            let code = classify(&e);
-            let what = match code {
-                Exit::Config => "configuration error: ",
-                Exit::CameraUnreachable => "camera unreachable: ",
-                _ => "",
-            };
-            // JSON logs stay one object per line.
-            if loaded.settings.log_format == config::LogFormat::Json {
-                tracing::error!(exit_code = code as u8, "{what}{e:#}");
-            } else {
-                eprintln!("viofosync: {what}{e:#}");
-            }
-            code.into()
-        }
+    let code = match result {
+        Ok(code) => code,
+        Err(e) => errors::report(&e, loaded.settings.log_format),
+    };
+    // A report cut short by a full disk is not a success; a reader that
+    // went away (`| head`) is.
+    if code == Exit::Success && stdout::failed() {
+        return Exit::Other.into();
     }
+    code.into()
 }

@@ -1,7 +1,6 @@
 //! `viofosync sim`: run the simulated camera on 127.0.0.1 until shutdown.
 
 use std::future::Future;
-use std::io::Write as _;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -10,6 +9,7 @@ use anyhow::{Context as _, bail};
 use viofo_sim::{ClipSpec, Sim, SimConfig};
 
 use crate::config::{clip_size_arg, duration_arg, parse_size};
+use crate::stdout::outln;
 
 /// Serve a simulated Viofo camera on 127.0.0.1 (for demos and testing).
 #[derive(clap::Args, Debug, Clone)]
@@ -86,11 +86,8 @@ pub(crate) async fn run(args: &SimArgs, shutdown: impl Future<Output = ()>) -> a
     let sim = Sim::start(config(args)?)
         .await
         .context("starting the simulated camera")?;
-    {
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "listening on {}", sim.base_url())?;
-        out.flush()?;
-    }
+    outln!("listening on {}", sim.base_url());
+    crate::stdout::flush_out();
     shutdown.await;
     sim.shutdown().await;
     Ok(())

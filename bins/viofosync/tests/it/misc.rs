@@ -317,3 +317,57 @@ fn demo_runs_with_no_camera_and_no_configuration() {
         "{out}"
     );
 }
+
+/// Runs the binary with a stdout whose reader is already gone, the way
+/// `viofosync status | head -1` ends.
+fn with_closed_stdout(env: &Env, args: &[&str]) -> std::process::Output {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let mut cmd = env.std_cmd();
+    cmd.args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(writer);
+    cmd.output().unwrap()
+}
+
+#[test]
+fn a_closed_stdout_never_panics_and_the_command_exits_quietly() {
+    let env = Env::new();
+    for args in [
+        &["status"][..],
+        &["config", "--keys"],
+        &["config"],
+        &["config", "--path"],
+        &["queue"],
+        &["timings"],
+    ] {
+        let o = with_closed_stdout(&env, args);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {err}");
+        assert!(err.is_empty(), "{args:?} is not quiet: {err}");
+    }
+
+    // A report after real work: the sync's exit code is its own.
+    let cam = Camera::with_clips(1, 10_000);
+    env.make_archive();
+    let mut cmd = env.std_cmd();
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    cmd.arg("sync")
+        .env("VIOFOSYNC_ADDRESS", &cam.url)
+        .env("VIOFOSYNC_ARCHIVE", env.archive())
+        .env("VIOFOSYNC_MAX_USED_DISK", "100")
+        .stdout(writer);
+    let o = cmd.output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+    let landed = crate::files(&env.archive());
+    assert_eq!(
+        landed.iter().filter(|f| f.ends_with(".MP4")).count(),
+        1,
+        "{landed:?}"
+    );
+    let o = with_closed_stdout(&env, &["queue"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).is_empty(), "{}", stderr(&o));
+}

@@ -219,6 +219,20 @@ fn camera_unreachable_exits_3() {
         );
         let all = format!("{}{}", stdout(&o), stderr(&o));
         assert!(all.contains("unreachable"), "{sub}: {all}");
+        // The line that reports it names each cause once.
+        let line = all
+            .lines()
+            .find(|l| {
+                l.starts_with("viofosync: ")
+                    || l.starts_with("camera: ")
+                    || l.starts_with("FAIL  camera")
+            })
+            .unwrap_or_else(|| panic!("{sub}: no error line in {all}"));
+        assert_each_cause_once(sub, line);
+        assert!(
+            line.contains("Connection refused"),
+            "{sub}: the root cause: {line}"
+        );
     }
 
     // With JSON logs the error is a JSON line too (no plain text on stderr).
@@ -250,6 +264,19 @@ fn camera_unreachable_exits_3() {
         }
     }
     assert_eq!(errors, 1, "{err}");
+}
+
+/// No cause is printed twice: neither a repeated segment nor a phrase
+/// ("camera unreachable") said by two layers.
+fn assert_each_cause_once(what: &str, line: &str) {
+    let parts: Vec<&str> = line.split(": ").collect();
+    for (i, p) in parts.iter().enumerate() {
+        assert!(
+            !parts[i + 1..].contains(p),
+            "{what}: {p:?} repeats in {line}"
+        );
+    }
+    assert_eq!(line.matches("unreachable").count(), 1, "{what}: {line}");
 }
 
 #[test]

@@ -1,0 +1,156 @@
+//! Exit codes and error text: which exit code an error calls for, and an
+//! error printed with each of its causes once.
+
+use std::process::ExitCode;
+
+use crate::config::{ConfigError, LogFormat};
+use crate::stdout::errln;
+
+/// Process exit codes (documented in `--help` and the README).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Exit {
+    Success = 0,
+    Other = 1,
+    Config = 2,
+    CameraUnreachable = 3,
+    DiskFull = 4,
+    Interrupted = 130,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(e: Exit) -> Self {
+        ExitCode::from(e as u8)
+    }
+}
+
+/// The exit code an error calls for, from the first cause that says.
+pub(crate) fn classify(e: &anyhow::Error) -> Exit {
+    for cause in e.chain() {
+        if cause.downcast_ref::<ConfigError>().is_some() {
+            return Exit::Config;
+        }
+        if let Some(p) = cause.downcast_ref::<viofo_pipeline::Error>() {
+            return exit_for_pipeline(p);
+        }
+        if let Some(s) = cause.downcast_ref::<viofo_store::Error>()
+            && (s.is_network_fs() || s.is_inside_recordings())
+        {
+            return Exit::Config;
+        }
+        if let Some(c) = cause.downcast_ref::<viofo_client::Error>() {
+            if c.is_offline() {
+                return Exit::CameraUnreachable;
+            }
+            if c.is_config() {
+                return Exit::Config;
+            }
+        }
+    }
+    Exit::Other
+}
+
+pub(crate) fn exit_for_pipeline(p: &viofo_pipeline::Error) -> Exit {
+    if p.is_offline() {
+        Exit::CameraUnreachable
+    } else if p.is_disk_full() {
+        Exit::DiskFull
+    } else if p.is_interrupted() {
+        Exit::Interrupted
+    } else if p.is_config() || p.is_archive() {
+        Exit::Config
+    } else {
+        Exit::Other
+    }
+}
+
+/// The error and its causes, each once: a layer whose text already ends
+/// with its cause's text (one that embeds its source) is cut back to its
+/// own words, and a text already printed is not printed again.
+pub(crate) fn chain(e: &anyhow::Error) -> String {
+    join_once(e.chain().map(ToString::to_string).collect())
+}
+
+/// [`chain`] of an error that is not an [`anyhow::Error`].
+pub(crate) fn chain_of(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut texts = Vec::new();
+    let mut next = Some(e);
+    while let Some(cause) = next {
+        texts.push(cause.to_string());
+        next = cause.source();
+    }
+    join_once(texts)
+}
+
+fn join_once(texts: Vec<String>) -> String {
+    let mut parts: Vec<&str> = Vec::with_capacity(texts.len());
+    for (i, text) in texts.iter().enumerate() {
+        let mut own = text.as_str();
+        if let Some(next) = texts.get(i + 1)
+            && let Some(head) = own.strip_suffix(next.as_str())
+        {
+            own = head.trim_end().trim_end_matches(':').trim_end();
+        }
+        if !own.is_empty() && !parts.iter().any(|p| p.contains(own)) {
+            parts.push(own);
+        }
+    }
+    parts.join(": ")
+}
+
+/// Prints a command's error (on stderr, or as one JSON log line) and
+/// returns its exit code. The exit code's name leads the line unless the
+/// causes already say it.
+pub(crate) fn report(e: &anyhow::Error, format: LogFormat) -> Exit {
+    let code = classify(e);
+    let text = chain(e);
+    let what = match code {
+        Exit::Config => "configuration error",
+        Exit::CameraUnreachable => "camera unreachable",
+        _ => "",
+    };
+    let line = if what.is_empty() || text.contains(what) {
+        text
+    } else {
+        format!("{what}: {text}")
+    };
+    // JSON logs stay one object per line.
+    if format == LogFormat::Json {
+        tracing::error!(exit_code = code as u8, "{line}");
+    } else {
+        errln!("viofosync: {line}");
+    }
+    code
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct Layer(&'static str, Option<Box<Layer>>);
+
+    impl std::fmt::Display for Layer {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+
+    impl std::error::Error for Layer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1.as_deref().map(|l| l as _)
+        }
+    }
+
+    #[test]
+    fn each_cause_once() {
+        // A layer that embeds its source, then one that does not.
+        let e = anyhow::Error::new(Layer(
+            "opening x: refused",
+            Some(Box::new(Layer("refused", None))),
+        ))
+        .context("starting");
+        assert_eq!(chain(&e), "starting: opening x: refused");
+        let e = anyhow::Error::new(Layer("a", Some(Box::new(Layer("b", None))))).context("a");
+        assert_eq!(chain(&e), "a: b");
+    }
+}
