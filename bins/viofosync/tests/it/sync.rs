@@ -272,7 +272,7 @@ fn assert_each_cause_once(what: &str, line: &str) {
     let parts: Vec<&str> = line.split(": ").collect();
     for (i, p) in parts.iter().enumerate() {
         assert!(
-            !parts[i + 1..].contains(p),
+            !parts.iter().skip(i + 1).any(|q| q == p),
             "{what}: {p:?} repeats in {line}"
         );
     }
