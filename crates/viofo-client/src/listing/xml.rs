@@ -154,11 +154,15 @@ impl Item {
 /// any complete item (reported as retryable). Anything after the closing
 /// `</LIST>` is ignored.
 ///
-/// A document cut off after at least one complete `<File>` item (a real
-/// Novatek firmware ends with `</LIST` and no `>`) is accepted: every
+/// A real Novatek firmware ends every listing with `</LIST` and no `>`:
+/// when that is all that is missing (every element inside the root was
+/// closed), the listing is complete, even with no item (an emptied card);
+/// this is logged once per process. A document cut off anywhere else after
+/// at least one complete `<File>` item is accepted as truncated: every
 /// complete item is kept, an item cut in half is put in
 /// [`Listing::skipped`], the cut is logged once with `tracing::warn!` and
-/// described in [`Listing::truncated`].
+/// described in [`Listing::truncated`] (so an absent clip is no proof that
+/// it is gone).
 pub fn parse_xml_listing(doc: &[u8], limits: ListingLimits) -> Result<Listing, Error> {
     const WHAT: &str = "XML listing";
     let mut reader = new_reader(doc);
@@ -175,6 +179,13 @@ pub fn parse_xml_listing(doc: &[u8], limits: ListingLimits) -> Result<Listing, E
         let ev = match reader.read_event() {
             Ok(ev) => ev,
             Err(e) if saw_root && is_cut_off(&e) => {
+                if item.is_none() && stack.len() == 1 && ends_with_open_root_end(doc) {
+                    // Only the root's final `>` is missing: every element
+                    // inside it was closed, so nothing was lost. A real
+                    // Novatek firmware ends every listing so.
+                    note_missing_final_gt();
+                    return Ok(listing);
+                }
                 return cut_off(listing, item, items, complete, format!("cut off ({e})"));
             }
             Err(e) => return Err(xml_error(e, WHAT)),
@@ -295,6 +306,29 @@ pub fn parse_xml_listing(doc: &[u8], limits: ListingLimits) -> Result<Listing, E
             Kind::Truncated,
             format!("{WHAT}: no <LIST> element"),
         ))
+    }
+}
+
+/// Does the document end with `</LIST` (any case, then only whitespace)?
+fn ends_with_open_root_end(doc: &[u8]) -> bool {
+    let end = doc.trim_ascii_end();
+    end.len()
+        .checked_sub(6)
+        .and_then(|at| end.get(at..))
+        .is_some_and(|tail| tail.eq_ignore_ascii_case(b"</LIST"))
+}
+
+/// Says once per process (then at debug level) that the camera ends its
+/// listings with `</LIST` and no `>`.
+fn note_missing_final_gt() {
+    static SAID: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if SAID.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        tracing::debug!("XML listing ends with </LIST and no '>'; accepted, nothing is missing");
+    } else {
+        tracing::warn!(
+            "XML listing ends with </LIST and no '>' (known Novatek firmware behaviour); accepted: \
+             every item inside it was closed, nothing is missing (said once)"
+        );
     }
 }
 
@@ -655,8 +689,7 @@ mod tests {
     #[test]
     fn real_novatek_listing_without_the_final_gt_keeps_every_item() {
         assert!(REAL_CUT.ends_with("</ATTR></File>\n</ALLFile>\n</LIST"));
-        let (l, warns) = crate::test_log::capture_warnings(|| parse(REAL_CUT));
-        let l = l.unwrap();
+        let l = parse(REAL_CUT).unwrap();
         assert_eq!(
             names(&l),
             [
@@ -666,15 +699,43 @@ mod tests {
         );
         assert_eq!(l.recordings[1].size(), Size::Exact(132_120_577));
         assert!(l.skipped.is_empty(), "{:?}", l.skipped);
-        let why = l.truncated.as_deref().expect("the cut is reported");
-        assert!(why.contains("cut off"), "{why}");
-        assert!(!l.is_complete());
-        assert_eq!(warns.len(), 1, "one warning per listing: {warns:?}");
-        assert!(warns[0].contains("cut off"), "{warns:?}");
-        // The same document with its `>` is complete and says so.
+        // Only the root's `>` is missing: nothing inside it was lost.
+        assert!(l.is_complete(), "{:?}", l.truncated);
+        // The same document with its `>` is the same listing.
         let whole = parse(&format!("{REAL_CUT}>")).unwrap();
         assert!(whole.truncated.is_none() && whole.is_complete());
         assert_eq!(whole.recordings, l.recordings);
+        // With trailing whitespace, and in another case, too.
+        assert!(
+            parse(&format!("{}\r\n", REAL_CUT.replace("</LIST", "</list")))
+                .unwrap()
+                .is_complete()
+        );
+    }
+
+    #[test]
+    fn an_empty_card_ending_without_the_final_gt_is_an_empty_listing() {
+        for doc in ["<LIST>\n</LIST", "<LIST><ALLFile>\n</ALLFile>\n</LIST"] {
+            let l = parse(doc).unwrap();
+            assert!(l.recordings.is_empty() && l.skipped.is_empty(), "{doc}");
+            assert!(l.is_complete(), "{doc}");
+        }
+    }
+
+    #[test]
+    fn cut_inside_the_root_is_truncated_not_complete() {
+        // `</ALLFile` cut: an element inside the root is still open.
+        let head = REAL_CUT.split_once("\n</ALLFile>").map(|(h, _)| h).unwrap();
+        let (l, warns) = crate::test_log::capture_warnings(|| parse(&format!("{head}\n</ALLFile")));
+        let l = l.unwrap();
+        assert_eq!(l.recordings.len(), 2);
+        assert!(!l.is_complete());
+        assert!(
+            l.truncated
+                .as_deref()
+                .is_some_and(|w| w.contains("cut off"))
+        );
+        assert_eq!(warns.len(), 1, "one warning per listing: {warns:?}");
     }
 
     #[test]
@@ -707,8 +768,7 @@ mod tests {
     #[test]
     fn cut_before_any_complete_item_is_refused() {
         for doc in [
-            "<LIST>\n</LIST",
-            "<LIST><ALLFile>\n</ALLFile>\n</LIST",
+            "<LIST><ALLFile>\n</ALLFile",
             "<LIST><ALLFile><File><NAME>2025_1224_120324_000002F.MP4</NAME>",
             "<LIST><ALLFile><File><NAME>2025_1224_120324_000002F.MP4</NAME></File",
             "<?xml version=\"1.0\"?>\n<LI",
@@ -724,7 +784,7 @@ mod tests {
         );
         let l = parse(&doc).unwrap();
         assert!(l.recordings.is_empty() && l.skipped.len() == 1);
-        assert!(l.truncated.is_some());
+        assert!(l.is_complete(), "only the root's `>` is missing");
     }
 
     #[test]
