@@ -4,6 +4,7 @@
 mod commands;
 mod config;
 mod demo;
+mod doctor;
 mod errors;
 mod gpx;
 mod output;
@@ -239,7 +240,7 @@ async fn run(cli: Cli) -> ExitCode {
         }
         Command::RetryFailed(_) => commands::retry_failed(&loaded).await,
         Command::Timings(t) => commands::timings(&loaded, t.cycles).await,
-        Command::Doctor(d) => commands::doctor(&loaded, d.init).await,
+        Command::Doctor(d) => doctor::doctor(&loaded, d.init).await,
         Command::Config(c) => {
             if c.path {
                 outln!("{}", loaded.file.display());

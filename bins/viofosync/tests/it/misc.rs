@@ -371,3 +371,92 @@ fn a_closed_stdout_never_panics_and_the_command_exits_quietly() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stderr(&o).is_empty(), "{}", stderr(&o));
 }
+
+/// doctor applies the store's placement rule, which resolves symlinks: a
+/// state database reached through another path into the archive is
+/// refused, as the sync would refuse it.
+#[test]
+fn doctor_uses_the_stores_placement_rule() {
+    let cam = Camera::with_clips(1, 10_000);
+    let env = Env::new();
+    let real = env.path("real-archive");
+    std::fs::create_dir_all(&real).unwrap();
+    let link = env.path("archive-link");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    for (archive, db) in [
+        (&real, real.join("state.db")),
+        (&link, real.join("state.db")),
+        (&real, link.join("sub/state.db")),
+    ] {
+        let o = env
+            .cmd()
+            .arg("doctor")
+            .env("VIOFOSYNC_ADDRESS", &cam.url)
+            .env("VIOFOSYNC_ARCHIVE", archive)
+            .env("VIOFOSYNC_STATE_DB", &db)
+            .env("VIOFOSYNC_MAX_USED_DISK", "100")
+            .output()
+            .unwrap();
+        let out = stdout(&o);
+        assert_eq!(o.status.code(), Some(2), "{}: {out}", db.display());
+        assert!(out.contains("FAIL  state database"), "{out}");
+        assert!(!db.exists(), "doctor created {}", db.display());
+        // The sync refuses it the same way.
+        let o = env
+            .cmd()
+            .arg("sync")
+            .env("VIOFOSYNC_ADDRESS", &cam.url)
+            .env("VIOFOSYNC_ARCHIVE", archive)
+            .env("VIOFOSYNC_STATE_DB", &db)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    }
+}
+
+/// A Python-tool database that cannot be read is reported with the file
+/// and the setting that turns the import off, and left as it is.
+#[test]
+fn doctor_reports_an_unreadable_python_tool_database() {
+    let cam = Camera::with_clips(1, 10_000);
+    let env = Env::new();
+    let legacy = env.make_archive().join(".viofosync.db");
+    std::fs::write(&legacy, b"this is not an SQLite database").unwrap();
+    let o = env.sync_cmd(&cam).arg("doctor").output().unwrap();
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "a warning, not a failure: {out}");
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("WARN  the Python tool's database"))
+        .unwrap_or_else(|| panic!("not reported: {out}"));
+    assert!(
+        line.contains(&legacy.display().to_string()) && line.contains("import_legacy = false"),
+        "{line}"
+    );
+    assert_eq!(
+        std::fs::read(&legacy).unwrap(),
+        b"this is not an SQLite database",
+        "left as it is"
+    );
+    assert!(
+        !env.default_db().exists(),
+        "doctor created the state database"
+    );
+    assert!(
+        !stderr(&o).contains("legacy.db"),
+        "the scratch copy is not what is reported: {}",
+        stderr(&o)
+    );
+
+    // Turned off: not looked at.
+    let o = env
+        .sync_cmd(&cam)
+        .args(["doctor", "--import-legacy=false"])
+        .output()
+        .unwrap();
+    assert!(
+        !stdout(&o).contains("Python tool's database"),
+        "{}",
+        stdout(&o)
+    );
+}
