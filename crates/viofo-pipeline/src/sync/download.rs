@@ -195,7 +195,15 @@ impl Syncer {
             match outcome {
                 Step::Downloaded(job) => {
                     if s.cfg.tail == TailMode::Inline {
+                        // The old way: all of the tail between downloads,
+                        // the delete's listing and request included.
                         self.run_tail(cx, *job).await;
+                        if !cx.st().deletes.is_empty() {
+                            match self.refresh(cx).await {
+                                Ok(()) => self.decide_deletes(cx).await,
+                                Err(e) => tracing::warn!("re-listing failed: {e:#}"),
+                            }
+                        }
                     } else {
                         s.store
                             .record_timing(job.id, Stage::TailSubmitted, now_ms());
