@@ -56,6 +56,7 @@
 
 mod client;
 mod command;
+mod config;
 mod download;
 mod encode;
 mod error;
