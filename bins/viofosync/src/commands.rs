@@ -415,35 +415,19 @@ pub(crate) async fn queue(
     let take = u32::try_from(limit).unwrap_or(u32::MAX);
     let selected = store.list(camera, states, take).await?;
     store.close().await.ok();
-    outln!(
-        "{:<11} {:>10} {:>3}  {:<36} DETAIL",
-        "STATE",
-        "SIZE",
-        "TRY",
-        "NAME"
-    );
+    outln!("{:>10} {:>3}  {:<40} STATE", "SIZE", "TRY", "NAME");
     for r in &selected {
-        let detail = match r.state {
-            ClipState::Failed | ClipState::Pending if r.last_error.is_some() => {
-                r.last_error.clone().unwrap_or_default()
-            }
-            _ => r
-                .local_path
-                .as_ref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_default(),
-        };
         let flags = match (r.locked, r.parking) {
             (true, _) => " [locked]",
             (_, true) => " [parking]",
             _ => "",
         };
         outln!(
-            "{:<11} {:>10} {:>3}  {:<36} {detail}",
-            r.state.as_str(),
+            "{:>10} {:>3}  {:<40} {}",
             output::bytes(r.size),
             r.attempts,
             format!("{}{flags}", r.name),
+            report::clip_state(r),
         );
     }
     let shown = selected.len() as u64;

@@ -1,8 +1,11 @@
-//! Rendering of the store's cycle rows and timing summaries.
+//! Rendering of the store's rows: a clip's state, cycle lines and timing
+//! summaries.
 
 use std::fmt::Write as _;
 
-use viofo_store::{CycleMode, CycleOutcome, CycleRow, CycleTimings, StageStats, Store};
+use viofo_store::{
+    ClipRow, ClipState, CycleMode, CycleOutcome, CycleRow, CycleTimings, StageStats, Store,
+};
 
 use crate::output;
 
@@ -22,6 +25,40 @@ fn outcome(o: Option<CycleOutcome>) -> &'static str {
         Some(CycleOutcome::Failed) => "failed",
         Some(other) => other.as_str(),
         None => "unfinished",
+    }
+}
+
+/// A clip's state as `queue` shows it, with what explains it: where an
+/// archived clip is, why one failed, how often a pending one was deferred,
+/// that a pruned one is no longer in the archive.
+pub(crate) fn clip_state(r: &ClipRow) -> String {
+    let path = || {
+        r.local_path.as_ref().map_or_else(
+            || "(no path recorded)".to_owned(),
+            |p| p.display().to_string(),
+        )
+    };
+    let error = || r.last_error.as_deref().unwrap_or("no error recorded");
+    match r.state {
+        ClipState::Pending if r.deferrals > 0 => {
+            format!("pending (deferred {}x: {})", r.deferrals, error())
+        }
+        ClipState::Pending if r.last_error.is_some() => format!("pending (last try: {})", error()),
+        ClipState::Downloaded => format!("downloaded: {} (tail unfinished)", path()),
+        ClipState::Done => format!("done: {}", path()),
+        ClipState::Failed => format!("failed: {}", error()),
+        ClipState::Gone => "gone (no longer on the camera)".to_owned(),
+        ClipState::Pruned => {
+            let when = r
+                .pruned_at
+                .map(|t| format!(" {}", when(t)))
+                .unwrap_or_default();
+            format!(
+                "pruned: removed from the archive by retention{when} (was {})",
+                path()
+            )
+        }
+        other => other.as_str().to_owned(),
     }
 }
 

@@ -7,6 +7,7 @@
 mod archive;
 mod config;
 mod misc;
+mod queue;
 mod sync;
 
 use std::path::{Path, PathBuf};
