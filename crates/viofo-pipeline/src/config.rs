@@ -57,6 +57,11 @@ pub struct SyncConfig {
     pub list_source: viofo_client::ListSource,
     /// Which pending clip goes first.
     pub policy: viofo_store::Policy,
+    /// The UTC offset the camera's clock is set to: clip times (names,
+    /// listings) are its wall-clock readings, compared with "now" on the
+    /// same clock (recent-hours first, the keep period, retention). Default
+    /// UTC.
+    pub camera_clock: crate::CameraClock,
     /// Only download locked (event) clips.
     pub locked_only: bool,
     /// Only these channels (empty: all).
@@ -110,6 +115,7 @@ impl SyncConfig {
             grouping: Grouping::None,
             list_source: viofo_client::ListSource::Xml,
             policy: viofo_store::Policy::OldestFirst,
+            camera_clock: crate::CameraClock::default(),
             locked_only: false,
             channels: Vec::new(),
             include_parking: true,

@@ -70,6 +70,7 @@
 #![deny(missing_docs)]
 
 pub mod backoff;
+mod clock;
 mod config;
 pub mod disk;
 mod error;
@@ -79,6 +80,7 @@ pub mod retention;
 mod shutdown;
 mod sync;
 
+pub use clock::{CameraClock, CameraTime};
 pub use config::{GpsConfig, OnInterrupt, SyncConfig};
 pub use error::{Error, Result};
 pub use events::{CycleOutcome, CycleSummary, DeleteResult, Event, EventSink, NoEvents, TailMode};

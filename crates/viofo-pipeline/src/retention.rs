@@ -162,11 +162,14 @@ pub fn plan(
 /// Finds the clips in an archive: `*.MP4` / `*.MOV` / `*.TS` files in the
 /// root and in its grouping folders (one level down), with their sidecars.
 ///
-/// `recorded_at` maps a file name to its recording time (`None` falls back
-/// to the file's modification time); `locked` says whether a name is locked.
+/// `recorded_at` maps a file name to its recording time on the camera's
+/// clock (`None` falls back to the file's modification time, read on
+/// `clock` so all times compare like with like); `locked` says whether a
+/// name is locked.
 /// Unreadable entries are skipped with a logged reason.
 pub fn scan_archive(
     root: &Path,
+    clock: crate::CameraClock,
     recorded_at: &dyn Fn(&str) -> Option<PrimitiveDateTime>,
     locked: &dyn Fn(&str) -> bool,
 ) -> std::io::Result<Vec<ArchivedClip>> {
@@ -205,8 +208,7 @@ pub fn scan_archive(
             }
             let when = recorded_at(name).or_else(|| {
                 let m = meta.modified().ok()?;
-                let t = time::OffsetDateTime::from(m);
-                Some(PrimitiveDateTime::new(t.date(), t.time()))
+                Some(clock.local_at(time::OffsetDateTime::from(m)))
             });
             let Some(when) = when else { continue };
             let sidecars = SIDECAR_EXTENSIONS
@@ -271,6 +273,8 @@ pub(crate) struct Apply<'a> {
     /// Space only, and never a clip recorded at or after this (a download
     /// is in flight).
     pub(crate) protect_from: Option<PrimitiveDateTime>,
+    /// The camera's clock: clip times are its readings.
+    pub(crate) clock: crate::CameraClock,
     pub(crate) events: &'a dyn crate::events::EventSink,
 }
 
@@ -286,6 +290,7 @@ pub(crate) async fn apply(a: Apply<'_>) -> u64 {
     let root = a.root.clone();
     let locked = a.locked;
     let protect_from = a.protect_from;
+    let clock = a.clock;
     let during_downloads = protect_from.is_some();
     let planned = tokio::task::spawn_blocking(move || {
         let disk = DiskSpace::of(&root).ok();
@@ -298,21 +303,14 @@ pub(crate) async fn apply(a: Apply<'_>) -> u64 {
                 return Ok((Vec::new(), Plan::default()));
             }
         }
-        let clips = scan_archive(&root, &crate::recorded_at_from_name, &|n| {
+        let clips = scan_archive(&root, clock, &crate::recorded_at_from_name, &|n| {
             locked.contains(n)
         })?;
         let mut policy = policy;
         if during_downloads {
             policy.keep = None;
         }
-        let now = time::OffsetDateTime::now_utc();
-        let plan = plan(
-            &clips,
-            &policy,
-            PrimitiveDateTime::new(now.date(), now.time()),
-            disk,
-            protect_from,
-        );
+        let plan = plan(&clips, &policy, clock.now(), disk, protect_from);
         Ok::<_, std::io::Error>((clips, plan))
     })
     .await;
@@ -521,6 +519,7 @@ mod tests {
 
         let found = scan_archive(
             dir.path(),
+            crate::CameraClock::default(),
             &|_| Some(datetime!(2026-01-02 10:10:10)),
             &|n| n.contains("F."),
         )

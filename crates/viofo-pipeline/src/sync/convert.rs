@@ -52,7 +52,8 @@ pub fn recorded_at_from_name(name: &str) -> Option<PrimitiveDateTime> {
 
 /// Clips already in the archive by name (root and grouping folders).
 pub(super) fn archive_index(root: &Path) -> HashMap<String, ArchivedFile> {
-    let clips = retention::scan_archive(root, &|_| None, &|_| false).unwrap_or_default();
+    let clips = retention::scan_archive(root, crate::CameraClock::default(), &|_| None, &|_| false)
+        .unwrap_or_default();
     clips
         .into_iter()
         .filter_map(|c| {

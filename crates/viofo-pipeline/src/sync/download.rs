@@ -11,9 +11,10 @@ use viofo_gps::StreamExtractor;
 use viofo_store::{ClipId, ClipRow, FailOutcome, Filter, Stage, now_ms};
 
 use super::convert::gps_options;
+use super::convert::local_ms;
 use super::listing::Snapshot;
 use super::tail::TailJob;
-use super::{Cycle, Syncer, lock, now_utc_naive};
+use super::{Cycle, Syncer, lock};
 use crate::disk::DiskSpace;
 use crate::events::{Event, TailMode};
 use crate::shutdown::Shutdown;
@@ -58,7 +59,14 @@ impl Syncer {
             };
             if let Some(row) = s
                 .store
-                .next_pending(&s.cfg.camera_id, s.cfg.policy, &filter)
+                .next_pending_at(
+                    &s.cfg.camera_id,
+                    s.cfg.policy,
+                    &filter,
+                    // Recording times are stored as the camera's clock
+                    // reads: "now" on the same clock.
+                    local_ms(s.cfg.camera_clock.now()),
+                )
                 .await?
             {
                 let snap = cx.snapshot();
@@ -121,14 +129,17 @@ impl Syncer {
         }
     }
 
+    /// Recorded (on the camera's clock, converted to a real instant) before
+    /// the keep period?
     pub(super) fn too_old(&self, rec: &Recording) -> bool {
-        let (Some(keep), Some(start)) = (self.inner.cfg.retention.keep, rec.start()) else {
+        let cfg = &self.inner.cfg;
+        let (Some(keep), Some(start)) = (cfg.retention.keep, rec.start()) else {
             return false;
         };
         let keep = time::Duration::try_from(keep).unwrap_or(time::Duration::MAX);
-        now_utc_naive()
+        time::OffsetDateTime::now_utc()
             .checked_sub(keep)
-            .is_some_and(|cut| start < cut)
+            .is_some_and(|cut| cfg.camera_clock.reading(start).to_utc() < cut)
     }
 
     /// Stops downloads when the archive's disk is fuller than

@@ -8,7 +8,7 @@ use std::time::Instant;
 use viofo_store::{Store, StoreOptions};
 
 use super::convert::recorded_at_from_name;
-use super::{Cycle, Syncer, lock, now_utc_naive};
+use super::{Cycle, Syncer, lock};
 use crate::disk::DiskSpace;
 use crate::events::Event;
 use crate::retention;
@@ -94,6 +94,7 @@ impl Syncer {
         if !s.cfg.retention.is_noop() {
             let root = s.cfg.archive.clone();
             let policy = s.cfg.retention.clone();
+            let clock = s.cfg.camera_clock;
             let locked: HashSet<String> = snap
                 .recordings
                 .values()
@@ -101,11 +102,12 @@ impl Syncer {
                 .map(|r| r.file_name().as_str().to_owned())
                 .collect();
             let pruned = tokio::task::spawn_blocking(move || {
-                let clips =
-                    retention::scan_archive(&root, &recorded_at_from_name, &|n| locked.contains(n))
-                        .unwrap_or_default();
+                let clips = retention::scan_archive(&root, clock, &recorded_at_from_name, &|n| {
+                    locked.contains(n)
+                })
+                .unwrap_or_default();
                 let disk = DiskSpace::of(&root).ok();
-                let plan = retention::plan(&clips, &policy, now_utc_naive(), disk, None);
+                let plan = retention::plan(&clips, &policy, clock.now(), disk, None);
                 plan.evictions
                     .iter()
                     .filter_map(|e| clips.get(e.index).map(|c| c.path.clone()))

@@ -159,11 +159,6 @@ impl Cycle {
     }
 }
 
-pub(super) fn now_utc_naive() -> PrimitiveDateTime {
-    let n = time::OffsetDateTime::now_utc();
-    PrimitiveDateTime::new(n.date(), n.time())
-}
-
 impl Syncer {
     /// A syncer for one camera. Checks the configuration.
     pub fn new(
@@ -435,6 +430,7 @@ impl Syncer {
             root: s.cfg.archive.clone(),
             locked,
             protect_from,
+            clock: s.cfg.camera_clock,
             events: &*s.events,
         })
         .await;

@@ -305,3 +305,59 @@ async fn a_pruned_clip_is_recorded_as_pruned() {
     let counts = rig.store.counts(None).await.unwrap();
     assert_eq!((counts.pruned, counts.done), (1, 0));
 }
+
+/// A clip name for a camera-clock time.
+fn name_at(t: time::PrimitiveDateTime, seq: u32) -> String {
+    format!(
+        "{:04}_{:02}{:02}_{:02}{:02}{:02}_{seq:06}F.MP4",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+/// Recording times are the camera's clock readings, compared with "now"
+/// on the same clock: at UTC−8 a clip recorded 20 hours ago is recent and
+/// within a one-day keep period, although its reading taken as UTC is 28
+/// hours old (issue 11, camera time).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recent_first_and_the_keep_period_read_the_camera_clock() {
+    let off = time::macros::offset!(-8);
+    let clock = viofo_pipeline::CameraClock::new(off);
+    let now = clock.now();
+    let older = name_at(now - time::Duration::hours(30), 1);
+    let recent = name_at(now - time::Duration::hours(20), 2);
+    let rig = Rig::start(
+        SimConfig::default()
+            .with_clip(viofo_sim::ClipDef::synthetic(
+                &older,
+                viofo_sim::Folder::Movie,
+                30_000,
+            ))
+            .with_clip(viofo_sim::ClipDef::synthetic(
+                &recent,
+                viofo_sim::Folder::Movie,
+                30_000,
+            )),
+    )
+    .await;
+    let mut cfg = rig.config();
+    cfg.camera_clock = clock;
+    cfg.policy = Policy::RecentFirst { hours: 24 };
+    cfg.retention.keep = Some(Duration::from_secs(25 * 3600));
+    let plan = rig.syncer(cfg.clone()).dry_run().await.unwrap();
+    assert_eq!(
+        plan.download
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .collect::<Vec<_>>(),
+        [recent.as_str()],
+        "the recent clip is within the keep period; the older one is not: {plan:?}"
+    );
+    cfg.retention.keep = Some(Duration::from_secs(3 * 24 * 3600));
+    rig.syncer(cfg).run_cycle(&Shutdown::new()).await.unwrap();
+    assert_eq!(rig.started_order(), [recent, older], "recent first");
+}
