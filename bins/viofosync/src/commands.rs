@@ -242,7 +242,14 @@ pub(crate) async fn sync(l: &Loaded, bars: bool) -> Result<Exit> {
                 summary.deleted,
                 summary.pruned
             );
-            Ok(Exit::Success)
+            if summary.is_ok() {
+                Ok(Exit::Success)
+            } else {
+                Ok(crate::errors::report_failures(
+                    &summary,
+                    l.settings.log_format,
+                ))
+            }
         }
         Err(e) => Err(e.into()),
     }
@@ -318,7 +325,7 @@ pub(crate) async fn watch(l: &Loaded, bars: bool) -> Result<Exit> {
         tracing::info!("dry run: showing one plan instead of watching");
         return dry_run(l, &camera_id, &address).await;
     }
-    let progress = Progress::new(bars);
+    let progress = Progress::new(bars).announce_failures();
     let p = prepare(l, &progress, &camera_id, &address).await?;
     let shutdown = Shutdown::new();
     spawn_signal_handler(shutdown.clone(), true);
@@ -331,7 +338,13 @@ pub(crate) async fn watch(l: &Loaded, bars: bool) -> Result<Exit> {
     p.store.close().await.ok();
     result?;
     tracing::info!("stopped");
-    Ok(Exit::Success)
+    // Stopped after a cycle that left failures behind: say so, as sync does.
+    match progress.last_cycle() {
+        Some(last) if !last.is_ok() => {
+            Ok(crate::errors::report_failures(&last, l.settings.log_format))
+        }
+        _ => Ok(Exit::Success),
+    }
 }
 
 /// `status`: camera, queue counts, last cycle. Exit 3 when a configured

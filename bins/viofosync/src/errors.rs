@@ -14,6 +14,9 @@ pub(crate) enum Exit {
     Config = 2,
     CameraUnreachable = 3,
     DiskFull = 4,
+    /// The sync ran to its end but left clips failed or deferred (or a
+    /// state write or sidecar failed).
+    FinishedWithFailures = 5,
     Interrupted = 130,
 }
 
@@ -95,6 +98,19 @@ fn join_once(texts: Vec<String>) -> String {
         }
     }
     parts.join(": ")
+}
+
+/// The closing line of a cycle that finished with failures (on stderr,
+/// or as one JSON log line): what was left behind and the commands that
+/// show and retry it.
+pub(crate) fn report_failures(s: &viofo_pipeline::CycleSummary, format: LogFormat) -> Exit {
+    let line = crate::report::failures(s);
+    if format == LogFormat::Json {
+        tracing::error!(exit_code = Exit::FinishedWithFailures as u8, "{line}");
+    } else {
+        errln!("viofosync: {line}");
+    }
+    Exit::FinishedWithFailures
 }
 
 /// Prints a command's error (on stderr, or as one JSON log line) and

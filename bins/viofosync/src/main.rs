@@ -32,6 +32,8 @@ Exit codes:
        archive; the archive folder missing, not a folder or not writable)
   3    camera unreachable
   4    disk full (or fuller than max_used_disk)
+  5    finished with failures: clips left failed or deferred (see them with
+       `viofosync queue --state failed`, retry with `viofosync retry-failed`)
   130  interrupted (SIGINT/SIGTERM) before the sync finished
 
 Configuration: flags > VIOFOSYNC_* environment > the Python tool's names >

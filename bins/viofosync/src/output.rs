@@ -16,7 +16,7 @@ use tracing_subscriber::Layer as _;
 use tracing_subscriber::fmt::format::DefaultFields;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
-use viofo_pipeline::{DeleteResult, Event};
+use viofo_pipeline::{CycleSummary, DeleteResult, Event};
 
 use crate::config::LogFormat;
 
@@ -87,6 +87,8 @@ pub(crate) fn bytes(n: u64) -> String {
 
 #[derive(Default)]
 struct State {
+    /// The last cycle's numbers.
+    last: Option<CycleSummary>,
     overall: Option<Span>,
     done: u64,
     total: u64,
@@ -98,6 +100,8 @@ struct State {
 #[derive(Clone)]
 pub(crate) struct Progress {
     bars: bool,
+    /// Warn after each cycle that left failures (watch: no exit per cycle).
+    announce_failures: bool,
     state: Arc<Mutex<State>>,
 }
 
@@ -105,8 +109,25 @@ impl Progress {
     pub(crate) fn new(bars: bool) -> Self {
         Self {
             bars,
+            announce_failures: false,
             state: Arc::new(Mutex::new(State::default())),
         }
+    }
+
+    /// Warns, after each cycle that did not end ok, what it left behind
+    /// and the commands to see and retry it.
+    pub(crate) fn announce_failures(mut self) -> Self {
+        self.announce_failures = true;
+        self
+    }
+
+    /// The last finished cycle's numbers.
+    pub(crate) fn last_cycle(&self) -> Option<CycleSummary> {
+        self.state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .last
+            .clone()
     }
 
     /// The event sink for [`viofo_pipeline::Syncer::new`].
@@ -242,9 +263,13 @@ impl Progress {
             Event::Pruned { path, reason } => {
                 tracing::info!("retention removed {} ({reason})", path.display());
             }
-            Event::CycleDone(_) => {
+            Event::CycleDone(summary) => {
                 st.clips.clear();
                 st.overall = None;
+                if self.announce_failures && !summary.is_ok() {
+                    tracing::warn!("{}", crate::report::failures(&summary));
+                }
+                st.last = Some(summary);
             }
             _ => {}
         }

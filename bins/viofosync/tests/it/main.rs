@@ -6,6 +6,7 @@
 
 mod archive;
 mod config;
+mod failures;
 mod misc;
 mod queue;
 mod sync;

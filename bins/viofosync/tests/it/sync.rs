@@ -468,10 +468,19 @@ fn a_failing_clip_shows_in_queue_and_retry_failed_brings_it_back() {
             .always(),
     );
     // A refused download (403) is not retried: the clip is failed at once,
-    // the other one is archived, and the run still succeeds.
+    // the other one is archived, and the run says so: exit 5 and a closing
+    // line naming the failed clip and the commands to see and retry it.
     let o = env.sync_cmd(&cam).arg("sync").output().unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
     assert!(stdout(&o).contains("1 failed"), "{}", stdout(&o));
+    let last = stderr(&o);
+    let last = last.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("viofosync: finished with failures: 1 clip failed")
+            && last.contains("viofosync queue --state failed")
+            && last.contains("viofosync retry-failed"),
+        "{last}"
+    );
     let q = env
         .sync_cmd(&cam)
         .args(["queue", "--state", "failed"])
