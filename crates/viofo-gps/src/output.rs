@@ -23,6 +23,10 @@ pub enum Format {
 }
 
 impl Format {
+    /// Every sidecar format, for code that looks for all of a clip's
+    /// sidecars (retention removes them with their clip).
+    pub const ALL: [Format; 2] = [Format::Gpx, Format::GeoJson];
+
     /// The sidecar extension appended to the clip's file name.
     #[must_use]
     pub fn extension(self) -> &'static str {

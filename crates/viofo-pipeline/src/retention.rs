@@ -14,9 +14,6 @@ use time::PrimitiveDateTime;
 
 use crate::disk::DiskSpace;
 
-/// Extensions of the files written beside a clip, removed with it.
-pub const SIDECAR_EXTENSIONS: [&str; 2] = ["gpx", "geojson"];
-
 /// One clip in the archive.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ArchivedClip {
@@ -159,8 +156,10 @@ pub fn plan(
     out
 }
 
-/// Finds the clips in an archive: `*.MP4` / `*.MOV` / `*.TS` files in the
-/// root and in its grouping folders (one level down), with their sidecars.
+/// Finds the clips in an archive: every file the sync downloads (the
+/// client's extensions: videos and photos) in the root and in its grouping
+/// folders (one level down), with their sidecars
+/// ([`viofo_gps::sidecar_path`], the one naming rule).
 ///
 /// `recorded_at` maps a file name to its recording time on the camera's
 /// clock (`None` falls back to the file's modification time, read on
@@ -211,9 +210,9 @@ pub fn scan_archive(
                 Some(clock.local_at(time::OffsetDateTime::from(m)))
             });
             let Some(when) = when else { continue };
-            let sidecars = SIDECAR_EXTENSIONS
+            let sidecars = viofo_gps::Format::ALL
                 .iter()
-                .map(|ext| sidecar_of(&path, ext))
+                .map(|f| viofo_gps::sidecar_path(&path, *f))
                 .filter(|p| p.is_file())
                 .collect();
             out.push(ArchivedClip {
@@ -226,14 +225,6 @@ pub fn scan_archive(
         }
     }
     Ok(out)
-}
-
-/// `<clip>.<ext>` beside the clip (the Python tool's `X.MP4.gpx` naming).
-pub fn sidecar_of(clip: &Path, ext: &str) -> PathBuf {
-    let mut s = clip.as_os_str().to_os_string();
-    s.push(".");
-    s.push(ext);
-    PathBuf::from(s)
 }
 
 /// A file the sync downloads (a video or a photo, by the client's one list
@@ -510,7 +501,11 @@ mod tests {
         std::fs::create_dir(&day).unwrap();
         let clip_path = day.join("2026_0102_101010_000001F.MP4");
         std::fs::write(&clip_path, b"0123456789").unwrap();
-        std::fs::write(sidecar_of(&clip_path, "gpx"), b"<gpx/>").unwrap();
+        std::fs::write(
+            viofo_gps::sidecar_path(&clip_path, viofo_gps::Format::Gpx),
+            b"<gpx/>",
+        )
+        .unwrap();
         std::fs::write(dir.path().join("notes.txt"), b"x").unwrap();
         std::fs::write(dir.path().join("X.MP4.part"), b"x").unwrap();
         let deeper = day.join("deeper");
@@ -529,11 +524,14 @@ mod tests {
         assert_eq!(c.path, clip_path);
         assert_eq!(c.size, 10);
         assert!(c.locked);
-        assert_eq!(c.sidecars, [sidecar_of(&clip_path, "gpx")]);
+        assert_eq!(
+            c.sidecars,
+            [viofo_gps::sidecar_path(&clip_path, viofo_gps::Format::Gpx)]
+        );
 
         remove(c).unwrap();
         assert!(!clip_path.exists());
-        assert!(!sidecar_of(&clip_path, "gpx").exists());
+        assert!(!viofo_gps::sidecar_path(&clip_path, viofo_gps::Format::Gpx).exists());
         // Removing again is fine: already gone.
         remove(c).unwrap();
     }

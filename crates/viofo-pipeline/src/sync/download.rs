@@ -251,7 +251,7 @@ impl Syncer {
         let token = cx.cancel_downloads.child_token();
         lock(&s.skips).insert(row.id, token.clone());
         // Neither write is awaited: the camera link waits for nothing local.
-        drop(s.store.start_download(row.id, Some(cx.id)));
+        s.store.start_download(row.id, Some(cx.id)).submit();
         s.store
             .record_timing(row.id, Stage::DownloadStarted, now_ms());
         s.events.emit(Event::ItemStarted {
@@ -314,7 +314,7 @@ impl Syncer {
                 }))
             }
             Err(e) if e.is_cancelled() => {
-                drop(s.store.release(row.id));
+                s.store.release(row.id).submit();
                 if cx.cancel_downloads.is_cancelled() {
                     Step::Stop
                 } else {
@@ -328,7 +328,7 @@ impl Syncer {
             Err(e) if e.is_disk_full() || e.is_local_io() => {
                 // The archive cannot be written (full, read only, gone): not
                 // the clip's fault. It stays pending; the cycle stops.
-                drop(s.store.release(row.id));
+                s.store.release(row.id).submit();
                 tracing::error!("{name}: {e:#}; downloads stop");
                 Self::halt(cx, Error::camera(e));
                 Step::Stop
@@ -344,7 +344,7 @@ impl Syncer {
                         .get(&name)
                         .map(|r| r.remote_path() == rec.remote_path()),
                     Err(p) if p.is_offline() => {
-                        drop(s.store.release(row.id));
+                        s.store.release(row.id).submit();
                         Self::halt(cx, p);
                         return Step::Stop;
                     }
@@ -361,7 +361,7 @@ impl Syncer {
                     }
                     // Gone from the camera: the next reconcile says so.
                     None => {
-                        drop(s.store.release(row.id));
+                        s.store.release(row.id).submit();
                         s.events.emit(Event::ItemSkipped {
                             name,
                             reason: "gone from the camera".to_owned(),
@@ -378,7 +378,7 @@ impl Syncer {
                 // connection and answer the next; only a failed probe
                 // ends the cycle.)
                 if let Err(p) = s.client.probe().await {
-                    drop(s.store.release(row.id));
+                    s.store.release(row.id).submit();
                     self.camera_gone(cx, p);
                     return Step::Stop;
                 }

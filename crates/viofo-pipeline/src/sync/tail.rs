@@ -131,7 +131,7 @@ impl Syncer {
             finished = false;
         }
         if finished {
-            drop(s.store.finish_tail(id));
+            s.store.finish_tail(id).submit();
             s.store.record_timing(id, Stage::TailFinished, now_ms());
         }
         // Otherwise the clip is safe but its sidecar is not written yet:
@@ -203,7 +203,7 @@ impl Syncer {
         if ex.points.is_empty() {
             tracing::debug!("{name}: no GPS fixes ({:?})", ex.stats);
         }
-        drop(s.store.set_gps(id, gps_summary(&ex.summary())));
+        s.store.set_gps(id, gps_summary(&ex.summary())).submit();
         true
     }
 }
