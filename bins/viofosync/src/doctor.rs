@@ -2,7 +2,7 @@
 //! state database's placement, a Python-tool database to import, the
 //! archive, the camera), each printed OK, WARN or FAIL.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Result;
 use tracing::instrument::WithSubscriber as _;
@@ -133,18 +133,6 @@ async fn state_database(l: &Loaded, archive: Option<&Path>, c: &mut Checks) {
     }
 }
 
-/// Where the store looks for the Python tool's database (see
-/// `LegacyImport::path`): `<archive>/.viofosync.db`, then
-/// `/config/viofosync.db`.
-fn legacy_candidates(archive: Option<&Path>) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = archive
-        .map(|a| a.join(".viofosync.db"))
-        .into_iter()
-        .collect();
-    v.push(PathBuf::from("/config/viofosync.db"));
-    v
-}
-
 /// A Python-tool database the next sync would import: the store's import
 /// is run on a copy in a scratch store (so the file is neither renamed nor
 /// locked), and one it cannot read is reported with the setting that
@@ -153,7 +141,10 @@ async fn legacy_database(l: &Loaded, archive: Option<&Path>, c: &mut Checks) {
     if !l.settings.import_legacy {
         return;
     }
-    let Some(source) = legacy_candidates(archive).into_iter().find(|p| p.is_file()) else {
+    let Some(source) = viofo_store::legacy_candidates(None, archive)
+        .into_iter()
+        .find(|p| p.is_file())
+    else {
         return;
     };
     let off = "set import_legacy = false (VIOFOSYNC_IMPORT_LEGACY=false) to stop importing it";

@@ -44,9 +44,13 @@ const KNOWN: &[(&str, &str)] = &[
 /// Legacy columns deliberately not imported (no counterpart, or derived).
 const DELIBERATELY_IGNORED: &[&str] = &["id"];
 
-fn candidates(l: &LegacyImport, recordings: Option<&Path>) -> Vec<PathBuf> {
-    match &l.path {
-        Some(p) => vec![p.clone()],
+/// Where [`Store::open`](crate::Store::open) looks for the Python tool's
+/// database, in order: `path` when given, else `<recordings>/.viofosync.db`,
+/// then `/config/viofosync.db`. The first that is a file is imported. Lets
+/// a caller (`doctor`) find the same file without opening a store.
+pub fn legacy_candidates(path: Option<&Path>, recordings: Option<&Path>) -> Vec<PathBuf> {
+    match path {
+        Some(p) => vec![p.to_path_buf()],
         None => {
             let mut v = Vec::new();
             if let Some(r) = recordings {
@@ -282,7 +286,7 @@ pub(crate) async fn import(
         return Ok(None);
     }
     let found = {
-        let candidates = candidates(l, recordings);
+        let candidates = legacy_candidates(l.path.as_deref(), recordings);
         crate::store::blocking(move || Ok(candidates.into_iter().find(|p| p.is_file()))).await?
     };
     let Some(source) = found else {

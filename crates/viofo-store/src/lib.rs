@@ -161,6 +161,7 @@
 
 mod error;
 mod legacy;
+pub use legacy::legacy_candidates;
 mod placement;
 mod report;
 mod store;
