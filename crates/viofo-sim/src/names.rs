@@ -5,15 +5,19 @@ use time::PrimitiveDateTime;
 
 /// `YYYY_MMDD_HHMMSS` of a time.
 pub(crate) fn name_time(t: PrimitiveDateTime) -> String {
-    format!(
-        "{:04}_{:02}{:02}_{:02}{:02}{:02}",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
+    format_time(
+        t,
+        time::macros::format_description!("[year]_[month][day]_[hour][minute][second]"),
     )
+}
+
+/// `t` in `f`; a format the time cannot be written in (a year past 9999)
+/// falls back to the debug form rather than panicking.
+pub(crate) fn format_time(
+    t: PrimitiveDateTime,
+    f: &[time::format_description::BorrowedFormatItem<'_>],
+) -> String {
+    t.format(f).unwrap_or_else(|_| format!("{t:?}"))
 }
 
 /// Start time from `YYYY_MMDD_HHMMSS_…` or `YYYYMMDDHHMMSS_…`.

@@ -9,14 +9,9 @@ use crate::config::{Folder, ListingEnd, ListingShape};
 
 /// `%Y/%m/%d %H:%M:%S`.
 pub(crate) fn camera_time(t: PrimitiveDateTime) -> String {
-    format!(
-        "{:04}/{:02}/{:02} {:02}:{:02}:{:02}",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
+    crate::names::format_time(
+        t,
+        time::macros::format_description!("[year]/[month]/[day] [hour]:[minute]:[second]"),
     )
 }
 

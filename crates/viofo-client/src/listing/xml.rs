@@ -213,15 +213,7 @@ pub fn parse_xml_listing(doc: &[u8], limits: ListingLimits) -> Result<Listing, E
                     }
                     saw_root = true;
                 } else if item.is_none() && is_file_slot(&stack, &name) {
-                    items += 1;
-                    if items > limits.max_items {
-                        return Err(Error::new(
-                            Kind::TooManyItems {
-                                limit: limits.max_items,
-                            },
-                            WHAT,
-                        ));
-                    }
+                    items = next_item(items, limits)?;
                     item = Some(Item::default());
                 }
                 stack.push(name);
@@ -235,15 +227,7 @@ pub fn parse_xml_listing(doc: &[u8], limits: ListingLimits) -> Result<Listing, E
                     )));
                 }
                 if item.is_none() && is_file_slot(&stack, &name) {
-                    items += 1;
-                    if items > limits.max_items {
-                        return Err(Error::new(
-                            Kind::TooManyItems {
-                                limit: limits.max_items,
-                            },
-                            WHAT,
-                        ));
-                    }
+                    items = next_item(items, limits)?;
                     listing.skip(format!("item #{items}"), "empty <File/>");
                 }
             }
@@ -307,6 +291,21 @@ pub fn parse_xml_listing(doc: &[u8], limits: ListingLimits) -> Result<Listing, E
             format!("{WHAT}: no <LIST> element"),
         ))
     }
+}
+
+/// Counts one more item, refusing a listing with more than
+/// `limits.max_items`.
+fn next_item(items: usize, limits: ListingLimits) -> Result<usize, Error> {
+    let n = items.saturating_add(1);
+    if n > limits.max_items {
+        return Err(Error::new(
+            Kind::TooManyItems {
+                limit: limits.max_items,
+            },
+            "XML listing",
+        ));
+    }
+    Ok(n)
 }
 
 /// Does the document end with `</LIST` (any case, then only whitespace)?
