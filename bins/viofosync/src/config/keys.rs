@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 
 use viofo_client::ListSource;
-use viofo_pipeline::{Grouping, OnInterrupt, TailMode};
+use viofo_pipeline::{CameraClock, Grouping, OnInterrupt, TailMode};
 
 use super::parse::{
     Unit, camera_id_of, is_none_word, parse_address, parse_bool, parse_channels, parse_duration,
@@ -256,6 +256,20 @@ pub(crate) static KEYS: &[Key] = &[
         ..BASE
     },
     Key {
+        name: "camera_utc_offset",
+        env: "VIOFOSYNC_CAMERA_UTC_OFFSET",
+        accepts: Accepts::Text("±HH:MM, e.g. -08:00"),
+        help: "the UTC offset the camera's clock is set to (the time in its clip names), \
+               for priority recent:HOURS, keep and retention",
+        hyphen_values: true,
+        apply: |s, v| {
+            s.sync.camera_clock = CameraClock::new(crate::gpx::parse_utc_offset(v)?);
+            Ok(())
+        },
+        show: |s| show_utc_offset(s.sync.camera_clock.offset()),
+        ..BASE
+    },
+    Key {
         name: "max_used_disk",
         env: "VIOFOSYNC_MAX_USED_DISK",
         legacy: Some("MAX_USED_DISK"),
@@ -311,6 +325,19 @@ pub(crate) static KEYS: &[Key] = &[
             Ok(())
         },
         show: |s| s.sync.delete_locked.to_string(),
+        ..BASE
+    },
+    Key {
+        name: "delete_settle",
+        env: "VIOFOSYNC_DELETE_SETTLE",
+        accepts: Accepts::Text("a duration such as 5s (a bare number is seconds), or 0"),
+        help: "the newest clip of a channel is deleted only once two listings this far apart \
+               showed it at its archived size",
+        apply: |s, v| {
+            s.sync.delete_settle = parse_duration(v, Unit::Seconds)?;
+            Ok(())
+        },
+        show: |s| show_duration(s.sync.delete_settle),
         ..BASE
     },
     Key {
@@ -457,7 +484,8 @@ pub(crate) static KEYS: &[Key] = &[
         name: "utc_offset",
         env: "VIOFOSYNC_UTC_OFFSET",
         accepts: Accepts::Text("±HH:MM, e.g. +02:00"),
-        help: "the camera's UTC offset, for firmware that writes local time labelled as UTC",
+        help: "GPS track times: the offset of firmware that writes local time labelled as UTC \
+               (not the clip names' clock: see camera_utc_offset)",
         hyphen_values: true,
         apply: |s, v| {
             s.gps_options.utc_offset = crate::gpx::parse_utc_offset(v)?;

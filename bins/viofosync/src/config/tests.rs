@@ -109,6 +109,8 @@ fn invalid_values_name_key_value_and_allowed() {
         (("PRIORITY", "random"), "priority"),
         (("VIOFOSYNC_CHANNELS", "front,side"), "channels"),
         (("VIOFOSYNC_UTC_OFFSET", "2h"), "utc_offset"),
+        (("VIOFOSYNC_CAMERA_UTC_OFFSET", "8"), "camera_utc_offset"),
+        (("VIOFOSYNC_DELETE_SETTLE", "soon"), "delete_settle"),
         (("VIOFOSYNC_INTERVAL", "0"), "interval"),
     ] {
         let e = load_with(&[env], None, &[]).unwrap_err().to_string();
@@ -137,6 +139,8 @@ fn defaults_come_from_the_crates_config_types() {
     assert_eq!(d.sync.downloads, pipeline.downloads);
     assert_eq!(d.sync.relist_every, pipeline.relist_every);
     assert_eq!(d.sync.retention, pipeline.retention);
+    assert_eq!(d.sync.delete_settle, pipeline.delete_settle);
+    assert_eq!(d.sync.camera_clock, pipeline.camera_clock);
     assert_eq!(d.gps, pipeline.gps.is_some());
     assert_eq!(d.client.max_connections, client.max_connections);
     assert_eq!(d.client.idle_timeout, client.idle_timeout);
@@ -172,6 +176,40 @@ fn defaults_come_from_the_crates_config_types() {
         .unwrap();
     let over = (CONNECTIONS.1 + 1).to_string();
     assert!(load_with(&[("VIOFOSYNC_DOWNLOADS", over.as_str())], None, &[]).is_err());
+}
+
+/// The camera's clock and the delete settle time reach the pipeline's
+/// settings, from the file and the environment alike; 0 s is allowed.
+#[test]
+fn camera_clock_and_delete_settle_reach_the_pipeline() {
+    let l = load_with(
+        &[("VIOFOSYNC_DELETE_SETTLE", "0")],
+        Some("camera_utc_offset = \"-08:00\"\n"),
+        &[],
+    )
+    .unwrap();
+    let c = l.settings.sync_config("c", Path::new("/a"));
+    assert_eq!(
+        c.camera_clock,
+        viofo_pipeline::CameraClock::new(time::UtcOffset::from_hms(-8, 0, 0).unwrap())
+    );
+    assert_eq!(c.delete_settle, Duration::ZERO);
+    c.validate().unwrap();
+    let l = load_with(
+        &[],
+        None,
+        &[("delete_settle", "12s"), ("camera_utc_offset", "+13:00")],
+    )
+    .unwrap();
+    let c = l.settings.sync_config("c", Path::new("/a"));
+    assert_eq!(c.delete_settle, Duration::from_secs(12));
+    assert_eq!(c.camera_clock.offset().whole_hours(), 13);
+    // The GPS offset is another setting: it leaves the camera's clock alone.
+    let l = load_with(&[("VIOFOSYNC_UTC_OFFSET", "+02:00")], None, &[]).unwrap();
+    assert_eq!(
+        l.settings.sync_config("c", Path::new("/a")).camera_clock,
+        viofo_pipeline::CameraClock::default()
+    );
 }
 
 /// Every key's shown default reads back as itself, its environment name

@@ -168,6 +168,13 @@ fn invalid_values_are_refused_with_key_value_and_allowed() {
         (&[("PRIORITY", "random")], &[], "priority", "random"),
         (&[], &["--channels", "front,side"], "channels", "front,side"),
         (&[], &["--utc-offset", "+25:00"], "utc_offset", "+25:00"),
+        (&[], &["--camera-utc-offset", "8"], "camera_utc_offset", "8"),
+        (
+            &[("VIOFOSYNC_DELETE_SETTLE", "-1s")],
+            &[],
+            "delete_settle",
+            "-1s",
+        ),
         (&[("TIMEOUT", "0")], &[], "timeout", "0"),
         (&[], &["--tail", "sideways"], "tail", "sideways"),
         (&[], &["--log-format", "xml"], "log_format", "xml"),
@@ -327,6 +334,8 @@ fn flag_aliases_and_hyphen_values() {
             "/srv/x",
             "--utc-offset",
             "-05:30",
+            "--camera-utc-offset",
+            "-08:00",
         ])
         .output()
         .unwrap();
@@ -337,6 +346,90 @@ fn flag_aliases_and_hyphen_values() {
     assert!(
         l.contains("-05:30") && l.contains("flag --utc-offset"),
         "{l}"
+    );
+    let l = line_of(&out, "camera_utc_offset");
+    assert!(
+        l.contains("-08:00") && l.contains("flag --camera-utc-offset"),
+        "{l}"
+    );
+}
+
+/// `config` shows the camera's clock and the delete settle time with
+/// their sources, defaults from the pipeline (UTC, 5 s).
+#[test]
+fn config_shows_the_camera_clock_and_the_delete_settle_time() {
+    let env = Env::new();
+    let o = env.cmd().arg("config").output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    let l = line_of(&out, "camera_utc_offset");
+    assert!(l.contains("= +00:00") && l.contains("# default"), "{l}");
+    let l = line_of(&out, "delete_settle");
+    assert!(l.contains("= 5s") && l.contains("# default"), "{l}");
+    env.write_config("camera_utc_offset = \"+13:00\"\n");
+    let o = env
+        .cmd()
+        .arg("config")
+        .env("VIOFOSYNC_DELETE_SETTLE", "0")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    let l = line_of(&out, "camera_utc_offset");
+    assert!(l.contains("= +13:00") && l.contains("# file"), "{l}");
+    let l = line_of(&out, "delete_settle");
+    assert!(
+        l.contains("= 0ms") && l.contains("# env VIOFOSYNC_DELETE_SETTLE"),
+        "{l}"
+    );
+}
+
+/// The camera's clock reaches the pipeline: a camera at UTC-8 recorded a
+/// clip 20 hours ago by its own clock. Under a one-day keep period a dry
+/// run told the camera's offset would download it; told nothing (UTC), the
+/// same clip looks 28 hours old and is skipped as older than the keep.
+#[test]
+fn the_camera_utc_offset_decides_the_keep_period_of_a_dry_run() {
+    use time::macros::{format_description, offset};
+    use viofo_sim::{ClipDef, Folder, SimConfig};
+
+    let now = time::OffsetDateTime::now_utc().to_offset(offset!(-8));
+    let recorded = now - time::Duration::hours(20);
+    let local = time::PrimitiveDateTime::new(recorded.date(), recorded.time());
+    let stamp = local
+        .format(format_description!(
+            "[year]_[month][day]_[hour][minute][second]"
+        ))
+        .unwrap();
+    let name = format!("{stamp}_000001F.MP4");
+    let cam = crate::Camera::start(
+        SimConfig::default()
+            .with_clip(ClipDef::synthetic(&name, Folder::Movie, 20_000).start_time(local)),
+    );
+    let env = Env::new();
+    let dry_run = |extra: &[&str]| {
+        let o = env
+            .sync_cmd(&cam)
+            .args(["sync", "--dry-run", "--keep", "1d"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        stdout(&o)
+    };
+    let out = dry_run(&["--camera-utc-offset", "-08:00"]);
+    assert!(out.contains("would download 1 clips"), "{out}");
+    assert!(out.contains(&format!("download  {name}")), "{out}");
+    let out = dry_run(&[]);
+    assert!(out.contains("would download 0 clips"), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.contains(&name) && l.contains("older than the keep period")),
+        "{out}"
+    );
+    assert!(
+        cam.sim().downloaded().is_empty(),
+        "a dry run downloads nothing"
     );
 }
 
