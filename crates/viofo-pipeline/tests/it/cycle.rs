@@ -10,11 +10,11 @@ use viofo_pipeline::{Event, Shutdown, TailMode};
 use viofo_sim::{ClipSpec, SimConfig};
 use viofo_store::{ClipState, CycleMode};
 
-use crate::harness::{CAMERA, Hook, Rig, wait_for};
+use crate::harness::{CAMERA, Hook, start_rig, wait_for};
 
 async fn full_cycle(mode: TailMode) {
     let rig =
-        Rig::start(SimConfig::default().with_clips(ClipSpec::synthetic(4).size(300_000))).await;
+        start_rig(SimConfig::default().with_clips(ClipSpec::synthetic(4).size(300_000))).await;
     let names = rig.names();
     let originals: Vec<Vec<u8>> = names
         .iter()
@@ -58,7 +58,7 @@ async fn full_cycle(mode: TailMode) {
         );
     }
     // No partial file is left under any name.
-    for e in walk(rig.archive.path()) {
+    for e in walk(&rig.archive) {
         assert!(
             !e.to_string_lossy().ends_with(".part"),
             "{} left behind",
@@ -96,7 +96,7 @@ async fn inline_cycle_gives_the_same_result() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cycles_are_recorded_with_their_mode() {
     let rig =
-        Rig::start(SimConfig::default().with_clips(ClipSpec::synthetic(1).size(100_000))).await;
+        start_rig(SimConfig::default().with_clips(ClipSpec::synthetic(1).size(100_000))).await;
     let mut cfg = rig.config();
     cfg.tail = TailMode::Inline;
     rig.syncer(cfg).run_cycle(&Shutdown::new()).await.unwrap();
@@ -116,7 +116,7 @@ async fn cycles_are_recorded_with_their_mode() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 3)]
 async fn deletes_wait_for_the_durable_record_while_downloads_keep_flowing() {
     let rig =
-        Rig::start(SimConfig::default().with_clips(ClipSpec::synthetic(3).size(200_000))).await;
+        start_rig(SimConfig::default().with_clips(ClipSpec::synthetic(3).size(200_000))).await;
     let db = rig.db.clone();
     let (listed_tx, listed_rx) = std::sync::mpsc::channel::<()>();
     let (locked_tx, locked_rx) = std::sync::mpsc::channel::<()>();
@@ -179,7 +179,7 @@ async fn deletes_wait_for_the_durable_record_while_downloads_keep_flowing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_recording_camera_keeps_its_newest_clip_until_it_is_finished() {
-    let rig = Rig::start(
+    let rig = start_rig(
         SimConfig::default()
             .with_clips(ClipSpec::synthetic(2).size(100_000))
             .recording(true),
@@ -222,7 +222,7 @@ async fn a_recording_camera_keeps_its_newest_clip_until_it_is_finished() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clips_recorded_during_the_cycle_are_taken_in_the_same_cycle() {
     let rig =
-        Rig::start(SimConfig::default().with_clips(ClipSpec::synthetic(2).size(100_000))).await;
+        start_rig(SimConfig::default().with_clips(ClipSpec::synthetic(2).size(100_000))).await;
     let sim = rig.sim.clone();
     let added = Arc::new(std::sync::Mutex::new(None::<String>));
     let added2 = added.clone();
@@ -249,12 +249,12 @@ async fn clips_recorded_during_the_cycle_are_taken_in_the_same_cycle() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unfinished_tail_is_resumed_not_lost() {
     let rig =
-        Rig::start(SimConfig::default().with_clips(ClipSpec::synthetic(1).size(150_000))).await;
+        start_rig(SimConfig::default().with_clips(ClipSpec::synthetic(1).size(150_000))).await;
     let name = rig.names().remove(0);
     let bytes = rig.sim.clip_bytes(&name).unwrap();
     // A first run archived the clip and crashed before its tail ran: the
     // file is complete under its final name, the store never heard of it.
-    std::fs::write(rig.archive.path().join(&name), &bytes).unwrap();
+    std::fs::write(rig.archive.join(&name), &bytes).unwrap();
 
     let mut cfg = rig.config();
     cfg.delete_after_download = true;
@@ -275,13 +275,13 @@ async fn an_unfinished_tail_is_resumed_not_lost() {
         row.gps.is_some_and(|g| g.points > 0),
         "GPS extracted from the archived file"
     );
-    assert!(sidecar_path(&rig.archive.path().join(&name), Format::Gpx).is_file());
+    assert!(sidecar_path(&rig.archive.join(&name), Format::Gpx).is_file());
     assert_eq!(rig.sim.deleted(), [name]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stop_finishes_the_current_download_drains_the_tail_and_starts_no_other() {
-    let rig = Rig::start(
+    let rig = start_rig(
         SimConfig::default()
             .with_clips(ClipSpec::synthetic(3).size(400_000))
             .bandwidth(2_000_000),
@@ -313,7 +313,7 @@ async fn stop_finishes_the_current_download_drains_the_tail_and_starts_no_other(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn abort_cancels_the_download_keeping_its_part_and_the_next_run_resumes() {
-    let rig = Rig::start(
+    let rig = start_rig(
         SimConfig::default()
             .with_clips(ClipSpec::synthetic(1).size(1_000_000))
             .bandwidth(1_000_000),
@@ -334,7 +334,7 @@ async fn abort_cancels_the_download_keeping_its_part_and_the_next_run_resumes() 
         !rig.in_archive(&name),
         "a partial file under the final name"
     );
-    let part = rig.archive.path().join(format!("{name}.part"));
+    let part = rig.archive.join(format!("{name}.part"));
     assert!(part.is_file(), "the .part is kept for resume");
     assert_eq!(rig.row(&name).await.state, ClipState::Pending);
 

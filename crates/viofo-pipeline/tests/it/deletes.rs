@@ -6,7 +6,7 @@ use viofo_pipeline::{CycleOutcome, Shutdown};
 use viofo_sim::{ClipDef, ClipSpec, Fault, Folder, LockStyle, SimConfig, Target};
 use viofo_store::ClipState;
 
-use crate::harness::Rig;
+use crate::harness::{Rig, start_rig};
 
 fn deleting(rig: &Rig) -> viofo_pipeline::SyncConfig {
     let mut cfg = rig.config();
@@ -21,7 +21,7 @@ fn deleting(rig: &Rig) -> viofo_pipeline::SyncConfig {
 async fn a_clip_locked_while_it_downloads_is_never_deleted() {
     for style in [LockStyle::MoveToRo, LockStyle::AttrInPlace] {
         let rig =
-            Rig::start(SimConfig::default().with_clips(ClipSpec::synthetic(3).size(60_000))).await;
+            start_rig(SimConfig::default().with_clips(ClipSpec::synthetic(3).size(60_000))).await;
         let names = rig.names();
         let bytes = rig.sim.clip_bytes(&names[0]).unwrap();
         assert!(rig.sim.lock_on_download_with(&names[0], style));
@@ -55,8 +55,7 @@ async fn a_clip_locked_while_it_downloads_is_never_deleted() {
 /// from the archived copy, and its tail stays open or its copy requeued.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_newest_clip_that_keeps_growing_is_never_deleted() {
-    let rig =
-        Rig::start(SimConfig::default().with_clips(ClipSpec::synthetic(3).size(60_000))).await;
+    let rig = start_rig(SimConfig::default().with_clips(ClipSpec::synthetic(3).size(60_000))).await;
     let names = rig.names();
     let newest = names[2].clone();
     assert!(rig.sim.set_growth_per_listing(&newest, 4096));
@@ -77,8 +76,7 @@ async fn a_newest_clip_that_keeps_growing_is_never_deleted() {
 /// clip deleted from the camera is byte for byte the archived one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_clip_that_grew_after_its_download_is_fetched_again_before_any_delete() {
-    let rig =
-        Rig::start(SimConfig::default().with_clips(ClipSpec::synthetic(2).size(60_000))).await;
+    let rig = start_rig(SimConfig::default().with_clips(ClipSpec::synthetic(2).size(60_000))).await;
     let names = rig.names();
     let newest = names[1].clone();
     let sim = rig.sim.clone();
@@ -116,7 +114,7 @@ async fn a_clip_that_grew_after_its_download_is_fetched_again_before_any_delete(
 /// recorded deleted once a listing shows it gone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_empty_delete_answer_is_confirmed_by_the_next_listing() {
-    let rig = Rig::start(
+    let rig = start_rig(
         SimConfig::default()
             .with_clips(ClipSpec::synthetic(2).size(40_000))
             .delete_empty_body(true),
@@ -140,9 +138,8 @@ async fn an_empty_delete_answer_is_confirmed_by_the_next_listing() {
 /// camera is asked anything; it is not created; no clip row is touched.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_archive_stops_before_the_camera_and_is_not_created() {
-    let rig =
-        Rig::start(SimConfig::default().with_clips(ClipSpec::synthetic(2).size(40_000))).await;
-    let missing = rig.archive.path().join("not-mounted");
+    let rig = start_rig(SimConfig::default().with_clips(ClipSpec::synthetic(2).size(40_000))).await;
+    let missing = rig.archive.join("not-mounted");
     let mut cfg = rig.config();
     cfg.archive = missing.clone();
     let e = rig
@@ -157,7 +154,7 @@ async fn a_missing_archive_stops_before_the_camera_and_is_not_created() {
     let counts = rig.store.counts(None).await.unwrap();
     assert_eq!(counts.total(), 0);
     // A file where the folder should be.
-    let file = rig.archive.path().join("a-file");
+    let file = rig.archive.join("a-file");
     std::fs::write(&file, b"x").unwrap();
     let mut cfg = rig.config();
     cfg.archive = file;
@@ -176,8 +173,7 @@ async fn a_missing_archive_stops_before_the_camera_and_is_not_created() {
 /// deferred, not failed, the cycle says so, and the next cycle takes it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reset_burst_defers_the_clip_and_the_next_cycle_takes_it() {
-    let rig =
-        Rig::start(SimConfig::default().with_clips(ClipSpec::synthetic(1).size(80_000))).await;
+    let rig = start_rig(SimConfig::default().with_clips(ClipSpec::synthetic(1).size(80_000))).await;
     let name = rig.names().remove(0);
     rig.sim.inject(Fault::reset_burst(20).on(Target::Download));
     let s = rig
@@ -208,7 +204,7 @@ async fn a_reset_burst_defers_the_clip_and_the_next_cycle_takes_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn photos_are_archived_without_gps_extraction() {
     let photo = "2025_0101_120000_000009F.JPG";
-    let rig = Rig::start(
+    let rig = start_rig(
         SimConfig::default()
             .with_clips(ClipSpec::synthetic(1).size(40_000))
             .with_clip(ClipDef::from_bytes(

@@ -7,12 +7,12 @@ use viofo_pipeline::{DeleteResult, Event, Shutdown};
 use viofo_sim::{ClipSpec, Fault, SimConfig, Target};
 use viofo_store::ClipState;
 
-use crate::harness::{Hook, Rig};
+use crate::harness::{Hook, start_rig};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_body_dropped_mid_download_resumes_in_the_same_cycle() {
     let rig =
-        Rig::start(SimConfig::default().with_clips(ClipSpec::synthetic(2).size(400_000))).await;
+        start_rig(SimConfig::default().with_clips(ClipSpec::synthetic(2).size(400_000))).await;
     rig.sim
         .inject(Fault::drop_after(150_000).on(Target::Download).times(1));
     let s = rig
@@ -37,7 +37,7 @@ async fn a_body_dropped_mid_download_resumes_in_the_same_cycle() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_camera_leaving_mid_download_ends_the_cycle_and_a_later_one_finishes() {
-    let rig = Rig::start(
+    let rig = start_rig(
         SimConfig::default()
             .with_clips(ClipSpec::synthetic(3).size(300_000))
             .bandwidth(600_000),
@@ -83,7 +83,7 @@ async fn the_camera_leaving_mid_download_ends_the_cycle_and_a_later_one_finishes
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_absent_camera_ends_the_cycle_cleanly() {
-    let rig = Rig::start(SimConfig::default().with_clips(ClipSpec::synthetic(1))).await;
+    let rig = start_rig(SimConfig::default().with_clips(ClipSpec::synthetic(1))).await;
     rig.sim.go_offline(Duration::from_secs(3600));
     let err = rig
         .syncer(rig.config())
@@ -104,7 +104,7 @@ async fn an_absent_camera_ends_the_cycle_cleanly() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_clip_locked_mid_cycle_is_fetched_from_its_new_path() {
     let rig =
-        Rig::start(SimConfig::default().with_clips(ClipSpec::synthetic(2).size(100_000))).await;
+        start_rig(SimConfig::default().with_clips(ClipSpec::synthetic(2).size(100_000))).await;
     let names = rig.names();
     let last = names[1].clone();
     let sim = rig.sim.clone();
@@ -126,7 +126,7 @@ async fn a_clip_locked_mid_cycle_is_fetched_from_its_new_path() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_delete_is_stored_and_the_clip_stays_archived() {
     let rig =
-        Rig::start(SimConfig::default().with_clips(ClipSpec::synthetic(1).size(100_000))).await;
+        start_rig(SimConfig::default().with_clips(ClipSpec::synthetic(1).size(100_000))).await;
     rig.sim.inject(Fault::refuse_delete(-1).always());
     let name = rig.names().remove(0);
     let mut cfg = rig.config();
@@ -153,7 +153,7 @@ async fn a_refused_delete_is_stored_and_the_clip_stays_archived() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn skipping_moves_on_to_the_next_clip() {
-    let rig = Rig::start(
+    let rig = start_rig(
         SimConfig::default()
             .with_clips(ClipSpec::synthetic(3).size(500_000))
             .bandwidth(2_000_000),
@@ -194,11 +194,11 @@ async fn skipping_moves_on_to_the_next_clip() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sidecar_that_cannot_be_written_leaves_the_tail_for_the_next_run() {
     let rig =
-        Rig::start(SimConfig::default().with_clips(ClipSpec::synthetic(2).size(300_000))).await;
+        start_rig(SimConfig::default().with_clips(ClipSpec::synthetic(2).size(300_000))).await;
     let names = rig.names();
     // A directory where the first clip's GPX sidecar belongs: the atomic
     // rename onto it fails with an I/O error, as a full disk would.
-    let blocked = rig.archive.path().join(format!("{}.gpx", names[0]));
+    let blocked = rig.archive.join(format!("{}.gpx", names[0]));
     std::fs::create_dir(&blocked).unwrap();
     std::fs::write(blocked.join("keep"), b"x").unwrap();
     let mut cfg = rig.config();
@@ -225,10 +225,7 @@ async fn a_sidecar_that_cannot_be_written_leaves_the_tail_for_the_next_run() {
     // archived file: the sidecar appears and the row is done.
     std::fs::remove_dir_all(&blocked).unwrap();
     // What a run killed mid-write would have left beside it.
-    let leftover = rig
-        .archive
-        .path()
-        .join(format!(".{}.gpx.tmp99999", names[0]));
+    let leftover = rig.archive.join(format!(".{}.gpx.tmp99999", names[0]));
     std::fs::write(&leftover, b"<gpx").unwrap();
     let s = rig.syncer(cfg).run_cycle(&Shutdown::new()).await.unwrap();
     assert!(!leftover.exists(), "the resumed tail cleans up");
@@ -254,7 +251,7 @@ async fn a_sidecar_that_cannot_be_written_leaves_the_tail_for_the_next_run() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_delete_request_that_fails_is_asked_again_next_run() {
     let rig =
-        Rig::start(SimConfig::default().with_clips(ClipSpec::synthetic(1).size(100_000))).await;
+        start_rig(SimConfig::default().with_clips(ClipSpec::synthetic(1).size(100_000))).await;
     let name = rig.names().remove(0);
     rig.sim.inject(Fault::reset().on(Target::Delete).times(1));
     let mut cfg = rig.config();

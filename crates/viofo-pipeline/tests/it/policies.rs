@@ -7,12 +7,11 @@ use viofo_pipeline::{Grouping, Shutdown};
 use viofo_sim::{ClipSpec, SimConfig};
 use viofo_store::Policy;
 
-use crate::harness::Rig;
+use crate::harness::start_rig;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn newest_first_downloads_in_reverse_order() {
-    let rig =
-        Rig::start(SimConfig::default().with_clips(ClipSpec::synthetic(3).size(50_000))).await;
+    let rig = start_rig(SimConfig::default().with_clips(ClipSpec::synthetic(3).size(50_000))).await;
     let mut cfg = rig.config();
     cfg.policy = Policy::NewestFirst;
     rig.syncer(cfg).run_cycle(&Shutdown::new()).await.unwrap();
@@ -23,8 +22,7 @@ async fn newest_first_downloads_in_reverse_order() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oldest_first_is_the_default_order() {
-    let rig =
-        Rig::start(SimConfig::default().with_clips(ClipSpec::synthetic(3).size(50_000))).await;
+    let rig = start_rig(SimConfig::default().with_clips(ClipSpec::synthetic(3).size(50_000))).await;
     rig.syncer(rig.config())
         .run_cycle(&Shutdown::new())
         .await
@@ -39,7 +37,7 @@ async fn filters_select_locked_channels_and_parking() {
         .rear(true)
         .parking_every(2)
         .locked_every(3);
-    let rig = Rig::start(SimConfig::default().with_clips(spec)).await;
+    let rig = start_rig(SimConfig::default().with_clips(spec)).await;
     let clips = rig.sim.clips();
     let locked: Vec<String> = clips
         .iter()
@@ -79,14 +77,14 @@ async fn filters_select_locked_channels_and_parking() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn daily_grouping_puts_clips_and_sidecars_in_date_folders() {
     let rig =
-        Rig::start(SimConfig::default().with_clips(ClipSpec::synthetic(2).size(300_000))).await;
+        start_rig(SimConfig::default().with_clips(ClipSpec::synthetic(2).size(300_000))).await;
     let mut cfg = rig.config();
     cfg.grouping = Grouping::Daily;
     rig.syncer(cfg).run_cycle(&Shutdown::new()).await.unwrap();
     for c in rig.sim.clips() {
         let d = c.start.date();
         let folder = format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day());
-        let path = rig.archive.path().join(folder).join(&c.name);
+        let path = rig.archive.join(folder).join(&c.name);
         assert!(path.is_file(), "{} missing", path.display());
         assert!(sidecar_path(&path, Format::Gpx).is_file());
     }
@@ -94,8 +92,7 @@ async fn daily_grouping_puts_clips_and_sidecars_in_date_folders() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_disk_guard_stops_with_disk_full_before_downloading() {
-    let rig =
-        Rig::start(SimConfig::default().with_clips(ClipSpec::synthetic(2).size(60_000))).await;
+    let rig = start_rig(SimConfig::default().with_clips(ClipSpec::synthetic(2).size(60_000))).await;
     let mut cfg = rig.config();
     cfg.max_used_disk = Some(0.0001);
     let err = rig
@@ -112,9 +109,8 @@ async fn the_disk_guard_stops_with_disk_full_before_downloading() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retention_removes_old_clips_with_their_sidecars_but_keeps_locked_ones() {
-    let rig =
-        Rig::start(SimConfig::default().with_clips(ClipSpec::synthetic(1).size(60_000))).await;
-    let root = rig.archive.path();
+    let rig = start_rig(SimConfig::default().with_clips(ClipSpec::synthetic(1).size(60_000))).await;
+    let root = &rig.archive;
     let old = root.join("2019_0101_120000_000001F.MP4");
     std::fs::write(&old, b"old clip").unwrap();
     std::fs::write(sidecar_path(&old, Format::Gpx), b"<gpx/>").unwrap();
@@ -131,7 +127,7 @@ async fn retention_removes_old_clips_with_their_sidecars_but_keeps_locked_ones()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn locked_first_takes_locked_clips_before_the_rest() {
     let spec = ClipSpec::synthetic(6).size(40_000).locked_every(3);
-    let rig = Rig::start(SimConfig::default().with_clips(spec)).await;
+    let rig = start_rig(SimConfig::default().with_clips(spec)).await;
     let locked: std::collections::HashSet<String> = rig
         .sim
         .clips()
@@ -151,7 +147,7 @@ async fn locked_first_takes_locked_clips_before_the_rest() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_downloads_at_once_stay_within_the_camera_limit() {
-    let rig = Rig::start(
+    let rig = start_rig(
         SimConfig::default()
             .with_clips(ClipSpec::synthetic(6).size(300_000))
             .bandwidth(6_000_000),
@@ -177,13 +173,13 @@ async fn three_downloads_at_once_stay_within_the_camera_limit() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dry_run_lists_what_would_happen_and_touches_nothing() {
-    let rig = Rig::start(
+    let rig = start_rig(
         SimConfig::default()
             .with_clips(ClipSpec::synthetic(3).size(40_000).locked_every(3))
             .recording(true),
     )
     .await;
-    let old = rig.archive.path().join("2019_0101_120000_000001F.MP4");
+    let old = rig.archive.join("2019_0101_120000_000001F.MP4");
     std::fs::write(&old, b"old").unwrap();
     let mut cfg = rig.config();
     cfg.delete_after_download = true;
@@ -244,8 +240,7 @@ async fn dry_run_lists_what_would_happen_and_touches_nothing() {
 /// exactly the clips the dry run named, in the same order.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dry_run_and_real_run_agree_on_priority_and_failed_clips() {
-    let rig =
-        Rig::start(SimConfig::default().with_clips(ClipSpec::synthetic(4).size(30_000))).await;
+    let rig = start_rig(SimConfig::default().with_clips(ClipSpec::synthetic(4).size(30_000))).await;
     let names = rig.names();
     // A first cycle that downloads nothing (no rear clips) fills the store.
     let mut none = rig.config();
@@ -286,8 +281,7 @@ async fn dry_run_and_real_run_agree_on_priority_and_failed_clips() {
 /// and `queue` must not show a deleted file as kept (issue 10 item 14).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pruned_clip_is_recorded_as_pruned() {
-    let rig =
-        Rig::start(SimConfig::default().with_clips(ClipSpec::synthetic(1).size(40_000))).await;
+    let rig = start_rig(SimConfig::default().with_clips(ClipSpec::synthetic(1).size(40_000))).await;
     let name = rig.names().remove(0);
     rig.syncer(rig.config())
         .run_cycle(&Shutdown::new())
@@ -330,7 +324,7 @@ async fn recent_first_and_the_keep_period_read_the_camera_clock() {
     let now = clock.now();
     let older = name_at(now - time::Duration::hours(30), 1);
     let recent = name_at(now - time::Duration::hours(20), 2);
-    let rig = Rig::start(
+    let rig = start_rig(
         SimConfig::default()
             .with_clip(viofo_sim::ClipDef::synthetic(
                 &older,

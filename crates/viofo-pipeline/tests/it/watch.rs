@@ -7,12 +7,11 @@ use viofo_pipeline::backoff::Backoff;
 use viofo_pipeline::{Event, Shutdown};
 use viofo_sim::{ClipSpec, SimConfig};
 
-use crate::harness::{Hook, Rig};
+use crate::harness::{Hook, start_rig};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watch_backs_off_while_the_camera_is_away_and_resets_on_success() {
-    let rig =
-        Rig::start(SimConfig::default().with_clips(ClipSpec::synthetic(1).size(50_000))).await;
+    let rig = start_rig(SimConfig::default().with_clips(ClipSpec::synthetic(1).size(50_000))).await;
     let ms = Duration::from_millis;
     // The default schedule scaled down to milliseconds, so the test runs
     // the real loop (sockets, store) without waiting minutes.

@@ -11,7 +11,7 @@
 use viofo_pipeline::Event;
 use viofo_sim::{ClipSpec, SimConfig};
 use viofo_store::{Channel, ClipState};
-use viofosync_reliability::{CAMERA, Catalog, Rig, note, walk};
+use viofo_testkit::{CAMERA, Catalog, Rig, note, walk};
 
 use crate::diskfull::Tmpfs;
 
@@ -63,7 +63,10 @@ pub(crate) async fn unwritable_archive() {
     let root = tempfile::tempdir().unwrap();
     let archive = root.path().join("archive");
     std::fs::create_dir_all(&archive).unwrap();
-    let rig = Rig::start_with_archive(camera(), root, archive).await;
+    let rig = Rig::builder(camera())
+        .archive_at(root, archive)
+        .start()
+        .await;
     let catalog = Catalog::of(&rig.sim);
     // A run that lists and takes nothing (rear clips only; the camera has
     // front clips), so every clip has a pending row to watch.

@@ -22,10 +22,10 @@ use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::sync::mpsc;
 use viofo_sim::{ClipSpec, Sim, SimConfig};
 use viofo_store::{ClipState, Store, StoreOptions};
-use viofosync_reliability::{
-    CAMERA, Catalog, StoreCheck, check_db_copy, check_no_loss, note, sidecar, viofosync_binary,
-    walk,
+use viofo_testkit::{
+    CAMERA, Catalog, StoreCheck, check_db_copy, check_no_loss, note, sidecar, walk,
 };
+use viofosync_reliability::viofosync_binary;
 
 const KILLS: usize = 20;
 /// Runs allowed to reach the 20 kills (a run that finishes on its own is

@@ -5,7 +5,7 @@
 
 use viofo_sim::{ClipDef, ClipSpec, Fault, Folder, ListingEnd, SimConfig, Target};
 use viofo_store::ClipState;
-use viofosync_reliability::{CAMERA, Catalog, Rig, StoreCheck, check_no_loss, note};
+use viofo_testkit::{CAMERA, Catalog, Rig, StoreCheck, check_no_loss, note};
 
 use viofosync_reliability::DELETE_SETTLE as SETTLE;
 

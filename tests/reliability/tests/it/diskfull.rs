@@ -16,9 +16,7 @@ use std::process::Command;
 
 use viofo_pipeline::{Event, SyncConfig};
 use viofo_sim::{ClipSpec, SimConfig};
-use viofosync_reliability::{
-    Catalog, Rig, StoreCheck, check_no_loss, note, run_until_complete, walk,
-};
+use viofo_testkit::{Catalog, Rig, StoreCheck, check_no_loss, note, run_until_complete, walk};
 
 const CLIPS: usize = 6;
 const SIZE: u64 = 1_000_000;
@@ -91,12 +89,10 @@ impl Drop for Tmpfs {
 }
 
 async fn rig_on(root: tempfile::TempDir, archive: PathBuf) -> (Rig, Catalog, SyncConfig) {
-    let rig = Rig::start_with_archive(
-        SimConfig::default().with_clips(ClipSpec::synthetic(CLIPS).size(SIZE)),
-        root,
-        archive,
-    )
-    .await;
+    let rig = Rig::builder(SimConfig::default().with_clips(ClipSpec::synthetic(CLIPS).size(SIZE)))
+        .archive_at(root, archive)
+        .start()
+        .await;
     let catalog = Catalog::of(&rig.sim);
     let mut cfg = rig.config();
     cfg.delete_after_download = true;
@@ -153,10 +149,10 @@ async fn assert_stopped_safely(rig: &Rig, catalog: &Catalog, err: &viofo_pipelin
     for name in &report.archived {
         let row = rig
             .store
-            .get_by_name(viofosync_reliability::CAMERA, name)
+            .get_by_name(viofo_testkit::CAMERA, name)
             .await
             .unwrap();
-        let gpx = viofosync_reliability::sidecar(&rig.archive.join(name), "gpx");
+        let gpx = viofo_testkit::sidecar(&rig.archive.join(name), "gpx");
         note(&format!(
             "disk_full:   {name}: store {:?}, gps recorded {}, delete {:?}, GPX sidecar {}",
             row.as_ref().map(|r| r.state.as_str()),

@@ -10,9 +10,7 @@ use std::time::{Duration, Instant};
 use viofo_pipeline::{DeleteResult, Event, SyncConfig};
 use viofo_sim::{ClipSpec, SimConfig};
 use viofo_store::ClipState;
-use viofosync_reliability::{
-    CAMERA, Catalog, CatalogEntry, Hook, Rig, note, sha256_file, sha256_sim,
-};
+use viofo_testkit::{CAMERA, Catalog, CatalogEntry, Hook, Rig, note, sha256_file, sha256_sim};
 
 const SIZE: u64 = 200_000;
 use viofosync_reliability::DELETE_SETTLE as SETTLE;

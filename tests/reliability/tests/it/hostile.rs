@@ -9,8 +9,9 @@ use bytes::Bytes;
 use viofo_client::{Client, ListSource};
 use viofo_pipeline::Event;
 use viofo_sim::{ClipSpec, SimConfig};
+use viofo_testkit::{Catalog, Rig, note, test_client_config, walk};
 use viofosync_reliability::hostile::{HostileServer, Reply};
-use viofosync_reliability::{Catalog, Rig, note, peak_rss, test_client_config, walk};
+use viofosync_reliability::peak_rss;
 
 fn item(name: &str, fpath: &str, size: &str) -> String {
     format!(

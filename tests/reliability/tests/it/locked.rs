@@ -2,14 +2,12 @@
 //! for 10 s mid-cycle; downloads keep flowing, state catches up, nothing is
 //! lost.
 
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, BufReader};
 use viofo_pipeline::{Event, Shutdown};
 use viofo_sim::{ClipSpec, SimConfig};
 use viofo_store::ClipState;
-use viofosync_reliability::{CAMERA, Catalog, Rig};
+use viofo_testkit::{CAMERA, Catalog, Hold, LockHolder, Rig, lock_holder_binary};
 
 const CLIPS: usize = 20;
 const HOLD: Duration = Duration::from_secs(10);
@@ -17,6 +15,8 @@ const HOLD: Duration = Duration::from_secs(10);
 const GAP_TARGET_MS: i64 = 50;
 
 pub(crate) async fn store_locked() {
+    // Found (or built) before the cycle starts, so the lock falls mid-cycle.
+    lock_holder_binary().unwrap_or_else(|e| panic!("the lock holder binary: {e}"));
     // 20 clips of 800 kB over a 1 MB/s link: ~16 s of downloads, of which
     // the lock covers 10 s (about 12 downloads, fewer than the tail queue).
     let rig = Rig::start(
@@ -44,25 +44,12 @@ pub(crate) async fn store_locked() {
     .await
     .expect("first download within 30 s");
 
-    let mut holder = tokio::process::Command::new(env!("CARGO_BIN_EXE_reliability-lock-holder"))
-        .arg(&rig.db)
-        .arg(HOLD.as_millis().to_string())
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start the lock holder");
-    let mut lines = BufReader::new(holder.stdout.take().unwrap()).lines();
-    let first = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
-        .await
-        .expect("the holder locks within 30 s")
-        .unwrap();
-    assert_eq!(first.as_deref(), Some("locked"));
-    let locked_at = Instant::now();
+    let mut holder = LockHolder::start(&rig.db, Hold::For(HOLD)).await;
 
     // While locked: count downloads finishing (events are not store-bound).
     let mut done_while_locked = 0usize;
     let mut deletes_while_locked = 0usize;
-    let released = loop {
+    let held_for = loop {
         tokio::select! {
             e = rx.recv() => match e {
                 Some(Event::ItemDone { .. }) => done_while_locked += 1,
@@ -70,12 +57,10 @@ pub(crate) async fn store_locked() {
                 Some(_) => {}
                 None => panic!("the cycle ended while the store was locked"),
             },
-            l = lines.next_line() => break l.unwrap(),
+            // Says `released`, exits successfully; how long it held.
+            held = holder.released() => break held,
         }
     };
-    assert_eq!(released.as_deref(), Some("released"));
-    let held_for = locked_at.elapsed();
-    assert!(holder.wait().await.unwrap().success());
     assert!(
         held_for >= HOLD - Duration::from_millis(500),
         "lock held {held_for:?}"
@@ -124,7 +109,7 @@ pub(crate) async fn store_locked() {
         "median gap between downloads {p50} ms > {GAP_TARGET_MS} ms while the store was locked ({:?})",
         t.gap
     );
-    viofosync_reliability::note(&format!(
+    viofo_testkit::note(&format!(
         "store_locked: {done_while_locked} downloads finished during the {held_for:?} lock; gap p50 {p50} ms, p95 {:?} ms, max {:?} ms",
         t.gap.p95_ms, t.gap.max_ms
     ));

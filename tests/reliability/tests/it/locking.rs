@@ -5,7 +5,7 @@
 
 use viofo_sim::{ClipSpec, Folder, LockStyle, SimConfig};
 use viofo_store::ClipState;
-use viofosync_reliability::{CAMERA, Catalog, Rig, note, sha256_file, sha256_sim};
+use viofo_testkit::{CAMERA, Catalog, Rig, note, sha256_file, sha256_sim};
 
 const CLIPS: usize = 5;
 const SIZE: u64 = 200_000;

@@ -1,5 +1,7 @@
 //! The viofosync reliability suite: one named test per scenario of
-//! docs/RELIABILITY.md. Shared harness: the `viofosync_reliability` library.
+//! docs/RELIABILITY.md. Shared harness: the `viofo-testkit` crate (rig,
+//! no-data-loss checker, lock holder) and this package's library (what only
+//! this suite needs).
 //!
 //! A custom harness (libtest-mimic, `harness = false`) that looks and takes
 //! the same arguments as `cargo test`'s, so a scenario whose environment is
@@ -24,7 +26,7 @@ use std::future::Future;
 use std::process::ExitCode;
 
 use libtest_mimic::{Arguments, Trial};
-use viofosync_reliability::note;
+use viofo_testkit::note;
 
 /// A scenario run on its own two-worker runtime (as
 /// `#[tokio::test(flavor = "multi_thread", worker_threads = 2)]` would).

@@ -9,7 +9,7 @@ use viofo_client::ListSource;
 use viofo_pipeline::{DeleteResult, Event, SyncConfig};
 use viofo_sim::{ClipSpec, Fault, RandomFaults, SimConfig, Target};
 use viofo_store::ClipState;
-use viofosync_reliability::{
+use viofo_testkit::{
     CAMERA, Catalog, Hook, Rig, StoreCheck, check_no_loss, run_until_complete, test_client_config,
 };
 

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use viofo_pipeline::Event;
 use viofo_sim::{ClipSpec, SimConfig};
 use viofo_store::ClipState;
-use viofosync_reliability::{CAMERA, Catalog, CatalogEntry, Hook, Rig, sha256_file, walk};
+use viofo_testkit::{CAMERA, Catalog, CatalogEntry, Hook, Rig, sha256_file, walk};
 
 fn growing(rig: &Rig) -> Vec<viofo_sim::ClipInfo> {
     rig.sim.clips().into_iter().filter(|c| c.growing).collect()
@@ -49,7 +49,7 @@ async fn finish_and_take(rig: &Rig, mut catalog: Catalog, name: &str) {
         .clip(name)
         .expect("the finished clip is on the card");
     assert!(!info.growing);
-    let hash = viofosync_reliability::sha256_sim(&rig.sim, name).unwrap();
+    let hash = viofo_testkit::sha256_sim(&rig.sim, name).unwrap();
     catalog.clips.insert(
         name.to_owned(),
         CatalogEntry {

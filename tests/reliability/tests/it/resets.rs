@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use viofo_sim::{ClipSpec, Fault, Outcome, SimConfig};
 use viofo_store::{ClipState, CycleOutcome};
-use viofosync_reliability::{CAMERA, Catalog, Rig, note};
+use viofo_testkit::{CAMERA, Catalog, Rig, note};
 
 const CLIPS: usize = 3;
 const BURST: u64 = 20;

@@ -5,7 +5,7 @@
 
 use viofo_sim::{ClipDef, ClipSpec, Folder, SimConfig};
 use viofo_store::ClipState;
-use viofosync_reliability::{CAMERA, Catalog, Rig, note, sha256, sha256_file, walk};
+use viofo_testkit::{CAMERA, Catalog, Rig, note, sha256, sha256_file, walk};
 
 /// Older than the other clips, so it is never the newest of its channel.
 const NAME: &str = "2025_1224_110000_000090F.MP4";
