@@ -296,12 +296,24 @@ pub enum DeleteOutcome {
         /// The status the camera answered.
         status: i64,
     },
-    /// The pipeline chose not to delete.
+    /// The pipeline chose not to delete, for a lasting reason (locked, size
+    /// differs, moved, ...): decided.
     Skipped {
         /// Why.
         reason: String,
     },
+    /// Not deleted yet, for a passing reason (possibly still recording, its
+    /// size not yet seen settled, a listing cut off): the clip's tail stays
+    /// open and a later listing decides. Stored so `queue` can say why a
+    /// clip is still on the camera.
+    Waiting {
+        /// Why.
+        reason: String,
+    },
 }
+
+/// The text prefix of [`DeleteOutcome::Waiting`] in `delete_outcome`.
+const WAITING: &str = "waiting: ";
 
 impl DeleteOutcome {
     pub(crate) fn to_text(&self) -> String {
@@ -309,7 +321,14 @@ impl DeleteOutcome {
             DeleteOutcome::Confirmed => "confirmed".to_owned(),
             DeleteOutcome::Refused { status } => format!("refused: status {status}"),
             DeleteOutcome::Skipped { reason } => format!("skipped: {reason}"),
+            DeleteOutcome::Waiting { reason } => format!("{WAITING}{reason}"),
         }
+    }
+
+    /// Is this outcome final (the delete question is settled)? Only
+    /// [`Waiting`](Self::Waiting) is not.
+    pub fn is_decided(&self) -> bool {
+        !matches!(self, DeleteOutcome::Waiting { .. })
     }
 }
 
@@ -406,12 +425,25 @@ pub struct ClipRow {
     /// When retention removed it from the archive (state `pruned`).
     pub pruned_at: Option<i64>,
     /// Last delete outcome, as text (`confirmed`, `refused: status N`,
-    /// `skipped: reason`).
+    /// `skipped: reason`, `waiting: reason`).
     pub delete_outcome: Option<String>,
     /// The cycle that downloaded it.
     pub cycle_id: Option<CycleId>,
     /// Stage timestamps.
     pub times: StageTimes,
+}
+
+impl ClipRow {
+    /// Is the camera-delete question settled for this clip (deleted,
+    /// refused, or skipped for a lasting reason)? A clip still
+    /// [waiting](DeleteOutcome::Waiting), or never asked about, is not.
+    pub fn delete_decided(&self) -> bool {
+        self.deleted_from_camera_at.is_some()
+            || self
+                .delete_outcome
+                .as_deref()
+                .is_some_and(|o| !o.starts_with(WAITING))
+    }
 }
 
 /// What [`Store::fail_with_outcome`](crate::Store::fail_with_outcome) did

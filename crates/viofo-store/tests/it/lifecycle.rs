@@ -58,12 +58,28 @@ async fn happy_path_and_illegal_moves() {
         max_speed_mps: 13.5,
     };
     s.set_gps(id, gps.clone()).await.unwrap();
+    assert!(!s.get(id).await.unwrap().unwrap().delete_decided());
+    // A passing reason is stored but decides nothing: the tail stays open.
+    let waiting = DeleteOutcome::Waiting {
+        reason: "may still be recording".to_owned(),
+    };
+    assert!(!waiting.is_decided());
+    s.record_delete(id, waiting).await.unwrap();
+    let row = s.get(id).await.unwrap().unwrap();
+    assert_eq!(
+        row.delete_outcome.as_deref(),
+        Some("waiting: may still be recording")
+    );
+    assert!(!row.delete_decided());
+    assert_eq!(row.state, ClipState::Downloaded);
+    assert_eq!(s.unfinished_tails(Some(CAM)).await.unwrap().len(), 1);
     s.record_delete(id, DeleteOutcome::Refused { status: -1 })
         .await
         .unwrap();
     let row = s.get(id).await.unwrap().unwrap();
     assert_eq!(row.deleted_from_camera_at, None);
     assert_eq!(row.delete_outcome.as_deref(), Some("refused: status -1"));
+    assert!(row.delete_decided());
     s.record_delete(id, DeleteOutcome::Confirmed).await.unwrap();
     s.finish_tail(id).await.unwrap();
 
