@@ -89,7 +89,8 @@ pub struct SyncConfig {
     /// The newest clip of a channel is deleted only once two listings at
     /// least this far apart showed it with the archived size (a clip the
     /// camera still writes to keeps growing even when it says it is not
-    /// recording). Default 5 s.
+    /// recording). Default 5 s. A cycle waits for it at its end only when
+    /// it is 30 s or less; otherwise such a clip is decided by a later run.
     pub delete_settle: Duration,
     /// First wait before a transient download failure (reset, cut body,
     /// stall) is retried within a cycle; doubles per attempt, capped at

@@ -48,6 +48,7 @@ impl Syncer {
                 continue;
             };
             tracing::info!("resuming the tail of {} (interrupted earlier)", row.name);
+            let delete_done = row.delete_decided();
             jobs.push(TailJob {
                 id: row.id,
                 remote_path: row.remote_path.clone(),
@@ -58,7 +59,7 @@ impl Syncer {
                 gps: None,
                 recorded: true,
                 has_gps: row.gps.is_some(),
-                delete_done: row.delete_outcome.is_some() || row.deleted_from_camera_at.is_some(),
+                delete_done,
             });
         }
         Ok(jobs)
@@ -213,6 +214,11 @@ async fn local_size(path: &Path) -> Option<u64> {
     fs_err::tokio::metadata(path).await.ok().map(|m| m.len())
 }
 
+/// The longest a cycle waits at its end for a newest clip's size to settle
+/// before deciding its delete; with a longer `delete_settle`, the next run
+/// decides.
+const MAX_END_OF_CYCLE_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// An archived clip waiting for the listing that decides its delete.
 pub(crate) struct PendingDelete {
     id: ClipId,
@@ -312,7 +318,19 @@ impl Syncer {
                     DeleteResult::Confirmed
                 }
                 (Decision::Keep(r), _) if r.is_passing() => {
-                    tracing::debug!("{}: kept on the camera for now: {r}", d.name);
+                    if d.last_keep.as_ref() != Some(&r) {
+                        // Stored (once per change) so `queue` says why the
+                        // clip is still on the camera; the tail stays open.
+                        tracing::info!("{}: kept on the camera for now: {r}", d.name);
+                        let waiting = DeleteResult::Waiting {
+                            reason: r.to_string(),
+                        };
+                        s.store.record_delete(d.id, waiting.clone()).submit();
+                        s.events.emit(Event::Delete {
+                            name: d.name.clone(),
+                            outcome: waiting,
+                        });
+                    }
                     d.last_keep = Some(r);
                     still.push(d);
                     continue;
@@ -376,10 +394,13 @@ impl Syncer {
                         d.iter().any(|d| d.asked),
                     )
                 };
-                if settling && !slept {
+                // A settle time longer than this is not waited for at the
+                // end of a cycle: the next run decides.
+                let wait = self.inner.cfg.delete_settle;
+                if settling && !slept && wait <= MAX_END_OF_CYCLE_WAIT {
                     slept = true;
                     tokio::select! {
-                        () = tokio::time::sleep(self.inner.cfg.delete_settle) => {}
+                        () = tokio::time::sleep(wait) => {}
                         () = shutdown.stopped() => break,
                     }
                 } else if !asked {

@@ -231,3 +231,42 @@ async fn photos_are_archived_without_gps_extraction() {
     let v = rig.row(&video).await;
     assert!(v.times.gps_finished_at.is_some(), "{v:?}");
 }
+
+/// A clip kept on the camera for a passing reason says so in the store
+/// (`waiting: …`) while its tail stays open, so `queue` can tell why; a
+/// settle time too long to wait for at the end of a cycle is not waited
+/// for; a later run deletes the clip once its size is seen settled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clip_kept_for_now_says_why_and_a_later_run_deletes_it() {
+    let rig = start_rig(SimConfig::default().with_clips(ClipSpec::synthetic(2).size(40_000))).await;
+    let names = rig.names();
+    let newest = names[1].clone();
+    let mut long = deleting(&rig);
+    long.delete_settle = std::time::Duration::from_secs(3600);
+    let s = rig.syncer(long).run_cycle(&Shutdown::new()).await.unwrap();
+    assert!(s.duration < std::time::Duration::from_secs(60), "{s:?}");
+    rig.store.flush().await.unwrap();
+    let row = rig.row(&newest).await;
+    assert_eq!(row.state, ClipState::Downloaded, "{row:?}");
+    assert!(!row.delete_decided());
+    assert!(
+        row.delete_outcome
+            .as_deref()
+            .is_some_and(|o| o.starts_with("waiting: ") && o.contains("settled")),
+        "{row:?}"
+    );
+    assert!(!rig.sim.deleted().contains(&newest));
+    assert!(
+        rig.sim.deleted().contains(&names[0]),
+        "the older clip is not held"
+    );
+    rig.syncer(deleting(&rig))
+        .run_cycle(&Shutdown::new())
+        .await
+        .unwrap();
+    rig.store.flush().await.unwrap();
+    let row = rig.row(&newest).await;
+    assert_eq!(row.state, ClipState::Done, "{row:?}");
+    assert_eq!(row.delete_outcome.as_deref(), Some("confirmed"));
+    assert!(rig.sim.deleted().contains(&newest));
+}
