@@ -251,6 +251,9 @@ impl Progress {
                 DeleteResult::Refused { status } => {
                     tracing::warn!("the camera refused to delete {name} (status {status})");
                 }
+                DeleteResult::Waiting { reason } => {
+                    tracing::debug!("{name} stays on the camera for now: {reason}");
+                }
                 DeleteResult::Skipped { reason } => {
                     tracing::debug!("not deleting {name} from the camera: {reason}");
                 }
