@@ -1,0 +1,275 @@
+//! The model refreshed from a real store, sticky errors across restarts,
+//! and a real sync against the simulator feeding it.
+
+use std::time::Duration;
+
+use viofo_client::{Client, ClientConfig};
+use viofo_pipeline::{Shutdown, SyncConfig, Syncer};
+use viofo_sim::{ClipSpec, Sim, SimConfig};
+use viofo_status::{
+    NoActions, NoPersistence, ServerConfig, StatusConfig, StatusModel, StickyFile, StickyKind,
+    SyncState,
+};
+use viofo_store::{Channel, CycleMode, ListedClip, Store, StoreOptions};
+
+use crate::common::{Server, client};
+
+fn listed(name: &str, size: u64) -> ListedClip {
+    ListedClip {
+        name: name.into(),
+        remote_path: format!("/DCIM/Movie/{name}"),
+        size,
+        size_exact: true,
+        locked: false,
+        parking: false,
+        channel: Channel::Front,
+        recorded_at: Some(1_766_577_804_000),
+    }
+}
+
+#[tokio::test]
+async fn refresh_reads_counts_failed_clips_archive_and_cycles_from_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("archive");
+    std::fs::create_dir(&archive).unwrap();
+    let store = Store::open(StoreOptions::at(dir.path().join("viofosync.db")))
+        .await
+        .unwrap();
+    let evil = "<script>alert(1)</script>";
+    let listing = vec![
+        listed("a.MP4", 1_000),
+        listed("b.MP4", 2_000),
+        listed(evil, 3_000),
+    ];
+    store.reconcile("cam-1", &listing, |_| None).await.unwrap();
+    let cycle = store
+        .begin_cycle("cam-1", CycleMode::Pipelined)
+        .await
+        .unwrap();
+    let a = store.get_by_name("cam-1", "a.MP4").await.unwrap().unwrap();
+    store.start_download(a.id, Some(cycle)).await.unwrap();
+    store
+        .finish_download(a.id, &archive.join("a.MP4"), 1_000)
+        .await
+        .unwrap();
+    store.finish_tail(a.id).await.unwrap();
+    let bad = store.get_by_name("cam-1", evil).await.unwrap().unwrap();
+    store.start_download(bad.id, Some(cycle)).await.unwrap();
+    store
+        .fail(bad.id, "HTTP 403 <forbidden>", false)
+        .await
+        .unwrap();
+    store
+        .finish_cycle_report(
+            cycle,
+            viofo_store::CycleStats {
+                clips: 1,
+                bytes: 1_000,
+                outcome: viofo_store::CycleOutcome::CompletedWithFailures,
+                note: None,
+            },
+        )
+        .await
+        .unwrap();
+
+    let status = StatusModel::new(StatusConfig::new("cam-1", &archive), NoPersistence);
+    status.refresh(&store).await.unwrap();
+    let s = status.snapshot();
+    assert_eq!((s.queue.pending, s.queue.done, s.queue.failed), (1, 1, 1));
+    assert_eq!((s.archive.bytes, s.archive.clips), (1_000, 1));
+    assert_eq!(s.failed.len(), 1);
+    assert_eq!(s.failed[0].clip, evil);
+    assert_eq!(s.failed[0].reason.as_deref(), Some("HTTP 403 <forbidden>"));
+    assert_eq!(s.last_cycles.len(), 1);
+    assert_eq!(
+        s.last_cycles[0].outcome.as_deref(),
+        Some("completed_with_failures")
+    );
+    let disk = s.disk.expect("the archive's filesystem was read");
+    assert!(disk.total_bytes > 0 && disk.used_bytes <= disk.total_bytes);
+    // A failed clip is a sticky error, so the state is error.
+    assert_eq!(s.state, SyncState::Error);
+    assert_eq!(s.errors[0].kind, StickyKind::ClipsFailed);
+    let metrics = status.render_metrics();
+    assert!(
+        metrics.contains("viofosync_queue_clips{state=\"failed\"} 1\n"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("viofosync_archive_bytes 1000\n"),
+        "{metrics}"
+    );
+
+    // The page lists the failed clip and its reason, escaped.
+    let srv = Server::start_with(ServerConfig::default(), status.clone(), NoActions).await;
+    let html = client()
+        .get(srv.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains(
+            "<td>&lt;script&gt;alert(1)&lt;/script&gt;</td><td>HTTP 403 &lt;forbidden&gt;</td>"
+        ),
+        "{html}"
+    );
+    assert!(!html.contains("<script"), "{html}");
+    srv.stop().await;
+
+    // Retried and gone: the sticky error clears with the condition.
+    store.retry_failed(Some("cam-1")).await.unwrap();
+    status.refresh(&store).await.unwrap();
+    let s = status.snapshot();
+    assert!(s.errors.is_empty(), "{:?}", s.errors);
+    assert_eq!(s.state, SyncState::Waiting);
+    store.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn sticky_errors_survive_a_restart_and_clear_with_their_condition() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("viofosync.db");
+    let archive = dir.path().join("missing-archive");
+    let store = Store::open(StoreOptions::at(&db)).await.unwrap();
+    let status = StatusModel::new(
+        StatusConfig::new("cam-1", &archive),
+        StickyFile::beside(&db),
+    );
+    status.set_error(StickyKind::DiskFull, "disk full: 100% used");
+    // The refresh finds the archive missing and saves both.
+    status.refresh(&store).await.unwrap();
+    let first = status.snapshot().errors;
+    let kinds: Vec<_> = first.iter().map(|e| e.kind).collect();
+    assert_eq!(kinds, [StickyKind::DiskFull, StickyKind::ArchiveUnwritable]);
+    assert!(
+        first[1].message.contains("does not exist"),
+        "{}",
+        first[1].message
+    );
+    assert!(dir.path().join("viofosync.status.json").is_file());
+    drop(status);
+
+    // A new process: the errors are back, with their times.
+    let status = StatusModel::new(
+        StatusConfig::new("cam-1", &archive),
+        StickyFile::beside(&db),
+    );
+    assert_eq!(status.snapshot().errors, first);
+    assert_eq!(status.snapshot().state, SyncState::Error);
+    assert!(
+        status
+            .render_metrics()
+            .contains("viofosync_sticky_error{kind=\"disk_full\"} 1\n")
+    );
+
+    // The archive appears: that error clears, the disk-full one stays.
+    std::fs::create_dir(&archive).unwrap();
+    status.refresh(&store).await.unwrap();
+    let kinds: Vec<_> = status.snapshot().errors.iter().map(|e| e.kind).collect();
+    assert_eq!(kinds, [StickyKind::DiskFull]);
+    let reread = StickyFile::beside(&db);
+    let saved = viofo_status::StickyStore::load(&reread).unwrap();
+    assert_eq!(saved.len(), 1, "the clearing was saved too");
+    store.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_sync_against_the_simulator_shows_on_every_surface() {
+    let sim = Sim::start(SimConfig::default().with_clips(ClipSpec::synthetic(3).size(200_000)))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("archive");
+    std::fs::create_dir(&archive).unwrap();
+    let store = Store::open(StoreOptions::at(dir.path().join("state.db")))
+        .await
+        .unwrap();
+    let mut cfg = StatusConfig::new("sim-cam", &archive);
+    cfg.min_refresh_gap = Duration::from_millis(10);
+    let status = StatusModel::new(cfg, NoPersistence);
+    // The first read: what the store held before this process is history.
+    status.refresh(&store).await.unwrap();
+    let (stop_refresh, refresh_stopped) = tokio::sync::oneshot::channel::<()>();
+    let refresher = tokio::spawn({
+        let status = status.clone();
+        let store = store.clone();
+        async move {
+            status
+                .run_refresh(store, async {
+                    let _ = refresh_stopped.await;
+                })
+                .await;
+        }
+    });
+    let srv = Server::start_with(ServerConfig::default(), status.clone(), NoActions).await;
+
+    let client_cfg = ClientConfig::new(sim.base_url());
+    let mut sync_cfg = SyncConfig::new("sim-cam", &archive);
+    sync_cfg.max_used_disk = None;
+    let syncer = Syncer::new(
+        Client::new(client_cfg).unwrap(),
+        store.clone(),
+        sync_cfg,
+        status.clone(),
+    )
+    .unwrap();
+    let summary = syncer.run_cycle(&Shutdown::new()).await.unwrap();
+    assert_eq!(summary.clips, 3);
+    // The cycle's end asked the refresh task for a full read; this one
+    // makes sure it happened before the checks (the tail stages are
+    // observed once whichever read comes first).
+    status.refresh(&store).await.unwrap();
+
+    let s: serde_json::Value = serde_json::from_str(
+        &client()
+            .get(srv.url("/api/status"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(s["state"], "waiting");
+    assert_eq!(s["camera"]["online"], true);
+    assert_eq!(
+        s["queue"]["done"].as_u64().unwrap() + s["queue"]["downloaded"].as_u64().unwrap(),
+        3
+    );
+    assert_eq!(s["archive"]["clips"], 3);
+    assert_eq!(s["last_cycles"][0]["outcome"], "completed");
+    assert_eq!(s["last_cycles"][0]["clips"], 3);
+    let metrics = client()
+        .get(srv.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let total: u64 = sim.clips().iter().map(|c| c.size).sum();
+    for line in [
+        "viofosync_clips_archived_total 3".to_owned(),
+        format!("viofosync_downloaded_bytes_total {total}"),
+        "viofosync_cycles_total{outcome=\"completed\"} 1".to_owned(),
+        "viofosync_camera_online 1".to_owned(),
+        "viofosync_download_duration_seconds_count 3".to_owned(),
+        "viofosync_download_gap_seconds_count 2".to_owned(),
+        "viofosync_tail_stage_duration_seconds_count{stage=\"tail_run\"} 3".to_owned(),
+        "viofosync_queue_clips{state=\"pending\"} 0".to_owned(),
+    ] {
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "missing {line:?} in\n{metrics}"
+        );
+    }
+    srv.stop().await;
+    let _ = stop_refresh.send(());
+    refresher.await.unwrap();
+    store.close().await.unwrap();
+    sim.shutdown().await;
+}
