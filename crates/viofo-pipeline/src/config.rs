@@ -86,6 +86,11 @@ pub struct SyncConfig {
     pub delete_after_download: bool,
     /// With `delete_after_download`, delete locked clips too.
     pub delete_locked: bool,
+    /// Also delete from the camera the clips archived by earlier runs that
+    /// it still lists (turning deletes on after clips were archived leaves
+    /// them there otherwise), under exactly the same delete rule as fresh
+    /// ones. Default off.
+    pub delete_archived: bool,
     /// The newest clip of a channel is deleted only once two listings at
     /// least this far apart showed it with the archived size (a clip the
     /// camera still writes to keeps growing even when it says it is not
@@ -128,6 +133,7 @@ impl SyncConfig {
             retention: RetentionPolicy::default(),
             delete_after_download: false,
             delete_locked: false,
+            delete_archived: false,
             delete_settle: Duration::from_secs(5),
             retry_base: Duration::from_secs(1),
             gps: Some(GpsConfig::default()),

@@ -358,6 +358,9 @@ impl Syncer {
         let (tx, rx) = mpsc::channel::<TailJob>(s.cfg.tail_queue);
         // Tails left unfinished by an earlier run go first.
         let resumed = self.unfinished_tails().await?;
+        if s.cfg.delete_archived {
+            self.queue_archived_deletes(cx).await?;
+        }
 
         let downloads_done = CancellationToken::new();
         let work = async {

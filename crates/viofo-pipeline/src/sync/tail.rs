@@ -127,6 +127,7 @@ impl Syncer {
                 recorded,
                 asked: false,
                 last_keep: None,
+                open_tail: true,
             });
             cx.deletes_added.notify_one();
             finished = false;
@@ -232,6 +233,9 @@ pub(crate) struct PendingDelete {
     asked: bool,
     /// Why it was kept at the last decision.
     last_keep: Option<KeepReason>,
+    /// Its tail is open (a clip archived this run or resumed); `false` for
+    /// a clip archived earlier and done (`delete_archived`).
+    open_tail: bool,
 }
 
 impl PendingDelete {
@@ -242,6 +246,56 @@ impl PendingDelete {
 }
 
 impl Syncer {
+    /// With `delete_archived`: the clips archived by earlier runs (done)
+    /// that the camera still lists join the pending deletes, decided by the
+    /// same rule as fresh ones (their records are durable since before this
+    /// cycle).
+    pub(super) async fn queue_archived_deletes(&self, cx: &Cycle) -> Result<()> {
+        let s = &*self.inner;
+        let snap = cx.snapshot();
+        let rows = s
+            .store
+            .list(
+                Some(&s.cfg.camera_id),
+                &[viofo_store::ClipState::Done],
+                u32::MAX,
+            )
+            .await?;
+        let mut queued = 0usize;
+        let mut st = cx.st();
+        for row in rows {
+            let (Some(path), Some(bytes)) = (row.local_path, row.local_size) else {
+                continue;
+            };
+            if row.deleted_from_camera_at.is_some()
+                || !snap.recordings.contains_key(&row.name)
+                || st.deletes.iter().any(|d| d.id == row.id)
+            {
+                continue;
+            }
+            st.deletes.push(PendingDelete {
+                id: row.id,
+                name: row.name,
+                path,
+                bytes,
+                remote_path: row.remote_path,
+                recorded: cx.started,
+                asked: false,
+                last_keep: None,
+                open_tail: false,
+            });
+            queued += 1;
+        }
+        drop(st);
+        if queued > 0 {
+            tracing::info!(
+                "{queued} clip(s) archived earlier and still on the camera: deleting them under the delete rule"
+            );
+            cx.deletes_added.notify_one();
+        }
+        Ok(())
+    }
+
     /// Decides the pending deletes on the newest listing and carries out
     /// the deletes it allows. Lasting reasons to keep a clip are stored as
     /// its delete outcome (its tail finishes); passing ones keep it pending.
@@ -363,9 +417,11 @@ impl Syncer {
         // The outcome first, then the tail's end: a crash between them
         // resumes a tail whose delete is already decided.
         s.store.record_delete(d.id, outcome.clone()).submit();
-        s.store.finish_tail(d.id).submit();
         s.store.record_timing(d.id, Stage::DeleteFinished, now_ms());
-        s.store.record_timing(d.id, Stage::TailFinished, now_ms());
+        if d.open_tail {
+            s.store.finish_tail(d.id).submit();
+            s.store.record_timing(d.id, Stage::TailFinished, now_ms());
+        }
         s.events.emit(Event::Delete {
             name: d.name.clone(),
             outcome,

@@ -270,3 +270,49 @@ async fn a_clip_kept_for_now_says_why_and_a_later_run_deletes_it() {
     assert_eq!(row.delete_outcome.as_deref(), Some("confirmed"));
     assert!(rig.sim.deleted().contains(&newest));
 }
+
+/// `delete_archived` cleans the camera of clips archived by earlier runs,
+/// under the same rule as fresh ones: a clip locked since, or whose
+/// archived copy changed, stays (issue 14, "cleaning the camera later").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clips_archived_earlier_are_deleted_later_under_the_same_rule() {
+    let rig = start_rig(SimConfig::default().with_clips(ClipSpec::synthetic(4).size(40_000))).await;
+    let names = rig.names();
+    rig.syncer(rig.config())
+        .run_cycle(&Shutdown::new())
+        .await
+        .unwrap();
+    assert!(rig.sim.deleted().is_empty());
+    assert!(rig.sim.lock_clip(&names[0]));
+    let changed = rig.assert_archived(&names[1], &rig.sim.clip_bytes(&names[1]).unwrap());
+    std::fs::write(&changed, b"not the clip any more").unwrap();
+
+    let mut cfg = rig.config();
+    cfg.delete_archived = true;
+    let s = rig.syncer(cfg).run_cycle(&Shutdown::new()).await.unwrap();
+    assert_eq!(s.clips, 0);
+    let deleted = rig.sim.deleted();
+    assert_eq!(s.deleted, 2, "{deleted:?}");
+    assert!(deleted.contains(&names[2]) && deleted.contains(&names[3]));
+    rig.store.flush().await.unwrap();
+    let locked = rig.row(&names[0]).await;
+    assert!(
+        locked
+            .delete_outcome
+            .as_deref()
+            .is_some_and(|o| o.contains("locked")),
+        "{locked:?}"
+    );
+    let row = rig.row(&names[1]).await;
+    assert!(
+        row.delete_outcome
+            .as_deref()
+            .is_some_and(|o| o.contains("local copy")),
+        "{row:?}"
+    );
+    assert_eq!(row.state, ClipState::Done);
+    assert!(
+        rig.sim.clip(&names[1]).is_some(),
+        "the camera keeps the only good copy"
+    );
+}
