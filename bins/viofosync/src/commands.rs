@@ -1,7 +1,5 @@
 //! The subcommands that work on the configured camera and store.
 
-use std::future::Future;
-
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
@@ -144,13 +142,6 @@ pub(crate) async fn open_existing_store(l: &Loaded) -> Result<Option<Store>> {
 /// The pipeline settings from the configuration.
 pub(crate) fn sync_config(l: &Loaded, camera_id: &str, archive: &Path) -> SyncConfig {
     l.settings.sync_config(camera_id, archive)
-}
-
-/// Resolves once on the first SIGINT/SIGTERM (for `sim`).
-pub(crate) fn first_signal() -> impl Future<Output = ()> {
-    let shutdown = Shutdown::new();
-    spawn_signal_handler(shutdown.clone(), false);
-    async move { shutdown.stopped().await }
 }
 
 /// Calls [`Shutdown::request`] on every SIGINT/SIGTERM.

@@ -3,12 +3,14 @@
 
 mod commands;
 mod config;
+#[cfg(feature = "sim")]
 mod demo;
 mod doctor;
 mod errors;
 mod gpx;
 mod output;
 mod report;
+#[cfg(feature = "sim")]
 mod sim;
 mod stdout;
 
@@ -84,13 +86,43 @@ enum Command {
     /// Extract GPS tracks from clips on disk.
     Gpx(gpx::GpxArgs),
     /// Serve a simulated camera on 127.0.0.1.
+    #[cfg(feature = "sim")]
     Sim(sim::SimArgs),
     /// Check configuration, state database, archive and camera.
     Doctor(DoctorArgs),
     /// Print the effective configuration, each value's source, the file path.
     Config(ConfigArgs),
     /// Sync a simulated camera into a fresh folder; show what landed where and the timings.
+    #[cfg(feature = "sim")]
     Demo(demo::DemoArgs),
+}
+
+impl Command {
+    /// The settings flags of a command that reads the configuration;
+    /// `None` for `gpx`, `sim` and `demo`, which never read it (the demo
+    /// must work whatever a user's file says) and only take the log format.
+    fn settings(&self) -> Option<&SettingsArgs> {
+        match self {
+            Command::Sync(s) | Command::Watch(s) | Command::Status(s) | Command::RetryFailed(s) => {
+                Some(s)
+            }
+            Command::Doctor(d) => Some(&d.settings),
+            Command::Queue(q) => Some(&q.settings),
+            Command::Timings(t) => Some(&t.settings),
+            Command::Config(c) => Some(&c.settings),
+            Command::Gpx(_) => None,
+            #[cfg(feature = "sim")]
+            Command::Sim(_) | Command::Demo(_) => None,
+        }
+    }
+
+    /// `demo`, whose in-process simulator's info lines are kept quiet.
+    fn is_demo(&self) -> bool {
+        #[cfg(feature = "sim")]
+        return matches!(self, Command::Demo(_));
+        #[cfg(not(feature = "sim"))]
+        false
+    }
 }
 
 /// `queue` options.
@@ -177,27 +209,13 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> ExitCode {
     let verbosity =
         i8::try_from(cli.verbose).unwrap_or(i8::MAX) - i8::try_from(cli.quiet).unwrap_or(i8::MAX);
-    let settings_args = match &cli.command {
-        Command::Sync(s) | Command::Watch(s) | Command::Status(s) | Command::RetryFailed(s) => {
-            Some(s.clone())
-        }
-        Command::Doctor(d) => Some(d.settings.clone()),
-        Command::Queue(q) => Some(q.settings.clone()),
-        Command::Timings(t) => Some(t.settings.clone()),
-        Command::Config(c) => Some(c.settings.clone()),
-        Command::Gpx(_) | Command::Sim(_) | Command::Demo(_) => None,
-    };
+    let settings_args = cli.command.settings();
+    let needs_config = settings_args.is_some();
     let mut flags = settings_args
         .map(|s| s.flags().to_vec())
         .unwrap_or_default();
     flags.extend_from_slice(cli.globals.flags());
     let env = |name: &str| std::env::var(name).ok();
-    // gpx, sim and demo never read the configuration (the demo must work
-    // whatever a user's file says); they only take the log format.
-    let needs_config = !matches!(
-        cli.command,
-        Command::Gpx(_) | Command::Sim(_) | Command::Demo(_)
-    );
     let loaded = if needs_config {
         config::load(cli.config.as_deref(), &env, &flags)
     } else {
@@ -227,11 +245,7 @@ async fn run(cli: Cli) -> ExitCode {
             return Exit::Config.into();
         }
     };
-    let bars = output::init(
-        loaded.settings.log_format,
-        verbosity,
-        matches!(cli.command, Command::Demo(_)),
-    );
+    let bars = output::init(loaded.settings.log_format, verbosity, cli.command.is_demo());
 
     let result = match cli.command {
         Command::Sync(_) => commands::sync(&loaded, bars).await,
@@ -266,9 +280,11 @@ async fn run(cli: Cli) -> ExitCode {
                 }
             };
         }
-        Command::Sim(args) => sim::run(&args, commands::first_signal())
+        #[cfg(feature = "sim")]
+        Command::Sim(args) => sim::run(&args, sim::first_signal())
             .await
             .map(|()| Exit::Success),
+        #[cfg(feature = "sim")]
         Command::Demo(args) => demo::run(&args, bars).await,
     };
     let code = match result {

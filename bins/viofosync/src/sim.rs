@@ -79,6 +79,13 @@ pub(crate) fn config(args: &SimArgs) -> anyhow::Result<SimConfig> {
     Ok(cfg)
 }
 
+/// Resolves once on the first SIGINT/SIGTERM.
+pub(crate) fn first_signal() -> impl Future<Output = ()> {
+    let shutdown = viofo_pipeline::Shutdown::new();
+    crate::commands::spawn_signal_handler(shutdown.clone(), false);
+    async move { shutdown.stopped().await }
+}
+
 /// Runs the simulator until `shutdown` completes. Prints
 /// `listening on http://127.0.0.1:PORT` (one line on stdout, flushed) once
 /// it accepts connections.

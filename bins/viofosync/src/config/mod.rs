@@ -25,7 +25,9 @@ use viofo_client::ClientConfig;
 use viofo_pipeline::{GpsConfig, SyncConfig};
 
 use keys::{Accepts, KEYS, Key};
-pub(crate) use parse::{clip_size_arg, duration_arg, parse_size, show_duration};
+pub(crate) use parse::show_duration;
+#[cfg(feature = "sim")]
+pub(crate) use parse::{clip_size_arg, duration_arg, parse_size};
 
 /// Where a value came from.
 #[derive(Debug, Clone, PartialEq, Eq)]

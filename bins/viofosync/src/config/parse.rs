@@ -1,6 +1,6 @@
 //! The value parsers and printers every setting (and `sim`/`demo`'s own
-//! flags) go through: addresses, paths, booleans, numbers, percentages,
-//! durations, sizes, priorities, channels.
+//! flags, with the `sim` feature) go through: addresses, paths, booleans,
+//! numbers, percentages, durations, sizes, priorities, channels.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -140,6 +140,7 @@ pub(crate) fn parse_positive_duration(v: &str) -> Result<Duration, String> {
 }
 
 /// A flag's duration (`sim`, `demo`): `5ms`, `2s`, `1.5s`, `1m`, `0`.
+#[cfg(any(test, feature = "sim"))]
 pub(crate) fn duration_arg(s: &str) -> Result<Duration, String> {
     parse_duration(s, Unit::Seconds).map_err(|why| format!("{s:?}: {why} (e.g. 5ms, 2s, 1m)"))
 }
@@ -160,10 +161,12 @@ pub(crate) fn show_duration(d: Duration) -> String {
 
 /// Largest size [`parse_size`] takes (a petabyte: far above any clip or
 /// link, far below overflow).
+#[cfg(any(test, feature = "sim"))]
 const MAX_SIZE: f64 = 1e15;
 
 /// `300MB`, `1.5GB`, `2GiB`, `1000000` → bytes (KB/MB/GB are powers of
 /// 1000, KiB/MiB/GiB of 1024; a bare number is bytes).
+#[cfg(any(test, feature = "sim"))]
 pub(crate) fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim();
     let split = t
@@ -193,6 +196,7 @@ pub(crate) fn parse_size(s: &str) -> Result<u64, String> {
 
 /// A synthetic clip's size: [`parse_size`], at most what the client
 /// downloads ([`viofo_client::MAX_CLIP_SIZE`]).
+#[cfg(any(test, feature = "sim"))]
 pub(crate) fn clip_size_arg(s: &str) -> Result<u64, String> {
     let n = parse_size(s)?;
     if n > viofo_client::MAX_CLIP_SIZE {

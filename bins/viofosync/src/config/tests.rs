@@ -8,7 +8,7 @@ use viofo_pipeline::{Grouping, SyncConfig};
 use viofo_store::Policy;
 
 use super::keys::{CONNECTIONS, KEYS};
-use super::parse::{Unit, parse_duration, parse_size, show_duration};
+use super::parse::{Unit, clip_size_arg, duration_arg, parse_duration, parse_size, show_duration};
 use super::*;
 
 fn load_with(

@@ -255,12 +255,38 @@ fn help_documents_the_exit_codes() {
         "camera unreachable",
         "configuration error",
         "disk full",
-        "demo",
         "doctor",
         "timings",
     ] {
         assert!(out.contains(want), "--help lacks {want}:\n{out}");
     }
+    // `demo` and `sim` come with the `sim` feature (on by default) and only
+    // with it.
+    for command in ["demo", "sim"] {
+        let listed = out
+            .lines()
+            .any(|l| l.split_whitespace().next() == Some(command));
+        assert_eq!(listed, cfg!(feature = "sim"), "{command}:\n{out}");
+    }
+}
+
+/// Built without the `sim` feature, `demo` and `sim` are unknown commands
+/// (a usage error, exit 2) and nothing else changes.
+#[cfg(not(feature = "sim"))]
+#[test]
+fn without_the_sim_feature_demo_and_sim_are_usage_errors() {
+    let env = Env::new();
+    for command in ["demo", "sim"] {
+        let o = env.cmd().arg(command).output().unwrap();
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains("unrecognized subcommand"),
+            "{}",
+            stderr(&o)
+        );
+    }
+    let o = env.cmd().args(["config", "--path"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
 
 /// The settings table is the one declaration: every key `config --keys`

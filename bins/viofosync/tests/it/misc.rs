@@ -1,12 +1,10 @@
 //! gpx, sim, doctor, demo.
 
-use std::time::Duration;
-
 use time::macros::datetime;
 use viofo_gps::Layout;
 use viofo_gps::fixture::{ClipBuilder, drive};
 
-use crate::{Camera, Env, Running, closed_port, signal, stderr, stdout};
+use crate::{Camera, Env, closed_port, stderr, stdout};
 
 #[test]
 fn gpx_writes_sidecars_and_stdout_and_fails_only_on_unreadable_files() {
@@ -79,8 +77,12 @@ fn gpx_writes_sidecars_and_stdout_and_fails_only_on_unreadable_files() {
     assert!(sidecar.is_file(), "the readable clip was still done");
 }
 
+#[cfg(feature = "sim")]
 #[test]
 fn sim_serves_until_sigterm_and_status_reads_it() {
+    use crate::{Running, signal};
+    use std::time::Duration;
+
     let env = Env::new();
     let mut cmd = env.std_cmd();
     cmd.args(["sim", "--clips", "2", "--clip-size", "10kB"]);
@@ -205,6 +207,7 @@ fn doctor_creates_a_missing_archive_only_with_init() {
     );
 }
 
+#[cfg(feature = "sim")]
 #[test]
 fn demo_runs_with_no_camera_and_no_configuration() {
     let env = Env::new();
