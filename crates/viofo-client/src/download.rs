@@ -552,7 +552,7 @@ fn classify(resp: &reqwest::Response, have: u64, what: &str) -> Result<Answer, E
 }
 
 /// `bytes a-b/total` or `bytes a-b/*`.
-fn parse_content_range(v: &str) -> Option<(u64, u64, Option<u64>)> {
+pub(crate) fn parse_content_range(v: &str) -> Option<(u64, u64, Option<u64>)> {
     let rest = v.trim().strip_prefix("bytes")?.trim_start();
     let (range, total) = rest.split_once('/')?;
     let (a, b) = range.split_once('-')?;

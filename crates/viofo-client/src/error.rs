@@ -75,6 +75,10 @@ pub(crate) enum Kind {
     Truncated,
     #[error("camera answered status {0}")]
     CameraStatus(i64),
+    #[error(
+        "the camera ignores Range: it answered 200 with the whole file instead of 206 Partial Content"
+    )]
+    RangeIgnored,
 }
 
 /// This layer's words for a local I/O error: the path, unless the cause's
@@ -166,6 +170,7 @@ impl Error {
             | Kind::NotDashcam { .. }
             | Kind::TooLarge { .. }
             | Kind::TooManyItems { .. }
+            | Kind::RangeIgnored
             | Kind::Malformed => false,
         }
     }
@@ -227,6 +232,17 @@ impl Error {
     /// A timeout (connect, idle read or total) fired.
     pub fn is_timeout(&self) -> bool {
         matches!(self.kind, Kind::Timeout(_))
+    }
+
+    /// A ranged read ([`Client::read_range`]) was answered 200 with the
+    /// whole file: this camera (or something between) ignores `Range`, so
+    /// reading parts of a clip is impossible; the body was not read. Not
+    /// retryable: turn ranged reads off for this camera (downloads still
+    /// work, from byte 0).
+    ///
+    /// [`Client::read_range`]: crate::Client::read_range
+    pub fn is_range_ignored(&self) -> bool {
+        matches!(self.kind, Kind::RangeIgnored)
     }
 
     /// The HTTP status the camera answered, when that is the error.
@@ -315,6 +331,9 @@ mod tests {
         assert!(Error::invalid_input("x").is_invalid_input());
         let nd = Error::new(Kind::NotDashcam { status: 404 }, "heartbeat (cmd 3016)");
         assert!(nd.is_not_dashcam() && !nd.is_retryable() && !nd.is_not_found());
+        let ri = Error::new(Kind::RangeIgnored, "bytes 0-99 of /DCIM/Movie/x.MP4");
+        assert!(ri.is_range_ignored() && !ri.is_retryable() && ri.status().is_none());
+        assert!(ri.to_string().contains("ignores Range"), "{ri}");
     }
 
     #[test]

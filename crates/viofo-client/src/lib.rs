@@ -1,6 +1,7 @@
 //! An async HTTP client for Viofo (Novatek) dashcams: list the recordings,
-//! probe the camera, download clips with resume and atomic rename, delete
-//! clips, read firmware, free space and the recording flag.
+//! probe the camera, download clips with resume and atomic rename, read
+//! byte ranges of clips, delete clips, read firmware, free space and the
+//! recording flag.
 //!
 //! The camera speaks plain HTTP on port 80 with a single-threaded server
 //! that closes the socket after each request and resets connections above
@@ -14,10 +15,33 @@
 //!
 //! # Connection slots and priorities
 //!
-//! All calls share one limiter of `max_connections` slots. Deletes (about
-//! 2 s each on a real camera) wait while any other request waits, and use
-//! at most `max_connections - 1` slots (1 when the maximum is 1), so a
-//! delete queue running in another task never starves downloads.
+//! All calls share one limiter of `max_connections` slots, in three
+//! classes served highest first (arrival order within a class):
+//!
+//! 1. everything but deletes and ranged reads (downloads, HEAD, listings,
+//!    commands): may use every slot;
+//! 2. deletes (about 2 s each on a real camera): wait while any request of
+//!    class 1 waits, and use at most `max_connections - 1` slots (1 when
+//!    the maximum is 1), so a delete queue running in another task never
+//!    starves downloads;
+//! 3. ranged reads ([`Client::read_range`], [`RangeReader`], and the HEAD
+//!    of [`Client::range_reader`]): wait while any request of class 1 or 2
+//!    waits, and never take the last free slot (with a maximum of 1, only
+//!    the free slot). GPS triage therefore never takes a slot a waiting
+//!    download could have had, and with `max_connections >= 2` a download
+//!    that arrives finds a slot free.
+//!
+//! # Ranged reads
+//!
+//! [`Client::read_range`] fetches `len` bytes from `offset` with
+//! `Range: bytes=a-b` and accepts only a `206` whose `Content-Range` is
+//! exactly those bytes (and, when the size is known, its total that size)
+//! with a body of exactly `len` bytes. A camera that answers `200` ignores
+//! `Range`: the call fails at once without reading the clip
+//! ([`Error::is_range_ignored`]). [`RangeReader`] pairs a clip with its
+//! exact size and counts what it asked for; its inherent
+//! [`read_at`](RangeReader::read_at) is what a caller adapts to a GPS
+//! crate's range-source trait (this crate depends on none).
 //!
 //! # Example
 //!
@@ -62,6 +86,7 @@ mod encode;
 mod error;
 mod limiter;
 mod listing;
+mod range;
 mod recording;
 #[cfg(test)]
 mod test_log;
@@ -73,11 +98,14 @@ pub use error::{Error, Result};
 pub use listing::{
     ListSource, Listing, ListingLimits, Skipped, parse_html_listing, parse_xml_listing,
 };
+pub use range::{MAX_RANGE_LEN, RangeReader};
 pub use recording::{Channel, MAX_CLIP_SIZE, MediaKind, Recording, Size};
 pub use validate::{
     ALLOWED_EXTENSIONS, MAX_NAME_BYTES, MAX_PATH_BYTES, MAX_PATH_DEPTH, PHOTO_EXTENSIONS,
     RecordingName, RemotePath, VIDEO_EXTENSIONS, validate_name, validate_remote_path,
 };
 
+/// Re-exported: ranged reads return it ([`Client::read_range`]).
+pub use bytes::Bytes;
 /// Re-exported so callers need not depend on tokio-util for the token type.
 pub use tokio_util::sync::CancellationToken;

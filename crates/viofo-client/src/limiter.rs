@@ -2,14 +2,21 @@
 //! clones.
 //!
 //! At most `max` requests are in flight at once (the camera resets
-//! connections above about 3). Two classes share the permits:
+//! connections above about 3). Three classes share the permits, highest
+//! priority first; within a class, requests are served in arrival order:
 //!
-//! * **normal** (downloads, HEAD, listings, probes, info): served first, in
-//!   arrival order, and may use every permit;
-//! * **delete** (cmd 4003, about 2 s each on a real camera): served only
-//!   when no normal request is waiting, and never more than `max - 1` at
-//!   once (1 when `max` is 1), so with `max >= 2` one permit is always
-//!   kept for downloads and a slow delete queue can never starve them.
+//! 1. **normal** (downloads, HEAD, listings, probes, info): served first
+//!    and may use every permit;
+//! 2. **delete** (cmd 4003, about 2 s each on a real camera): served only
+//!    when no normal request is waiting, and never more than `max - 1` at
+//!    once (1 when `max` is 1), so with `max >= 2` one permit is always
+//!    kept for downloads and a slow delete queue can never starve them;
+//! 3. **range** (ranged reads for GPS triage, and their HEAD): served only
+//!    when no normal and no delete request is waiting, and never with the
+//!    last free permit: one is granted only while at least one other permit
+//!    stays free after it (with `max` 1, only when the permit is free).
+//!    With `max >= 2` a download that arrives always finds a permit, and
+//!    triage never holds one a waiting download could have had.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -21,6 +28,7 @@ use tokio::sync::oneshot;
 pub(crate) enum Class {
     Normal,
     Delete,
+    Range,
 }
 
 #[derive(Debug)]
@@ -32,6 +40,7 @@ struct State {
     peak: usize,
     normal_q: VecDeque<oneshot::Sender<Permit>>,
     delete_q: VecDeque<oneshot::Sender<Permit>>,
+    range_q: VecDeque<oneshot::Sender<Permit>>,
 }
 
 /// Priority-aware connection limiter (cheap to clone; clones share state).
@@ -58,7 +67,28 @@ impl State {
             && match class {
                 Class::Normal => true,
                 Class::Delete => self.deletes_in_use < self.delete_cap,
+                // Never the last free permit (unless there is only one).
+                Class::Range => self.max == 1 || self.in_use + 1 < self.max,
             }
+    }
+
+    /// Nobody of this class or a higher one is waiting.
+    fn nobody_ahead(&self, class: Class) -> bool {
+        match class {
+            Class::Normal => self.normal_q.is_empty(),
+            Class::Delete => self.normal_q.is_empty() && self.delete_q.is_empty(),
+            Class::Range => {
+                self.normal_q.is_empty() && self.delete_q.is_empty() && self.range_q.is_empty()
+            }
+        }
+    }
+
+    fn queue(&mut self, class: Class) -> &mut VecDeque<oneshot::Sender<Permit>> {
+        match class {
+            Class::Normal => &mut self.normal_q,
+            Class::Delete => &mut self.delete_q,
+            Class::Range => &mut self.range_q,
+        }
     }
     fn take(&mut self, class: Class) {
         self.in_use += 1;
@@ -88,6 +118,7 @@ impl Limiter {
                 peak: 0,
                 normal_q: VecDeque::new(),
                 delete_q: VecDeque::new(),
+                range_q: VecDeque::new(),
             })),
         }
     }
@@ -98,11 +129,7 @@ impl Limiter {
         loop {
             let rx = {
                 let mut st = lock(&self.state);
-                let nobody_ahead = match class {
-                    Class::Normal => st.normal_q.is_empty(),
-                    Class::Delete => st.normal_q.is_empty() && st.delete_q.is_empty(),
-                };
-                if nobody_ahead && st.can_take(class) {
+                if st.nobody_ahead(class) && st.can_take(class) {
                     st.take(class);
                     return Permit {
                         state: Arc::clone(&self.state),
@@ -111,10 +138,7 @@ impl Limiter {
                     };
                 }
                 let (tx, rx) = oneshot::channel();
-                match class {
-                    Class::Normal => st.normal_q.push_back(tx),
-                    Class::Delete => st.delete_q.push_back(tx),
-                }
+                st.queue(class).push_back(tx);
                 rx
             };
             if let Ok(p) = rx.await {
@@ -135,21 +159,28 @@ impl Limiter {
     }
 }
 
-/// Hands free slots to waiters: normal first, then deletes within their cap.
+/// Hands free slots to waiters: normal first, then deletes within their
+/// cap, then ranged reads (never the last slot), each only when no class
+/// above it waits.
 fn dispatch(state: &Arc<Mutex<State>>, st: &mut State) {
     loop {
-        let class = if !st.normal_q.is_empty() && st.can_take(Class::Normal) {
+        let class = if !st.normal_q.is_empty() {
             Class::Normal
-        } else if st.normal_q.is_empty() && !st.delete_q.is_empty() && st.can_take(Class::Delete) {
+        } else if !st.delete_q.is_empty() {
             Class::Delete
+        } else if !st.range_q.is_empty() {
+            Class::Range
         } else {
             return;
         };
-        let q = match class {
-            Class::Normal => &mut st.normal_q,
-            Class::Delete => &mut st.delete_q,
+        // The first class with a waiter decides: if it cannot take a slot,
+        // no class below it may either.
+        if !st.can_take(class) {
+            return;
+        }
+        let Some(tx) = st.queue(class).pop_front() else {
+            return;
         };
-        let Some(tx) = q.pop_front() else { return };
         st.take(class);
         let permit = Permit {
             state: Arc::clone(state),
@@ -189,10 +220,10 @@ mod tests {
         for i in 0..40 {
             let l = l.clone();
             tasks.push(tokio::spawn(async move {
-                let class = if i % 3 == 0 {
-                    Class::Delete
-                } else {
-                    Class::Normal
+                let class = match i % 4 {
+                    0 => Class::Delete,
+                    1 => Class::Range,
+                    _ => Class::Normal,
                 };
                 let _p = l.acquire(class).await;
                 assert!(l.in_use() <= 3);
@@ -265,6 +296,93 @@ mod tests {
             [Class::Normal, Class::Normal, Class::Delete, Class::Delete],
             "{order:?}"
         );
+    }
+
+    /// Runs `classes` as waiters queued in this order behind the held slot
+    /// of a one-slot limiter, and returns the order they were served in.
+    async fn served_order(classes: &[Class]) -> Vec<Class> {
+        let l = Limiter::new(1);
+        let held = l.acquire(Class::Normal).await;
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let mut tasks = Vec::new();
+        for &class in classes {
+            let (l, order) = (l.clone(), Arc::clone(&order));
+            tasks.push(tokio::spawn(async move {
+                let _p = l.acquire(class).await;
+                order.lock().unwrap().push(class);
+                // Hold the slot until every waiter has queued and been
+                // given its chance: served one at a time.
+                tokio::task::yield_now().await;
+            }));
+            for _ in 0..5 {
+                tokio::task::yield_now().await;
+            }
+        }
+        drop(held);
+        for t in tasks {
+            t.await.unwrap();
+        }
+        assert_eq!(l.in_use(), 0);
+        order.lock().unwrap().clone()
+    }
+
+    #[tokio::test]
+    async fn waiting_ranges_go_after_waiting_downloads_and_deletes() {
+        use Class::{Delete, Normal, Range};
+        assert_eq!(
+            served_order(&[Range, Delete, Range, Normal, Delete, Normal]).await,
+            [Normal, Normal, Delete, Delete, Range, Range]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn ranges_never_take_the_last_slot() {
+        let l = Limiter::new(3);
+        let n1 = l.acquire(Class::Normal).await;
+        // Two free: a range may take one of them.
+        let r1 = tokio::time::timeout(Duration::from_secs(1), l.acquire(Class::Range))
+            .await
+            .expect("a range takes a slot while another stays free");
+        // One free: the last, kept for downloads.
+        let l2 = l.clone();
+        let mut r2 = tokio::spawn(async move { l2.acquire(Class::Range).await });
+        tokio::task::yield_now().await;
+        assert!(
+            tokio::time::timeout(Duration::from_millis(20), &mut r2)
+                .await
+                .is_err(),
+            "a range must not take the last free slot"
+        );
+        let n2 = tokio::time::timeout(Duration::from_secs(1), l.acquire(Class::Normal))
+            .await
+            .expect("the last slot is a download's at once");
+        assert_eq!(l.in_use(), 3);
+        drop(n1);
+        // One free again (n2 and r1 hold two): still the last one.
+        assert!(
+            tokio::time::timeout(Duration::from_millis(20), &mut r2)
+                .await
+                .is_err()
+        );
+        drop(n2);
+        let r2 = tokio::time::timeout(Duration::from_secs(1), r2)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(l.in_use(), 2);
+        drop((r1, r2));
+        assert_eq!(l.in_use(), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn with_one_slot_a_range_takes_it_when_free() {
+        let l = Limiter::new(1);
+        let r = tokio::time::timeout(Duration::from_secs(1), l.acquire(Class::Range))
+            .await
+            .expect("the only slot, free");
+        assert_eq!(l.in_use(), 1);
+        drop(r);
+        assert_eq!(l.in_use(), 0);
     }
 
     #[tokio::test]

@@ -6,6 +6,7 @@ mod delete;
 mod download;
 mod limits;
 mod listing;
+mod range;
 
 use std::time::Duration;
 
