@@ -13,7 +13,7 @@ pub const MAX_CONNECTIONS: usize = 3;
 /// How to reach the camera and how long to wait for it.
 ///
 /// Build with [`ClientConfig::new`] and adjust the public fields.
-/// [`ClientConfig::validate`] checks the values ([`Client::new`] runs it).
+/// [`ClientConfig::validate`] checks the values ([`Client::new`](crate::Client::new) runs it).
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct ClientConfig {
@@ -34,7 +34,7 @@ pub struct ClientConfig {
     /// attempt (default 30 s). Like every limit here it starts once a
     /// connection slot is ours: it bounds the camera, not the local queue.
     pub command_timeout: Duration,
-    /// Whole-call limit for [`Client::probe`] (default 3 s).
+    /// Whole-call limit for [`Client::probe`](crate::Client::probe) (default 3 s).
     pub probe_timeout: Duration,
     /// Limit for reading a listing (each HTML page; default 120 s).
     pub listing_timeout: Duration,
@@ -64,7 +64,7 @@ impl ClientConfig {
 
 impl ClientConfig {
     /// Checks every value without building a client or sending anything;
-    /// [`Client::new`] runs the same checks. Refused, each with a message
+    /// [`Client::new`](crate::Client::new) runs the same checks. Refused, each with a message
     /// naming the setting and the fix ([`Error::is_config`]):
     ///
     /// - `base_url`: empty; no `scheme://` (`127.0.0.1:`, `cam:8080`); a
