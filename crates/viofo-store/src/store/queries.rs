@@ -26,6 +26,21 @@ impl Store {
         Ok(())
     }
 
+    /// Bytes of the clips the archive holds by the store's record
+    /// (`downloaded` and `done` rows' local sizes), of one camera or all: a
+    /// quota's measure of the archive, cheap beside a walk of the folders.
+    pub async fn archived_bytes(&self, camera_id: Option<&str>) -> Result<u64> {
+        let n: Option<i64> = sqlx::query_scalar(
+            "SELECT SUM(local_size) FROM clips WHERE state IN ('downloaded', 'done') \
+             AND (?1 IS NULL OR camera_id = ?1)",
+        )
+        .bind(camera_id)
+        .fetch_one(&self.inner.read)
+        .await
+        .map_err(Error::db)?;
+        Ok(n.and_then(|n| u64::try_from(n).ok()).unwrap_or(0))
+    }
+
     /// One clip by id.
     pub async fn get(&self, id: ClipId) -> Result<Option<ClipRow>> {
         let sql = format!("SELECT {CLIP_COLUMNS} FROM clips WHERE id = ?");
