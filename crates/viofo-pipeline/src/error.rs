@@ -24,6 +24,12 @@ enum ErrorKind {
         limit: f64,
     },
     DiskFull(String),
+    /// The next clip would take the archive over its quota.
+    Quota {
+        archive: u64,
+        clip: u64,
+        quota: u64,
+    },
     Io(std::io::Error),
     Interrupted,
     Config(String),
@@ -60,6 +66,15 @@ impl Error {
                 path,
                 used_percent,
                 limit,
+            },
+        }
+    }
+    pub(crate) fn quota(archive: u64, clip: u64, quota: u64) -> Self {
+        Self {
+            kind: ErrorKind::Quota {
+                archive,
+                clip,
+                quota,
             },
         }
     }
@@ -102,11 +117,12 @@ impl Error {
         matches!(self.kind, ErrorKind::Offline(_))
     }
 
-    /// The archive's disk is full, or fuller than the configured guard.
+    /// The archive's disk is full, or fuller than the configured guard, or
+    /// the next clip would take the archive over its quota.
     pub fn is_disk_full(&self) -> bool {
         matches!(
             self.kind,
-            ErrorKind::DiskFull(_) | ErrorKind::DiskGuard { .. }
+            ErrorKind::DiskFull(_) | ErrorKind::DiskGuard { .. } | ErrorKind::Quota { .. }
         )
     }
 
@@ -139,6 +155,7 @@ impl Error {
             ErrorKind::Camera(_) => "camera error",
             ErrorKind::Store(_) => "store error",
             ErrorKind::DiskGuard { .. } | ErrorKind::DiskFull(_) => "disk full",
+            ErrorKind::Quota { .. } => "quota reached",
             ErrorKind::Io(_) => "io error",
             ErrorKind::Interrupted => "interrupted",
             ErrorKind::Config(_) => "configuration error",
@@ -167,6 +184,19 @@ impl fmt::Display for Error {
                 path.display()
             )?,
             ErrorKind::DiskFull(e) => write!(f, "disk full: {e}")?,
+            ErrorKind::Quota {
+                archive,
+                clip,
+                quota,
+            } => write!(
+                f,
+                "quota reached: the archive holds {} MB; the next clip ({} MB) would take it \
+                 over its quota of {} MB, and retention can free no more (what is left is \
+                 locked or the newest day); raise the quota or free space",
+                archive / 1_000_000,
+                clip / 1_000_000,
+                quota / 1_000_000
+            )?,
             ErrorKind::Io(_) => f.write_str("local file operation failed")?,
             ErrorKind::Interrupted => f.write_str("interrupted")?,
             ErrorKind::Config(m) => write!(f, "configuration: {m}")?,

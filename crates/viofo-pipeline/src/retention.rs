@@ -29,6 +29,8 @@ pub struct ArchivedClip {
     pub locked: bool,
     /// Sidecar files beside it (`<clip>.gpx`, `<clip>.geojson`).
     pub sidecars: Vec<PathBuf>,
+    /// Their total size.
+    pub sidecar_bytes: u64,
 }
 
 /// What retention keeps.
@@ -38,6 +40,10 @@ pub struct RetentionPolicy {
     pub keep: Option<Duration>,
     /// Remove the oldest clips while the disk is fuller than this percentage.
     pub max_used_percent: Option<f64>,
+    /// Remove the oldest clips while the archive itself (clips and their
+    /// sidecars) is larger than this many bytes: a quota that works where
+    /// the disk's percentage describes a whole pool or share.
+    pub quota: Option<u64>,
     /// Never remove locked clips.
     pub protect_locked: bool,
 }
@@ -47,6 +53,7 @@ impl Default for RetentionPolicy {
         Self {
             keep: None,
             max_used_percent: None,
+            quota: None,
             protect_locked: true,
         }
     }
@@ -55,9 +62,14 @@ impl Default for RetentionPolicy {
 impl RetentionPolicy {
     /// True when the policy can never remove anything.
     pub fn is_noop(&self) -> bool {
-        self.keep.is_none() && self.max_used_percent.is_none()
+        self.keep.is_none() && self.max_used_percent.is_none() && self.quota.is_none()
     }
 }
+
+/// The space rules (disk percentage, quota) never go below this: the
+/// newest day of recordings is always kept (with every locked clip), so
+/// a disk filled by other data cannot empty the archive.
+pub const SPACE_FLOOR: Duration = Duration::from_secs(24 * 3600);
 
 /// Why a clip is removed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,6 +78,8 @@ pub enum EvictReason {
     Age,
     /// The disk is fuller than allowed.
     Space,
+    /// The archive is larger than its quota.
+    Quota,
 }
 
 /// A clip the plan removes: its index in the input and the reason.
@@ -85,8 +99,13 @@ pub struct Plan {
     /// Bytes the plan frees.
     pub freed: u64,
     /// Set when the disk stays over the limit after every clip the policy
-    /// may remove is gone (locked and too-new clips are left).
+    /// may remove is gone (locked, too-new and the newest day's clips are
+    /// left): the disk is full of something else.
     pub still_over_limit: bool,
+    /// Set when the archive stays over its quota for the same reasons.
+    pub still_over_quota: bool,
+    /// The archive's size before the plan (clips and sidecars).
+    pub archive_bytes: u64,
 }
 
 /// Plans what to remove.
@@ -131,6 +150,18 @@ pub fn plan(
             }
         }
     }
+    // The space rules never remove the newest day (nor what is newer than
+    // the clip being downloaded).
+    let newest = clips.iter().map(|c| c.recorded_at).max();
+    let floor = newest.and_then(|n| {
+        n.checked_sub(time::Duration::try_from(SPACE_FLOOR).unwrap_or(time::Duration::DAY))
+    });
+    let removable_for_space = |c: &ArchivedClip| {
+        !protect_from.is_some_and(|p| c.recorded_at >= p)
+            && !floor.is_some_and(|f| c.recorded_at > f)
+    };
+    let footprint = |c: &ArchivedClip| c.size.saturating_add(c.sidecar_bytes);
+    out.archive_bytes = clips.iter().map(footprint).sum();
     if let (Some(limit), Some(disk)) = (policy.max_used_percent, disk) {
         let mut usage = disk.after_freeing(out.freed);
         for &i in &order {
@@ -138,20 +169,42 @@ pub fn plan(
                 break;
             }
             let Some(c) = clips.get(i) else { continue };
-            if taken.get(i).copied().unwrap_or(true) {
-                continue;
-            }
-            if protect_from.is_some_and(|p| c.recorded_at >= p) {
+            if taken.get(i).copied().unwrap_or(true) || !removable_for_space(c) {
                 continue;
             }
             out.evictions.push(Eviction {
                 index: i,
                 reason: EvictReason::Space,
             });
-            out.freed = out.freed.saturating_add(c.size);
-            usage = usage.after_freeing(c.size);
+            out.freed = out.freed.saturating_add(footprint(c));
+            usage = usage.after_freeing(footprint(c));
+            if let Some(t) = taken.get_mut(i) {
+                *t = true;
+            }
         }
         out.still_over_limit = usage.used_percent() > limit;
+    }
+    if let Some(quota) = policy.quota {
+        let mut size = out.archive_bytes.saturating_sub(out.freed);
+        for &i in &order {
+            if size <= quota {
+                break;
+            }
+            let Some(c) = clips.get(i) else { continue };
+            if taken.get(i).copied().unwrap_or(true) || !removable_for_space(c) {
+                continue;
+            }
+            out.evictions.push(Eviction {
+                index: i,
+                reason: EvictReason::Quota,
+            });
+            out.freed = out.freed.saturating_add(footprint(c));
+            size = size.saturating_sub(footprint(c));
+            if let Some(t) = taken.get_mut(i) {
+                *t = true;
+            }
+        }
+        out.still_over_quota = size > quota;
     }
     out
 }
@@ -210,16 +263,22 @@ pub fn scan_archive(
                 Some(clock.local_at(time::OffsetDateTime::from(m)))
             });
             let Some(when) = when else { continue };
-            let sidecars = viofo_gps::Format::ALL
+            let sidecars: Vec<(PathBuf, u64)> = viofo_gps::Format::ALL
                 .iter()
                 .map(|f| viofo_gps::sidecar_path(&path, *f))
-                .filter(|p| p.is_file())
+                .filter_map(|p| {
+                    let m = std::fs::metadata(&p)
+                        .ok()
+                        .filter(std::fs::Metadata::is_file)?;
+                    Some((p, m.len()))
+                })
                 .collect();
             out.push(ArchivedClip {
                 size: meta.len(),
                 recorded_at: when,
                 locked: locked(name),
-                sidecars,
+                sidecar_bytes: sidecars.iter().map(|(_, n)| n).sum(),
+                sidecars: sidecars.into_iter().map(|(p, _)| p).collect(),
                 path,
             });
         }
@@ -286,10 +345,11 @@ pub(crate) async fn apply(a: Apply<'_>) -> u64 {
     let planned = tokio::task::spawn_blocking(move || {
         let disk = DiskSpace::of(&root).ok();
         if during_downloads {
-            let over = match (disk, policy.max_used_percent) {
-                (Some(d), Some(limit)) => d.used_percent() > limit,
-                _ => false,
-            };
+            let over = policy.quota.is_some()
+                || match (disk, policy.max_used_percent) {
+                    (Some(d), Some(limit)) => d.used_percent() > limit,
+                    _ => false,
+                };
             if !over {
                 return Ok((Vec::new(), Plan::default()));
             }
@@ -335,6 +395,7 @@ pub(crate) async fn apply(a: Apply<'_>) -> u64 {
         let reason = match ev.reason {
             EvictReason::Age => "older than the keep period",
             EvictReason::Space => "disk above the retention limit",
+            EvictReason::Quota => "archive above its quota",
         };
         let c = clip.clone();
         match tokio::task::spawn_blocking(move || remove(&c)).await {
@@ -360,7 +421,25 @@ pub(crate) async fn apply(a: Apply<'_>) -> u64 {
     }
     if plan.still_over_limit {
         tracing::warn!(
-            "retention: the disk stays above the limit; what is left is locked or newer than the clip being downloaded"
+            archive_bytes = plan.archive_bytes,
+            freed = plan.freed,
+            "retention: the disk stays above {}% after removing {} MB of the archive's {} MB: what is \
+             left is the newest day, locked clips or newer than the clip being downloaded; the rest \
+             of the disk is other data, which pruning the archive cannot free",
+            a.policy.max_used_percent.unwrap_or(100.0),
+            plan.freed / 1_000_000,
+            plan.archive_bytes / 1_000_000,
+        );
+    }
+    if plan.still_over_quota {
+        tracing::warn!(
+            archive_bytes = plan.archive_bytes,
+            freed = plan.freed,
+            "retention: the archive stays above its quota of {} MB after removing {} MB of {} MB: \
+             what is left is the newest day, locked clips or newer than the clip being downloaded",
+            a.policy.quota.unwrap_or(0) / 1_000_000,
+            plan.freed / 1_000_000,
+            plan.archive_bytes / 1_000_000,
         );
     }
     pruned
@@ -378,6 +457,7 @@ mod tests {
             recorded_at: at,
             locked,
             sidecars: vec![],
+            sidecar_bytes: 0,
         }
     }
 
@@ -466,6 +546,7 @@ mod tests {
         let policy = RetentionPolicy {
             keep: Some(Duration::from_secs(30 * 86_400)),
             max_used_percent: Some(80.0),
+            quota: None,
             protect_locked: true,
         };
         let disk = DiskSpace {
@@ -475,6 +556,78 @@ mod tests {
         let p = plan(&clips, &policy, NOW, Some(disk), None);
         assert_eq!(names(&clips, &p), ["ancient"]);
         assert_eq!(p.freed, 300);
+    }
+
+    /// A disk full of other data: the space rule removes old clips but
+    /// never the newest day, and says the limit is out of reach (issue 14:
+    /// a dry run used to propose removing the whole archive).
+    #[test]
+    fn a_disk_full_of_other_data_never_empties_the_archive() {
+        let clips = vec![
+            clip("old-1", datetime!(2026-01-20 10:00), 100, false),
+            clip("old-2", datetime!(2026-01-25 10:00), 100, false),
+            clip("day-1", datetime!(2026-01-29 12:00), 100, false),
+            clip("day-2", datetime!(2026-01-30 09:00), 100, false),
+            clip("locked", datetime!(2026-01-01 09:00), 100, true),
+        ];
+        let policy = RetentionPolicy {
+            max_used_percent: Some(50.0),
+            ..RetentionPolicy::default()
+        };
+        // 995 of 1000 used, the archive 500 of it: under 50 % is out of reach.
+        let disk = DiskSpace {
+            total: 1000,
+            used: 995,
+        };
+        let p = plan(&clips, &policy, NOW, Some(disk), None);
+        assert_eq!(names(&clips, &p), ["old-1", "old-2"]);
+        assert!(p.still_over_limit);
+        assert_eq!(p.archive_bytes, 500);
+        // When removing some is enough, no more is removed.
+        let disk = DiskSpace {
+            total: 1000,
+            used: 550,
+        };
+        let p = plan(&clips, &policy, NOW, Some(disk), None);
+        assert_eq!(names(&clips, &p), ["old-1"]);
+        assert!(!p.still_over_limit);
+    }
+
+    /// The quota counts clips and sidecars, removes the oldest unlocked
+    /// first, and keeps the newest day and locked clips.
+    #[test]
+    fn the_quota_removes_the_oldest_until_the_archive_fits() {
+        let mut clips = vec![
+            clip("a", datetime!(2026-01-10 10:00), 300, false),
+            clip("b", datetime!(2026-01-11 10:00), 300, true),
+            clip("c", datetime!(2026-01-12 10:00), 300, false),
+            clip("d", datetime!(2026-01-30 09:00), 300, false),
+        ];
+        if let Some(c) = clips.get_mut(2) {
+            c.sidecar_bytes = 50;
+        }
+        let policy = RetentionPolicy {
+            quota: Some(700),
+            ..RetentionPolicy::default()
+        };
+        assert!(!policy.is_noop());
+        let p = plan(&clips, &policy, NOW, None, None);
+        assert_eq!(p.archive_bytes, 1250);
+        assert_eq!(names(&clips, &p), ["a", "c"]);
+        assert_eq!(p.freed, 650);
+        assert!(!p.still_over_quota);
+        assert!(p.evictions.iter().all(|e| e.reason == EvictReason::Quota));
+        let tight = RetentionPolicy {
+            quota: Some(100),
+            ..RetentionPolicy::default()
+        };
+        let p = plan(&clips, &tight, NOW, None, None);
+        assert_eq!(
+            names(&clips, &p),
+            ["a", "c"],
+            "locked and the newest day stay"
+        );
+        assert!(p.still_over_quota);
     }
 
     #[test]

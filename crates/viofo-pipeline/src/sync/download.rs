@@ -162,6 +162,35 @@ impl Syncer {
         Ok(())
     }
 
+    /// With a quota: the next clip must fit in it, counting what the store
+    /// holds and what this cycle downloaded but has not recorded yet (the
+    /// reservations), after retention freed what it may (never a clip newer
+    /// than this one, nor the newest day). Returns the bytes reserved for
+    /// it (0 without a quota).
+    async fn quota_guard(&self, cx: &Cycle, rec: &Recording) -> Result<u64> {
+        let s = &*self.inner;
+        let Some(quota) = s.cfg.retention.quota else {
+            return Ok(0);
+        };
+        let need = rec.size().bytes();
+        let used = async || -> Result<u64> {
+            let stored = s.store.archived_bytes(None).await?;
+            Ok(stored.saturating_add(cx.st().quota_reserved))
+        };
+        let mut have = used().await?;
+        if have.saturating_add(need) > quota {
+            self.retention(cx, Some(rec.start().unwrap_or(PrimitiveDateTime::MAX)))
+                .await;
+            s.store.flush().await?;
+            have = used().await?;
+        }
+        if have.saturating_add(need) > quota {
+            return Err(Error::quota(have, need, quota));
+        }
+        cx.st().quota_reserved += need;
+        Ok(need)
+    }
+
     pub(super) fn dest_for(&self, rec: &Recording) -> PathBuf {
         let cfg = &self.inner.cfg;
         let date = rec
@@ -193,7 +222,20 @@ impl Syncer {
             let Some((row, rec)) = self.pick(cx).await? else {
                 return Ok(());
             };
-            let outcome = self.download_one(cx, &row, &rec).await;
+            let reserved = match self.quota_guard(cx, &rec).await {
+                Ok(r) => r,
+                Err(e) => {
+                    cx.st().picks.in_flight.retain(|i| *i != row.id);
+                    Self::halt(cx, e);
+                    return Ok(());
+                }
+            };
+            let mut outcome = self.download_one(cx, &row, &rec).await;
+            match &mut outcome {
+                // Released by the tail once the store counts the clip.
+                Step::Downloaded(job) => job.reserved = reserved,
+                _ => cx.release_quota(reserved),
+            }
             {
                 let mut st = cx.st();
                 st.picks.in_flight.retain(|i| *i != row.id);
@@ -311,6 +353,7 @@ impl Syncer {
                     recorded: false,
                     has_gps: false,
                     delete_done: false,
+                    reserved: 0,
                 }))
             }
             Err(e) if e.is_cancelled() => {

@@ -97,6 +97,9 @@ pub(super) struct CycleState {
     pub(super) in_flight_times: HashMap<ClipId, PrimitiveDateTime>,
     /// When the last listing ended.
     pub(super) last_listing: Instant,
+    /// Bytes of clips picked under a quota that the store does not count
+    /// yet (downloading, or downloaded and waiting for their record).
+    pub(super) quota_reserved: u64,
     /// Downloads finished since the last listing: when the queue runs dry
     /// and this is non-zero, the camera is listed once more before the
     /// cycle ends, so clips recorded meanwhile are taken too.
@@ -143,6 +146,7 @@ impl Cycle {
                 counters: Counters::default(),
                 in_flight_times: HashMap::new(),
                 last_listing: Instant::now(),
+                quota_reserved: 0,
                 since_listing: 0,
             }),
         }
@@ -151,6 +155,12 @@ impl Cycle {
     /// The cycle's state, locked. Never hold the guard across an `.await`.
     pub(super) fn st(&self) -> std::sync::MutexGuard<'_, CycleState> {
         lock(&self.state)
+    }
+
+    /// Ends a quota reservation.
+    pub(super) fn release_quota(&self, bytes: u64) {
+        let mut st = self.st();
+        st.quota_reserved = st.quota_reserved.saturating_sub(bytes);
     }
 
     /// The latest listing.

@@ -36,6 +36,8 @@ pub(super) struct TailJob {
     pub(super) has_gps: bool,
     /// The delete outcome is already in the store (a resumed tail).
     pub(super) delete_done: bool,
+    /// Bytes reserved under the quota when it was picked (0: none).
+    pub(super) reserved: u64,
 }
 
 impl Syncer {
@@ -60,6 +62,7 @@ impl Syncer {
                 recorded: true,
                 has_gps: row.gps.is_some(),
                 delete_done,
+                reserved: 0,
             });
         }
         Ok(jobs)
@@ -88,7 +91,11 @@ impl Syncer {
         s.store.record_timing(id, Stage::TailStarted, now_ms());
         if !job.recorded {
             // Durable before anything else, above all before a delete.
-            if let Err(e) = s.store.finish_download(id, &job.path, job.bytes).await {
+            let recorded = s.store.finish_download(id, &job.path, job.bytes).await;
+            // The store counts it from now on (or not at all): the quota
+            // reservation made when it was picked ends.
+            cx.release_quota(job.reserved);
+            if let Err(e) = recorded {
                 tracing::error!(
                     "{}: could not record the download ({e}); it is resumed next run",
                     job.name
@@ -139,7 +146,7 @@ impl Syncer {
         // Otherwise the clip is safe but its sidecar is not written yet:
         // the row stays `downloaded`, so the next run resumes the tail,
         // extracts the track again from the archived file, then deletes.
-        if s.cfg.retention.max_used_percent.is_some() {
+        if s.cfg.retention.max_used_percent.is_some() || s.cfg.retention.quota.is_some() {
             let protect = cx.st().in_flight_times.values().min().copied();
             self.retention(cx, protect.or(Some(PrimitiveDateTime::MAX)))
                 .await;

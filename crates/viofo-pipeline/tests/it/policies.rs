@@ -355,3 +355,28 @@ async fn recent_first_and_the_keep_period_read_the_camera_clock() {
     rig.syncer(cfg).run_cycle(&Shutdown::new()).await.unwrap();
     assert_eq!(rig.started_order(), [recent, older], "recent first");
 }
+
+/// A quota in bytes: the clip that would take the archive over it is not
+/// started, the cycle stops as "disk full" with the numbers, and the clip
+/// stays pending; retention cannot free the newest day (issue 14).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quota_stops_before_the_clip_that_would_exceed_it() {
+    let rig = start_rig(SimConfig::default().with_clips(ClipSpec::synthetic(3).size(40_000))).await;
+    let names = rig.names();
+    let mut cfg = rig.config();
+    cfg.retention.quota = Some(100_000);
+    let e = rig
+        .syncer(cfg)
+        .run_cycle(&Shutdown::new())
+        .await
+        .unwrap_err();
+    assert!(e.is_disk_full(), "{e}");
+    assert!(e.to_string().contains("quota"), "{e}");
+    assert!(rig.in_archive(&names[0]) && rig.in_archive(&names[1]));
+    assert!(!rig.in_archive(&names[2]));
+    assert_eq!(
+        rig.row(&names[2]).await.state,
+        viofo_store::ClipState::Pending
+    );
+    assert_eq!(rig.store.archived_bytes(None).await.unwrap(), 80_000);
+}
