@@ -157,8 +157,7 @@ pub fn plan(
         n.checked_sub(time::Duration::try_from(SPACE_FLOOR).unwrap_or(time::Duration::DAY))
     });
     let removable_for_space = |c: &ArchivedClip| {
-        !protect_from.is_some_and(|p| c.recorded_at >= p)
-            && !floor.is_some_and(|f| c.recorded_at > f)
+        protect_from.is_none_or(|p| c.recorded_at < p) && floor.is_none_or(|f| c.recorded_at <= f)
     };
     let footprint = |c: &ArchivedClip| c.size.saturating_add(c.sidecar_bytes);
     out.archive_bytes = clips.iter().map(footprint).sum();
