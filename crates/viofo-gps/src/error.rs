@@ -31,6 +31,25 @@ enum Kind {
     /// The clip path has no file name to derive a sidecar name from.
     #[error("{} has no file name", .0.display())]
     NoFileName(PathBuf),
+    /// A [`RangeSource`](crate::RangeSource) read failed.
+    #[error("reading {len} bytes at offset {offset} of the clip failed")]
+    Source {
+        offset: u64,
+        len: u64,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+    },
+    /// A [`RangeSource`](crate::RangeSource) returned more or fewer bytes than asked.
+    #[error("the range source returned {got} bytes for a read of {asked} at offset {offset}")]
+    ReadLength { offset: u64, asked: u64, got: u64 },
+    /// Ranged extraction met a box structure it cannot trust.
+    #[error("malformed MP4 for ranged extraction: {0}")]
+    Malformed(String),
+    /// Ranged extraction would need more reads than its cap.
+    #[error(
+        "ranged extraction stopped: the clip needs more than {0} reads (the cap; a real clip needs a few plus one per block fetched)"
+    )]
+    TooManyReads(u64),
 }
 
 fn path_prefix(path: &Option<PathBuf>) -> String {
@@ -63,6 +82,62 @@ impl Error {
         Error {
             kind: Kind::NoFileName(p.to_path_buf()),
         }
+    }
+
+    pub(crate) fn source(
+        offset: u64,
+        len: u64,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Error {
+            kind: Kind::Source {
+                offset,
+                len,
+                source: Box::new(source),
+            },
+        }
+    }
+
+    pub(crate) fn read_length(offset: u64, asked: u64, got: u64) -> Self {
+        Error {
+            kind: Kind::ReadLength { offset, asked, got },
+        }
+    }
+
+    pub(crate) fn malformed(why: impl Into<String>) -> Self {
+        Error {
+            kind: Kind::Malformed(why.into()),
+        }
+    }
+
+    pub(crate) fn too_many_reads(cap: u64) -> Self {
+        Error {
+            kind: Kind::TooManyReads(cap),
+        }
+    }
+
+    /// A [`RangeSource`](crate::RangeSource) read failed (its error is the
+    /// [`source`](std::error::Error::source) of this one): a transport
+    /// problem, worth another try later.
+    #[must_use]
+    pub fn is_source(&self) -> bool {
+        matches!(self.kind, Kind::Source { .. })
+    }
+
+    /// A [`RangeSource`](crate::RangeSource) returned more or fewer bytes
+    /// than asked (a short body, or a server that ignored the range).
+    #[must_use]
+    pub fn is_wrong_read_length(&self) -> bool {
+        matches!(self.kind, Kind::ReadLength { .. })
+    }
+
+    /// Ranged extraction found a box structure it cannot trust (a box
+    /// smaller than its header, a `moov` or other box running past the end
+    /// of the file, …) or would have needed more than
+    /// [`MAX_TRIAGE_READS`](crate::MAX_TRIAGE_READS) reads.
+    #[must_use]
+    pub fn is_malformed(&self) -> bool {
+        matches!(self.kind, Kind::Malformed(_) | Kind::TooManyReads(_))
     }
 
     /// An I/O error reading the clip or writing output.

@@ -44,15 +44,64 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! # Triage: the track before the download
+//!
+//! [`extract_ranged`] reads a remote clip through any [`RangeSource`] (an
+//! async "read `len` bytes at `offset`" with the file size known up front):
+//! the top-level box headers, the `moov`, and the GPS blocks its `gps `
+//! index lists — every one ([`TriageMode::Full`], the same [`Extraction`]
+//! as [`extract_file`]) or the first, the last and one every 10 s
+//! ([`TriageMode::skeleton`]). On a 1 GiB clip with 180 blocks that is at
+//! most 0.07 % (skeleton, about 20 requests) or 0.56 % (full) of its bytes.
+//! The `moov`'s metadata (creation time, duration, tracks) comes along as
+//! [`MoovMetadata`], read with the `mp4` crate. A clip without a `gps `
+//! index has no triage ([`TriageOutcome::NoTriage`], not an error).
+//!
+//! ```
+//! use viofo_gps::{extract_ranged, Options, RangeSource, TriageMode};
+//!
+//! /// A clip held in memory; a real source would send `Range: bytes=a-b`.
+//! struct InMemory(Vec<u8>);
+//!
+//! impl RangeSource for InMemory {
+//!     type Error = std::io::Error;
+//!     fn size(&self) -> u64 {
+//!         self.0.len() as u64
+//!     }
+//!     async fn read_at(&mut self, offset: u64, len: u64) -> Result<Vec<u8>, Self::Error> {
+//!         let range = usize::try_from(offset).unwrap()..usize::try_from(offset + len).unwrap();
+//!         self.0.get(range).map(<[u8]>::to_vec).ok_or(std::io::ErrorKind::UnexpectedEof.into())
+//!     }
+//! }
+//!
+//! # use viofo_gps::fixture::{drive, ClipBuilder};
+//! # let pts = drive(time::macros::datetime!(2025-12-24 11:03:24), 60, 52.52, 13.40, 14.0, 90.0);
+//! # let bytes = ClipBuilder::new(viofo_gps::Layout::Variable).points(pts).gap(100_000).build().to_vec();
+//! let mut clip = InMemory(bytes); // an 8 MB clip with 60 GPS blocks
+//! let rt = tokio::runtime::Builder::new_current_thread().build()?;
+//! let triage = rt.block_on(extract_ranged(&mut clip, TriageMode::skeleton(), &Options::default()))?;
+//! let track = triage.track().expect("the clip has a gps index");
+//! assert_eq!(track.points.len(), 7); // seconds 0, 10, 20, 30, 40, 50 and 59
+//! assert!(triage.fraction_requested() < 0.07);
+//! let full = rt.block_on(extract_ranged(&mut clip, TriageMode::Full, &Options::default()))?;
+//! let from_file = viofo_gps::extract_reader(std::io::Cursor::new(&clip.0), &Options::default())?;
+//! assert_eq!(full.track(), Some(&from_file));
+//! assert_eq!(full.metadata.unwrap().duration, Some(time::Duration::seconds(60)));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! With the `fixture` feature, `viofo_gps::fixture` builds Viofo-like clips of any
-//! size for tests, benches and the camera simulator.
+//! size for tests, benches and the camera simulator; its `ClipSource` is a
+//! [`RangeSource`] over such a clip.
 #![deny(missing_docs)]
 
 mod decode;
 mod error;
 mod extract;
+mod meta;
 mod mp4box;
 mod output;
+mod ranged;
 mod stream;
 mod track;
 
@@ -62,12 +111,16 @@ pub mod fixture;
 pub use decode::{BlockOutcome, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE, decode_block};
 pub use error::Error;
 pub use extract::{MAX_RETAINED_BLOCKS, clip_info, extract_file, extract_reader};
+pub use meta::{MAX_TRACKS, MoovMetadata, TrackInfo, TrackKind};
 pub use mp4box::{
     MAX_INDEX_ENTRIES, MAX_MDAT_BOXES, MAX_MOOV_SIZE, MAX_TOP_LEVEL_BOXES, MovieInfo,
 };
 pub use output::{
     Format, remove_stale_sidecar_temps, sidecar_path, write_geojson, write_gpx, write_sidecar,
     write_track,
+};
+pub use ranged::{
+    MAX_TRIAGE_READS, NoTriage, RangeSource, Triage, TriageMode, TriageOutcome, extract_ranged,
 };
 pub use stream::StreamExtractor;
 pub use track::{

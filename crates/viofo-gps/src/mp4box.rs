@@ -172,21 +172,48 @@ fn parse_mvhd(content: &[u8]) -> Option<MovieInfo> {
             .ok()?;
         (u64::from(c), ts, u64::from(d))
     };
-    let creation_time = i64::try_from(created)
+    Some(MovieInfo {
+        creation_time: mp4_time(created),
+        duration: media_duration(duration, timescale),
+    })
+}
+
+/// An MP4 time (seconds since 1904-01-01); `None` for zero or out of range.
+pub(crate) fn mp4_time(secs: u64) -> Option<OffsetDateTime> {
+    i64::try_from(secs)
         .ok()
         .filter(|&c| c > 0)
-        .and_then(|c| OffsetDateTime::from_unix_timestamp(c - MP4_EPOCH).ok());
-    let duration = (timescale > 0 && duration != u64::MAX && duration != u64::from(u32::MAX))
+        .and_then(|c| OffsetDateTime::from_unix_timestamp(c - MP4_EPOCH).ok())
+}
+
+/// A duration in `timescale` units; `None` for timescale 0 or the
+/// all-ones "unknown" values.
+pub(crate) fn media_duration(duration: u64, timescale: u32) -> Option<Duration> {
+    (timescale > 0 && duration != u64::MAX && duration != u64::from(u32::MAX))
         .then(|| {
             let secs = duration / u64::from(timescale);
             let frac = duration % u64::from(timescale);
             let nanos = frac * 1_000_000_000 / u64::from(timescale);
             Duration::new(i64::try_from(secs).ok()?, i32::try_from(nanos).ok()?).into()
         })
-        .flatten();
-    Some(MovieInfo {
-        creation_time,
-        duration,
+        .flatten()
+}
+
+/// The whole child boxes of a container's body, in order: (type, content).
+/// Stops at the first header that is cut, malformed, zero-sized ("to the
+/// end") or larger than what is left, so every step advances by at least
+/// 8 bytes and nothing reaches outside `body`.
+pub(crate) fn children(body: &[u8]) -> impl Iterator<Item = ([u8; 4], &[u8])> {
+    let mut rest = body;
+    std::iter::from_fn(move || {
+        let Header::Ok(h) = parse_header(rest) else {
+            return None;
+        };
+        let size = usize::try_from(h.size?).ok()?;
+        let hdr = usize::try_from(h.hdr_len).ok()?;
+        let content = rest.get(hdr..size)?;
+        rest = rest.get(size..)?;
+        Some((h.typ, content))
     })
 }
 

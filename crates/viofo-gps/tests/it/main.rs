@@ -3,6 +3,8 @@
 
 mod extract;
 mod output;
+mod ranged;
+mod ranged_bad;
 mod robustness;
 
 use std::io::Cursor;
