@@ -1,6 +1,6 @@
 //! Configuration: precedence, legacy names, invalid values, `config`.
 
-use crate::{Env, files, stderr, stdout};
+use crate::{Env, files, ok, stderr, stdout};
 
 /// The `key = value  # source` line of `viofosync config` for `key`.
 fn line_of(out: &str, key: &str) -> String {
@@ -13,9 +13,7 @@ fn line_of(out: &str, key: &str) -> String {
 #[test]
 fn config_prints_the_file_path_defaults_and_sources() {
     let env = Env::new();
-    let o = env.cmd().arg("config").output().unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let out = stdout(&o);
+    let out = env.run_ok(&["config"]);
     let file = env.config_file();
     assert!(
         out.contains(&format!("{} (not found)", file.display())),
@@ -52,9 +50,7 @@ fn precedence_is_flag_over_env_over_legacy_env_over_file_over_default() {
         for (k, v) in envs {
             c.env(k, v);
         }
-        let o = c.output().unwrap();
-        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-        stdout(&o)
+        ok(&mut c)
     };
     let file = env.config_file().display().to_string();
 
@@ -247,9 +243,7 @@ fn sync_without_address_or_archive_is_a_configuration_error() {
 #[test]
 fn help_documents_the_exit_codes() {
     let env = Env::new();
-    let o = env.cmd().arg("--help").output().unwrap();
-    assert_eq!(o.status.code(), Some(0));
-    let out = stdout(&o);
+    let out = env.run_ok(&["--help"]);
     for want in [
         "130",
         "camera unreachable",
@@ -285,8 +279,7 @@ fn without_the_sim_feature_demo_and_sim_are_usage_errors() {
             stderr(&o)
         );
     }
-    let o = env.cmd().args(["config", "--path"]).output().unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    env.run_ok(&["config", "--path"]);
 }
 
 /// The settings table is the one declaration: every key `config --keys`
@@ -295,15 +288,13 @@ fn without_the_sim_feature_demo_and_sim_are_usage_errors() {
 #[test]
 fn every_key_has_a_flag_a_docs_row_and_a_file_entry() {
     let env = Env::new();
-    let o = env.cmd().args(["config", "--keys"]).output().unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let listing = stdout(&o);
+    let listing = env.run_ok(&["config", "--keys"]);
     let keys: Vec<&str> = listing
         .lines()
         .filter(|l| !l.starts_with(' ') && !l.is_empty())
         .collect();
     assert!(keys.len() > 30, "{listing}");
-    let help = stdout(&env.cmd().args(["sync", "--help"]).output().unwrap());
+    let help = env.run_ok(&["sync", "--help"]);
     let docs = std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/CONFIGURATION.md"),
     )
@@ -321,12 +312,7 @@ fn every_key_has_a_flag_a_docs_row_and_a_file_entry() {
         );
     }
     // `--log-format` is global: it works on commands without settings.
-    let o = env
-        .cmd()
-        .args(["gpx", "--log-format", "json", "--help"])
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    env.run_ok(&["gpx", "--log-format", "json", "--help"]);
 
     // Every key is a file key: a file setting each one to its default
     // (as --keys shows it) loads.
@@ -343,30 +329,22 @@ fn every_key_has_a_flag_a_docs_row_and_a_file_entry() {
         }
     }
     env.write_config(&file);
-    let o = env.cmd().arg("config").output().unwrap();
-    assert_eq!(o.status.code(), Some(0), "{file}\n{}", stderr(&o));
-    let out = stdout(&o);
-    assert!(line_of(&out, "gps").contains("# file"), "{out}");
+    let out = env.run_ok(&["config"]);
+    assert!(line_of(&out, "gps").contains("# file"), "{file}\n{out}");
 }
 
 #[test]
 fn flag_aliases_and_hyphen_values() {
     let env = Env::new();
-    let o = env
-        .cmd()
-        .args([
-            "config",
-            "--destination",
-            "/srv/x",
-            "--utc-offset",
-            "-05:30",
-            "--camera-utc-offset",
-            "-08:00",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let out = stdout(&o);
+    let out = env.run_ok(&[
+        "config",
+        "--destination",
+        "/srv/x",
+        "--utc-offset",
+        "-05:30",
+        "--camera-utc-offset",
+        "-08:00",
+    ]);
     assert!(line_of(&out, "archive").contains("/srv/x"), "{out}");
     let l = line_of(&out, "utc_offset");
     assert!(
@@ -385,22 +363,13 @@ fn flag_aliases_and_hyphen_values() {
 #[test]
 fn config_shows_the_camera_clock_and_the_delete_settle_time() {
     let env = Env::new();
-    let o = env.cmd().arg("config").output().unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let out = stdout(&o);
+    let out = env.run_ok(&["config"]);
     let l = line_of(&out, "camera_utc_offset");
     assert!(l.contains("= +00:00") && l.contains("# default"), "{l}");
     let l = line_of(&out, "delete_settle");
     assert!(l.contains("= 5s") && l.contains("# default"), "{l}");
     env.write_config("camera_utc_offset = \"+13:00\"\n");
-    let o = env
-        .cmd()
-        .arg("config")
-        .env("VIOFOSYNC_DELETE_SETTLE", "0")
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let out = stdout(&o);
+    let out = ok(env.cmd().arg("config").env("VIOFOSYNC_DELETE_SETTLE", "0"));
     let l = line_of(&out, "camera_utc_offset");
     assert!(l.contains("= +13:00") && l.contains("# file"), "{l}");
     let l = line_of(&out, "delete_settle");
@@ -434,14 +403,10 @@ fn the_camera_utc_offset_decides_the_keep_period_of_a_dry_run() {
     );
     let env = Env::new();
     let dry_run = |extra: &[&str]| {
-        let o = env
+        ok(env
             .sync_cmd(&cam)
             .args(["sync", "--dry-run", "--keep", "1d"])
-            .args(extra)
-            .output()
-            .unwrap();
-        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-        stdout(&o)
+            .args(extra))
     };
     let out = dry_run(&["--camera-utc-offset", "-08:00"]);
     assert!(out.contains("would download 1 clips"), "{out}");

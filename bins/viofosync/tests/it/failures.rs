@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use viofo_sim::{Fault, Target};
 
-use crate::{Camera, Env, Running, signal, stderr, stdout};
+use crate::{Camera, Env, Running, signal, stderr};
 
 #[test]
 fn watch_stopped_after_a_cycle_with_failures_exits_5_and_says_why() {
@@ -18,12 +18,8 @@ fn watch_stopped_after_a_cycle_with_failures_exits_5_and_says_why() {
             .on(Target::PathContains(bad.clone()))
             .always(),
     );
-    env.make_archive();
-    let mut cmd = env.std_cmd();
-    cmd.env("VIOFOSYNC_ADDRESS", &cam.url)
-        .env("VIOFOSYNC_ARCHIVE", env.archive())
-        .env("VIOFOSYNC_MAX_USED_DISK", "100")
-        .args(["watch", "--interval", "1h"]);
+    let mut cmd = env.sync_std_cmd(&cam);
+    cmd.args(["watch", "--interval", "1h"]);
     let mut run = Running::spawn(cmd, false);
     // Each such cycle is announced as it ends, the daemon keeps going.
     let warn = run.expect_line("finished with failures", Duration::from_secs(20));
@@ -48,12 +44,8 @@ fn watch_stopped_after_a_cycle_with_failures_exits_5_and_says_why() {
 
     // Retried against a camera that now serves it: a clean run, exit 0.
     cam.sim().clear_faults();
-    let o = env.sync_cmd(&cam).arg("retry-failed").output().unwrap();
-    assert!(
-        stdout(&o).contains("1 failed clips returned"),
-        "{}",
-        stdout(&o)
-    );
+    let out = env.sync_ok(&cam, &["retry-failed"]);
+    assert!(out.contains("1 failed clips returned"), "{out}");
     let o = env.sync_cmd(&cam).arg("sync").output().unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(

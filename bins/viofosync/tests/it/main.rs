@@ -2,7 +2,9 @@
 //! configuration precedence, invalid values and the exit codes.
 //!
 //! Every command runs with a cleared environment whose HOME and XDG
-//! folders are temporary, so no real user file is read or written.
+//! folders are temporary, so no real user file is read or written. Runs
+//! that download end with viofo-testkit's no-data-loss checker
+//! ([`Camera::assert_no_loss`]).
 
 mod archive;
 mod config;
@@ -17,6 +19,8 @@ use std::time::{Duration, Instant};
 use assert_cmd::Command;
 use tempfile::TempDir;
 use viofo_sim::{ClipSpec, Sim, SimConfig};
+use viofo_store::{Store, StoreOptions};
+use viofo_testkit::{Catalog, LossReport, StoreCheck};
 
 /// A simulated camera on 127.0.0.1 with its own runtime.
 pub struct Camera {
@@ -53,6 +57,51 @@ impl Camera {
 
     pub fn sim(&self) -> &Sim {
         self.sim.as_ref().unwrap()
+    }
+
+    /// The camera's clips now, hashed: what [`Camera::assert_no_loss`]
+    /// compares with later.
+    pub fn catalog(&self) -> Catalog {
+        Catalog::of(self.sim())
+    }
+
+    /// The no-data-loss check after the last command of a test that wrote
+    /// `env`'s default state database: every clip of `catalog` is on the
+    /// camera or archived byte-identical (with its GPX sidecar), nothing
+    /// under a final name is partial, nothing was deleted without an
+    /// identical local copy, and the store agrees (`strict`: every archived
+    /// clip recorded `done`, after runs that completed). Opening the store
+    /// runs its crash recovery, so nothing may run after it.
+    pub fn assert_no_loss(&self, catalog: &Catalog, env: &Env, strict: StoreCheck) -> LossReport {
+        let archive = env.archive();
+        let report = self.rt.block_on(async {
+            let store = Store::open(StoreOptions {
+                recordings_dir: Some(archive.clone()),
+                ..StoreOptions::at(env.default_db())
+            })
+            .await
+            .unwrap();
+            let r =
+                viofo_testkit::check_no_loss(catalog, self.sim(), &archive, &store, strict).await;
+            store.close().await.unwrap();
+            r
+        });
+        report.assert_ok();
+        report
+    }
+
+    /// The no-data-loss check of what an interrupted (or still running)
+    /// command left, on a copy of `env`'s default state database, so the
+    /// check repairs nothing the next run must recover from.
+    pub fn assert_no_loss_on_copy(&self, catalog: &Catalog, env: &Env) -> LossReport {
+        let report = self.rt.block_on(viofo_testkit::check_db_copy(
+            catalog,
+            self.sim(),
+            &env.archive(),
+            &env.default_db(),
+        ));
+        report.assert_ok();
+        report
     }
 }
 
@@ -145,36 +194,66 @@ impl Env {
         self.archive()
     }
 
-    /// The binary set up to sync `cam` into this archive (created).
+    /// The binary set up to sync `cam` into this archive (created): its
+    /// address, no disk limit, and camera id [`viofo_testkit::CAMERA`], the
+    /// one the no-data-loss checker reads the store by.
     pub fn sync_cmd(&self, cam: &Camera) -> Command {
-        self.make_archive();
         let mut c = self.cmd();
-        c.env("VIOFOSYNC_ADDRESS", &cam.url)
-            .env("VIOFOSYNC_ARCHIVE", self.archive())
-            .env("VIOFOSYNC_MAX_USED_DISK", "100");
+        self.for_camera(cam, |k, v| {
+            c.env(k, v);
+        });
         c
+    }
+
+    /// Same, as a std command (for spawning and signalling).
+    pub fn sync_std_cmd(&self, cam: &Camera) -> std::process::Command {
+        let mut c = self.std_cmd();
+        self.for_camera(cam, |k, v| {
+            c.env(k, v);
+        });
+        c
+    }
+
+    fn for_camera(&self, cam: &Camera, mut set: impl FnMut(&str, &std::ffi::OsStr)) {
+        let archive = self.make_archive();
+        set("VIOFOSYNC_ADDRESS", cam.url.as_ref());
+        set("VIOFOSYNC_ARCHIVE", archive.as_os_str());
+        set("VIOFOSYNC_MAX_USED_DISK", "100".as_ref());
+        set("VIOFOSYNC_CAMERA_ID", viofo_testkit::CAMERA.as_ref());
+    }
+
+    /// `viofosync ARGS` in this environment: exit 0 asserted, stdout.
+    pub fn run_ok(&self, args: &[&str]) -> String {
+        ok(self.cmd().args(args))
+    }
+
+    /// `viofosync ARGS` set up for `cam` ([`Env::sync_cmd`]): exit 0
+    /// asserted, stdout.
+    pub fn sync_ok(&self, cam: &Camera, args: &[&str]) -> String {
+        ok(self.sync_cmd(cam).args(args))
     }
 }
 
-/// Every file under `dir`, recursively, relative.
+/// Every file under `dir`, recursively, relative, sorted.
 pub fn files(dir: &Path) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in rd {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push(p.strip_prefix(dir).unwrap().display().to_string());
-            }
-        }
-    }
-    out.sort();
-    out
+    viofo_testkit::walk(dir)
+        .into_iter()
+        .map(|f| f.path.strip_prefix(dir).unwrap().display().to_string())
+        .collect()
+}
+
+/// Runs `cmd`, asserts it exits 0 (its stderr in the failure), returns its
+/// stdout.
+pub fn ok(cmd: &mut Command) -> String {
+    let o = cmd.output().unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{cmd:?}\nstdout: {}\nstderr: {}",
+        stdout(&o),
+        stderr(&o)
+    );
+    stdout(&o)
 }
 
 /// A spawned binary whose stderr (or stdout) lines arrive on a channel.

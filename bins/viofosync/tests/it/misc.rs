@@ -4,7 +4,7 @@ use time::macros::datetime;
 use viofo_gps::Layout;
 use viofo_gps::fixture::{ClipBuilder, drive};
 
-use crate::{Camera, Env, closed_port, stderr, stdout};
+use crate::{Camera, Env, closed_port, ok, stderr, stdout};
 
 #[test]
 fn gpx_writes_sidecars_and_stdout_and_fails_only_on_unreadable_files() {
@@ -36,14 +36,11 @@ fn gpx_writes_sidecars_and_stdout_and_fails_only_on_unreadable_files() {
         stderr(&o)
     );
 
-    let o = env
+    let out = ok(env
         .cmd()
         .args(["gpx", "--stdout", "--format", "geojson"])
-        .arg(&clip)
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(0));
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        .arg(&clip));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert!(v.to_string().contains("LineString"), "{v}");
 
     let o = env
@@ -90,17 +87,11 @@ fn sim_serves_until_sigterm_and_status_reads_it() {
     let line = sim.expect_line("listening on http://127.0.0.1:", Duration::from_secs(20));
     let url = line.trim_start_matches("listening on ").trim().to_owned();
 
-    let o = env
-        .cmd()
-        .args(["status", "--address", &url])
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert!(stdout(&o).contains("online"), "{}", stdout(&o));
+    let out = env.run_ok(&["status", "--address", &url]);
+    assert!(out.contains("online"), "{out}");
     assert!(
-        stdout(&o).contains("not created yet"),
-        "status creates no database: {}",
-        stdout(&o)
+        out.contains("not created yet"),
+        "status creates no database: {out}"
     );
 
     signal(&sim.child, rustix::process::Signal::TERM);
@@ -118,9 +109,7 @@ fn sim_serves_until_sigterm_and_status_reads_it() {
 fn doctor_checks_everything_and_writes_the_archive() {
     let cam = Camera::with_clips(1, 10_000);
     let env = Env::new();
-    let o = env.sync_cmd(&cam).arg("doctor").output().unwrap();
-    let out = stdout(&o);
-    assert_eq!(o.status.code(), Some(0), "{out}{}", stderr(&o));
+    let out = env.sync_ok(&cam, &["doctor"]);
     assert!(out.contains("all checks passed"), "{out}");
     assert!(
         out.contains("is writable") && out.contains("A329S"),
@@ -214,7 +203,7 @@ fn demo_runs_with_no_camera_and_no_configuration() {
     // A user configuration pointing elsewhere must not matter to the demo.
     env.write_config("address = \"127.0.0.1:9\"\narchive = \"/nonexistent\"\n");
     let dir = env.path("demo");
-    let o = env
+    let out = ok(env
         .cmd()
         .args([
             "demo",
@@ -226,11 +215,7 @@ fn demo_runs_with_no_camera_and_no_configuration() {
             "0",
             "--dir",
         ])
-        .arg(&dir)
-        .output()
-        .unwrap();
-    let out = stdout(&o);
-    assert_eq!(o.status.code(), Some(0), "{out}{}", stderr(&o));
+        .arg(&dir));
     // Two cycles of 3 clips: pipelined, then (after the camera "records"
     // 3 more) inline.
     let landed = crate::files(&dir.join("archive"));
@@ -270,14 +255,8 @@ fn demo_runs_with_no_camera_and_no_configuration() {
     );
 
     // Its store is an ordinary one: `timings` reads it.
-    let o = env
-        .cmd()
-        .args(["timings", "--state-db"])
-        .arg(&db)
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert!(stdout(&o).contains("cycle #1"), "{}", stdout(&o));
+    let out = ok(env.cmd().args(["timings", "--state-db"]).arg(&db));
+    assert!(out.contains("cycle #1"), "{out}");
 
     // The same folder again: refused, nothing changed.
     let before = crate::files(&dir);
@@ -297,7 +276,7 @@ fn demo_runs_with_no_camera_and_no_configuration() {
 
     // One cycle only.
     let dir = env.path("demo-inline");
-    let o = env
+    let out = ok(env
         .cmd()
         .args([
             "demo",
@@ -309,11 +288,7 @@ fn demo_runs_with_no_camera_and_no_configuration() {
             "0",
         ])
         .args(["--tail", "inline", "--dir"])
-        .arg(&dir)
-        .output()
-        .unwrap();
-    let out = stdout(&o);
-    assert_eq!(o.status.code(), Some(0), "{out}{}", stderr(&o));
+        .arg(&dir));
     assert!(out.contains("1 clips and 1 GPS sidecars"), "{out}");
     assert!(
         out.contains("inline (completed)") && !out.contains("cycle #2"),
@@ -352,15 +327,10 @@ fn a_closed_stdout_never_panics_and_the_command_exits_quietly() {
 
     // A report after real work: the sync's exit code is its own.
     let cam = Camera::with_clips(1, 10_000);
-    env.make_archive();
-    let mut cmd = env.std_cmd();
+    let mut cmd = env.sync_std_cmd(&cam);
     let (reader, writer) = std::io::pipe().unwrap();
     drop(reader);
-    cmd.arg("sync")
-        .env("VIOFOSYNC_ADDRESS", &cam.url)
-        .env("VIOFOSYNC_ARCHIVE", env.archive())
-        .env("VIOFOSYNC_MAX_USED_DISK", "100")
-        .stdout(writer);
+    cmd.arg("sync").stdout(writer);
     let o = cmd.output().unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));

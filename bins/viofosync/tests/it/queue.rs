@@ -4,29 +4,21 @@
 
 use viofo_store::{Channel, FailOutcome, ListedClip, Store, StoreOptions};
 
-use crate::{Camera, Env, stderr, stdout};
+use crate::{Camera, Env};
 
 #[test]
 fn pruned_clips_show_as_pruned_not_archived() {
     let cam = Camera::with_clips(2, 30_000);
     let env = Env::new();
-    let o = env.sync_cmd(&cam).arg("sync").output().unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let out = stdout(&env.sync_cmd(&cam).arg("queue").output().unwrap());
+    env.sync_ok(&cam, &["sync"]);
+    let out = env.sync_ok(&cam, &["queue"]);
     assert_eq!(out.matches("done: ").count(), 2, "{out}");
 
     // The clips were recorded in 2025: a keep of one day removes both.
-    let o = env
-        .sync_cmd(&cam)
-        .args(["sync", "--keep", "1d"])
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert!(stdout(&o).contains("2 pruned"), "{}", stdout(&o));
+    let out = env.sync_ok(&cam, &["sync", "--keep", "1d"]);
+    assert!(out.contains("2 pruned"), "{out}");
 
-    let o = env.sync_cmd(&cam).arg("queue").output().unwrap();
-    let out = stdout(&o);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = env.sync_ok(&cam, &["queue"]);
     for clip in cam.sim().clips() {
         let line = out
             .lines()
@@ -40,15 +32,10 @@ fn pruned_clips_show_as_pruned_not_archived() {
     }
     assert!(!out.contains("done: "), "shown as archived: {out}");
 
-    let out = stdout(
-        &env.sync_cmd(&cam)
-            .args(["queue", "--state", "pruned"])
-            .output()
-            .unwrap(),
-    );
+    let out = env.sync_ok(&cam, &["queue", "--state", "pruned"]);
     assert!(out.contains("2 clips"), "{out}");
 
-    let out = stdout(&env.sync_cmd(&cam).arg("status").output().unwrap());
+    let out = env.sync_ok(&cam, &["status"]);
     assert!(
         out.contains("0 done") && out.contains("2 pruned"),
         "status counts pruned apart from archived: {out}"
@@ -99,13 +86,7 @@ fn a_deferred_pending_clip_says_how_often_and_why() {
         }
         store.close().await.unwrap();
     });
-    let o = env
-        .cmd()
-        .args(["queue", "--state", "pending"])
-        .output()
-        .unwrap();
-    let out = stdout(&o);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = env.run_ok(&["queue", "--state", "pending"]);
     assert!(
         out.contains("pending (deferred 2x: connection reset by the camera)"),
         "{out}"

@@ -4,20 +4,17 @@
 use std::time::Duration;
 
 use viofo_sim::{ClipSpec, SimConfig};
+use viofo_testkit::StoreCheck;
 
-use crate::{Camera, Env, Running, closed_port, files, signal, stderr, stdout};
+use crate::{Camera, Env, Running, closed_port, files, ok, signal, stderr, stdout};
 
 #[test]
 fn sync_then_status_queue_timings_retry_failed() {
     let cam = Camera::with_clips(3, 150_000);
+    let catalog = cam.catalog();
     let env = Env::new();
-    let o = env
-        .sync_cmd(&cam)
-        .args(["sync", "--grouping", "daily"])
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert!(stdout(&o).contains("synced 3 clips"), "{}", stdout(&o));
+    let out = env.sync_ok(&cam, &["sync", "--grouping", "daily"]);
+    assert!(out.contains("synced 3 clips"), "{out}");
     let landed = files(&env.archive());
     for clip in cam.sim().clips() {
         let day = "2025-12-24";
@@ -29,17 +26,11 @@ fn sync_then_status_queue_timings_retry_failed() {
             landed.contains(&format!("{day}/{}.gpx", clip.name)),
             "{landed:?}"
         );
-        let got = std::fs::metadata(env.archive().join(day).join(&clip.name))
-            .unwrap()
-            .len();
-        assert_eq!(got, clip.size);
     }
     assert!(env.default_db().is_file(), "state in $XDG_STATE_HOME");
     assert!(cam.sim().deleted().is_empty(), "no deletes unless asked");
 
-    let o = env.sync_cmd(&cam).arg("status").output().unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let out = stdout(&o);
+    let out = env.sync_ok(&cam, &["status"]);
     assert!(out.contains("online") && out.contains("A329S"), "{out}");
     assert!(out.contains("3 done"), "{out}");
     assert!(
@@ -47,19 +38,13 @@ fn sync_then_status_queue_timings_retry_failed() {
         "{out}"
     );
 
-    let o = env.sync_cmd(&cam).arg("queue").output().unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let out = stdout(&o);
+    let out = env.sync_ok(&cam, &["queue"]);
     for clip in cam.sim().clips() {
         assert!(out.contains(&clip.name), "{out}");
     }
     assert!(out.contains("3 clips"), "{out}");
-    let o = env
-        .sync_cmd(&cam)
-        .args(["queue", "--state", "failed,pending"])
-        .output()
-        .unwrap();
-    assert!(stdout(&o).contains("0 clips"), "{}", stdout(&o));
+    let out = env.sync_ok(&cam, &["queue", "--state", "failed,pending"]);
+    assert!(out.contains("0 clips"), "{out}");
     let o = env
         .sync_cmd(&cam)
         .args(["queue", "--state", "bogus"])
@@ -67,26 +52,14 @@ fn sync_then_status_queue_timings_retry_failed() {
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
 
-    let o = env.sync_cmd(&cam).arg("retry-failed").output().unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert!(
-        stdout(&o).contains("0 failed clips returned"),
-        "{}",
-        stdout(&o)
-    );
+    let out = env.sync_ok(&cam, &["retry-failed"]);
+    assert!(out.contains("0 failed clips returned"), "{out}");
 
     // A second, inline cycle: nothing new, but both modes are now recorded.
-    let o = env
-        .sync_cmd(&cam)
-        .args(["sync", "--tail", "inline"])
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert!(stdout(&o).contains("synced 0 clips"), "{}", stdout(&o));
+    let out = env.sync_ok(&cam, &["sync", "--tail", "inline"]);
+    assert!(out.contains("synced 0 clips"), "{out}");
 
-    let o = env.sync_cmd(&cam).arg("timings").output().unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let out = stdout(&o);
+    let out = env.sync_ok(&cam, &["timings"]);
     assert!(
         out.contains("cycle #1") && out.contains("cycle #2"),
         "{out}"
@@ -97,19 +70,16 @@ fn sync_then_status_queue_timings_retry_failed() {
         out.contains("last pipelined (#1) vs last inline (#2)"),
         "{out}"
     );
+    // Every clip archived byte-identical with its GPX, recorded done.
+    let report = cam.assert_no_loss(&catalog, &env, StoreCheck::Settled);
+    assert_eq!(report.archived.len(), 3, "{report:?}");
 }
 
 #[test]
 fn dry_run_lists_and_touches_nothing() {
     let cam = Camera::with_clips(2, 50_000);
     let env = Env::new();
-    let o = env
-        .sync_cmd(&cam)
-        .args(["sync", "--dry-run", "--delete-after-download"])
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let out = stdout(&o);
+    let out = env.sync_ok(&cam, &["sync", "--dry-run", "--delete-after-download"]);
     assert!(out.contains("would download 2 clips"), "{out}");
     assert!(out.contains("would delete 2 clips"), "{out}");
     for clip in cam.sim().clips() {
@@ -123,16 +93,12 @@ fn dry_run_lists_and_touches_nothing() {
     // The Python tool's DRY_RUN and ADDRESS work the same way; a dry run
     // needs no archive and creates none, but says a sync would stop.
     let missing = env.path("not-mounted");
-    let o = env
+    let out = ok(env
         .cmd()
         .env("ADDRESS", &cam.url)
         .env("DRY_RUN", "1")
         .env("VIOFOSYNC_ARCHIVE", &missing)
-        .arg("sync")
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let out = stdout(&o);
+        .arg("sync"));
     assert!(out.contains("would download 2 clips"), "{out}");
     assert!(
         out.contains(&format!("note: the archive {}", missing.display()))
@@ -148,17 +114,14 @@ fn legacy_env_names_drive_a_real_sync() {
     let cam = Camera::with_clips(2, 60_000);
     let env = Env::new();
     env.make_archive();
-    let o = env
+    ok(env
         .cmd()
         .env("ADDRESS", &cam.url)
         .env("GROUPING", "monthly")
         .env("GPS_EXTRACT", "false")
         .env("MAX_USED_DISK", "100")
         .env("VIOFOSYNC_ARCHIVE", env.archive())
-        .arg("sync")
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        .arg("sync"));
     let landed = files(&env.archive());
     assert_eq!(landed.len(), 2, "clips only, no GPX: {landed:?}");
     assert!(
@@ -170,9 +133,9 @@ fn legacy_env_names_drive_a_real_sync() {
 #[test]
 fn delete_after_download_and_json_logs() {
     let cam = Camera::with_clips(2, 40_000);
+    let catalog = cam.catalog();
     let env = Env::new();
-    let mut names: Vec<String> = cam.sim().clips().into_iter().map(|c| c.name).collect();
-    names.sort();
+    let names = catalog.names();
     let o = env
         .sync_cmd(&cam)
         .args(["--log-format", "json", "sync", "--delete-after-download"])
@@ -182,12 +145,6 @@ fn delete_after_download_and_json_logs() {
     let mut deleted = cam.sim().deleted();
     deleted.sort();
     assert_eq!(deleted, names);
-    for n in &names {
-        assert!(
-            env.archive().join(n).is_file(),
-            "{n} archived before its delete"
-        );
-    }
     let err = stderr(&o);
     let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
     assert!(!lines.is_empty());
@@ -195,6 +152,10 @@ fn delete_after_download_and_json_logs() {
         let v: serde_json::Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
         assert!(v.get("level").is_some(), "{l}");
     }
+    // Each deleted clip has an identical local copy, recorded done.
+    let report = cam.assert_no_loss(&catalog, &env, StoreCheck::Settled);
+    assert_eq!(report.deleted.len(), 2, "{report:?}");
+    assert_eq!(report.archived.len(), 2, "{report:?}");
 }
 
 #[test]
@@ -304,13 +265,10 @@ fn sigint_interrupts_sync_with_130_and_a_second_run_finishes() {
             .with_clips(ClipSpec::synthetic(4).size(400_000))
             .bandwidth(400_000),
     );
+    let catalog = cam.catalog();
     let env = Env::new();
-    env.make_archive();
-    let mut cmd = env.std_cmd();
-    cmd.env("VIOFOSYNC_ADDRESS", &cam.url)
-        .env("VIOFOSYNC_ARCHIVE", env.archive())
-        .env("VIOFOSYNC_MAX_USED_DISK", "100")
-        .args(["sync", "--on-interrupt", "cancel"]);
+    let mut cmd = env.sync_std_cmd(&cam);
+    cmd.args(["sync", "--on-interrupt", "cancel"]);
     let mut run = Running::spawn(cmd, false);
     run.expect_line("to download", Duration::from_secs(20));
     signal(&run.child, rustix::process::Signal::INT);
@@ -319,29 +277,22 @@ fn sigint_interrupts_sync_with_130_and_a_second_run_finishes() {
     let landed = files(&env.archive());
     let clips = landed.iter().filter(|f| f.ends_with(".MP4")).count();
     assert!(clips < 4, "interrupted before the end: {landed:?}");
+    // What the interrupted run left (checked on a copy of its database).
+    cam.assert_no_loss_on_copy(&catalog, &env);
 
     // Nothing lost: the next run takes the rest.
     cam.sim().set_bandwidth(None);
-    let o = env.sync_cmd(&cam).arg("sync").output().unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let landed = files(&env.archive());
-    assert_eq!(
-        landed.iter().filter(|f| f.ends_with(".MP4")).count(),
-        4,
-        "{landed:?}"
-    );
+    env.sync_ok(&cam, &["sync"]);
+    let report = cam.assert_no_loss(&catalog, &env, StoreCheck::Settled);
+    assert_eq!(report.archived.len(), 4, "{report:?}");
 }
 
 #[test]
 fn watch_syncs_until_sigterm_then_exits_0() {
     let cam = Camera::with_clips(2, 30_000);
     let env = Env::new();
-    env.make_archive();
-    let mut cmd = env.std_cmd();
-    cmd.env("VIOFOSYNC_ADDRESS", &cam.url)
-        .env("VIOFOSYNC_ARCHIVE", env.archive())
-        .env("VIOFOSYNC_MAX_USED_DISK", "100")
-        .args(["watch", "--interval", "1s"]);
+    let mut cmd = env.sync_std_cmd(&cam);
+    cmd.args(["watch", "--interval", "1s"]);
     let mut run = Running::spawn(cmd, false);
     run.expect_line("cycle done: 2 clips", Duration::from_secs(20));
     // A clip recorded meanwhile is picked up by a later cycle.
@@ -378,8 +329,7 @@ fn snapshot(dir: &std::path::Path) -> Vec<(String, u64, std::time::SystemTime)> 
 fn dry_run_over_an_existing_archive_lists_prunes_and_changes_nothing() {
     let cam = Camera::with_clips(2, 30_000);
     let env = Env::new();
-    let o = env.sync_cmd(&cam).arg("sync").output().unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    env.sync_ok(&cam, &["sync"]);
     let before = snapshot(&env.archive());
     assert_eq!(
         before.iter().filter(|f| f.0.ends_with(".MP4")).count(),
@@ -389,19 +339,16 @@ fn dry_run_over_an_existing_archive_lists_prunes_and_changes_nothing() {
     let downloads = cam.sim().downloaded().len();
 
     // The clips were recorded in 2025: a keep of one day prunes them all.
-    let o = env
-        .sync_cmd(&cam)
-        .args([
+    let out = env.sync_ok(
+        &cam,
+        &[
             "sync",
             "--dry-run",
             "--keep",
             "1d",
             "--delete-after-download",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let out = stdout(&o);
+        ],
+    );
     assert!(out.contains("would download 0 clips"), "{out}");
     assert!(out.contains("would prune 2 archived clips"), "{out}");
     for clip in cam.sim().clips() {
@@ -481,37 +428,17 @@ fn a_failing_clip_shows_in_queue_and_retry_failed_brings_it_back() {
             && last.contains("viofosync retry-failed"),
         "{last}"
     );
-    let q = env
-        .sync_cmd(&cam)
-        .args(["queue", "--state", "failed"])
-        .output()
-        .unwrap();
-    let out = stdout(&q);
+    let out = env.sync_ok(&cam, &["queue", "--state", "failed"]);
     assert!(out.contains("1 clips") && out.contains("failed"), "{out}");
-    let q = env
-        .sync_cmd(&cam)
-        .args(["queue", "--state", "done"])
-        .output()
-        .unwrap();
-    let out = stdout(&q);
+    let out = env.sync_ok(&cam, &["queue", "--state", "done"]);
     assert!(out.contains("1 clips") && !out.contains(&bad), "{out}");
 
     cam.sim().clear_faults();
-    let o = env.sync_cmd(&cam).arg("retry-failed").output().unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert!(
-        stdout(&o).contains("1 failed clips returned"),
-        "{}",
-        stdout(&o)
-    );
-    let q = env
-        .sync_cmd(&cam)
-        .args(["queue", "--state", "pending"])
-        .output()
-        .unwrap();
-    assert!(stdout(&q).contains(&bad), "{}", stdout(&q));
-    let o = env.sync_cmd(&cam).arg("sync").output().unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = env.sync_ok(&cam, &["retry-failed"]);
+    assert!(out.contains("1 failed clips returned"), "{out}");
+    let out = env.sync_ok(&cam, &["queue", "--state", "pending"]);
+    assert!(out.contains(&bad), "{out}");
+    env.sync_ok(&cam, &["sync"]);
     assert!(env.archive().join(&bad).is_file());
 }
 
@@ -525,26 +452,17 @@ fn status_and_queue_beside_a_running_sync_disturb_nothing_and_a_second_sync_is_r
             .delete_delay(Duration::from_millis(10)),
     );
     let env = Env::new();
-    env.make_archive();
-    let mut cmd = env.std_cmd();
-    cmd.env("VIOFOSYNC_ADDRESS", &cam.url)
-        .env("VIOFOSYNC_ARCHIVE", env.archive())
-        .env("VIOFOSYNC_MAX_USED_DISK", "100")
-        .arg("sync");
+    let mut cmd = env.sync_std_cmd(&cam);
+    cmd.arg("sync");
     let mut run = Running::spawn(cmd, false);
     run.expect_line("to download", Duration::from_secs(20));
 
     // The clip being downloaded shows as such, and looking does not
     // "recover" it from under the running sync.
-    let o = env.sync_cmd(&cam).arg("status").output().unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert!(stdout(&o).contains("1 downloading"), "{}", stdout(&o));
-    let o = env
-        .sync_cmd(&cam)
-        .args(["queue", "--state", "downloading"])
-        .output()
-        .unwrap();
-    assert!(stdout(&o).contains("1 clips"), "{}", stdout(&o));
+    let out = env.sync_ok(&cam, &["status"]);
+    assert!(out.contains("1 downloading"), "{out}");
+    let out = env.sync_ok(&cam, &["queue", "--state", "downloading"]);
+    assert!(out.contains("1 clips"), "{out}");
 
     // A second sync on the same state database is refused, naming why.
     let o = env.sync_cmd(&cam).arg("sync").output().unwrap();
