@@ -88,6 +88,7 @@ impl StickyStore for NoPersistence {
 #[derive(Debug, Clone)]
 pub struct StickyFile {
     path: PathBuf,
+    read_only: bool,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -99,7 +100,20 @@ struct FileBody {
 impl StickyFile {
     /// The file at `path`.
     pub fn at(path: impl Into<PathBuf>) -> Self {
-        Self { path: path.into() }
+        Self {
+            path: path.into(),
+            read_only: false,
+        }
+    }
+
+    /// The same file, loaded but never written: for a report beside a
+    /// running sync (`viofosync status --json`), which must not overwrite
+    /// the running program's errors with its own view.
+    pub fn read_only(self) -> Self {
+        Self {
+            read_only: true,
+            ..self
+        }
     }
 
     /// `<dir>/<stem>.status.json` beside the state database `db`
@@ -137,6 +151,9 @@ impl StickyStore for StickyFile {
 
     fn save(&self, errors: &[StickyError]) -> Result<()> {
         use std::io::Write;
+        if self.read_only {
+            return Ok(());
+        }
         let body = FileBody {
             schema: 1,
             errors: errors.to_vec(),
@@ -176,6 +193,13 @@ mod tests {
         };
         f.save(std::slice::from_ref(&e)).unwrap();
         assert_eq!(f.load().unwrap(), vec![e]);
+        let reader = f.clone().read_only();
+        reader.save(&[]).unwrap();
+        assert_eq!(
+            reader.load().unwrap().len(),
+            1,
+            "a read-only file is never written"
+        );
         f.save(&[]).unwrap();
         assert!(f.load().unwrap().is_empty());
     }

@@ -35,14 +35,15 @@ impl StatusModel {
     /// Reads everything now: counts, failed clips, archive size, last
     /// cycles, the disk; saves the sticky errors if they changed. For a
     /// program that shows the status without running a sync (`status
-    /// --json`), and for tests; a running program uses
+    /// --json`: give the model a [`StickyFile::read_only`](crate::StickyFile::read_only)
+    /// and a store opened read only), and for tests; a running program uses
     /// [`run_refresh`](Self::run_refresh).
     pub async fn refresh(&self, store: &Store) -> Result<()> {
         let wants = Wants {
             queue: true,
             pending: false,
             full: true,
-            persist: true,
+            persist: false,
         };
         self.refresh_with(store, wants).await
     }
