@@ -33,7 +33,7 @@ Exit codes:
   2    configuration error (invalid value, unknown key, missing address or
        archive; the archive folder missing, not a folder or not writable)
   3    camera unreachable
-  4    disk full (or fuller than max_used_disk)
+  4    disk full (or fuller than max_used_disk, or the archive at its quota)
   5    finished with failures: clips left failed or deferred (see them with
        `viofosync queue --state failed`, retry with `viofosync retry-failed`)
   130  interrupted (SIGINT/SIGTERM) before the sync finished

@@ -2,95 +2,17 @@
 //! from which its flag, environment names, TOML key, `config --keys` entry
 //! and docs/CONFIGURATION.md row are all made.
 
-use std::borrow::Cow;
-
 use viofo_client::ListSource;
 use viofo_pipeline::{CameraClock, Grouping, OnInterrupt, TailMode};
 
+use super::LogFormat;
 use super::parse::{
     Unit, camera_id_of, is_none_word, parse_address, parse_bool, parse_channels, parse_duration,
-    parse_path, parse_percent, parse_positive_duration, parse_priority, parse_range, range_words,
-    show_channels, show_duration, show_priority, show_utc_offset,
+    parse_path, parse_percent, parse_positive_duration, parse_priority, parse_range, parse_size,
+    show_channels, show_duration, show_priority, show_size, show_utc_offset,
 };
-use super::{LogFormat, Settings};
 
-/// Writes a raw value into the settings, or says why it is refused.
-pub(crate) type Apply = fn(&mut Settings, &str) -> Result<(), String>;
-/// The value as `config` shows it (and as the parser reads it back).
-pub(crate) type Show = fn(&Settings) -> String;
-
-/// Connections to the camera (and downloads) at once: 1 up to the client's
-/// limit.
-pub(crate) const CONNECTIONS: (usize, usize) = (1, viofo_client::MAX_CONNECTIONS);
-
-/// What a key accepts.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Accepts {
-    /// A boolean; the flag is `--name` or `--name=false`.
-    Bool,
-    /// A whole number in the range.
-    Range((usize, usize)),
-    /// Anything else, described in words.
-    Text(&'static str),
-}
-
-impl Accepts {
-    /// In words, for errors and docs.
-    pub(crate) fn describe(self) -> Cow<'static, str> {
-        match self {
-            Accepts::Bool => Cow::Borrowed("true or false"),
-            Accepts::Range(r) => Cow::Owned(range_words(r)),
-            Accepts::Text(t) => Cow::Borrowed(t),
-        }
-    }
-}
-
-/// One setting.
-pub(crate) struct Key {
-    /// Name in the file (and, with dashes, the flag).
-    pub(crate) name: &'static str,
-    /// `VIOFOSYNC_*` name.
-    pub(crate) env: &'static str,
-    /// The Python tool's name, where one maps.
-    pub(crate) legacy: Option<&'static str>,
-    /// What it accepts.
-    pub(crate) accepts: Accepts,
-    /// One line of help.
-    pub(crate) help: &'static str,
-    /// Its flag is global (every command, before or after the command
-    /// name) instead of one of the settings flags.
-    pub(crate) global: bool,
-    /// Its flag takes values starting with `-` (`--utc-offset -05:00`).
-    pub(crate) hyphen_values: bool,
-    /// Another name of its flag.
-    pub(crate) alias: Option<&'static str>,
-    /// The default as the docs show it, where it depends on the machine.
-    pub(crate) doc_default: Option<&'static str>,
-    pub(crate) apply: Apply,
-    pub(crate) show: Show,
-}
-
-impl Key {
-    /// `--max-used-disk`'s `max-used-disk`.
-    pub(crate) fn flag(&self) -> String {
-        self.name.replace('_', "-")
-    }
-}
-
-/// The fields most keys leave as they are.
-const BASE: Key = Key {
-    name: "",
-    env: "",
-    legacy: None,
-    accepts: Accepts::Bool,
-    help: "",
-    global: false,
-    hyphen_values: false,
-    alias: None,
-    doc_default: None,
-    apply: |_, _| Ok(()),
-    show: |_| String::new(),
-};
+pub(crate) use super::row::{Accepts, BASE, CONNECTIONS, Key};
 
 fn none_or<T>(v: &Option<T>, f: impl Fn(&T) -> String) -> String {
     v.as_ref().map_or_else(|| "(unset)".to_owned(), f)
@@ -295,6 +217,30 @@ pub(crate) static KEYS: &[Key] = &[
         ..BASE
     },
     Key {
+        name: "quota",
+        env: "VIOFOSYNC_QUOTA",
+        accepts: Accepts::Text(
+            "a size such as 500GB or 2TiB (KB, MB, GB, TB are powers of 1000; KiB, MiB, GiB, \
+             TiB of 1024; a bare number is bytes), or none",
+        ),
+        help: "the most the archive may hold (clips and sidecars, by the state database): \
+               retention removes the oldest unlocked clips to stay under it, and a clip that \
+               would take the archive over it is not downloaded (exit code 4)",
+        apply: |s, v| {
+            s.sync.retention.quota = if is_none_word(v) {
+                None
+            } else {
+                match parse_size(v)? {
+                    0 => return Err("must be above zero (none switches it off)".into()),
+                    n => Some(n),
+                }
+            };
+            Ok(())
+        },
+        show: |s| none_or(&s.sync.retention.quota, |q| show_size(*q)),
+        ..BASE
+    },
+    Key {
         name: "protect_locked",
         env: "VIOFOSYNC_PROTECT_LOCKED",
         help: "retention never removes locked (event) clips",
@@ -325,6 +271,19 @@ pub(crate) static KEYS: &[Key] = &[
             Ok(())
         },
         show: |s| s.sync.delete_locked.to_string(),
+        ..BASE
+    },
+    Key {
+        name: "delete_archived",
+        env: "VIOFOSYNC_DELETE_ARCHIVED",
+        help: "also delete from the camera the clips archived by earlier runs that it still \
+               lists, under the same rule as delete_after_download (archived copy intact, not \
+               locked unless delete_locked, not possibly still recording)",
+        apply: |s, v| {
+            s.sync.delete_archived = parse_bool(v)?;
+            Ok(())
+        },
+        show: |s| s.sync.delete_archived.to_string(),
         ..BASE
     },
     Key {

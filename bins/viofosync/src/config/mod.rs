@@ -11,6 +11,7 @@
 mod file;
 mod keys;
 mod parse;
+mod row;
 #[cfg(test)]
 mod tests;
 

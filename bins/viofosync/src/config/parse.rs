@@ -159,14 +159,12 @@ pub(crate) fn show_duration(d: Duration) -> String {
     format!("{s}s")
 }
 
-/// Largest size [`parse_size`] takes (a petabyte: far above any clip or
-/// link, far below overflow).
-#[cfg(any(test, feature = "sim"))]
+/// Largest size [`parse_size`] takes (a petabyte: far above any clip,
+/// link or archive quota, far below overflow).
 const MAX_SIZE: f64 = 1e15;
 
-/// `300MB`, `1.5GB`, `2GiB`, `1000000` → bytes (KB/MB/GB are powers of
-/// 1000, KiB/MiB/GiB of 1024; a bare number is bytes).
-#[cfg(any(test, feature = "sim"))]
+/// `300MB`, `1.5GB`, `2TiB`, `1000000` → bytes (KB/MB/GB/TB are powers
+/// of 1000, KiB/MiB/GiB/TiB of 1024; a bare number is bytes).
 pub(crate) fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim();
     let split = t
@@ -181,9 +179,11 @@ pub(crate) fn parse_size(s: &str) -> Result<u64, String> {
         "k" | "kb" => 1e3,
         "m" | "mb" => 1e6,
         "g" | "gb" => 1e9,
+        "t" | "tb" => 1e12,
         "kib" => 1024.0,
         "mib" => 1024.0 * 1024.0,
         "gib" => 1024.0 * 1024.0 * 1024.0,
+        "tib" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
         u => return Err(format!("unknown size unit {u:?} in {s:?}")),
     };
     let v = n * mult;
@@ -192,6 +192,27 @@ pub(crate) fn parse_size(s: &str) -> Result<u64, String> {
     }
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // range checked above
     Ok(v.round() as u64)
+}
+
+/// The shortest exact form [`parse_size`] reads back: `2TiB`, `500GB`,
+/// `1500000B`.
+pub(crate) fn show_size(n: u64) -> String {
+    let units = [
+        ("TiB", 1u64 << 40),
+        ("TB", 1_000_000_000_000),
+        ("GiB", 1 << 30),
+        ("GB", 1_000_000_000),
+        ("MiB", 1 << 20),
+        ("MB", 1_000_000),
+        ("KiB", 1 << 10),
+        ("KB", 1_000),
+    ];
+    for (unit, len) in units {
+        if n >= len && n.is_multiple_of(len) {
+            return format!("{}{unit}", n / len);
+        }
+    }
+    format!("{n}B")
 }
 
 /// A synthetic clip's size: [`parse_size`], at most what the client

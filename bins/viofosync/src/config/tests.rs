@@ -8,7 +8,9 @@ use viofo_pipeline::{Grouping, SyncConfig};
 use viofo_store::Policy;
 
 use super::keys::{CONNECTIONS, KEYS};
-use super::parse::{Unit, clip_size_arg, duration_arg, parse_duration, parse_size, show_duration};
+use super::parse::{
+    Unit, clip_size_arg, duration_arg, parse_duration, parse_size, show_duration, show_size,
+};
 use super::*;
 
 fn load_with(
@@ -272,6 +274,20 @@ fn sizes_parse() {
     assert!(parse_size("12 parsecs").is_err());
     assert!(parse_size("-1").is_err());
     assert!(parse_size("1e30").is_err());
+    assert_eq!(parse_size("500GB"), Ok(500_000_000_000));
+    assert_eq!(parse_size("2TiB"), Ok(2 << 40));
+    assert_eq!(parse_size("1.5tb"), Ok(1_500_000_000_000));
+    for n in [
+        2 << 40,
+        500_000_000_000,
+        1_500_000_000_000,
+        3 << 20,
+        1_234_567,
+    ] {
+        assert_eq!(parse_size(&show_size(n)), Ok(n), "{}", show_size(n));
+    }
+    assert_eq!(show_size(2 << 40), "2TiB");
+    assert_eq!(show_size(500_000_000_000), "500GB");
     assert!(
         clip_size_arg("1TB").is_err(),
         "above the client's clip limit"
@@ -304,4 +320,23 @@ fn configuration_md_table_is_current() {
         "docs/CONFIGURATION.md's settings table is stale; regenerate it with \
          VIOFOSYNC_BLESS_DOCS=1 cargo test -p viofosync configuration_md"
     );
+}
+
+/// `quota` takes SI and binary sizes, `none` switches it off, zero is
+/// refused; `delete_archived` is a boolean (issue 14).
+#[test]
+fn quota_and_delete_archived() {
+    let l = load_with(&[("VIOFOSYNC_QUOTA", "2TiB")], None, &[]).unwrap();
+    assert_eq!(l.settings.sync.retention.quota, Some(2 << 40));
+    let l = load_with(&[], Some("quota = \"500GB\"\n"), &[]).unwrap();
+    assert_eq!(l.settings.sync.retention.quota, Some(500_000_000_000));
+    assert!(l.render().contains("quota"), "{}", l.render());
+    let l = load_with(&[], Some("quota = \"500GB\"\n"), &[("quota", "none")]).unwrap();
+    assert_eq!(l.settings.sync.retention.quota, None);
+    let e = load_with(&[("VIOFOSYNC_QUOTA", "lots")], None, &[]).unwrap_err();
+    assert!(e.0.contains("`quota`"), "{e}");
+    assert!(load_with(&[("VIOFOSYNC_QUOTA", "0B")], None, &[]).is_err());
+    let l = load_with(&[], None, &[("delete_archived", "true")]).unwrap();
+    assert!(l.settings.sync.delete_archived);
+    assert!(!Settings::default().sync.delete_archived);
 }

@@ -11,6 +11,7 @@ mod config;
 mod failures;
 mod misc;
 mod queue;
+mod space;
 mod sync;
 
 use std::path::{Path, PathBuf};

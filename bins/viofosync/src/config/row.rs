@@ -1,0 +1,85 @@
+//! What one row of the settings table is ([`Key`]): its names, what it
+//! accepts, its help and its parser and printer.
+
+use std::borrow::Cow;
+
+use super::Settings;
+use super::parse::range_words;
+
+/// Writes a raw value into the settings, or says why it is refused.
+pub(crate) type Apply = fn(&mut Settings, &str) -> Result<(), String>;
+/// The value as `config` shows it (and as the parser reads it back).
+pub(crate) type Show = fn(&Settings) -> String;
+
+/// Connections to the camera (and downloads) at once: 1 up to the client's
+/// limit.
+pub(crate) const CONNECTIONS: (usize, usize) = (1, viofo_client::MAX_CONNECTIONS);
+
+/// What a key accepts.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Accepts {
+    /// A boolean; the flag is `--name` or `--name=false`.
+    Bool,
+    /// A whole number in the range.
+    Range((usize, usize)),
+    /// Anything else, described in words.
+    Text(&'static str),
+}
+
+impl Accepts {
+    /// In words, for errors and docs.
+    pub(crate) fn describe(self) -> Cow<'static, str> {
+        match self {
+            Accepts::Bool => Cow::Borrowed("true or false"),
+            Accepts::Range(r) => Cow::Owned(range_words(r)),
+            Accepts::Text(t) => Cow::Borrowed(t),
+        }
+    }
+}
+
+/// One setting.
+pub(crate) struct Key {
+    /// Name in the file (and, with dashes, the flag).
+    pub(crate) name: &'static str,
+    /// `VIOFOSYNC_*` name.
+    pub(crate) env: &'static str,
+    /// The Python tool's name, where one maps.
+    pub(crate) legacy: Option<&'static str>,
+    /// What it accepts.
+    pub(crate) accepts: Accepts,
+    /// One line of help.
+    pub(crate) help: &'static str,
+    /// Its flag is global (every command, before or after the command
+    /// name) instead of one of the settings flags.
+    pub(crate) global: bool,
+    /// Its flag takes values starting with `-` (`--utc-offset -05:00`).
+    pub(crate) hyphen_values: bool,
+    /// Another name of its flag.
+    pub(crate) alias: Option<&'static str>,
+    /// The default as the docs show it, where it depends on the machine.
+    pub(crate) doc_default: Option<&'static str>,
+    pub(crate) apply: Apply,
+    pub(crate) show: Show,
+}
+
+impl Key {
+    /// `--max-used-disk`'s `max-used-disk`.
+    pub(crate) fn flag(&self) -> String {
+        self.name.replace('_', "-")
+    }
+}
+
+/// The fields most keys leave as they are.
+pub(crate) const BASE: Key = Key {
+    name: "",
+    env: "",
+    legacy: None,
+    accepts: Accepts::Bool,
+    help: "",
+    global: false,
+    hyphen_values: false,
+    alias: None,
+    doc_default: None,
+    apply: |_, _| Ok(()),
+    show: |_| String::new(),
+};
