@@ -131,6 +131,18 @@
 //! refused or skipped) and `done` is expected to leave the camera; `gone`
 //! stays `gone`; `pruned` stays `pruned` (listed or not).
 //!
+//! # GPS tracks
+//!
+//! [`Store::set_track`] keeps one [`Track`] per clip (any state): its
+//! [`TrackSource`] (GPS triage before the download, or the downloaded
+//! file), the clip's size it was taken from, the summary and the fixes
+//! (at most [`MAX_TRACK_POINTS`], stored as fixed-width records). A file
+//! track replaces a triage track; a triage track never replaces a file
+//! track ([`SetTrack::KeptFileTrack`]). [`Track::none`] records that no
+//! track was found, so [`Store::next_untriaged_at`] (the download queue's
+//! order, clips without a track or with one taken at another size) does
+//! not offer the clip again until its size changes.
+//!
 //! # One owner, many readers
 //!
 //! [`Store::open`] takes an exclusive `flock` on `<db>.lock` for as long as
@@ -175,5 +187,7 @@ pub use store::{Ack, LegacyImport, Store, StoreOptions, now_ms};
 pub use types::{
     ArchivedFile, Channel, ClipId, ClipRow, ClipState, CycleId, CycleMode, CycleOutcome, CycleRow,
     CycleStats, DeleteOutcome, FailOutcome, Filter, GpsSummary, LegacyOutcome, LegacyReport,
-    ListedClip, Policy, ReconcileReport, RecoveryReport, Stage, StageTimes, StateCounts,
+    ListedClip, MAX_NO_TRACK_LEN, MAX_TRACK_MODE_LEN, MAX_TRACK_POINTS, Policy, ReconcileReport,
+    RecoveryReport, SetTrack, Stage, StageTimes, StateCounts, Track, TrackPoint, TrackRow,
+    TrackSource,
 };

@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 use tokio::sync::oneshot;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::types::{ClipId, ClipState, CycleId, CycleRow, FailOutcome, ReconcileReport};
+use crate::types::{ClipId, ClipState, CycleId, CycleRow, FailOutcome, ReconcileReport, SetTrack};
 use crate::writer::{Out, Unawaited};
 
 /// A queued write's acknowledgement.
@@ -134,6 +134,13 @@ pub(super) fn out_cycle(o: Out) -> Result<CycleId> {
 pub(super) fn out_reconcile(o: Out) -> Result<ReconcileReport> {
     match o {
         Out::Reconcile(r) => Ok(r),
+        other => Err(unexpected(other)),
+    }
+}
+
+pub(super) fn out_track(o: Out) -> Result<SetTrack> {
+    match o {
+        Out::Track(t) => Ok(t),
         other => Err(unexpected(other)),
     }
 }

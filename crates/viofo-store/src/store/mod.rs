@@ -1,11 +1,13 @@
 //! The `Store` handle: what every clone shares (the writer's queue, the
 //! read pool, the counters) and how a write is queued. Opening, the write
-//! API, the queries and the row decoding live in the submodules.
+//! API, the queries, the tracks and the row decoding live in the
+//! submodules.
 
 mod ack;
 mod open;
 mod queries;
 mod rows;
+mod tracks;
 mod writes;
 
 use std::path::{Path, PathBuf};

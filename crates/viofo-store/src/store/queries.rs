@@ -88,57 +88,7 @@ impl Store {
         filter: &Filter<'_>,
         now_ms: i64,
     ) -> Result<Option<ClipRow>> {
-        let mut qb: QueryBuilder<'_, Sqlite> = QueryBuilder::new(format!(
-            "SELECT {CLIP_COLUMNS} FROM clips WHERE state = 'pending' AND camera_id = "
-        ));
-        qb.push_bind(camera_id);
-        // Deferred clips wait for a cycle after the one that deferred them
-        // (or for that cycle to finish).
-        qb.push(
-            " AND (deferred_cycle IS NULL OR EXISTS (SELECT 1 FROM cycles cy \
-             WHERE cy.camera_id = clips.camera_id AND (cy.id > clips.deferred_cycle \
-             OR (cy.id = clips.deferred_cycle AND cy.finished_at IS NOT NULL))))",
-        );
-        if filter.locked_only {
-            qb.push(" AND locked = 1");
-        }
-        if !filter.include_parking {
-            qb.push(" AND parking = 0");
-        }
-        if !filter.channels.is_empty() {
-            qb.push(" AND channel IN (");
-            let mut sep = qb.separated(", ");
-            for c in filter.channels {
-                sep.push_bind(c.as_str());
-            }
-            qb.push(")");
-        }
-        if !filter.exclude.is_empty() {
-            // One JSON array parameter, whatever the list's length (SQLite
-            // caps bound parameters per statement).
-            let ids: Vec<String> = filter.exclude.iter().map(|i| i.0.to_string()).collect();
-            qb.push(" AND id NOT IN (SELECT value FROM json_each(");
-            qb.push_bind(format!("[{}]", ids.join(",")));
-            qb.push("))");
-        }
-        qb.push(" ORDER BY priority DESC, ");
-        match policy {
-            Policy::OldestFirst => {
-                qb.push("recorded_at ASC NULLS LAST, name ASC");
-            }
-            Policy::NewestFirst => {
-                qb.push("recorded_at DESC NULLS LAST, name DESC");
-            }
-            Policy::LockedFirst => {
-                qb.push("locked DESC, recorded_at ASC NULLS LAST, name ASC");
-            }
-            Policy::RecentFirst { hours } => {
-                let cutoff = now_ms.saturating_sub(i64::from(hours).saturating_mul(3_600_000));
-                qb.push("(recorded_at >= ");
-                qb.push_bind(cutoff);
-                qb.push(") DESC, recorded_at ASC NULLS LAST, name ASC");
-            }
-        }
+        let mut qb = pending_query(camera_id, policy, filter, now_ms, false);
         qb.push(" LIMIT 1");
         let row = qb
             .build()
@@ -227,4 +177,77 @@ impl Store {
     pub(crate) fn read_pool(&self) -> &SqlitePool {
         &self.inner.read
     }
+}
+
+/// The pending clips of `camera_id` in `policy`'s order under `filter`
+/// (without `LIMIT`): the queue's one query, for
+/// [`Store::next_pending_at`] and, with `untriaged`, for
+/// [`Store::next_untriaged_at`] (only clips without a track).
+pub(super) fn pending_query<'a>(
+    camera_id: &'a str,
+    policy: Policy,
+    filter: &Filter<'_>,
+    now_ms: i64,
+    untriaged: bool,
+) -> QueryBuilder<'a, Sqlite> {
+    let mut qb: QueryBuilder<'a, Sqlite> = QueryBuilder::new(format!(
+        "SELECT {CLIP_COLUMNS} FROM clips WHERE state = 'pending' AND camera_id = "
+    ));
+    qb.push_bind(camera_id);
+    if untriaged {
+        // No track yet, or a triage of another size of the clip (it
+        // grew since): a file track is never triaged over.
+        qb.push(
+            " AND NOT EXISTS (SELECT 1 FROM tracks t WHERE t.clip_id = clips.id \
+             AND (t.source = 'file' OR t.clip_size = clips.size))",
+        );
+    }
+    // Deferred clips wait for a cycle after the one that deferred them
+    // (or for that cycle to finish).
+    qb.push(
+        " AND (deferred_cycle IS NULL OR EXISTS (SELECT 1 FROM cycles cy \
+         WHERE cy.camera_id = clips.camera_id AND (cy.id > clips.deferred_cycle \
+         OR (cy.id = clips.deferred_cycle AND cy.finished_at IS NOT NULL))))",
+    );
+    if filter.locked_only {
+        qb.push(" AND locked = 1");
+    }
+    if !filter.include_parking {
+        qb.push(" AND parking = 0");
+    }
+    if !filter.channels.is_empty() {
+        qb.push(" AND channel IN (");
+        let mut sep = qb.separated(", ");
+        for c in filter.channels {
+            sep.push_bind(c.as_str());
+        }
+        qb.push(")");
+    }
+    if !filter.exclude.is_empty() {
+        // One JSON array parameter, whatever the list's length (SQLite
+        // caps bound parameters per statement).
+        let ids: Vec<String> = filter.exclude.iter().map(|i| i.0.to_string()).collect();
+        qb.push(" AND id NOT IN (SELECT value FROM json_each(");
+        qb.push_bind(format!("[{}]", ids.join(",")));
+        qb.push("))");
+    }
+    qb.push(" ORDER BY priority DESC, ");
+    match policy {
+        Policy::OldestFirst => {
+            qb.push("recorded_at ASC NULLS LAST, name ASC");
+        }
+        Policy::NewestFirst => {
+            qb.push("recorded_at DESC NULLS LAST, name DESC");
+        }
+        Policy::LockedFirst => {
+            qb.push("locked DESC, recorded_at ASC NULLS LAST, name ASC");
+        }
+        Policy::RecentFirst { hours } => {
+            let cutoff = now_ms.saturating_sub(i64::from(hours).saturating_mul(3_600_000));
+            qb.push("(recorded_at >= ");
+            qb.push_bind(cutoff);
+            qb.push(") DESC, recorded_at ASC NULLS LAST, name ASC");
+        }
+    }
+    qb
 }

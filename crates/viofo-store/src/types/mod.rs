@@ -1,9 +1,16 @@
 //! Plain data types of the store's API: ids, clip states and rows,
-//! listings, outcomes; the cycle types are in `cycle`.
+//! listings, outcomes; the cycle types are in `cycle`, the track types in
+//! `track`.
 
 mod cycle;
+mod track;
 
 pub use cycle::{CycleMode, CycleOutcome, CycleRow, CycleStats};
+pub use track::{
+    MAX_NO_TRACK_LEN, MAX_TRACK_MODE_LEN, MAX_TRACK_POINTS, SetTrack, Track, TrackPoint, TrackRow,
+    TrackSource,
+};
+pub(crate) use track::{cut, decode_points, encode_points};
 
 use std::fmt;
 use std::path::PathBuf;

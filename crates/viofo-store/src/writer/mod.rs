@@ -1,10 +1,11 @@
 //! The single writer task: owns the only write connection, drains queued
 //! commands into one `BEGIN IMMEDIATE` transaction, commits (synchronous =
 //! FULL), then acknowledges each caller. The commands are in `ops`, what
-//! each does to the database in `transitions` and `reconcile`.
+//! each does to the database in `transitions`, `reconcile` and `tracks`.
 
 mod ops;
 mod reconcile;
+mod tracks;
 mod transitions;
 
 use std::collections::HashMap;

@@ -9,7 +9,7 @@ use tokio::sync::oneshot;
 use crate::error::{Error, Result};
 use crate::types::{
     ArchivedFile, ClipId, CycleId, CycleMode, CycleRow, CycleStats, DeleteOutcome, FailOutcome,
-    GpsSummary, ListedClip, ReconcileReport, Stage,
+    GpsSummary, ListedClip, ReconcileReport, SetTrack, Stage, Track,
 };
 
 /// One write command.
@@ -71,6 +71,13 @@ pub(crate) enum Op {
         stats: CycleStats,
         at: i64,
     },
+    SetTrack {
+        id: ClipId,
+        track: Box<Track>,
+        /// The fixes, encoded.
+        data: Vec<u8>,
+        at: i64,
+    },
     Flush,
 }
 
@@ -87,6 +94,7 @@ impl Op {
             | Op::FinishTail { id }
             | Op::MarkPruned { id, .. }
             | Op::SetPriority { id, .. }
+            | Op::SetTrack { id, .. }
             | Op::Timing { id, .. } => Some(*id),
             Op::Reconcile(_)
             | Op::RetryFailed { .. }
@@ -113,6 +121,7 @@ impl Op {
             Op::Timing { .. } => "recording a timing",
             Op::BeginCycle { .. } => "starting a cycle",
             Op::FinishCycle { .. } => "finishing a cycle",
+            Op::SetTrack { .. } => "recording a GPS track",
             Op::Flush => "flushing",
         }
     }
@@ -171,6 +180,7 @@ pub(crate) enum Out {
     CycleRow(Box<CycleRow>),
     Count(u64),
     Cycle(CycleId),
+    Track(SetTrack),
 }
 
 pub(crate) type Reply = oneshot::Sender<Result<Out>>;

@@ -347,6 +347,12 @@ pub(super) async fn exec(
             ctx.cycle_starts.remove(&id.0);
             Ok(Out::CycleRow(Box::new(row)))
         }
+        Op::SetTrack {
+            id,
+            track,
+            data,
+            at,
+        } => super::tracks::set_track(c, *id, track, data, *at).await,
         Op::Flush => Ok(Out::Unit),
     }
 }

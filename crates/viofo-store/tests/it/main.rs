@@ -12,4 +12,5 @@ mod owner;
 mod pruned;
 mod reconcile;
 mod timings;
+mod tracks;
 mod unawaited;
