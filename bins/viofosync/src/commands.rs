@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
 use viofo_client::Client;
-use viofo_pipeline::{Shutdown, SyncConfig, Syncer};
+use viofo_pipeline::{EventSink, Shutdown, SyncConfig, Syncer};
 use viofo_store::{ClipState, LegacyImport, Store, StoreOptions};
 
 use crate::config::{ConfigError, Loaded};
@@ -184,15 +184,18 @@ pub(crate) fn spawn_signal_handler(shutdown: Shutdown, announce: bool) {
     });
 }
 
-struct Prepared {
-    syncer: Syncer,
-    store: Store,
-    archive: PathBuf,
+/// What a sync runs with.
+pub(crate) struct Prepared {
+    pub(crate) syncer: Syncer,
+    pub(crate) store: Store,
+    pub(crate) archive: PathBuf,
 }
 
-async fn prepare(
+/// The client, the checked archive, the store and the syncer sending its
+/// events to `events`.
+pub(crate) async fn prepare(
     l: &Loaded,
-    progress: &Progress,
+    events: impl EventSink,
     camera_id: &str,
     address: &str,
 ) -> Result<Prepared> {
@@ -200,7 +203,7 @@ async fn prepare(
     let archive = usable_archive(l).await?;
     let store = open_store(l, true).await?;
     let cfg = sync_config(l, camera_id, &archive);
-    let syncer = Syncer::new(client, store.clone(), cfg, progress.sink())?;
+    let syncer = Syncer::new(client, store.clone(), cfg, events)?;
     Ok(Prepared {
         syncer,
         store,
@@ -216,7 +219,7 @@ pub(crate) async fn sync(l: &Loaded, bars: bool) -> Result<Exit> {
         return dry_run(l, &camera_id, &address).await;
     }
     let progress = Progress::new(bars);
-    let p = prepare(l, &progress, &camera_id, &address).await?;
+    let p = prepare(l, progress.sink(), &camera_id, &address).await?;
     let shutdown = Shutdown::new();
     spawn_signal_handler(shutdown.clone(), true);
     let result = p.syncer.run_cycle(&shutdown).await;
@@ -248,7 +251,7 @@ pub(crate) async fn sync(l: &Loaded, bars: bool) -> Result<Exit> {
 
 /// `sync --dry-run`: what a sync would do. Uses the state database when it
 /// exists (read only, no legacy import), else an empty temporary one.
-async fn dry_run(l: &Loaded, camera_id: &str, address: &str) -> Result<Exit> {
+pub(crate) async fn dry_run(l: &Loaded, camera_id: &str, address: &str) -> Result<Exit> {
     let archive = archive(l)?;
     let client = client(l, address)?;
     let db = state_db(l)?;
@@ -306,36 +309,6 @@ async fn dry_run(l: &Loaded, camera_id: &str, address: &str) -> Result<Exit> {
         }
     }
     Ok(Exit::Success)
-}
-
-/// `watch`: cycles until SIGINT/SIGTERM.
-pub(crate) async fn watch(l: &Loaded, bars: bool) -> Result<Exit> {
-    let address = address(l)?;
-    let camera_id = l.camera_id().unwrap_or_else(|| address.clone());
-    if l.settings.dry_run {
-        tracing::info!("dry run: showing one plan instead of watching");
-        return dry_run(l, &camera_id, &address).await;
-    }
-    let progress = Progress::new(bars).announce_failures();
-    let p = prepare(l, &progress, &camera_id, &address).await?;
-    let shutdown = Shutdown::new();
-    spawn_signal_handler(shutdown.clone(), true);
-    tracing::info!(
-        "watching {address} every {}; archive {}",
-        crate::config::show_duration(l.settings.interval),
-        p.archive.display()
-    );
-    let result = p.syncer.watch(l.settings.interval, &shutdown).await;
-    p.store.close().await.ok();
-    result?;
-    tracing::info!("stopped");
-    // Stopped after a cycle that left failures behind: say so, as sync does.
-    match progress.last_cycle() {
-        Some(last) if !last.is_ok() => {
-            Ok(crate::errors::report_failures(&last, l.settings.log_format))
-        }
-        _ => Ok(Exit::Success),
-    }
 }
 
 /// `status`: camera, queue counts, last cycle. Exit 3 when a configured
@@ -397,6 +370,60 @@ pub(crate) async fn status(l: &Loaded) -> Result<Exit> {
         Some(t) => outln!("last cycle: {}", report::cycle_line(&t.cycle)),
     }
     store.close().await.ok();
+    Ok(code)
+}
+
+/// `status --json`: the model `watch` serves as `/api/status`, built read
+/// only (the store opened read only, the sticky errors loaded but never
+/// written) beside a probe of the camera. Exit 3 when a configured camera
+/// does not answer.
+pub(crate) async fn status_json(l: &Loaded) -> Result<Exit> {
+    use viofo_pipeline::Event;
+    use viofo_status::{StatusConfig, StatusModel, StickyFile};
+    let db = state_db(l)?;
+    let model = StatusModel::new(
+        StatusConfig::new(
+            l.camera_id().unwrap_or_default(),
+            l.settings.archive.clone().unwrap_or_default(),
+        ),
+        StickyFile::beside(&db).read_only(),
+    );
+    let mut code = Exit::Success;
+    if let Some(address) = &l.settings.address {
+        let client = client(l, address)?;
+        match client.probe().await {
+            Err(e) => {
+                model.emit(Event::CameraOffline {
+                    reason: crate::errors::chain_of(&e),
+                });
+                code = Exit::CameraUnreachable;
+            }
+            Ok(()) => {
+                let info = client.info().await.ok();
+                model.emit(Event::CameraOnline {
+                    firmware: info.as_ref().map(|i| i.firmware.clone()),
+                });
+                model.set_camera(info.and_then(|i| i.model), None);
+            }
+        }
+    }
+    let opts = StoreOptions {
+        path: Some(db.clone()),
+        ..StoreOptions::default()
+    };
+    match Store::open_read_only(opts).await {
+        Ok(store) => {
+            let refreshed = model.refresh(&store).await;
+            store.close().await.ok();
+            refreshed.with_context(|| format!("reading the state database {}", db.display()))?;
+        }
+        Err(e) if e.is_missing() => {}
+        Err(e) => {
+            return Err(e).with_context(|| format!("opening the state database {}", db.display()));
+        }
+    }
+    let json = serde_json::to_string_pretty(&model.snapshot()).context("writing the JSON")?;
+    outln!("{json}");
     Ok(code)
 }
 

@@ -13,6 +13,7 @@ mod report;
 #[cfg(feature = "sim")]
 mod sim;
 mod stdout;
+mod watch;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -76,7 +77,7 @@ enum Command {
     /// Sync on an interval, backing off while the camera is away (daemon mode).
     Watch(SettingsArgs),
     /// Camera reachability and model, queue counts, the last cycle's numbers.
-    Status(SettingsArgs),
+    Status(StatusArgs),
     /// List the clips the state database knows, optionally by state.
     Queue(QueueArgs),
     /// Return every failed clip to the queue.
@@ -103,9 +104,8 @@ impl Command {
     /// must work whatever a user's file says) and only take the log format.
     fn settings(&self) -> Option<&SettingsArgs> {
         match self {
-            Command::Sync(s) | Command::Watch(s) | Command::Status(s) | Command::RetryFailed(s) => {
-                Some(s)
-            }
+            Command::Sync(s) | Command::Watch(s) | Command::RetryFailed(s) => Some(s),
+            Command::Status(s) => Some(&s.settings),
             Command::Doctor(d) => Some(&d.settings),
             Command::Queue(q) => Some(&q.settings),
             Command::Timings(t) => Some(&t.settings),
@@ -138,6 +138,17 @@ struct QueueArgs {
     /// Show at most this many clips.
     #[arg(long, default_value_t = 1000)]
     limit: usize,
+    #[command(flatten)]
+    settings: SettingsArgs,
+}
+
+/// `status` options.
+#[derive(Debug, Args)]
+struct StatusArgs {
+    /// Print the status as the JSON of `watch`'s /api/status (read from the
+    /// state database and a probe of the camera; writes nothing).
+    #[arg(long)]
+    json: bool,
     #[command(flatten)]
     settings: SettingsArgs,
 }
@@ -249,7 +260,8 @@ async fn run(cli: Cli) -> ExitCode {
 
     let result = match cli.command {
         Command::Sync(_) => commands::sync(&loaded, bars).await,
-        Command::Watch(_) => commands::watch(&loaded, bars).await,
+        Command::Watch(_) => watch::watch(&loaded, bars).await,
+        Command::Status(s) if s.json => commands::status_json(&loaded).await,
         Command::Status(_) => commands::status(&loaded).await,
         Command::Queue(q) => {
             commands::queue(&loaded, &q.state, q.camera_filter.as_deref(), q.limit).await

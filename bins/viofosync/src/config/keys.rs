@@ -8,8 +8,8 @@ use viofo_pipeline::{CameraClock, Grouping, OnInterrupt, TailMode};
 use super::LogFormat;
 use super::parse::{
     Unit, camera_id_of, is_none_word, parse_address, parse_bool, parse_channels, parse_duration,
-    parse_path, parse_percent, parse_positive_duration, parse_priority, parse_range, parse_size,
-    show_channels, show_duration, show_priority, show_size, show_utc_offset,
+    parse_listen, parse_path, parse_percent, parse_positive_duration, parse_priority, parse_range,
+    parse_size, show_channels, show_duration, show_priority, show_size, show_utc_offset,
 };
 
 pub(crate) use super::row::{Accepts, BASE, CONNECTIONS, Key};
@@ -406,6 +406,38 @@ pub(crate) static KEYS: &[Key] = &[
             Ok(())
         },
         show: |s| show_duration(s.interval),
+        ..BASE
+    },
+    Key {
+        name: "listen",
+        env: "VIOFOSYNC_LISTEN",
+        accepts: Accepts::Text(
+            "IP:PORT (e.g. 127.0.0.1:8740, [::1]:8740; beyond loopback only with status_token), \
+             or off",
+        ),
+        help: "watch: serve the status page (/), /api/status, /metrics and the actions here",
+        apply: |s, v| {
+            s.listen = parse_listen(v)?;
+            Ok(())
+        },
+        show: |s| s.listen.map_or_else(|| "off".to_owned(), |a| a.to_string()),
+        ..BASE
+    },
+    Key {
+        name: "status_token",
+        env: "VIOFOSYNC_STATUS_TOKEN",
+        accepts: Accepts::Text("a secret without spaces (shown as ***)"),
+        help: "watch: the token every status request must carry (Authorization: Bearer); \
+               required when listen is not a loopback address",
+        apply: |s, v| {
+            let t = v.trim();
+            if t.is_empty() || t.contains(char::is_whitespace) {
+                return Err("empty or contains spaces".into());
+            }
+            s.status_token = Some(t.to_owned());
+            Ok(())
+        },
+        show: |s| none_or(&s.status_token, |_| "***".to_owned()),
         ..BASE
     },
     Key {

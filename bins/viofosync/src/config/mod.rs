@@ -17,6 +17,7 @@ mod tests;
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -79,6 +80,10 @@ pub(crate) struct Settings {
     pub(crate) allow_network_fs: bool,
     pub(crate) import_legacy: bool,
     pub(crate) interval: Duration,
+    /// `watch`'s status server address; `None`: off.
+    pub(crate) listen: Option<SocketAddr>,
+    /// The token the status server requires (beyond loopback).
+    pub(crate) status_token: Option<String>,
     pub(crate) dry_run: bool,
     pub(crate) log_format: LogFormat,
     /// Write GPS sidecars (with `gps_options`).
@@ -104,6 +109,11 @@ impl Default for Settings {
             allow_network_fs: viofo_store::StoreOptions::default().allow_network_fs,
             import_legacy: true,
             interval: Duration::from_secs(60),
+            listen: Some(SocketAddr::from((
+                [127, 0, 0, 1],
+                viofo_status::DEFAULT_PORT,
+            ))),
+            status_token: None,
             dry_run: false,
             log_format: LogFormat::Text,
             gps: sync.gps.is_some(),

@@ -53,6 +53,18 @@ pub(crate) fn parse_path(v: &str) -> Result<PathBuf, String> {
     Ok(PathBuf::from(v))
 }
 
+/// `127.0.0.1:8740`, `[::1]:8740`, `0.0.0.0:8740` → the address;
+/// `off` (or `none`) → `None`.
+pub(crate) fn parse_listen(v: &str) -> Result<Option<std::net::SocketAddr>, String> {
+    if is_none_word(v) {
+        return Ok(None);
+    }
+    v.trim()
+        .parse()
+        .map(Some)
+        .map_err(|_| "not IP:PORT (give the IP address, not a host name)".to_owned())
+}
+
 /// `true`/`false`, `yes`/`no`, `on`/`off`, `1`/`0`.
 pub(crate) fn parse_bool(v: &str) -> Result<bool, String> {
     match v.trim().to_ascii_lowercase().as_str() {

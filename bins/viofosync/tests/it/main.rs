@@ -12,6 +12,7 @@ mod failures;
 mod misc;
 mod queue;
 mod space;
+mod status;
 mod sync;
 
 use std::path::{Path, PathBuf};
@@ -196,8 +197,8 @@ impl Env {
     }
 
     /// The binary set up to sync `cam` into this archive (created): its
-    /// address, no disk limit, and camera id [`viofo_testkit::CAMERA`], the
-    /// one the no-data-loss checker reads the store by.
+    /// address, no disk limit, camera id [`viofo_testkit::CAMERA`] (the
+    /// one the no-data-loss checker reads the store by), no status server.
     pub fn sync_cmd(&self, cam: &Camera) -> Command {
         let mut c = self.cmd();
         self.for_camera(cam, |k, v| {
@@ -221,6 +222,9 @@ impl Env {
         set("VIOFOSYNC_ARCHIVE", archive.as_os_str());
         set("VIOFOSYNC_MAX_USED_DISK", "100".as_ref());
         set("VIOFOSYNC_CAMERA_ID", viofo_testkit::CAMERA.as_ref());
+        // `watch` would serve its status page on the fixed default port,
+        // which parallel tests share; the status tests pick their own.
+        set("VIOFOSYNC_LISTEN", "off".as_ref());
     }
 
     /// `viofosync ARGS` in this environment: exit 0 asserted, stdout.
