@@ -103,6 +103,15 @@ pub struct SyncConfig {
     pub retry_base: Duration,
     /// GPS extraction, or `None` to skip it.
     pub gps: Option<GpsConfig>,
+    /// GPS triage: learn pending clips' tracks from a few ranged reads
+    /// before they are downloaded (`Skeleton`: the first block, the last
+    /// and one every 10 s; `Full`: every block), stored with source
+    /// `triage` and replaced by the file's track once downloaded. In the
+    /// download queue's order, photos left out, at most one clip per
+    /// download started while downloads run (the client's lowest-priority
+    /// reads, never a download's connection), the rest once they are over.
+    /// Needs `gps`. Default `None` (off).
+    pub triage: Option<viofo_gps::TriageMode>,
     /// What shutdown does to the download in flight.
     pub on_interrupt: OnInterrupt,
     /// Watch mode's waits while the camera is away (default 10 s, 30 s,
@@ -137,6 +146,7 @@ impl SyncConfig {
             delete_settle: Duration::from_secs(5),
             retry_base: Duration::from_secs(1),
             gps: Some(GpsConfig::default()),
+            triage: None,
             on_interrupt: OnInterrupt::Finish,
             backoff: Backoff::new(),
         }
@@ -152,6 +162,16 @@ impl SyncConfig {
                 "downloads = {}: must be 1, 2 or 3 (the camera resets connections above 3)",
                 self.downloads
             )));
+        }
+        if self.triage.is_some() && self.gps.is_none() {
+            return Err(Error::config("triage needs GPS extraction on (gps is off)"));
+        }
+        if let Some(viofo_gps::TriageMode::Skeleton { every }) = self.triage
+            && every.is_zero()
+        {
+            return Err(Error::config(
+                "triage skeleton interval is zero: must be at least 1 ms (default 10 s)",
+            ));
         }
         if self.tail_queue == 0 {
             return Err(Error::config("tail_queue must be at least 1"));

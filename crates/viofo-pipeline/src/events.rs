@@ -142,6 +142,48 @@ pub enum Event {
         /// Why.
         reason: String,
     },
+    /// GPS triage found a pending clip's track (stored with source
+    /// `triage`) from a few ranged reads.
+    Triaged {
+        /// Clip name.
+        name: String,
+        /// Fixes stored.
+        points: u64,
+        /// Ranged reads (requests) it took.
+        reads: u64,
+        /// Bytes those reads asked for.
+        bytes: u64,
+        /// The clip's size.
+        clip_size: u64,
+    },
+    /// GPS triage found no track for a clip (no `gps ` index, no `moov`
+    /// yet, boxes it cannot read): stored, not tried again while the clip
+    /// keeps its size; its track is found when it is downloaded.
+    TriageNone {
+        /// Clip name.
+        name: String,
+        /// Why.
+        reason: String,
+        /// Ranged reads it took.
+        reads: u64,
+        /// Bytes those reads asked for.
+        bytes: u64,
+    },
+    /// GPS triage of a clip failed on the link (reset, timeout, the clip
+    /// changed): nothing stored, tried again next cycle; the clip and the
+    /// cycle go on.
+    TriageFailed {
+        /// Clip name.
+        name: String,
+        /// The error, with its causes.
+        error: String,
+    },
+    /// GPS triage stopped for this cycle (clips failing in a row) or for
+    /// good (the camera ignores HTTP Range); downloads are not affected.
+    TriageStopped {
+        /// Why.
+        reason: String,
+    },
     /// A cycle ended.
     CycleDone(CycleSummary),
     /// Watch mode: the next cycle starts after `delay` (the interval after

@@ -25,6 +25,12 @@
 //!   [`SyncConfig::retry_base`]; a clip whose attempts run out is deferred
 //!   to the next cycle, never failed for ever. A cycle that left clips
 //!   failed or deferred ends [`CycleOutcome::CompletedWithFailures`].
+//! - With [`SyncConfig::triage`] on, pending clips are triaged beside the
+//!   downloads: their GPS tracks read over a few ranged requests (the
+//!   client's lowest-priority class), one clip per download started, the
+//!   rest when downloads stop; stored with source `triage` and replaced by
+//!   the file's track (always stored) once downloaded. Triage failures
+//!   fail neither the clip nor the cycle.
 //! - [`check_archive`] runs first: a missing, non-folder or unwritable
 //!   archive stops the cycle before the camera or any clip is touched. [`TailMode::Inline`] runs the same tail between
 //!   downloads, the old way, for comparison.

@@ -300,6 +300,9 @@ impl Syncer {
             name: name.clone(),
             size: Some(rec.size().bytes()),
         });
+        if s.cfg.triage.is_some() {
+            cx.triage_turn();
+        }
         let mut gps = s.cfg.gps.as_ref().filter(|_| !rec.is_photo()).map(|g| {
             let opts = gps_options(g);
             GpsObserver {

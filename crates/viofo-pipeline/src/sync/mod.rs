@@ -9,8 +9,10 @@ mod dry_run;
 mod listing;
 mod preflight;
 mod tail;
+mod triage;
 
 use std::collections::HashMap;
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -55,6 +57,9 @@ pub(super) struct Inner {
     pub(super) skips: Mutex<HashMap<ClipId, CancellationToken>>,
     /// Listed sizes across listings (and cycles), for the delete rule.
     pub(super) sizes: Mutex<listing::SizeHistory>,
+    /// The camera answered a ranged read with the whole clip: no GPS
+    /// triage with it for the life of this syncer.
+    pub(super) range_ignored: AtomicBool,
 }
 
 /// One cycle. Its mutable state is one [`CycleState`] behind one lock
@@ -73,6 +78,8 @@ pub(super) struct Cycle {
     pub(super) listing: tokio::sync::Mutex<()>,
     /// Woken when a clip starts waiting for its delete decision.
     pub(super) deletes_added: tokio::sync::Notify,
+    /// Woken when a download starts: the triage stage's turn.
+    pub(super) triage_wake: tokio::sync::Notify,
     /// Cancelled to stop the download workers (abort, or interrupt with
     /// `OnInterrupt::Cancel`); each download's token is a child of it.
     pub(super) cancel_downloads: CancellationToken,
@@ -104,6 +111,9 @@ pub(super) struct CycleState {
     /// and this is non-zero, the camera is listed once more before the
     /// cycle ends, so clips recorded meanwhile are taken too.
     pub(super) since_listing: u64,
+    /// Clips the triage stage may triage before the next download starts
+    /// (one per download started).
+    pub(super) triage_turns: u64,
 }
 
 #[derive(Default)]
@@ -136,6 +146,7 @@ impl Cycle {
             started,
             listing: tokio::sync::Mutex::new(()),
             deletes_added: tokio::sync::Notify::new(),
+            triage_wake: tokio::sync::Notify::new(),
             cancel_downloads: CancellationToken::new(),
             halt: CancellationToken::new(),
             state: Mutex::new(CycleState {
@@ -148,6 +159,7 @@ impl Cycle {
                 last_listing: Instant::now(),
                 quota_reserved: 0,
                 since_listing: 0,
+                triage_turns: 0,
             }),
         }
     }
@@ -155,6 +167,12 @@ impl Cycle {
     /// The cycle's state, locked. Never hold the guard across an `.await`.
     pub(super) fn st(&self) -> std::sync::MutexGuard<'_, CycleState> {
         lock(&self.state)
+    }
+
+    /// A download started: the triage stage may triage one more clip.
+    pub(super) fn triage_turn(&self) {
+        self.st().triage_turns += 1;
+        self.triage_wake.notify_one();
     }
 
     /// Ends a quota reservation.
@@ -186,6 +204,7 @@ impl Syncer {
                 events: Box::new(events),
                 skips: Mutex::new(HashMap::new()),
                 sizes: Mutex::new(listing::SizeHistory::default()),
+                range_ignored: AtomicBool::new(false),
             }),
         })
     }
@@ -388,7 +407,8 @@ impl Syncer {
                 results.into_iter().collect::<Result<Vec<()>>>().map(drop)
             };
             let relist = self.relist_loop(cx, &downloads_done);
-            let (d, (), ()) = tokio::join!(downloads, tail, relist);
+            let triage = self.triage_loop(cx, &downloads_done, shutdown);
+            let (d, (), (), ()) = tokio::join!(downloads, tail, relist, triage);
             d
         };
         let watcher = async {

@@ -8,10 +8,11 @@ use std::time::Instant;
 use time::PrimitiveDateTime;
 use tokio::sync::mpsc;
 use viofo_gps::StreamExtractor;
-use viofo_store::{ClipId, Stage, now_ms};
+use viofo_store::{ClipId, Stage, TrackSource, now_ms};
 
 use super::convert::{gps_options, gps_summary};
 use super::delete::{Archived, CameraState, Decision, KeepReason, Listed, may_delete};
+use super::triage::stored_track;
 use super::{Cycle, Syncer};
 use crate::Result;
 use crate::config::GpsConfig;
@@ -114,9 +115,8 @@ impl Syncer {
             && !job.has_gps
             && !job.photo
         {
-            finished = self
-                .tail_gps(cx, &job.name, &job.path, id, job.gps.take(), g)
-                .await;
+            let streamed = job.gps.take();
+            finished = self.tail_gps(cx, &job, id, streamed, g).await;
             s.store.record_timing(id, Stage::GpsFinished, now_ms());
         }
         // A clip whose track could not be written (a full or failing disk)
@@ -154,7 +154,8 @@ impl Syncer {
     }
 
     /// Finishes the streamed extraction (or reads the file, for a resumed
-    /// tail), writes the sidecars atomically and stores the summary.
+    /// tail), writes the sidecars atomically and stores the summary and the
+    /// track (source `file`: it replaces a triage track).
     ///
     /// Returns `false` when the work failed in a way a later run can fix
     /// (an I/O error such as a full disk while writing the sidecar): the
@@ -163,13 +164,13 @@ impl Syncer {
     pub(super) async fn tail_gps(
         &self,
         cx: &Cycle,
-        name: &str,
-        path: &Path,
+        job: &TailJob,
         id: ClipId,
         extractor: Option<StreamExtractor>,
         g: GpsConfig,
     ) -> bool {
         let s = &*self.inner;
+        let (name, path) = (job.name.as_str(), job.path.as_path());
         let opts = gps_options(&g);
         let clip = path.to_path_buf();
         let work = move || -> Result<_, viofo_gps::Error> {
@@ -213,6 +214,14 @@ impl Syncer {
             tracing::debug!("{name}: no GPS fixes ({:?})", ex.stats);
         }
         s.store.set_gps(id, gps_summary(&ex.summary())).submit();
+        let track = stored_track(
+            TrackSource::File,
+            None,
+            job.bytes,
+            &ex,
+            "no GPS fixes in the file",
+        );
+        s.store.set_track(id, track).submit();
         true
     }
 }

@@ -6,4 +6,5 @@ mod cycle;
 mod deletes;
 mod faults;
 mod policies;
+mod triage;
 mod watch;
