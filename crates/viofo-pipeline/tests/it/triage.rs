@@ -219,6 +219,29 @@ async fn triage_stays_within_its_byte_budget() {
     }
 }
 
+/// A full triage stores exactly the track the downloaded file will give
+/// (every block, the same spike filter).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_triage_stores_the_files_track() {
+    let rig =
+        start_rig(SimConfig::default().with_clips(ClipSpec::synthetic(3).size(600_000))).await;
+    let mut cfg = triage_config(&rig, TriageMode::Full);
+    cfg.retention.quota = Some(1);
+    let err = rig.cycle(cfg).await.unwrap_err();
+    assert!(err.is_disk_full(), "{err:#}");
+    for name in rig.names() {
+        let row = rig.row(&name).await;
+        let t = rig.store.track(row.id).await.unwrap().unwrap().track;
+        let bytes = rig.sim.clip_bytes(&name).unwrap();
+        let ex = viofo_gps::extract_reader(Cursor::new(bytes), &Options::default()).unwrap();
+        assert_eq!(t.source, TrackSource::Triage);
+        assert_eq!(t.mode.as_deref(), Some("full"));
+        assert!(!t.points.is_empty());
+        assert_eq!(t.points, as_stored(&ex), "{name}");
+        assert_eq!(u64::from(t.summary.points), ex.summary().points);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_camera_ignoring_range_stops_triage_not_downloads() {
     let rig = start_rig(
