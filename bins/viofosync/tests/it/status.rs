@@ -112,6 +112,9 @@ fn watch_serves_status_and_metrics_while_it_syncs_and_takes_actions() {
     });
     assert_eq!(v["camera"]["online"], true, "{v:#}");
     assert_eq!(v["camera"]["id"], viofo_testkit::CAMERA, "{v:#}");
+    wait_for_status(port, Duration::from_secs(10), "the camera's model", |v| {
+        v["camera"]["model"] == "A329S"
+    });
     let (code, metrics) = http(port, "GET", "/metrics");
     assert_eq!(code, 200);
     assert!(
