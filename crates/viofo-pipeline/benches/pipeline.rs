@@ -6,6 +6,7 @@
 //! cargo bench -p viofo-pipeline --bench pipeline              # 20 x 50 MB at 20 MB/s, 2 s deletes
 //! cargo bench -p viofo-pipeline --bench pipeline -- --quick   # 6 x 50 MB, for a smoke run
 //! cargo bench -p viofo-pipeline --bench pipeline -- --rss     # peak RSS syncing 2 x 2 GB clips
+//! cargo bench -p viofo-pipeline --bench pipeline -- --triage  # skeleton triage of 60 x 300 MB, 20 MB/s, 20 ms/request
 //! ```
 #![allow(clippy::print_stdout, clippy::cast_precision_loss)]
 
@@ -108,10 +109,67 @@ fn ms(v: Option<i64>) -> String {
     v.map_or("-".to_owned(), |v| format!("{v} ms"))
 }
 
+/// Issue 12's triage budget: skeleton triage of 60 clips of 300 MB over a
+/// 20 MB/s link with 20 ms per request, alone (a one-byte quota stops the
+/// downloads, so triage runs by itself): the whole cycle's wall time.
+async fn triage() {
+    let sim = Sim::start(
+        SimConfig::default()
+            .with_clips(ClipSpec::synthetic(60).size(300_000_000))
+            .bandwidth(20_000_000)
+            .latency(Duration::from_millis(20)),
+    )
+    .await
+    .expect("sim");
+    let state = tempfile::tempdir().expect("tempdir");
+    let archive = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(StoreOptions::at(state.path().join("bench.db")))
+        .await
+        .expect("store");
+    let client = Client::new(ClientConfig::new(sim.base_url())).expect("client");
+    let mut sc = SyncConfig::new("bench", archive.path());
+    sc.triage = Some(viofo_gps::TriageMode::skeleton());
+    sc.retention.quota = Some(1);
+    let syncer = Syncer::new(client, store.clone(), sc, NoEvents).expect("syncer");
+    let t = Instant::now();
+    let r = syncer.run_cycle(&Shutdown::new()).await;
+    let wall = t.elapsed();
+    assert!(
+        r.as_ref().is_err_and(viofo_pipeline::Error::is_disk_full),
+        "the quota stops the downloads"
+    );
+    let (ranged, bytes) = sim
+        .requests()
+        .iter()
+        .filter(|q| q.method == "GET" && q.status == Some(206))
+        .fold((0u64, 0u64), |(n, b), q| (n + 1, b + q.body_len));
+    let mut tracks = 0;
+    for id in 1..=60 {
+        if let Ok(Some(t)) = store.track(viofo_store::ClipId(id)).await
+            && !t.track.points.is_empty()
+        {
+            tracks += 1;
+        }
+    }
+    store.close().await.expect("close");
+    sim.shutdown().await;
+    println!(
+        "triage: skeleton of 60 clips x 300 MB at 20 MB/s, 20 ms/request: {:.2}s (target 15 s); \
+         {tracks} tracks; {ranged} ranged reads, {:.1} MB ({:.3} % of 18 GB)",
+        wall.as_secs_f64(),
+        bytes as f64 / 1e6,
+        bytes as f64 * 100.0 / 18e9,
+    );
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
     let has = |f: &str| args.iter().any(|a| a == f);
+    if has("--triage") {
+        triage().await;
+        return;
+    }
     if has("--rss") {
         let p = Params {
             clips: 2,
