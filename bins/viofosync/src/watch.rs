@@ -33,6 +33,18 @@ fn server_config(l: &Loaded) -> Result<Option<(SocketAddr, ServerConfig)>> {
     Ok(Some((addr, cfg)))
 }
 
+/// The MQTT surface's settings, checked before the camera or the store is
+/// touched (exit 2; the message never repeats the URL, which may hold
+/// credentials). `None`: `mqtt_url` is off.
+fn mqtt_config(l: &Loaded) -> Result<Option<viofo_mqtt::MqttConfig>> {
+    let Some(cfg) = crate::config::mqtt_config(&l.settings) else {
+        return Ok(None);
+    };
+    cfg.validate()
+        .map_err(|e| ConfigError::new(format!("mqtt_url and the mqtt_* settings: {e}")))?;
+    Ok(Some(cfg))
+}
+
 /// Binds the status server's address; a port in use is a configuration
 /// error (exit 2).
 async fn bind(addr: SocketAddr) -> Result<TcpListener> {
@@ -63,6 +75,7 @@ pub(crate) async fn watch(l: &Loaded, bars: bool) -> Result<Exit> {
         return dry_run(l, &camera_id, &address).await;
     }
     let server = server_config(l)?;
+    let mqtt = mqtt_config(l)?;
     let progress = Progress::new(bars).announce_failures();
     let status = StatusModel::new(
         StatusConfig::new(&camera_id, archive(l)?),
@@ -102,6 +115,16 @@ pub(crate) async fn watch(l: &Loaded, bars: bool) -> Result<Exit> {
         wake: Notify::new(),
     });
     let (actions, asked) = mpsc::channel::<Action>(8);
+    // Beside the server, on the same model and actions; it only reads the
+    // model, so a broker that is down never delays a cycle.
+    let mqtt = mqtt.map(|cfg| {
+        tokio::spawn(viofo_mqtt::run(
+            cfg,
+            status.clone(),
+            actions.clone(),
+            stop.clone().cancelled_owned(),
+        ))
+    });
     let server = server.map(|(listener, cfg)| {
         tokio::spawn(viofo_status::serve(
             listener,
@@ -141,6 +164,14 @@ pub(crate) async fn watch(l: &Loaded, bars: bool) -> Result<Exit> {
         match tokio::time::timeout(Duration::from_secs(5), server).await {
             Ok(Ok(Err(e))) => tracing::warn!("status server: {e}"),
             Err(_) => tracing::warn!("status server did not stop in 5 s"),
+            _ => {}
+        }
+    }
+    if let Some(mqtt) = mqtt {
+        // It says `offline` and disconnects within 1 s of the stop.
+        match tokio::time::timeout(Duration::from_secs(5), mqtt).await {
+            Ok(Ok(Err(e))) => tracing::warn!("MQTT: {e}"),
+            Err(_) => tracing::warn!("MQTT did not stop in 5 s"),
             _ => {}
         }
     }
@@ -264,7 +295,7 @@ async fn link(watch: Shutdown, cycle: Shutdown, mut paused: watch::Receiver<bool
     cycle.abort();
 }
 
-/// Carries out the actions the status server hands over.
+/// Carries out the actions the status server and MQTT hand over.
 async fn take_actions(
     mut asked: mpsc::Receiver<Action>,
     control: Arc<Control>,
@@ -278,18 +309,20 @@ async fn take_actions(
                 tracing::info!("sync now asked while paused: resume first");
             }
             Action::SyncNow => {
-                tracing::info!("sync now (asked over HTTP)");
+                tracing::info!("sync now (asked over HTTP or MQTT)");
                 control.wake.notify_one();
             }
             Action::Pause => {
                 if !control.paused.send_replace(true) {
-                    tracing::info!("paused (asked over HTTP): no new downloads until resumed");
+                    tracing::info!(
+                        "paused (asked over HTTP or MQTT): no new downloads until resumed"
+                    );
                 }
                 status.set_paused(true);
             }
             Action::Resume => {
                 if control.paused.send_replace(false) {
-                    tracing::info!("resumed (asked over HTTP)");
+                    tracing::info!("resumed (asked over HTTP or MQTT)");
                 }
                 status.set_paused(false);
             }
@@ -299,7 +332,7 @@ async fn take_actions(
                 .context("retry-failed")
             {
                 Ok(n) => tracing::info!(
-                    "{n} failed clips returned to the queue (asked over HTTP); the next cycle takes them"
+                    "{n} failed clips returned to the queue (asked over HTTP or MQTT); the next cycle takes them"
                 ),
                 Err(e) => tracing::warn!("{}", crate::errors::chain(&e)),
             },

@@ -440,6 +440,10 @@ pub(crate) static KEYS: &[Key] = &[
         show: |s| none_or(&s.status_token, |_| "***".to_owned()),
         ..BASE
     },
+    super::mqtt::URL,
+    super::mqtt::USERNAME,
+    super::mqtt::PASSWORD,
+    super::mqtt::DISCOVERY_PREFIX,
     Key {
         name: "on_interrupt",
         env: "VIOFOSYNC_ON_INTERRUPT",

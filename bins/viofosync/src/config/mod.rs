@@ -10,6 +10,7 @@
 
 mod file;
 mod keys;
+mod mqtt;
 mod parse;
 mod row;
 #[cfg(test)]
@@ -27,6 +28,7 @@ use viofo_client::ClientConfig;
 use viofo_pipeline::{GpsConfig, SyncConfig};
 
 use keys::{Accepts, KEYS, Key};
+pub(crate) use mqtt::mqtt_config;
 pub(crate) use parse::show_duration;
 #[cfg(feature = "sim")]
 pub(crate) use parse::{clip_size_arg, duration_arg, parse_size};
@@ -84,6 +86,8 @@ pub(crate) struct Settings {
     pub(crate) listen: Option<SocketAddr>,
     /// The token the status server requires (beyond loopback).
     pub(crate) status_token: Option<String>,
+    /// `watch`'s MQTT surface; an empty URL: off. `Debug` hides the password.
+    pub(crate) mqtt: viofo_mqtt::MqttConfig,
     pub(crate) dry_run: bool,
     pub(crate) log_format: LogFormat,
     /// Write GPS sidecars (with `gps_options`).
@@ -114,6 +118,7 @@ impl Default for Settings {
                 viofo_status::DEFAULT_PORT,
             ))),
             status_token: None,
+            mqtt: viofo_mqtt::MqttConfig::new(""),
             dry_run: false,
             log_format: LogFormat::Text,
             gps: sync.gps.is_some(),

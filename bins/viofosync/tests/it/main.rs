@@ -10,6 +10,7 @@ mod archive;
 mod config;
 mod failures;
 mod misc;
+mod mqtt;
 mod queue;
 mod space;
 mod status;
