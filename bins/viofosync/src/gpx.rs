@@ -1,14 +1,15 @@
-//! `viofosync gpx FILE...`: extract GPS tracks from clips already on disk.
+//! `viofosync gpx FILE...`: extract GPS tracks from clips already on disk,
+//! as a plain synchronous path (no async runtime, no configuration file).
 
-use std::io::Write;
+use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use time::UtcOffset;
 use viofo_gps::{Format, Options};
 
-use crate::stdout::errln;
+use crate::errors::Exit;
+use crate::stdout::{Out, errln};
 
 /// Output format of `viofosync gpx`.
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -69,11 +70,22 @@ pub(crate) fn parse_utc_offset(s: &str) -> Result<UtcOffset, String> {
     UtcOffset::from_hms(sign * h, sign * m, 0).map_err(|_| bad())
 }
 
+/// Standard output for `--stdout`: one buffer in front of
+/// [`crate::stdout::Out`], so the tracks of every file reach the reader in
+/// a few large writes (one for a clip's track) instead of one per line,
+/// under the rule of [`crate::stdout`]: once the reader is gone (a closed
+/// pipe) the rest is dropped quietly, and any other failure (a full disk)
+/// is remembered there.
+fn track_out() -> BufWriter<Out> {
+    BufWriter::with_capacity(64 * 1024, Out)
+}
+
 /// Run `viofosync gpx`. Exit code 1 when any file could not be read or
-/// its sidecar could not be written (the other files are still done); a
-/// clip without GPS, or a file that is not an MP4, is only reported on
-/// stderr.
-pub(crate) fn run(args: &GpxArgs) -> anyhow::Result<ExitCode> {
+/// its sidecar could not be written (the other files are still done), or
+/// standard output failed (a closed pipe is not a failure); a clip without
+/// GPS, or a file that is not an MP4, is only reported on stderr. Called
+/// from `main` before any async runtime exists.
+pub(crate) fn run(args: &GpxArgs) -> ExitCode {
     let mut opts = Options::default().spike_filter(!args.no_filter);
     if let Some(off) = args.utc_offset {
         opts = opts.utc_offset(off);
@@ -82,6 +94,7 @@ pub(crate) fn run(args: &GpxArgs) -> anyhow::Result<ExitCode> {
         OutFormat::Gpx => Format::Gpx,
         OutFormat::Geojson => Format::GeoJson,
     };
+    let mut out = args.stdout.then(track_out);
     let mut failed = false;
     for file in &args.files {
         let track = match viofo_gps::extract_file(file, &opts) {
@@ -108,14 +121,19 @@ pub(crate) fn run(args: &GpxArgs) -> anyhow::Result<ExitCode> {
             );
             continue;
         }
-        if args.stdout {
+        if let Some(out) = out.as_mut() {
             let name = file.file_name().map(|n| n.to_string_lossy().into_owned());
-            // Stdout as the module `stdout` keeps it: a reader that went
-            // away drops the rest quietly.
-            let mut out = crate::stdout::Out;
-            viofo_gps::write_track(&track.points, name.as_deref(), format, &mut out)
-                .with_context(|| format!("writing the track of {}", file.display()))?;
-            out.flush().context("writing to stdout")?;
+            // `Out` takes every byte, so an error here is the writer's own;
+            // stdout's are remembered by `crate::stdout`.
+            if let Err(e) =
+                viofo_gps::write_track(&track.points, name.as_deref(), format, &mut *out)
+            {
+                errln!(
+                    "viofosync gpx: writing the track of {}: {e}",
+                    file.display()
+                );
+                return Exit::Other.into();
+            }
         } else {
             let path = match viofo_gps::write_sidecar(file, &track.points, format) {
                 Ok(p) => p,
@@ -136,11 +154,19 @@ pub(crate) fn run(args: &GpxArgs) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    Ok(if failed {
-        ExitCode::FAILURE
+    if let Some(mut out) = out {
+        // `Out` never fails; a failed stdout is in `stdout::failed`.
+        let _ = out.flush();
+        if crate::stdout::failed() {
+            errln!("viofosync gpx: cannot write to standard output");
+            failed = true;
+        }
+    }
+    if failed {
+        Exit::Other.into()
     } else {
         ExitCode::SUCCESS
-    })
+    }
 }
 
 #[cfg(test)]

@@ -200,6 +200,11 @@ fn parse_state(s: &str) -> Result<viofo_store::ClipState, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // `gpx` reads clips on disk: no runtime and no configuration file
+    // (its options are all flags), so it runs at process speed (issue 12).
+    if let Command::Gpx(args) = &cli.command {
+        return gpx::run(args);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -279,19 +284,8 @@ async fn run(cli: Cli) -> ExitCode {
             }
             Ok(Exit::Success)
         }
-        Command::Gpx(args) => {
-            return match tokio::task::spawn_blocking(move || gpx::run(&args)).await {
-                Ok(Ok(code)) => code,
-                Ok(Err(e)) => {
-                    errln!("viofosync gpx: {}", errors::chain(&e));
-                    Exit::Other.into()
-                }
-                Err(e) => {
-                    errln!("viofosync gpx: {e}");
-                    Exit::Other.into()
-                }
-            };
-        }
+        // Dispatched by `main` before the runtime; kept for completeness.
+        Command::Gpx(args) => return gpx::run(&args),
         #[cfg(feature = "sim")]
         Command::Sim(args) => sim::run(&args, sim::first_signal())
             .await

@@ -74,6 +74,108 @@ fn gpx_writes_sidecars_and_stdout_and_fails_only_on_unreadable_files() {
     assert!(sidecar.is_file(), "the readable clip was still done");
 }
 
+/// `gpx --stdout` writes exactly the library's documents, file after file,
+/// in both formats and with the options applied: the synchronous path of
+/// issue 12 buffers its output, and the bytes must not change. One track
+/// is longer than the 64 KiB buffer; a file without a track in between
+/// adds nothing.
+#[test]
+fn gpx_stdout_is_byte_identical_to_the_library_writer() {
+    let env = Env::new();
+    let long = env.path("2025_1224_120324_000002F.MP4");
+    let short = env.path("2025_1224_130000_000003F.MP4");
+    let bare = env.path("bare.MP4");
+    let clip = |n: usize, start| {
+        ClipBuilder::new(Layout::Type3)
+            .points(drive(start, n, 52.52, 13.40, 13.9, 90.0))
+            .block_size(0x100)
+            .gap(16)
+            .build()
+            .to_vec()
+    };
+    std::fs::write(&long, clip(1500, datetime!(2025-12-24 12:03:24))).unwrap();
+    std::fs::write(&short, clip(3, datetime!(2025-12-24 13:00:00))).unwrap();
+    std::fs::write(&bare, ClipBuilder::new(Layout::Type3).build().to_vec()).unwrap();
+
+    for (format, lib_format) in [
+        ("gpx", viofo_gps::Format::Gpx),
+        ("geojson", viofo_gps::Format::GeoJson),
+    ] {
+        for (flags, opts) in [
+            (&[][..], viofo_gps::Options::default()),
+            (
+                &["--utc-offset", "-05:30", "--no-filter"][..],
+                viofo_gps::Options::default()
+                    .utc_offset(time::UtcOffset::from_hms(-5, -30, 0).unwrap())
+                    .spike_filter(false),
+            ),
+        ] {
+            let o = env
+                .cmd()
+                .args(["gpx", "--stdout", "--format", format])
+                .args(flags)
+                .arg(&long)
+                .arg(&bare)
+                .arg(&short)
+                .output()
+                .unwrap();
+            assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+            let mut want = Vec::new();
+            for f in [&long, &short] {
+                let t = viofo_gps::extract_file(f, &opts).unwrap();
+                let name = f.file_name().unwrap().to_string_lossy();
+                viofo_gps::write_track(&t.points, Some(&name), lib_format, &mut want).unwrap();
+            }
+            assert!(want.len() > 64 * 1024, "{}", want.len());
+            assert!(
+                o.stdout == want,
+                "{format} {flags:?}: {} bytes written, the library gives {}",
+                o.stdout.len(),
+                want.len()
+            );
+            assert!(stderr(&o).contains("bare.MP4"), "{}", stderr(&o));
+        }
+    }
+}
+
+/// `gpx --stdout` into a pipe whose reader is gone exits quietly with the
+/// command's code; into a full device it fails loudly.
+#[test]
+fn gpx_stdout_closed_pipe_is_quiet_and_a_full_disk_fails() {
+    let env = Env::new();
+    let clip = env.path("2025_1224_120324_000002F.MP4");
+    let points = drive(datetime!(2025-12-24 12:03:24), 20, 52.52, 13.40, 13.9, 90.0);
+    std::fs::write(
+        &clip,
+        ClipBuilder::new(Layout::Variable)
+            .points(points)
+            .build()
+            .to_vec(),
+    )
+    .unwrap();
+    let clip = clip.to_str().unwrap();
+    let o = with_closed_stdout(&env, &["gpx", "--stdout", clip]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).is_empty(), "not quiet: {}", stderr(&o));
+
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let o = env
+        .std_cmd()
+        .args(["gpx", "--stdout", clip])
+        .stdout(full)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("cannot write to standard output"),
+        "{}",
+        stderr(&o)
+    );
+}
+
 #[cfg(feature = "sim")]
 #[test]
 fn sim_serves_until_sigterm_and_status_reads_it() {
