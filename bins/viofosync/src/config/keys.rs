@@ -440,6 +440,7 @@ pub(crate) static KEYS: &[Key] = &[
         show: |s| none_or(&s.status_token, |_| "***".to_owned()),
         ..BASE
     },
+    super::triage::TRIAGE,
     super::mqtt::URL,
     super::mqtt::USERNAME,
     super::mqtt::PASSWORD,

@@ -15,6 +15,7 @@ mod parse;
 mod row;
 #[cfg(test)]
 mod tests;
+mod triage;
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -340,3 +340,25 @@ fn quota_and_delete_archived() {
     assert!(l.settings.sync.delete_archived);
     assert!(!Settings::default().sync.delete_archived);
 }
+
+/// `triage` reaches the pipeline; with GPS off the pipeline refuses it
+/// (a configuration error, exit 2), never a silent no-op.
+#[test]
+fn triage_reaches_the_pipeline_and_needs_gps() {
+    let l = load_with(&[("VIOFOSYNC_TRIAGE", "skeleton:5s")], None, &[]).unwrap();
+    let c = l.settings.sync_config("c", Path::new("/a"));
+    assert_eq!(
+        c.triage,
+        Some(viofo_gps::TriageMode::Skeleton {
+            every: Duration::from_secs(5)
+        })
+    );
+    c.validate().unwrap();
+    let l = load_with(&[], Some("triage = \"full\"\ngps = false\n"), &[]).unwrap();
+    let c = l.settings.sync_config("c", Path::new("/a"));
+    assert!(c.validate().unwrap_err().is_config());
+    let e = load_with(&[("VIOFOSYNC_TRIAGE", "sometimes")], None, &[])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("`triage`") && e.contains("allowed"), "{e}");
+}
