@@ -459,7 +459,16 @@ fn status_and_queue_beside_a_running_sync_disturb_nothing_and_a_second_sync_is_r
 
     // The clip being downloaded shows as such, and looking does not
     // "recover" it from under the running sync.
-    let out = env.sync_ok(&cam, &["status"]);
+    // The worker's state change is queued to the store's writer, not
+    // awaited: poll (bounded) until it is committed.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let out = loop {
+        let out = env.sync_ok(&cam, &["status"]);
+        if out.contains("1 downloading") || std::time::Instant::now() > deadline {
+            break out;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
     assert!(out.contains("1 downloading"), "{out}");
     let out = env.sync_ok(&cam, &["queue", "--state", "downloading"]);
     assert!(out.contains("1 clips"), "{out}");
