@@ -550,5 +550,28 @@ pub(crate) fn check_status(resp: &reqwest::Response, what: &str) -> Result<(), E
     }
 }
 
+/// `bytes a-b/total` or `bytes a-b/*` (a `Content-Range` answer), shared
+/// by downloads and ranged reads.
+pub(crate) fn parse_content_range(v: &str) -> Option<(u64, u64, Option<u64>)> {
+    let rest = v.trim().strip_prefix("bytes")?.trim_start();
+    let (range, total) = rest.split_once('/')?;
+    let (a, b) = range.split_once('-')?;
+    let (a, b): (u64, u64) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
+    if b < a {
+        return None;
+    }
+    let total = match total.trim() {
+        "*" => None,
+        t => {
+            let t: u64 = t.parse().ok()?;
+            if b >= t {
+                return None;
+            }
+            Some(t)
+        }
+    };
+    Some((a, b, total))
+}
+
 #[cfg(test)]
 mod tests;

@@ -10,6 +10,7 @@ use reqwest::{Method, StatusCode};
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt, BufWriter};
 use tokio_util::sync::CancellationToken;
 
+use crate::client::parse_content_range;
 use crate::client::{Client, header_len};
 use crate::error::{Error, Kind, Phase};
 use crate::limiter::Class;
@@ -549,28 +550,6 @@ fn classify(resp: &reqwest::Response, have: u64, what: &str) -> Result<Answer, E
         StatusCode::RANGE_NOT_SATISFIABLE if have > 0 => Ok(Answer::RangeRefused),
         s => Err(Error::new(Kind::Status(s.as_u16()), what.to_owned())),
     }
-}
-
-/// `bytes a-b/total` or `bytes a-b/*`.
-pub(crate) fn parse_content_range(v: &str) -> Option<(u64, u64, Option<u64>)> {
-    let rest = v.trim().strip_prefix("bytes")?.trim_start();
-    let (range, total) = rest.split_once('/')?;
-    let (a, b) = range.split_once('-')?;
-    let (a, b): (u64, u64) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
-    if b < a {
-        return None;
-    }
-    let total = match total.trim() {
-        "*" => None,
-        t => {
-            let t: u64 = t.parse().ok()?;
-            if b >= t {
-                return None;
-            }
-            Some(t)
-        }
-    };
-    Some((a, b, total))
 }
 
 fn rate(bytes: u64, elapsed: Duration) -> u64 {

@@ -7,8 +7,8 @@ use bytes::{Bytes, BytesMut};
 use reqwest::header::{CONTENT_RANGE, HeaderMap, HeaderValue, RANGE};
 use reqwest::{Method, StatusCode};
 
+use crate::client::parse_content_range;
 use crate::client::{Client, header_len};
-use crate::download::parse_content_range;
 use crate::error::{Error, Kind, Phase};
 use crate::limiter::Class;
 use crate::recording::Recording;
