@@ -88,7 +88,21 @@ impl Store {
         filter: &Filter<'_>,
         now_ms: i64,
     ) -> Result<Option<ClipRow>> {
-        let mut qb = pending_query(camera_id, policy, filter, now_ms, false);
+        self.first_pending(camera_id, policy, filter, now_ms, false)
+            .await
+    }
+
+    /// The first row of [`pending_query`]: the next clip to download, or
+    /// (`untriaged`) the next one to triage, in the same order.
+    pub(super) async fn first_pending(
+        &self,
+        camera_id: &str,
+        policy: Policy,
+        filter: &Filter<'_>,
+        now_ms: i64,
+        untriaged: bool,
+    ) -> Result<Option<ClipRow>> {
+        let mut qb = pending_query(camera_id, policy, filter, now_ms, untriaged);
         qb.push(" LIMIT 1");
         let row = qb
             .build()

@@ -4,8 +4,7 @@
 use sqlx::Row;
 
 use super::ack::{Ack, out_track};
-use super::queries::pending_query;
-use super::rows::{clip_from_row, to_u64};
+use super::rows::to_u64;
 use super::{Store, now_ms};
 use crate::error::{Error, Result};
 use crate::types::{
@@ -99,14 +98,7 @@ impl Store {
         filter: &Filter<'_>,
         now_ms: i64,
     ) -> Result<Option<ClipRow>> {
-        let mut qb = pending_query(camera_id, policy, filter, now_ms, true);
-        qb.push(" LIMIT 1");
-        let row = qb
-            .build()
-            .persistent(false)
-            .fetch_optional(&self.inner.read)
+        self.first_pending(camera_id, policy, filter, now_ms, true)
             .await
-            .map_err(Error::db)?;
-        row.as_ref().map(clip_from_row).transpose()
     }
 }
