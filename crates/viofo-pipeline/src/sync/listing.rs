@@ -115,9 +115,11 @@ impl SizeHistory {
 }
 
 /// Clips that may still be growing: the newest of each channel.
+/// Only videos count: a photo taken after the last clip must not make that
+/// clip look finished.
 pub(super) fn newest_per_channel(recs: &[Recording]) -> HashSet<String> {
     let mut newest: HashMap<viofo_client::Channel, &Recording> = HashMap::new();
-    for r in recs {
+    for r in recs.iter().filter(|r| !r.is_photo()) {
         let key = (r.start(), r.sequence());
         match newest.get(&r.channel()) {
             Some(cur) if (cur.start(), cur.sequence()) >= key => {}
@@ -284,3 +286,28 @@ impl Syncer {
 /// camera is listed again this long after the previous listing ended (a
 /// listing per downloaded clip at most, beside the download).
 pub(super) const DELETE_RELIST_GAP: std::time::Duration = std::time::Duration::from_secs(2);
+
+#[cfg(test)]
+mod tests {
+    use viofo_client::{Recording, Size};
+
+    use super::newest_per_channel;
+
+    fn rec(path: &str) -> Recording {
+        Recording::from_listed_path(path, Size::Exact(1)).unwrap()
+    }
+
+    #[test]
+    fn the_newest_clip_of_a_channel_is_a_video_even_after_a_photo() {
+        let recs = [
+            rec("/DCIM/Movie/2026_0101_100000_000001F.MP4"),
+            rec("/DCIM/Movie/2026_0101_100100_000002F.MP4"),
+            rec("/DCIM/Photo/2026_0101_100200_000003F.JPG"),
+            rec("/DCIM/Movie/2026_0101_100000_000001R.MP4"),
+        ];
+        let newest = newest_per_channel(&recs);
+        assert_eq!(newest.len(), 2, "{newest:?}");
+        assert!(newest.contains("2026_0101_100100_000002F.MP4"));
+        assert!(newest.contains("2026_0101_100000_000001R.MP4"));
+    }
+}
