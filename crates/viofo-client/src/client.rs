@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
 
 use reqwest::header::{CONNECTION, CONTENT_LENGTH, HeaderMap, HeaderValue};
@@ -108,7 +109,10 @@ pub struct Client {
 #[derive(Debug)]
 pub(crate) struct Inner {
     pub(crate) http: reqwest::Client,
-    pub(crate) base: String,
+    /// The primary address, then the fallbacks (no trailing `/`).
+    pub(crate) bases: Vec<String>,
+    /// Index into `bases` of the address in use.
+    pub(crate) current: AtomicUsize,
     pub(crate) cfg: ClientConfig,
     pub(crate) limiter: Limiter,
 }
@@ -124,8 +128,11 @@ impl Client {
     /// Checks `cfg` ([`ClientConfig::validate`]) and builds the client.
     /// Nothing is sent.
     pub fn new(cfg: ClientConfig) -> Result<Client, Error> {
-        let url = cfg.checked()?;
-        let base = url.as_str().trim_end_matches('/').to_owned();
+        let bases = cfg
+            .checked()?
+            .iter()
+            .map(|u| u.as_str().trim_end_matches('/').to_owned())
+            .collect();
         let http = reqwest::Client::builder()
             .connect_timeout(cfg.connect_timeout)
             // The camera closes the socket after each request; never pool.
@@ -139,7 +146,8 @@ impl Client {
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
-                base,
+                bases,
+                current: AtomicUsize::new(0),
                 limiter: Limiter::new(cfg.max_connections),
                 cfg,
             }),
@@ -156,8 +164,8 @@ impl Client {
         self.inner.limiter.in_use()
     }
 
-    pub(crate) fn url(&self, target: &str) -> Result<Url, Error> {
-        Url::parse(&format!("{}{target}", self.inner.base))
+    fn url_at(base: &str, target: &str) -> Result<Url, Error> {
+        Url::parse(&format!("{base}{target}"))
             .map_err(|e| Error::invalid_input(format!("URL for {target}: {e}")))
     }
 
@@ -170,7 +178,20 @@ impl Client {
         extra: HeaderMap,
         what: &str,
     ) -> Result<reqwest::Response, Error> {
-        let url = self.url(target)?;
+        self.send_at(self.address(), method, target, extra, what)
+            .await
+    }
+
+    /// [`send`](Self::send) to `base` (one of `bases`).
+    pub(crate) async fn send_at(
+        &self,
+        base: &str,
+        method: Method,
+        target: &str,
+        extra: HeaderMap,
+        what: &str,
+    ) -> Result<reqwest::Response, Error> {
+        let url = Self::url_at(base, target)?;
         let req = self
             .inner
             .http
@@ -246,13 +267,24 @@ impl Client {
     /// Sends a command and returns its body (which must parse as a
     /// `<Function>` answer unless empty).
     async fn command(&self, cmd: Command, class: Class, limit: Duration) -> Result<Body, Error> {
+        self.command_at(self.address(), cmd, class, limit).await
+    }
+
+    /// [`command`](Self::command) sent to `base` (one of `bases`).
+    pub(crate) async fn command_at(
+        &self,
+        base: &str,
+        cmd: Command,
+        class: Class,
+        limit: Duration,
+    ) -> Result<Body, Error> {
         let what = format!("cmd {}", cmd.number());
         // The limit starts once a slot is ours: it bounds the camera, not
         // our own queue.
         let _permit = self.inner.limiter.acquire(class).await;
         Self::within(limit, &what, async {
             let resp = self
-                .send(Method::GET, &cmd.target(), HeaderMap::new(), &what)
+                .send_at(base, Method::GET, &cmd.target(), HeaderMap::new(), &what)
                 .await?;
             check_status(&resp, &what)?;
             self.read_body(resp, MAX_REPLY_BYTES, &what).await
@@ -272,37 +304,6 @@ impl Client {
         match parse_function(&body.bytes, &what) {
             Ok(r) => Ok(r),
             Err(e) => Err(body.cut.unwrap_or(e)),
-        }
-    }
-
-    /// Heartbeat (cmd 3016) within `probe_timeout`: `Ok` when the camera
-    /// answers status 0 (or an empty 200). A 404 means something else
-    /// answers at this address ([`Error::is_not_dashcam`]).
-    pub async fn probe(&self) -> Result<(), Error> {
-        let body = self
-            .command(
-                Command::Heartbeat,
-                Class::Normal,
-                self.inner.cfg.probe_timeout,
-            )
-            .await
-            .map_err(|e| match e.status() {
-                Some(404) => Error::new(
-                    Kind::NotDashcam { status: 404 },
-                    format!("{}: heartbeat (cmd 3016)", self.inner.base),
-                ),
-                _ => e,
-            })?;
-        if body.bytes.iter().all(u8::is_ascii_whitespace) {
-            return match body.cut {
-                Some(e) => Err(e),
-                None => Ok(()),
-            };
-        }
-        let reply = parse_function(&body.bytes, "cmd 3016").map_err(|e| body.cut.unwrap_or(e))?;
-        match reply.status() {
-            Some(0) | None => Ok(()),
-            Some(s) => Err(Error::new(Kind::CameraStatus(s), "heartbeat (cmd 3016)")),
         }
     }
 

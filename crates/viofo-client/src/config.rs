@@ -21,6 +21,10 @@ pub struct ClientConfig {
     /// names the camera (on a real camera's Wi-Fi this is usually
     /// `http://192.168.1.254`).
     pub base_url: String,
+    /// Other addresses of the same camera (a VPN address, say), tried in
+    /// order by [`Client::connect`](crate::Client::connect) when the one in
+    /// use does not answer. Each is checked like `base_url`. Default none.
+    pub fallback_urls: Vec<String>,
     /// Most connections in flight at once, 1..=3 (default 3). Shared by
     /// all clones of the client.
     pub max_connections: usize,
@@ -50,6 +54,7 @@ impl ClientConfig {
     pub fn new(base_url: impl Into<String>) -> Self {
         ClientConfig {
             base_url: base_url.into(),
+            fallback_urls: Vec::new(),
             max_connections: MAX_CONNECTIONS,
             connect_timeout: Duration::from_secs(5),
             idle_timeout: Duration::from_secs(15),
@@ -71,6 +76,8 @@ impl ClientConfig {
     ///   scheme other than `http`/`https`; no host (`http://`, `http://:80`);
     ///   an empty port (`http://127.0.0.1:`); port 0 or a port that is not
     ///   a number 1..=65535; a user name or password; a query or fragment;
+    /// - each of `fallback_urls` as `base_url`, the message naming its
+    ///   place (`fallback address 1`); an address listed twice;
     /// - `max_connections` outside 1..=[`MAX_CONNECTIONS`];
     /// - any timeout of zero;
     /// - `max_listing_bytes` or `max_listing_items` of zero.
@@ -87,9 +94,22 @@ impl ClientConfig {
         self.checked().map(|_| ())
     }
 
-    /// [`validate`](Self::validate), returning the parsed address.
-    pub(crate) fn checked(&self) -> Result<Url, Error> {
-        let url = check_address(&self.base_url)?;
+    /// [`validate`](Self::validate), returning the parsed addresses: the
+    /// primary first, then the fallbacks in order.
+    pub(crate) fn checked(&self) -> Result<Vec<Url>, Error> {
+        let mut urls = vec![check_address(&self.base_url)?];
+        for (i, f) in self.fallback_urls.iter().enumerate() {
+            let n = i + 1;
+            let url = check_address(f)
+                .map_err(|e| Error::config(format!("fallback address {n}: {e}")))?;
+            if urls.iter().any(|u| same_address(u, &url)) {
+                return Err(Error::config(format!(
+                    "fallback address {n} ({}) repeats an earlier address",
+                    crate::validate::shown(f)
+                )));
+            }
+            urls.push(url);
+        }
         if self.max_connections == 0 || self.max_connections > MAX_CONNECTIONS {
             return Err(Error::config(format!(
                 "max_connections must be 1..={MAX_CONNECTIONS}, not {}",
@@ -113,8 +133,12 @@ impl ClientConfig {
         if self.max_listing_items == 0 {
             return Err(Error::config("max_listing_items must not be zero"));
         }
-        Ok(url)
+        Ok(urls)
     }
+}
+
+fn same_address(a: &Url, b: &Url) -> bool {
+    a.as_str().trim_end_matches('/') == b.as_str().trim_end_matches('/')
 }
 
 /// Checks the camera address (see [`ClientConfig::validate`]). The raw

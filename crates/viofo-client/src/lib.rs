@@ -81,6 +81,7 @@
 mod client;
 mod command;
 mod config;
+mod connect;
 mod download;
 mod encode;
 mod error;
@@ -93,6 +94,7 @@ mod test_log;
 mod validate;
 
 pub use client::{CameraInfo, Client, ClientConfig, DeleteOutcome, MAX_CONNECTIONS};
+pub use connect::Connected;
 pub use download::{ChunkObserver, DownloadOptions, Downloaded, Progress, SizeSource, part_path};
 pub use error::{Error, Result};
 pub use listing::{

@@ -4,6 +4,7 @@
 mod commands;
 mod delete;
 mod download;
+mod fallback;
 mod limits;
 mod listing;
 mod range;

@@ -1,0 +1,121 @@
+//! Which of the camera's addresses is in use: [`Client::address`],
+//! [`Client::connect`] (the primary, then the fallbacks) and
+//! [`Client::probe`].
+
+use std::sync::atomic::Ordering;
+
+use crate::client::Client;
+use crate::command::Command;
+use crate::error::{Error, Kind};
+use crate::limiter::Class;
+use crate::listing::xml::parse_function;
+
+/// The address [`Client::connect`] reached.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Connected {
+    /// The address in use now (`http://host[:port]`).
+    pub address: String,
+    /// Whether it differs from the one in use before the call.
+    pub changed: bool,
+}
+
+impl Client {
+    /// The address in use (`http://host[:port]`): the primary until
+    /// [`connect`](Self::connect) moved to a fallback.
+    pub fn address(&self) -> &str {
+        let i = self.inner.current.load(Ordering::Relaxed);
+        &self.inner.bases[i.min(self.inner.bases.len() - 1)]
+    }
+
+    /// [`probe`](Self::probe)s the address in use; when it does not answer,
+    /// the primary address and then each of
+    /// [`ClientConfig::fallback_urls`] in order, keeping the first that
+    /// answers for every later request (until it fails a `connect` in its
+    /// turn). Each try has the probe's time limit. When none answers, the
+    /// error is the one of the address that was in use.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use viofo_client::{Client, ClientConfig};
+    /// let sim = viofo_sim::Sim::start(viofo_sim::SimConfig::default()).await?;
+    /// // Nothing listens on port 9 of 127.0.0.1 ("discard"); the simulator
+    /// // is the fallback.
+    /// let mut cfg = ClientConfig::new("http://127.0.0.1:9");
+    /// cfg.fallback_urls = vec![sim.base_url()];
+    /// let client = Client::new(cfg)?;
+    /// let c = client.connect().await?;
+    /// assert!(c.changed);
+    /// assert_eq!(client.address(), sim.base_url().trim_end_matches('/'));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn connect(&self) -> Result<Connected, Error> {
+        let n = self.inner.bases.len();
+        let was = self.inner.current.load(Ordering::Relaxed).min(n - 1);
+        let first = match self.probe_at(was).await {
+            Ok(()) => {
+                return Ok(Connected {
+                    address: self.inner.bases[was].clone(),
+                    changed: false,
+                });
+            }
+            Err(e) => e,
+        };
+        for i in (0..n).filter(|&i| i != was) {
+            match self.probe_at(i).await {
+                Ok(()) => {
+                    self.inner.current.store(i, Ordering::Relaxed);
+                    return Ok(Connected {
+                        address: self.inner.bases[i].clone(),
+                        changed: true,
+                    });
+                }
+                Err(e) => {
+                    tracing::debug!(address = %self.inner.bases[i], "no answer: {e}");
+                }
+            }
+        }
+        Err(first)
+    }
+
+    /// Heartbeat (cmd 3016) within `probe_timeout`: `Ok` when the camera
+    /// answers status 0 (or an empty 200). A 404 means something else
+    /// answers at this address ([`Error::is_not_dashcam`]).
+    pub async fn probe(&self) -> Result<(), Error> {
+        let i = self.inner.current.load(Ordering::Relaxed);
+        self.probe_at(i.min(self.inner.bases.len() - 1)).await
+    }
+
+    /// [`probe`](Self::probe) of `bases[i]`.
+    async fn probe_at(&self, i: usize) -> Result<(), Error> {
+        let base = &self.inner.bases[i];
+        let body = self
+            .command_at(
+                base,
+                Command::Heartbeat,
+                Class::Normal,
+                self.inner.cfg.probe_timeout,
+            )
+            .await
+            .map_err(|e| match e.status() {
+                Some(404) => Error::new(
+                    Kind::NotDashcam { status: 404 },
+                    format!("{base}: heartbeat (cmd 3016)"),
+                ),
+                _ => e,
+            })?;
+        if body.bytes.iter().all(u8::is_ascii_whitespace) {
+            return match body.cut {
+                Some(e) => Err(e),
+                None => Ok(()),
+            };
+        }
+        let reply = parse_function(&body.bytes, "cmd 3016").map_err(|e| body.cut.unwrap_or(e))?;
+        match reply.status() {
+            Some(0) | None => Ok(()),
+            Some(s) => Err(Error::new(Kind::CameraStatus(s), "heartbeat (cmd 3016)")),
+        }
+    }
+}
