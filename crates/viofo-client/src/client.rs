@@ -164,7 +164,7 @@ impl Client {
         self.inner.limiter.in_use()
     }
 
-    fn url_at(base: &str, target: &str) -> Result<Url, Error> {
+    pub(crate) fn url_at(base: &str, target: &str) -> Result<Url, Error> {
         Url::parse(&format!("{base}{target}"))
             .map_err(|e| Error::invalid_input(format!("URL for {target}: {e}")))
     }

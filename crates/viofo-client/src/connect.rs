@@ -24,8 +24,14 @@ impl Client {
     /// The address in use (`http://host[:port]`): the primary until
     /// [`connect`](Self::connect) moved to a fallback.
     pub fn address(&self) -> &str {
-        let i = self.inner.current.load(Ordering::Relaxed);
-        &self.inner.bases[i.min(self.inner.bases.len() - 1)]
+        self.base(self.inner.current.load(Ordering::Relaxed))
+    }
+
+    /// `bases[i]`; the primary for an index out of range (never the case:
+    /// `current` only takes indices of `bases`).
+    fn base(&self, i: usize) -> &str {
+        let b = &self.inner.bases;
+        b.get(i).or_else(|| b.first()).map_or("", String::as_str)
     }
 
     /// [`probe`](Self::probe)s the address in use; when it does not answer,
@@ -53,11 +59,11 @@ impl Client {
     /// ```
     pub async fn connect(&self) -> Result<Connected, Error> {
         let n = self.inner.bases.len();
-        let was = self.inner.current.load(Ordering::Relaxed).min(n - 1);
+        let was = self.inner.current.load(Ordering::Relaxed);
         let first = match self.probe_at(was).await {
             Ok(()) => {
                 return Ok(Connected {
-                    address: self.inner.bases[was].clone(),
+                    address: self.base(was).to_owned(),
                     changed: false,
                 });
             }
@@ -68,12 +74,12 @@ impl Client {
                 Ok(()) => {
                     self.inner.current.store(i, Ordering::Relaxed);
                     return Ok(Connected {
-                        address: self.inner.bases[i].clone(),
+                        address: self.base(i).to_owned(),
                         changed: true,
                     });
                 }
                 Err(e) => {
-                    tracing::debug!(address = %self.inner.bases[i], "no answer: {e}");
+                    tracing::debug!(address = %self.base(i), "no answer: {e}");
                 }
             }
         }
@@ -84,13 +90,13 @@ impl Client {
     /// answers status 0 (or an empty 200). A 404 means something else
     /// answers at this address ([`Error::is_not_dashcam`]).
     pub async fn probe(&self) -> Result<(), Error> {
-        let i = self.inner.current.load(Ordering::Relaxed);
-        self.probe_at(i.min(self.inner.bases.len() - 1)).await
+        self.probe_at(self.inner.current.load(Ordering::Relaxed))
+            .await
     }
 
     /// [`probe`](Self::probe) of `bases[i]`.
     async fn probe_at(&self, i: usize) -> Result<(), Error> {
-        let base = &self.inner.bases[i];
+        let base = self.base(i);
         let body = self
             .command_at(
                 base,

@@ -113,11 +113,15 @@ fn validate_refuses_bad_limits() {
 fn urls() {
     let c = Client::new(ClientConfig::new("http://127.0.0.1:8080/")).unwrap();
     assert_eq!(
-        c.url("/DCIM/Movie/x.MP4").unwrap().as_str(),
+        Client::url_at(c.address(), "/DCIM/Movie/x.MP4")
+            .unwrap()
+            .as_str(),
         "http://127.0.0.1:8080/DCIM/Movie/x.MP4"
     );
     assert_eq!(
-        c.url(&Command::ListAll.target()).unwrap().as_str(),
+        Client::url_at(c.address(), &Command::ListAll.target())
+            .unwrap()
+            .as_str(),
         "http://127.0.0.1:8080/?custom=1&cmd=3015&par=1"
     );
 }
