@@ -117,6 +117,12 @@ pub struct SyncConfig {
     /// Watch mode's waits while the camera is away (default 10 s, 30 s,
     /// 2 min, then 10 min; reset after a cycle that reached the camera).
     pub backoff: Backoff,
+    /// Named places. A pending parking clip whose stored track (from
+    /// triage) lies wholly inside a place with `skip_parking` is skipped,
+    /// "parked at <name>", never downloaded nor deleted from the camera;
+    /// re-checked at the start of every cycle, so a clip comes back when
+    /// the places change. Default none. See [`crate::places`].
+    pub places: Vec<crate::places::Place>,
 }
 
 impl SyncConfig {
@@ -149,6 +155,7 @@ impl SyncConfig {
             triage: None,
             on_interrupt: OnInterrupt::Finish,
             backoff: Backoff::new(),
+            places: Vec::new(),
         }
     }
 
@@ -173,6 +180,7 @@ impl SyncConfig {
                 "triage skeleton interval is zero: must be at least 1 ms (default 10 s)",
             ));
         }
+        crate::places::validate_places(&self.places)?;
         if self.tail_queue == 0 {
             return Err(Error::config("tail_queue must be at least 1"));
         }
