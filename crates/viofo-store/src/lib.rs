@@ -183,7 +183,7 @@ mod writer;
 pub use error::{Error, Result};
 pub use placement::{FsClass, Placement, check_placement, classify_fs_magic, default_db_path};
 pub use report::{CycleTimings, StageStats, percentile};
-pub use store::{Ack, LegacyImport, Store, StoreOptions, now_ms};
+pub use store::{Ack, ImportedClip, LegacyImport, Store, StoreOptions, now_ms};
 pub use types::{
     ArchivedFile, Channel, ClipId, ClipRow, ClipState, CycleId, CycleMode, CycleOutcome, CycleRow,
     CycleStats, DeleteOutcome, FailOutcome, Filter, GpsSummary, LegacyOutcome, LegacyReport,

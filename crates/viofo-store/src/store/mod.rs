@@ -4,6 +4,7 @@
 //! submodules.
 
 mod ack;
+mod import;
 mod open;
 mod queries;
 mod rows;
@@ -24,6 +25,7 @@ use crate::types::{ClipId, LegacyOutcome, LegacyReport, RecoveryReport};
 use crate::writer::{Msg, Op, Out, Unawaited};
 
 pub use ack::Ack;
+pub use import::ImportedClip;
 use ack::Early;
 pub use open::{LegacyImport, StoreOptions};
 pub(crate) use rows::cycle_from_row;

@@ -3,6 +3,7 @@
 //! FULL), then acknowledges each caller. The commands are in `ops`, what
 //! each does to the database in `transitions`, `reconcile` and `tracks`.
 
+mod import;
 mod ops;
 mod reconcile;
 mod tracks;
@@ -20,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 use crate::error::{Error, ErrorKind, Result, is_sqlite_busy};
 use crate::types::Stage;
 
+pub(crate) use import::ImportInput;
 pub(crate) use ops::{Msg, Op, Out, ReconcileInput, Reply, Unawaited};
 pub(crate) use reconcile::path_text;
 use reconcile::reconcile;

@@ -78,6 +78,7 @@ pub(crate) enum Op {
         data: Vec<u8>,
         at: i64,
     },
+    RecordImports(Box<super::ImportInput>),
     Flush,
 }
 
@@ -100,6 +101,7 @@ impl Op {
             | Op::RetryFailed { .. }
             | Op::BeginCycle { .. }
             | Op::FinishCycle { .. }
+            | Op::RecordImports(_)
             | Op::Flush => None,
         }
     }
@@ -122,6 +124,7 @@ impl Op {
             Op::BeginCycle { .. } => "starting a cycle",
             Op::FinishCycle { .. } => "finishing a cycle",
             Op::SetTrack { .. } => "recording a GPS track",
+            Op::RecordImports(_) => "recording imported clips",
             Op::Flush => "flushing",
         }
     }
