@@ -185,9 +185,9 @@ pub use placement::{FsClass, Placement, check_placement, classify_fs_magic, defa
 pub use report::{CycleTimings, StageStats, percentile};
 pub use store::{Ack, ImportedClip, LegacyImport, Store, StoreOptions, now_ms};
 pub use types::{
-    ArchivedFile, Channel, ClipId, ClipRow, ClipState, CycleId, CycleMode, CycleOutcome, CycleRow,
-    CycleStats, DeleteOutcome, FailOutcome, Filter, GpsSummary, LegacyOutcome, LegacyReport,
-    ListedClip, MAX_NO_TRACK_LEN, MAX_TRACK_MODE_LEN, MAX_TRACK_POINTS, Policy, ReconcileReport,
-    RecoveryReport, SetTrack, Stage, StageTimes, StateCounts, Track, TrackPoint, TrackRow,
-    TrackSource,
+    ArchivedFile, CameraRow, CameraSeen, Channel, ClipId, ClipRow, ClipState, CycleId, CycleMode,
+    CycleOutcome, CycleRow, CycleStats, DeleteOutcome, FailOutcome, Filter, GpsSummary, KnownClip,
+    LegacyOutcome, LegacyReport, ListedClip, MAX_NO_TRACK_LEN, MAX_TRACK_MODE_LEN,
+    MAX_TRACK_POINTS, Policy, ReconcileReport, RecoveryReport, SetTrack, Stage, StageTimes,
+    StateCounts, Track, TrackPoint, TrackRow, TrackSource,
 };

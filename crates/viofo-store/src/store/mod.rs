@@ -4,6 +4,7 @@
 //! submodules.
 
 mod ack;
+mod cameras;
 mod import;
 mod open;
 mod queries;

@@ -2,9 +2,11 @@
 //! listings, outcomes; the cycle types are in `cycle`, the track types in
 //! `track`.
 
+mod camera;
 mod cycle;
 mod track;
 
+pub use camera::{CameraRow, CameraSeen, KnownClip};
 pub use cycle::{CycleMode, CycleOutcome, CycleRow, CycleStats};
 pub use track::{
     MAX_NO_TRACK_LEN, MAX_TRACK_MODE_LEN, MAX_TRACK_POINTS, SetTrack, Track, TrackPoint, TrackRow,

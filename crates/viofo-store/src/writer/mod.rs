@@ -3,6 +3,7 @@
 //! FULL), then acknowledges each caller. The commands are in `ops`, what
 //! each does to the database in `transitions`, `reconcile` and `tracks`.
 
+mod cameras;
 mod import;
 mod ops;
 mod reconcile;

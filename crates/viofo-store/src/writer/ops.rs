@@ -8,8 +8,8 @@ use tokio::sync::oneshot;
 
 use crate::error::{Error, Result};
 use crate::types::{
-    ArchivedFile, ClipId, CycleId, CycleMode, CycleRow, CycleStats, DeleteOutcome, FailOutcome,
-    GpsSummary, ListedClip, ReconcileReport, SetTrack, Stage, Track,
+    ArchivedFile, CameraSeen, ClipId, CycleId, CycleMode, CycleRow, CycleStats, DeleteOutcome,
+    FailOutcome, GpsSummary, ListedClip, ReconcileReport, SetTrack, Stage, Track,
 };
 
 /// One write command.
@@ -78,6 +78,10 @@ pub(crate) enum Op {
         data: Vec<u8>,
         at: i64,
     },
+    SawCamera {
+        seen: Box<CameraSeen>,
+        at: i64,
+    },
     RecordImports(Box<super::ImportInput>),
     Flush,
 }
@@ -106,6 +110,7 @@ impl Op {
         }
     }
 
+            | Op::SawCamera { .. }
     /// What the command does, for messages.
     pub(crate) fn name(&self) -> &'static str {
         match self {
@@ -129,6 +134,7 @@ impl Op {
         }
     }
 }
+            Op::SawCamera { .. } => "recording a camera's identity",
 
 /// Counts (and logs) the failures of writes whose result nobody reads:
 /// fire-and-forget timings, [`Ack::submit`](crate::Ack::submit), a dropped

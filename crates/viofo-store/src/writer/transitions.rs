@@ -353,6 +353,7 @@ pub(super) async fn exec(
             data,
             at,
         } => super::tracks::set_track(c, *id, track, data, *at).await,
+        Op::SawCamera { seen, at } => super::cameras::saw_camera(c, seen, *at).await,
         Op::RecordImports(input) => super::import::record(c, input).await,
         Op::Flush => Ok(Out::Unit),
     }

@@ -1,5 +1,6 @@
 //! Integration tests of viofo-store (one binary; modules below).
 
+mod cameras;
 mod common;
 mod concurrency;
 mod copy;

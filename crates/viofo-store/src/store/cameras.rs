@@ -1,0 +1,80 @@
+//! The camera identity API: what a camera id last answered as, and the
+//! clips believed to be still on it, for the pipeline's check that the
+//! device at an address is the camera it claims to be.
+
+use sqlx::Row;
+
+use super::ack::{Ack, out_unit};
+use super::rows::to_u64;
+use super::{Store, now_ms};
+use crate::error::{Error, Result};
+use crate::types::{CameraRow, CameraSeen, KnownClip, cut};
+use crate::writer::Op;
+
+/// Longest model, firmware or address text stored.
+const MAX_IDENTITY_LEN: usize = 256;
+
+impl Store {
+    /// Records that `seen.camera_id` answered as `seen` now (an upsert; a
+    /// `None` model or firmware keeps the stored value). Texts are cut to
+    /// 256 bytes.
+    pub fn saw_camera(&self, mut seen: CameraSeen) -> Ack<()> {
+        seen.model = seen.model.map(|m| cut(m, MAX_IDENTITY_LEN));
+        seen.firmware = seen.firmware.map(|f| cut(f, MAX_IDENTITY_LEN));
+        seen.address = cut(seen.address, MAX_IDENTITY_LEN);
+        self.send(
+            Op::SawCamera {
+                seen: Box::new(seen),
+                at: now_ms(),
+            },
+            out_unit,
+        )
+    }
+
+    /// The identity stored for `camera_id`, if it was ever seen.
+    pub async fn camera(&self, camera_id: &str) -> Result<Option<CameraRow>> {
+        let row = sqlx::query("SELECT * FROM cameras WHERE camera_id = ?")
+            .bind(camera_id)
+            .fetch_optional(&self.inner.read)
+            .await
+            .map_err(Error::db)?;
+        let Some(r) = row else { return Ok(None) };
+        let g = |e: sqlx::Error| Error::db(e);
+        Ok(Some(CameraRow {
+            seen: CameraSeen {
+                camera_id: r.try_get("camera_id").map_err(g)?,
+                model: r.try_get("model").map_err(g)?,
+                firmware: r.try_get("firmware").map_err(g)?,
+                address: r
+                    .try_get::<Option<String>, _>("address")
+                    .map_err(g)?
+                    .unwrap_or_default(),
+            },
+            first_seen_at: r.try_get("first_seen_at").map_err(g)?,
+            last_seen_at: r.try_get("last_seen_at").map_err(g)?,
+        }))
+    }
+
+    /// The clips of `camera_id` the store believes are still on the
+    /// camera: every clip not gone and not deleted from the camera by
+    /// viofosync, whatever its archive state, with the size last listed.
+    pub async fn known_on_camera(&self, camera_id: &str) -> Result<Vec<KnownClip>> {
+        let rows = sqlx::query(
+            "SELECT name, size, recorded_at FROM clips WHERE camera_id = ? \
+             AND state != 'gone' AND deleted_from_camera_at IS NULL",
+        )
+        .bind(camera_id)
+        .fetch_all(&self.inner.read)
+        .await
+        .map_err(Error::db)?;
+        rows.iter()
+            .map(|r| {
+                Ok(KnownClip {
+                    name: r.try_get("name").map_err(Error::db)?,
+                    size: to_u64(r.try_get("size").map_err(Error::db)?),
+                    recorded_at: r.try_get("recorded_at").map_err(Error::db)?,
+                })
+            })
+            .collect()
+    }
+}
