@@ -9,6 +9,7 @@ mod import;
 mod open;
 mod queries;
 mod rows;
+mod skips;
 mod tracks;
 mod writes;
 
@@ -26,8 +27,8 @@ use crate::types::{ClipId, LegacyOutcome, LegacyReport, RecoveryReport};
 use crate::writer::{Msg, Op, Out, Unawaited};
 
 pub use ack::Ack;
-pub use import::ImportedClip;
 use ack::Early;
+pub use import::ImportedClip;
 pub use open::{LegacyImport, StoreOptions};
 pub(crate) use rows::cycle_from_row;
 

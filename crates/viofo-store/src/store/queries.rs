@@ -113,11 +113,13 @@ impl Store {
         row.as_ref().map(clip_from_row).transpose()
     }
 
-    /// Rows per state, for one camera or all.
+    /// Rows per state, for one camera or all; pending clips with a skip
+    /// reason are counted as [`StateCounts::skipped`], not as pending.
     pub async fn counts(&self, camera_id: Option<&str>) -> Result<StateCounts> {
         let rows = sqlx::query(
-            "SELECT state, COUNT(*) AS n FROM clips WHERE (?1 IS NULL OR camera_id = ?1) \
-             GROUP BY state",
+            "SELECT CASE WHEN state = 'pending' AND skip_reason IS NOT NULL THEN 'skipped' \
+             ELSE state END AS state, COUNT(*) AS n FROM clips \
+             WHERE (?1 IS NULL OR camera_id = ?1) GROUP BY 1",
         )
         .bind(camera_id)
         .fetch_all(&self.inner.read)
@@ -127,6 +129,10 @@ impl Store {
         for r in rows {
             let s: String = r.try_get("state").map_err(Error::db)?;
             let n: i64 = r.try_get("n").map_err(Error::db)?;
+            if s == "skipped" {
+                c.skipped = to_u64(n);
+                continue;
+            }
             *c.slot(ClipState::parse(&s)?) = to_u64(n);
         }
         Ok(c)
@@ -205,7 +211,8 @@ pub(super) fn pending_query<'a>(
     untriaged: bool,
 ) -> QueryBuilder<'a, Sqlite> {
     let mut qb: QueryBuilder<'a, Sqlite> = QueryBuilder::new(format!(
-        "SELECT {CLIP_COLUMNS} FROM clips WHERE state = 'pending' AND camera_id = "
+        "SELECT {CLIP_COLUMNS} FROM clips WHERE state = 'pending' AND skip_reason IS NULL \
+         AND camera_id = "
     ));
     qb.push_bind(camera_id);
     if untriaged {

@@ -17,7 +17,8 @@ pub(crate) const CLIP_COLUMNS: &str = "id, camera_id, name, remote_path, size, s
     gps_points, gps_first_fix_ms, gps_last_fix_ms, gps_distance_m, gps_min_lon, gps_min_lat, \
     gps_max_lon, gps_max_lat, gps_max_speed_mps, deleted_from_camera_at, delete_outcome, cycle_id, \
     listed_at, download_started_at, download_finished_at, tail_submitted_at, tail_started_at, \
-    gps_finished_at, delete_finished_at, tail_finished_at, deferrals, deferred_cycle, pruned_at";
+    gps_finished_at, delete_finished_at, tail_finished_at, deferrals, deferred_cycle, pruned_at, \
+    skip_reason";
 
 pub(super) fn to_u64(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
@@ -93,6 +94,7 @@ pub(crate) fn clip_from_row(r: &SqliteRow) -> Result<ClipRow> {
             .try_get::<Option<i64>, _>("cycle_id")
             .map_err(g)?
             .map(CycleId),
+        skip_reason: r.try_get("skip_reason").map_err(g)?,
         times: StageTimes {
             listed_at: r.try_get("listed_at").map_err(g)?,
             download_started_at: r.try_get("download_started_at").map_err(g)?,

@@ -438,6 +438,9 @@ pub struct ClipRow {
     pub delete_outcome: Option<String>,
     /// The cycle that downloaded it.
     pub cycle_id: Option<CycleId>,
+    /// Why a pending clip is skipped, not downloaded ("parked at Home"):
+    /// see [`Store::set_skip`](crate::Store::set_skip). `None` otherwise.
+    pub skip_reason: Option<String>,
     /// Stage timestamps.
     pub times: StageTimes,
 }
@@ -512,6 +515,9 @@ pub struct StateCounts {
     pub gone: u64,
     /// Removed from the archive by retention (not archived any more).
     pub pruned: u64,
+    /// Pending clips with a skip reason ("parked at Home"): not downloaded
+    /// while it holds; not counted in `pending`.
+    pub skipped: u64,
 }
 
 impl StateCounts {
@@ -540,9 +546,9 @@ impl StateCounts {
         }
     }
 
-    /// Sum over all states.
+    /// Sum over all states, skipped clips included.
     pub fn total(&self) -> u64 {
-        ClipState::ALL.iter().map(|s| self.get(*s)).sum()
+        ClipState::ALL.iter().map(|s| self.get(*s)).sum::<u64>() + self.skipped
     }
 }
 

@@ -7,6 +7,7 @@ mod cameras;
 mod import;
 mod ops;
 mod reconcile;
+mod skips;
 mod tracks;
 mod transitions;
 

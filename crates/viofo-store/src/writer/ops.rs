@@ -83,6 +83,10 @@ pub(crate) enum Op {
         at: i64,
     },
     RecordImports(Box<super::ImportInput>),
+    SetSkip {
+        id: ClipId,
+        reason: Option<String>,
+    },
     Flush,
 }
 
@@ -100,17 +104,18 @@ impl Op {
             | Op::MarkPruned { id, .. }
             | Op::SetPriority { id, .. }
             | Op::SetTrack { id, .. }
+            | Op::SetSkip { id, .. }
             | Op::Timing { id, .. } => Some(*id),
             Op::Reconcile(_)
             | Op::RetryFailed { .. }
             | Op::BeginCycle { .. }
             | Op::FinishCycle { .. }
+            | Op::SawCamera { .. }
             | Op::RecordImports(_)
             | Op::Flush => None,
         }
     }
 
-            | Op::SawCamera { .. }
     /// What the command does, for messages.
     pub(crate) fn name(&self) -> &'static str {
         match self {
@@ -129,12 +134,13 @@ impl Op {
             Op::BeginCycle { .. } => "starting a cycle",
             Op::FinishCycle { .. } => "finishing a cycle",
             Op::SetTrack { .. } => "recording a GPS track",
+            Op::SawCamera { .. } => "recording a camera's identity",
             Op::RecordImports(_) => "recording imported clips",
+            Op::SetSkip { .. } => "recording a skip",
             Op::Flush => "flushing",
         }
     }
 }
-            Op::SawCamera { .. } => "recording a camera's identity",
 
 /// Counts (and logs) the failures of writes whose result nobody reads:
 /// fire-and-forget timings, [`Ack::submit`](crate::Ack::submit), a dropped

@@ -96,8 +96,8 @@ pub(super) async fn exec(
                 }
             }
             sqlx::query(
-                "UPDATE clips SET state = 'downloading', cycle_id = COALESCE(?, cycle_id) \
-                 WHERE id = ?",
+                "UPDATE clips SET state = 'downloading', cycle_id = COALESCE(?, cycle_id), \
+                 skip_reason = NULL WHERE id = ?",
             )
             .bind(cycle.map(|c| c.0))
             .bind(id.0)
@@ -355,6 +355,7 @@ pub(super) async fn exec(
         } => super::tracks::set_track(c, *id, track, data, *at).await,
         Op::SawCamera { seen, at } => super::cameras::saw_camera(c, seen, *at).await,
         Op::RecordImports(input) => super::import::record(c, input).await,
+        Op::SetSkip { id, reason } => super::skips::set_skip(c, *id, reason.as_deref()).await,
         Op::Flush => Ok(Out::Unit),
     }
 }

@@ -12,6 +12,7 @@ mod lock;
 mod owner;
 mod pruned;
 mod reconcile;
+mod skipped;
 mod timings;
 mod tracks;
 mod unawaited;

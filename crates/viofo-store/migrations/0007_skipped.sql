@@ -1,0 +1,13 @@
+-- viofo-store schema, version 7: clips skipped by place (issue 12).
+--   skip_reason: why a pending clip is not downloaded ("parked at Home":
+--                a parking clip whose triaged track lies wholly inside a
+--                place flagged skip_parking); NULL for every other clip.
+-- A column rather than a new state: a skipped clip is still a pending clip
+-- in every other respect (reconciled by listings like one, gone when the
+-- camera drops it, never archived so never deleted from the camera), and
+-- it becomes downloadable again by clearing the reason when the places
+-- change, which the pipeline re-checks at the start of every cycle. The
+-- download queue and the triage queue pass over clips with a reason;
+-- state counts show them as "skipped", apart from "pending"; starting a
+-- download clears the reason.
+ALTER TABLE clips ADD COLUMN skip_reason TEXT;
