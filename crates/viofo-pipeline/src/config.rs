@@ -112,6 +112,13 @@ pub struct SyncConfig {
     /// reads, never a download's connection), the rest once they are over.
     /// Needs `gps`. Default `None` (off).
     pub triage: Option<viofo_gps::TriageMode>,
+    /// Sync the device at the address even when it does not look like the
+    /// camera the store knows under [`camera_id`](Self::camera_id)
+    /// (another model, none of the clips it should still hold): the check
+    /// is logged, not enforced. Default false: such a device ends the
+    /// cycle with [`Error::is_wrong_camera`](crate::Error::is_wrong_camera)
+    /// before the store is touched.
+    pub accept_camera: bool,
     /// What shutdown does to the download in flight.
     pub on_interrupt: OnInterrupt,
     /// Watch mode's waits while the camera is away (default 10 s, 30 s,
@@ -153,6 +160,7 @@ impl SyncConfig {
             retry_base: Duration::from_secs(1),
             gps: Some(GpsConfig::default()),
             triage: None,
+            accept_camera: false,
             on_interrupt: OnInterrupt::Finish,
             backoff: Backoff::new(),
             places: Vec::new(),

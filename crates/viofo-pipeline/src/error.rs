@@ -33,6 +33,12 @@ enum ErrorKind {
     Io(std::io::Error),
     Interrupted,
     Config(String),
+    /// A different device answers at the camera's address.
+    WrongCamera {
+        camera_id: String,
+        address: String,
+        why: String,
+    },
     /// The archive folder is missing, not a folder, or cannot be written.
     Archive {
         path: PathBuf,
@@ -106,6 +112,15 @@ impl Error {
             kind: ErrorKind::Interrupted,
         }
     }
+    pub(crate) fn wrong_camera(camera_id: &str, address: &str, why: String) -> Self {
+        Self {
+            kind: ErrorKind::WrongCamera {
+                camera_id: camera_id.to_owned(),
+                address: address.to_owned(),
+                why,
+            },
+        }
+    }
     pub(crate) fn config(msg: impl Into<String>) -> Self {
         Self {
             kind: ErrorKind::Config(msg.into()),
@@ -143,6 +158,14 @@ impl Error {
         matches!(self.kind, ErrorKind::Archive { .. })
     }
 
+    /// The device answering at the camera's address is not the camera the
+    /// store knows under this camera id (another model, or none of the
+    /// clips it should still hold): nothing was synced. Fix the address or
+    /// the camera id (or accept the device on purpose).
+    pub fn is_wrong_camera(&self) -> bool {
+        matches!(self.kind, ErrorKind::WrongCamera { .. })
+    }
+
     /// The state store failed.
     pub fn is_store(&self) -> bool {
         matches!(self.kind, ErrorKind::Store(_))
@@ -159,6 +182,7 @@ impl Error {
             ErrorKind::Io(_) => "io error",
             ErrorKind::Interrupted => "interrupted",
             ErrorKind::Config(_) => "configuration error",
+            ErrorKind::WrongCamera { .. } => "wrong camera",
             ErrorKind::Archive { .. } => "archive unusable",
         }
     }
@@ -200,6 +224,16 @@ impl fmt::Display for Error {
             ErrorKind::Io(_) => f.write_str("local file operation failed")?,
             ErrorKind::Interrupted => f.write_str("interrupted")?,
             ErrorKind::Config(m) => write!(f, "configuration: {m}")?,
+            ErrorKind::WrongCamera {
+                camera_id,
+                address,
+                why,
+            } => write!(
+                f,
+                "the device at {address} is not camera {camera_id}: {why}; nothing was synced \
+                 (check the address, give this camera its own camera_id, or accept it with \
+                 `viofosync sync --accept-camera`)"
+            )?,
             ErrorKind::Archive { path, problem, .. } => {
                 write!(
                     f,

@@ -6,6 +6,7 @@ mod convert;
 mod delete;
 mod download;
 mod dry_run;
+mod identity;
 mod listing;
 mod preflight;
 mod tail;
@@ -86,6 +87,10 @@ pub(super) struct Cycle {
     /// Set when downloading must stop (camera gone, disk full): workers
     /// finish, the tail drains.
     pub(super) halt: CancellationToken,
+    /// The camera's answer to the info command, taken by the cycle's
+    /// first listing to check the device's identity before the listing
+    /// touches the store (`Some` until then).
+    pub(super) identity: Mutex<Option<Option<viofo_client::CameraInfo>>>,
     state: Mutex<CycleState>,
 }
 
@@ -149,6 +154,7 @@ impl Cycle {
             triage_wake: tokio::sync::Notify::new(),
             cancel_downloads: CancellationToken::new(),
             halt: CancellationToken::new(),
+            identity: Mutex::new(None),
             state: Mutex::new(CycleState {
                 snapshot: Arc::new(Snapshot::default()),
                 picks: Picks::default(),
@@ -374,13 +380,25 @@ impl Syncer {
 
     pub(super) async fn cycle(&self, cx: &Cycle, shutdown: &Shutdown) -> Result<()> {
         let s = &*self.inner;
-        if let Err(e) = s.client.probe().await {
-            s.events.emit(Event::CameraOffline {
-                reason: format!("{e:#}"),
-            });
-            return Err(Error::offline(e));
+        match s.client.connect().await {
+            Ok(c) if c.changed => {
+                tracing::info!(
+                    camera = %s.cfg.camera_id,
+                    address = %c.address,
+                    "the camera answers at another of its addresses"
+                );
+            }
+            Ok(_) => {}
+            Err(e) => {
+                s.events.emit(Event::CameraOffline {
+                    reason: format!("{e:#}"),
+                });
+                return Err(Error::offline(e));
+            }
         }
-        let firmware = s.client.info().await.ok().map(|i| i.firmware);
+        let info = s.client.info().await.ok();
+        let firmware = info.as_ref().map(|i| i.firmware.clone());
+        *lock(&cx.identity) = Some(info);
         s.events.emit(Event::CameraOnline { firmware });
         self.refresh(cx).await?;
 

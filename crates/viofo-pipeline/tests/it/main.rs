@@ -5,6 +5,7 @@ mod harness;
 mod cycle;
 mod deletes;
 mod faults;
+mod identity;
 mod policies;
 mod triage;
 mod watch;
