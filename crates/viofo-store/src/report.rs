@@ -228,6 +228,26 @@ impl Store {
         Ok(out)
     }
 
+    /// The last `n` cycles of one camera (newest first), with their timing
+    /// summaries: what `status` and the status page show for the camera
+    /// asked about, whatever other cameras ran since.
+    pub async fn last_cycles_of(&self, camera_id: &str, n: u32) -> Result<Vec<CycleTimings>> {
+        let rows = sqlx::query("SELECT * FROM cycles WHERE camera_id = ? ORDER BY id DESC LIMIT ?")
+            .bind(camera_id)
+            .bind(i64::from(n))
+            .fetch_all(self.read_pool())
+            .await
+            .map_err(Error::db)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let c = cycle_from_row(&r)?;
+            if let Some(t) = self.cycle_timings(c.id).await? {
+                out.push(t);
+            }
+        }
+        Ok(out)
+    }
+
     /// The most recent cycle run in `mode` (compare the last pipelined and
     /// the last inline cycle).
     pub async fn last_cycle_of_mode(&self, mode: CycleMode) -> Result<Option<CycleTimings>> {

@@ -152,3 +152,23 @@ async fn report_on_crafted_timestamps() {
         cycle
     );
 }
+
+#[tokio::test]
+async fn last_cycles_of_one_camera() {
+    let f = fixture().await;
+    let s = &f.store;
+    let a1 = s.begin_cycle(CAM, CycleMode::Pipelined).await.unwrap();
+    let b1 = s.begin_cycle("cam-2", CycleMode::Pipelined).await.unwrap();
+    let a2 = s.begin_cycle(CAM, CycleMode::Inline).await.unwrap();
+    let b2 = s.begin_cycle("cam-2", CycleMode::Inline).await.unwrap();
+    let ids =
+        |v: Vec<viofo_store::CycleTimings>| v.into_iter().map(|t| t.cycle.id).collect::<Vec<_>>();
+    assert_eq!(ids(s.last_cycles_of(CAM, 5).await.unwrap()), vec![a2, a1]);
+    assert_eq!(
+        ids(s.last_cycles_of("cam-2", 5).await.unwrap()),
+        vec![b2, b1]
+    );
+    assert_eq!(ids(s.last_cycles_of("cam-2", 1).await.unwrap()), vec![b2]);
+    assert_eq!(ids(s.last_cycles(1).await.unwrap()), vec![b2]);
+    assert!(s.last_cycles_of("cam-3", 5).await.unwrap().is_empty());
+}
