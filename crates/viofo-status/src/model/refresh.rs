@@ -159,11 +159,8 @@ impl StatusModel {
             .map(|c| c.local_size.unwrap_or(c.size))
             .sum::<u64>();
         r.archive = Some((bytes, u64::try_from(archived.len()).unwrap_or(u64::MAX)));
-        let cycles = store.last_cycles(cfg.cycles_limit).await?;
-        let ours: Vec<_> = cycles
-            .into_iter()
-            .filter(|t| t.cycle.camera_id == cam)
-            .collect();
+        // This camera's, however many other cameras ran since.
+        let ours = store.last_cycles_of(cam, cfg.cycles_limit).await?;
         let finished = ours
             .iter()
             .filter(|t| t.cycle.finished_at.is_some())

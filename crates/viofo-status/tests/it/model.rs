@@ -128,6 +128,35 @@ async fn refresh_reads_counts_failed_clips_archive_and_cycles_from_the_store() {
     store.close().await.unwrap();
 }
 
+/// The last cycles are the camera's own, even when another camera ran
+/// more cycles since than the model keeps.
+#[tokio::test]
+async fn last_cycles_are_the_cameras_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(StoreOptions::at(dir.path().join("viofosync.db")))
+        .await
+        .unwrap();
+    let ours = store.begin_cycle("cam-1", CycleMode::Inline).await.unwrap();
+    let mut cfg = StatusConfig::new("cam-1", dir.path());
+    cfg.cycles_limit = 3;
+    for _ in 0..cfg.cycles_limit + 2 {
+        store
+            .begin_cycle("cam-2", CycleMode::Pipelined)
+            .await
+            .unwrap();
+    }
+    let status = StatusModel::new(cfg, NoPersistence);
+    status.refresh(&store).await.unwrap();
+    let s = status.snapshot();
+    assert_eq!(
+        s.last_cycles.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![ours.0],
+        "{:?}",
+        s.last_cycles
+    );
+    store.close().await.unwrap();
+}
+
 #[tokio::test]
 async fn sticky_errors_survive_a_restart_and_clear_with_their_condition() {
     let dir = tempfile::tempdir().unwrap();
