@@ -184,6 +184,24 @@ pub enum Event {
         /// Why.
         reason: String,
     },
+    /// A pending parking clip is skipped, not downloaded: its triaged
+    /// track lies wholly inside a place with `skip_parking`
+    /// ([`SyncConfig::places`](crate::SyncConfig::places)). Never deleted
+    /// from the camera either.
+    Skipped {
+        /// Clip name.
+        name: String,
+        /// Why ("parked at Home").
+        reason: String,
+    },
+    /// A skipped clip is downloadable again: the places changed and no
+    /// longer skip it (or its track changed).
+    SkipLifted {
+        /// Clip name.
+        name: String,
+        /// The reason it had.
+        was: String,
+    },
     /// A cycle ended.
     CycleDone(CycleSummary),
     /// Watch mode: the next cycle starts after `delay` (the interval after

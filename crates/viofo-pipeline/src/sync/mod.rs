@@ -9,6 +9,7 @@ mod dry_run;
 mod identity;
 mod listing;
 mod preflight;
+mod skips;
 mod tail;
 mod triage;
 
@@ -401,6 +402,8 @@ impl Syncer {
         *lock(&cx.identity) = Some(info);
         s.events.emit(Event::CameraOnline { firmware });
         self.refresh(cx).await?;
+        // The places may have changed since the clips were last decided.
+        self.recheck_skips().await;
 
         let (tx, rx) = mpsc::channel::<TailJob>(s.cfg.tail_queue);
         // Tails left unfinished by an earlier run go first.

@@ -333,9 +333,20 @@ impl Syncer {
         };
         let found = track.points.len() as u64;
         let no_track = track.no_track.clone();
-        if let Err(e) = s.store.set_track(row.id, track).await {
-            tracing::warn!("GPS triage stopped: {name}: its track could not be stored: {e:#}");
-            return Triaged::Stop;
+        let for_skip = (row.parking && !track.points.is_empty()).then(|| track.clone());
+        match s.store.set_track(row.id, track).await {
+            Ok(viofo_store::SetTrack::Stored) => {
+                // Stored before the download: a parking clip at a place
+                // that skips parking is not downloaded.
+                if let Some(t) = &for_skip {
+                    self.decide_skip(row, t).await;
+                }
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!("GPS triage stopped: {name}: its track could not be stored: {e:#}");
+                return Triaged::Stop;
+            }
         }
         match no_track {
             None => {
