@@ -148,7 +148,7 @@ pub(crate) static KEYS: &[Key] = &[
         env: "VIOFOSYNC_PRIORITY",
         legacy: Some("PRIORITY"),
         accepts: Accepts::Text(
-            "oldest (or date), newest (or rdate), locked (or type), recent:HOURS",
+            "oldest (or date), newest (or rdate), locked (or type), recent:HOURS, journeys",
         ),
         help: "which clip is downloaded first",
         apply: |s, v| {

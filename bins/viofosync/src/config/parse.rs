@@ -241,13 +241,15 @@ pub(crate) fn clip_size_arg(s: &str) -> Result<u64, String> {
     Ok(n)
 }
 
-/// `oldest`/`date`, `newest`/`rdate`, `locked`/`type`, `recent:HOURS`.
+/// `oldest`/`date`, `newest`/`rdate`, `locked`/`type`, `recent:HOURS`,
+/// `journeys`.
 pub(crate) fn parse_priority(v: &str) -> Result<Policy, String> {
     let t = v.trim().to_ascii_lowercase();
     Ok(match t.as_str() {
         "oldest" | "date" => Policy::OldestFirst,
         "newest" | "rdate" => Policy::NewestFirst,
         "locked" | "type" => Policy::LockedFirst,
+        "journeys" => Policy::Journeys,
         other => {
             let Some(h) = other.strip_prefix("recent:") else {
                 return Err("not a priority".into());
@@ -269,6 +271,7 @@ pub(crate) fn show_priority(p: Policy) -> String {
         Policy::NewestFirst => "newest".into(),
         Policy::LockedFirst => "locked".into(),
         Policy::RecentFirst { hours } => format!("recent:{hours}"),
+        Policy::Journeys => "journeys".into(),
     }
 }
 

@@ -6,6 +6,7 @@
 mod ack;
 mod cameras;
 mod import;
+mod journeys;
 mod open;
 mod queries;
 mod rows;

@@ -269,6 +269,13 @@ pub(super) fn pending_query<'a>(
             qb.push_bind(cutoff);
             qb.push(") DESC, recorded_at ASC NULLS LAST, name ASC");
         }
+        Policy::Journeys => {
+            qb.push(
+                "(SELECT j.start_ms FROM journey_clips jc JOIN journeys j ON j.id = jc.journey_id \
+                 WHERE jc.clip_id = clips.id) DESC NULLS LAST, locked DESC, \
+                 recorded_at ASC NULLS LAST, name ASC",
+            );
+        }
     }
     qb
 }

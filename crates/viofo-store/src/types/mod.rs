@@ -4,10 +4,13 @@
 
 mod camera;
 mod cycle;
+mod journey;
 mod track;
 
 pub use camera::{CameraRow, CameraSeen, KnownClip};
 pub use cycle::{CycleMode, CycleOutcome, CycleRow, CycleStats};
+pub use journey::{ClipTrack, JourneyId, JourneyRow, NewJourney};
+pub(crate) use journey::{channels_from_json, channels_json};
 pub use track::{
     MAX_NO_TRACK_LEN, MAX_TRACK_MODE_LEN, MAX_TRACK_POINTS, SetTrack, Track, TrackPoint, TrackRow,
     TrackSource,
@@ -250,6 +253,10 @@ pub enum Policy {
         /// Window length.
         hours: u32,
     },
+    /// The newest journey's clips first (every channel, locked before
+    /// unlocked, then oldest first), then the next newest journey's; clips
+    /// in no journey after them, oldest first.
+    Journeys,
 }
 
 /// Which pending clips [`Store::next_pending`](crate::Store::next_pending)

@@ -5,6 +5,7 @@
 
 mod cameras;
 mod import;
+mod journeys;
 mod ops;
 mod reconcile;
 mod skips;
@@ -24,6 +25,7 @@ use crate::error::{Error, ErrorKind, Result, is_sqlite_busy};
 use crate::types::Stage;
 
 pub(crate) use import::ImportInput;
+pub(crate) use journeys::ReplaceInput;
 pub(crate) use ops::{Msg, Op, Out, ReconcileInput, Reply, Unawaited};
 pub(crate) use reconcile::path_text;
 use reconcile::reconcile;

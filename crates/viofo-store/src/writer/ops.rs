@@ -87,6 +87,7 @@ pub(crate) enum Op {
         id: ClipId,
         reason: Option<String>,
     },
+    ReplaceJourneys(Box<super::ReplaceInput>),
     Flush,
 }
 
@@ -112,6 +113,7 @@ impl Op {
             | Op::FinishCycle { .. }
             | Op::SawCamera { .. }
             | Op::RecordImports(_)
+            | Op::ReplaceJourneys(_)
             | Op::Flush => None,
         }
     }
@@ -137,6 +139,7 @@ impl Op {
             Op::SawCamera { .. } => "recording a camera's identity",
             Op::RecordImports(_) => "recording imported clips",
             Op::SetSkip { .. } => "recording a skip",
+            Op::ReplaceJourneys(_) => "replacing journeys",
             Op::Flush => "flushing",
         }
     }

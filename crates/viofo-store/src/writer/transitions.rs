@@ -356,6 +356,7 @@ pub(super) async fn exec(
         Op::SawCamera { seen, at } => super::cameras::saw_camera(c, seen, *at).await,
         Op::RecordImports(input) => super::import::record(c, input).await,
         Op::SetSkip { id, reason } => super::skips::set_skip(c, *id, reason.as_deref()).await,
+        Op::ReplaceJourneys(input) => super::journeys::replace(c, input).await,
         Op::Flush => Ok(Out::Unit),
     }
 }

@@ -1,0 +1,196 @@
+//! The journey API: replacing a camera's journeys over a time range (one
+//! writer transaction), listing them, one journey's clips, and the clips
+//! with their tracks that journeys are computed from.
+
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+
+use super::ack::{Ack, out_count};
+use super::rows::{CLIP_COLUMNS, clip_from_row, to_u64};
+use super::{Store, now_ms};
+use crate::error::{Error, Result};
+use crate::types::{
+    ClipRow, ClipTrack, JourneyId, JourneyRow, NewJourney, channels_from_json, decode_points,
+};
+use crate::writer::{Op, ReplaceInput};
+
+/// Widest camera clock offset from UTC a recording time may carry, ms
+/// (UTC−12 to UTC+14 with a margin).
+const MAX_CLOCK_OFFSET_MS: i64 = 15 * 3_600_000;
+
+/// The journey columns, with the downloaded bytes read from the clips.
+const JOURNEY_SELECT: &str = "SELECT j.*, (SELECT COALESCE(SUM(c.size), 0) FROM journey_clips jc \
+    JOIN clips c ON c.id = jc.clip_id WHERE jc.journey_id = j.id \
+    AND c.state IN ('downloaded', 'done', 'pruned')) AS downloaded_bytes FROM journeys j";
+
+fn pos(r: &SqliteRow, lat: &str, lon: &str) -> Result<Option<(f64, f64)>> {
+    let g = |e: sqlx::Error| Error::db(e);
+    let a: Option<f64> = r.try_get(lat).map_err(g)?;
+    let b: Option<f64> = r.try_get(lon).map_err(g)?;
+    Ok(a.zip(b))
+}
+
+fn journey_from_row(r: &SqliteRow) -> Result<JourneyRow> {
+    let g = |e: sqlx::Error| Error::db(e);
+    let clips: i64 = r.try_get("clips").map_err(g)?;
+    let channels: String = r.try_get("channels").map_err(g)?;
+    Ok(JourneyRow {
+        id: JourneyId(r.try_get("id").map_err(g)?),
+        camera_id: r.try_get("camera_id").map_err(g)?,
+        start_ms: r.try_get("start_ms").map_err(g)?,
+        end_ms: r.try_get("end_ms").map_err(g)?,
+        start_pos: pos(r, "start_lat", "start_lon")?,
+        end_pos: pos(r, "end_lat", "end_lon")?,
+        from_place: r.try_get("from_place").map_err(g)?,
+        to_place: r.try_get("to_place").map_err(g)?,
+        distance_m: r.try_get("distance_m").map_err(g)?,
+        moving_ms: r.try_get("moving_ms").map_err(g)?,
+        max_speed_mps: r.try_get("max_speed_mps").map_err(g)?,
+        clips: u32::try_from(clips.max(0)).unwrap_or(u32::MAX),
+        channels: channels_from_json(&channels),
+        bytes: to_u64(r.try_get("bytes").map_err(g)?),
+        downloaded_bytes: to_u64(r.try_get("downloaded_bytes").map_err(g)?),
+        gpx_path: r.try_get("gpx_path").map_err(g)?,
+        updated_at: r.try_get("updated_at").map_err(g)?,
+    })
+}
+
+impl Store {
+    /// Replaces `camera_id`'s journeys that overlap `from_ms..=to_ms` (UTC
+    /// ms) with `journeys`, in one transaction: the old ones and their
+    /// clips' links go, the new ones are inserted (new ids) and each of
+    /// their clips linked to them (a clip of another camera is not
+    /// linked). Resolves to the number inserted.
+    pub fn replace_journeys(
+        &self,
+        camera_id: &str,
+        from_ms: i64,
+        to_ms: i64,
+        journeys: Vec<NewJourney>,
+    ) -> Ack<u64> {
+        self.send(
+            Op::ReplaceJourneys(Box::new(ReplaceInput {
+                camera_id: camera_id.to_owned(),
+                from_ms,
+                to_ms,
+                journeys,
+                at: now_ms(),
+            })),
+            out_count,
+        )
+    }
+
+    /// Journeys of one camera (or all), newest first: those ending at or
+    /// after `since_ms` (UTC ms) when given, at most `limit`.
+    pub async fn journeys(
+        &self,
+        camera_id: Option<&str>,
+        since_ms: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<JourneyRow>> {
+        let sql = format!(
+            "{JOURNEY_SELECT} WHERE (?1 IS NULL OR j.camera_id = ?1) \
+             AND (?2 IS NULL OR j.end_ms >= ?2) ORDER BY j.start_ms DESC, j.id DESC LIMIT ?3"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(camera_id)
+            .bind(since_ms)
+            .bind(i64::from(limit))
+            .fetch_all(self.read_pool())
+            .await
+            .map_err(Error::db)?;
+        rows.iter().map(journey_from_row).collect()
+    }
+
+    /// `camera_id`'s journeys overlapping `from_ms..=to_ms` (UTC ms),
+    /// oldest first.
+    pub async fn journeys_between(
+        &self,
+        camera_id: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<JourneyRow>> {
+        let sql = format!(
+            "{JOURNEY_SELECT} WHERE j.camera_id = ?1 AND j.start_ms <= ?3 AND j.end_ms >= ?2 \
+             ORDER BY j.start_ms ASC, j.id ASC"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(camera_id)
+            .bind(from_ms)
+            .bind(to_ms)
+            .fetch_all(self.read_pool())
+            .await
+            .map_err(Error::db)?;
+        rows.iter().map(journey_from_row).collect()
+    }
+
+    /// One journey by id.
+    pub async fn journey(&self, id: JourneyId) -> Result<Option<JourneyRow>> {
+        let sql = format!("{JOURNEY_SELECT} WHERE j.id = ?");
+        let row = sqlx::query(&sql)
+            .bind(id.0)
+            .fetch_optional(self.read_pool())
+            .await
+            .map_err(Error::db)?;
+        row.as_ref().map(journey_from_row).transpose()
+    }
+
+    /// A journey's clips with their states, in recording order (channels
+    /// of one moment together).
+    pub async fn journey_clips(&self, id: JourneyId) -> Result<Vec<ClipRow>> {
+        let sql = format!(
+            "SELECT {CLIP_COLUMNS} FROM clips WHERE id IN \
+             (SELECT clip_id FROM journey_clips WHERE journey_id = ?) \
+             ORDER BY recorded_at ASC NULLS LAST, channel ASC, name ASC"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(id.0)
+            .fetch_all(self.read_pool())
+            .await
+            .map_err(Error::db)?;
+        rows.iter().map(clip_from_row).collect()
+    }
+
+    /// `camera_id`'s clips that may fall within `from_ms..=to_ms` (UTC
+    /// ms), with their stored fixes (empty without a track): those whose
+    /// track overlaps the range, and those whose recording time (the
+    /// camera's wall clock, in an offset not known here) lies within the
+    /// range widened by 15 hours each way. Oldest recording first. The
+    /// caller places clips without a fix itself.
+    pub async fn clip_tracks(
+        &self,
+        camera_id: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<ClipTrack>> {
+        let sql = format!(
+            "SELECT {CLIP_COLUMNS}, (SELECT t.data FROM tracks t WHERE t.clip_id = clips.id \
+             AND t.no_track IS NULL) AS track_data FROM clips WHERE camera_id = ?1 \
+             AND (recorded_at BETWEEN ?2 AND ?3 OR EXISTS (SELECT 1 FROM tracks t \
+             WHERE t.clip_id = clips.id AND t.first_fix_ms <= ?5 AND t.last_fix_ms >= ?4)) \
+             ORDER BY recorded_at ASC NULLS LAST, name ASC"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(camera_id)
+            .bind(from_ms.saturating_sub(MAX_CLOCK_OFFSET_MS))
+            .bind(to_ms.saturating_add(MAX_CLOCK_OFFSET_MS))
+            .bind(from_ms)
+            .bind(to_ms)
+            .fetch_all(self.read_pool())
+            .await
+            .map_err(Error::db)?;
+        rows.iter()
+            .map(|r| {
+                let data: Option<Vec<u8>> = r.try_get("track_data").map_err(Error::db)?;
+                Ok(ClipTrack {
+                    clip: clip_from_row(r)?,
+                    points: data
+                        .as_deref()
+                        .map(decode_points)
+                        .transpose()?
+                        .unwrap_or_default(),
+                })
+            })
+            .collect()
+    }
+}
