@@ -59,7 +59,7 @@ pub(crate) fn exit_for_pipeline(p: &viofo_pipeline::Error) -> Exit {
         Exit::DiskFull
     } else if p.is_interrupted() {
         Exit::Interrupted
-    } else if p.is_config() || p.is_archive() {
+    } else if p.is_config() || p.is_archive() || p.is_wrong_camera() {
         Exit::Config
     } else {
         Exit::Other

@@ -43,6 +43,7 @@ pub(crate) static KEYS: &[Key] = &[
         show: |s| none_or(&s.address, Clone::clone),
         ..BASE
     },
+    super::camera::FALLBACK_ADDRESSES,
     Key {
         name: "camera_id",
         env: "VIOFOSYNC_CAMERA_ID",
@@ -286,6 +287,7 @@ pub(crate) static KEYS: &[Key] = &[
         show: |s| s.sync.delete_archived.to_string(),
         ..BASE
     },
+    super::camera::ACCEPT_CAMERA,
     Key {
         name: "delete_settle",
         env: "VIOFOSYNC_DELETE_SETTLE",

@@ -8,6 +8,7 @@
 //! through the row's parser, so an invalid value is refused with the same
 //! message (key, value, source, what is allowed).
 
+mod camera;
 mod file;
 mod keys;
 mod mqtt;

@@ -6,6 +6,7 @@
 //! that download end with viofo-testkit's no-data-loss checker
 //! ([`Camera::assert_no_loss`]).
 
+mod addresses;
 mod archive;
 mod config;
 mod failures;

@@ -1,0 +1,73 @@
+//! The camera's addresses and identity from the command line (issue 14):
+//! `fallback_addresses`, a different device at the address refused with
+//! exit 2 and accepted with `--accept-camera`.
+
+use viofo_sim::{ClipSpec, SimConfig};
+
+use crate::{Camera, Env, closed_port, ok, stderr};
+
+#[test]
+fn a_fallback_address_syncs_when_the_primary_does_not_answer() {
+    let cam = Camera::with_clips(2, 100_000);
+    let env = Env::new();
+    let out = ok(env
+        .sync_cmd(&cam)
+        .args(["sync"])
+        .env(
+            "VIOFOSYNC_ADDRESS",
+            format!("http://127.0.0.1:{}", closed_port()),
+        )
+        .env("VIOFOSYNC_FALLBACK_ADDRESSES", &cam.url));
+    assert!(out.contains("synced 2 clips"), "{out}");
+
+    let out = ok(env.cmd().args(["config"]).env(
+        "VIOFOSYNC_FALLBACK_ADDRESSES",
+        "127.0.0.1:9001, http://127.0.0.1:9002",
+    ));
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("fallback_addresses"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        line.contains("http://127.0.0.1:9001, http://127.0.0.1:9002"),
+        "{line}"
+    );
+}
+
+#[test]
+fn a_bad_fallback_address_is_a_configuration_error() {
+    let env = Env::new();
+    let o = env
+        .cmd()
+        .args(["config"])
+        .env(
+            "VIOFOSYNC_FALLBACK_ADDRESSES",
+            "http://127.0.0.1:9001,http://:80",
+        )
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("fallback_addresses"), "{}", stderr(&o));
+}
+
+#[test]
+fn another_camera_at_the_address_exits_2_until_accepted() {
+    let first = Camera::with_clips(4, 100_000);
+    let env = Env::new();
+    ok(env.sync_cmd(&first).args(["sync"]));
+
+    // The other car's camera, its clips named alike with other sizes.
+    let other =
+        Camera::start(SimConfig::default().with_clips(ClipSpec::synthetic(4).size(120_000)));
+    let o = env.sync_cmd(&other).args(["sync"]).output().unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("is not camera") && err.contains("--accept-camera"),
+        "{err}"
+    );
+    assert!(other.sim().downloaded().is_empty(), "nothing taken from it");
+
+    let out = ok(env.sync_cmd(&other).args(["sync", "--accept-camera"]));
+    assert!(out.contains("synced 4 clips"), "{out}");
+}
