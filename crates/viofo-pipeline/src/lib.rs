@@ -82,6 +82,7 @@ pub mod disk;
 mod error;
 pub mod events;
 pub mod grouping;
+pub mod import;
 pub mod journeys;
 pub mod places;
 pub mod retention;

@@ -10,7 +10,7 @@ use viofo_store::{ArchivedFile, ListedClip};
 use crate::config::GpsConfig;
 use crate::retention;
 
-pub(super) fn gps_options(g: &GpsConfig) -> viofo_gps::Options {
+pub(crate) fn gps_options(g: &GpsConfig) -> viofo_gps::Options {
     viofo_gps::Options::default()
         .utc_offset(g.utc_offset)
         .spike_filter(g.spike_filter)
@@ -32,7 +32,7 @@ pub(super) fn store_channel(c: viofo_client::Channel) -> viofo_store::Channel {
     }
 }
 
-pub(super) fn listed_clip(rec: &Recording) -> ListedClip {
+pub(crate) fn listed_clip(rec: &Recording) -> ListedClip {
     ListedClip {
         name: rec.file_name().as_str().to_owned(),
         remote_path: rec.remote_path().to_owned(),
@@ -69,7 +69,7 @@ pub(super) fn archive_index(root: &Path) -> HashMap<String, ArchivedFile> {
         .collect()
 }
 
-pub(super) fn gps_summary(s: &viofo_gps::Summary) -> viofo_store::GpsSummary {
+pub(crate) fn gps_summary(s: &viofo_gps::Summary) -> viofo_store::GpsSummary {
     let ms = |t: time::OffsetDateTime| {
         i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
     };

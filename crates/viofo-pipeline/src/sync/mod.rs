@@ -30,10 +30,12 @@ use crate::shutdown::Shutdown;
 use crate::{Error, Result};
 
 pub use convert::recorded_at_from_name;
+pub(crate) use convert::{gps_options, gps_summary, listed_clip};
 pub use dry_run::DryRun;
 use listing::Snapshot;
 pub use preflight::check_archive;
 use tail::TailJob;
+pub(crate) use triage::stored_track;
 
 /// Runs sync cycles for one camera. Cheap to clone.
 #[derive(Clone)]
@@ -356,25 +358,37 @@ impl Syncer {
         #[allow(clippy::cast_precision_loss)]
         let mb = summary.bytes as f64 / 1e6;
         let secs = summary.duration.as_secs_f64();
-        tracing::info!(
-            cycle = id.0,
-            mode = %mode,
-            clips = summary.clips,
-            bytes = summary.bytes,
-            failed = summary.failed,
-            deferred = summary.deferred,
-            deleted = summary.deleted,
-            pruned = summary.pruned,
-            secs,
-            outcome = %summary.outcome,
-            "cycle done: {} clips, {mb:.1} MB in {secs:.1}s ({mode}), {} failed, {} deferred, {} deleted, {} pruned: {}",
-            summary.clips,
-            summary.failed,
-            summary.deferred,
-            summary.deleted,
-            summary.pruned,
-            summary.outcome,
-        );
+        // A cycle that found nothing to do is news once, which the
+        // embedding program says; this line is then DEBUG.
+        macro_rules! cycle_line {
+            ($level:ident) => {
+                tracing::$level!(
+                    cycle = id.0,
+                    mode = %mode,
+                    clips = summary.clips,
+                    bytes = summary.bytes,
+                    failed = summary.failed,
+                    deferred = summary.deferred,
+                    deleted = summary.deleted,
+                    pruned = summary.pruned,
+                    secs,
+                    outcome = %summary.outcome,
+                    reason = summary.note.as_deref(),
+                    "cycle done: {} clips, {mb:.1} MB in {secs:.1}s ({mode}), {} failed, {} deferred, {} deleted, {} pruned: {}",
+                    summary.clips,
+                    summary.failed,
+                    summary.deferred,
+                    summary.deleted,
+                    summary.pruned,
+                    summary.outcome,
+                )
+            };
+        }
+        if summary.is_idle() {
+            cycle_line!(debug);
+        } else {
+            cycle_line!(info);
+        }
         s.events.emit(Event::CycleDone(summary.clone()));
         result.map(|()| summary)
     }

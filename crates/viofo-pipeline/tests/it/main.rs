@@ -6,6 +6,7 @@ mod cycle;
 mod deletes;
 mod faults;
 mod identity;
+mod import;
 mod places;
 mod policies;
 mod triage;

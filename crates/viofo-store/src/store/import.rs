@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::types::{
     ClipId, GpsSummary, ListedClip, MAX_NO_TRACK_LEN, MAX_TRACK_MODE_LEN, Track, cut, encode_points,
 };
-use crate::writer::{ImportInput, Op};
+use crate::writer::{ImportInput, ImportRow, Op};
 
 /// One clip copied into the archive by an import, durable under its final
 /// name before it is recorded.
@@ -56,7 +56,11 @@ impl Store {
                     }
                 },
             };
-            rows.push((clip, path, track));
+            rows.push(ImportRow {
+                clip,
+                local_path: path,
+                track,
+            });
         }
         let input = ImportInput {
             camera_id: camera_id.to_owned(),

@@ -14,9 +14,16 @@ use super::{OpErr, OpResult};
 #[derive(Debug)]
 pub(crate) struct ImportInput {
     pub(crate) camera_id: String,
-    /// Each clip with its archive path as text and its encoded track.
-    pub(crate) clips: Vec<(ImportedClip, String, Option<(Track, Vec<u8>)>)>,
+    pub(crate) clips: Vec<ImportRow>,
     pub(crate) now: i64,
+}
+
+/// One clip with its archive path as text and its track, encoded.
+#[derive(Debug)]
+pub(crate) struct ImportRow {
+    pub(crate) clip: ImportedClip,
+    pub(crate) local_path: String,
+    pub(crate) track: Option<(Track, Vec<u8>)>,
 }
 
 /// Records the batch inside a savepoint: a clip refused rolls the whole
@@ -33,7 +40,12 @@ pub(super) async fn record(c: &mut SqliteConnection, input: &ImportInput) -> OpR
 
 async fn record_all(c: &mut SqliteConnection, input: &ImportInput) -> OpResult<Out> {
     let mut n = 0u64;
-    for (clip, local_path, track) in &input.clips {
+    for ImportRow {
+        clip,
+        local_path,
+        track,
+    } in &input.clips
+    {
         let l = &clip.clip;
         let size = i64::try_from(l.size).map_err(|_| OpErr::Refuse(size_error()))?;
         let local_size = i64::try_from(clip.local_size).map_err(|_| OpErr::Refuse(size_error()))?;

@@ -24,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 use crate::error::{Error, ErrorKind, Result, is_sqlite_busy};
 use crate::types::Stage;
 
-pub(crate) use import::ImportInput;
+pub(crate) use import::{ImportInput, ImportRow};
 pub(crate) use journeys::ReplaceInput;
 pub(crate) use ops::{Msg, Op, Out, ReconcileInput, Reply, Unawaited};
 pub(crate) use reconcile::path_text;

@@ -1,0 +1,205 @@
+//! Copying one clip into the archive: to `<final>.part`, hashing the
+//! source and feeding the GPS streaming extractor while the bytes pass,
+//! then reading the copy back to compare its size and hash. Nothing here
+//! is made durable or takes its final name: the batch does that
+//! ([`super::commit`]), for many clips at once.
+
+use std::io::{Read as _, Write as _};
+use std::path::{Path, PathBuf};
+
+use viofo_gps::StreamExtractor;
+use xxhash_rust::xxh3::Xxh3;
+
+use crate::config::GpsConfig;
+
+/// Bytes read (and written) at a time.
+const CHUNK: usize = 1 << 20;
+
+/// A copy in `<final>.part`, verified, not yet durable.
+#[derive(Debug)]
+pub(super) struct Copied {
+    pub(super) part: PathBuf,
+    pub(super) dest: PathBuf,
+    pub(super) bytes: u64,
+    /// Sidecars written to temporary names: (temporary, final).
+    pub(super) sidecars: Vec<(PathBuf, PathBuf)>,
+    /// The extraction, for the store (`None`: a photo, or GPS off).
+    pub(super) gps: Option<viofo_gps::Extraction>,
+    /// The filesystem the copy is on (a folder mounted inside the archive
+    /// is synced on its own).
+    pub(super) dev: u64,
+}
+
+/// Why a copy did not happen.
+#[derive(Debug)]
+pub(super) enum CopyError {
+    /// The source could not be read, or its copy did not match: this clip
+    /// fails, the others go on.
+    Source(String),
+    /// The archive could not be written (full, read only, gone): the
+    /// import stops.
+    Archive(std::io::Error),
+    /// Aborted by a second shutdown request.
+    Aborted,
+}
+
+/// What the copy needs besides the paths.
+pub(super) struct CopyCtx<'a> {
+    pub(super) gps: Option<GpsConfig>,
+    pub(super) photo: bool,
+    /// Called with the bytes of each chunk copied.
+    pub(super) progress: &'a dyn Fn(u64),
+    pub(super) aborted: &'a dyn Fn() -> bool,
+}
+
+/// Copies `src` to `<dest>.part` (creating `dest`'s folder), hashing it and
+/// extracting its track on the way, reads the copy back and compares, and
+/// writes the sidecars to temporary names. A failure removes the `.part`.
+pub(super) fn copy_one(src: &Path, dest: &Path, cx: &CopyCtx<'_>) -> Result<Copied, CopyError> {
+    let part =
+        viofo_client::part_path(dest).map_err(|e| CopyError::Archive(std::io::Error::other(e)))?;
+    let r = copy_to_part(src, dest, &part, cx);
+    if r.is_err() {
+        let _ = std::fs::remove_file(&part);
+    }
+    r
+}
+
+fn copy_to_part(
+    src: &Path,
+    dest: &Path,
+    part: &Path,
+    cx: &CopyCtx<'_>,
+) -> Result<Copied, CopyError> {
+    let source = |e: std::io::Error| CopyError::Source(format!("cannot read it: {e}"));
+    let mut input = std::fs::File::open(src).map_err(source)?;
+    if let Some(dir) = dest.parent() {
+        fs_err::create_dir_all(dir).map_err(CopyError::Archive)?;
+    }
+    let mut out = fs_err::File::create(part).map_err(CopyError::Archive)?;
+    let opts = cx.gps.as_ref().map(super::gps_options);
+    let mut gps = opts.filter(|_| !cx.photo).map(StreamExtractor::new);
+    let mut hasher = Xxh3::new();
+    let mut buf = vec![0u8; CHUNK];
+    let mut bytes = 0u64;
+    loop {
+        if (cx.aborted)() {
+            return Err(CopyError::Aborted);
+        }
+        let n = match input.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(source(e)),
+        };
+        let chunk = buf.get(..n).unwrap_or_default();
+        hasher.update(chunk);
+        if let Some(g) = gps.as_mut() {
+            g.push(chunk);
+        }
+        out.write_all(chunk).map_err(CopyError::Archive)?;
+        bytes += n as u64;
+        (cx.progress)(n as u64);
+    }
+    let dev = dev_of(out.file());
+    drop(out);
+    // The copy read back: its size and hash must be the source's.
+    let mut check = fs_err::File::open(part).map_err(CopyError::Archive)?;
+    let mut back = Xxh3::new();
+    let mut back_bytes = 0u64;
+    loop {
+        let n = match check.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(CopyError::Archive(e)),
+        };
+        back.update(buf.get(..n).unwrap_or_default());
+        back_bytes += n as u64;
+    }
+    if back_bytes != bytes || back.digest128() != hasher.digest128() {
+        return Err(CopyError::Source(format!(
+            "the copy does not match the source ({back_bytes} of {bytes} bytes, or a different \
+             hash): not imported"
+        )));
+    }
+    let mut sidecars = Vec::new();
+    let gps = match gps.map(StreamExtractor::finish) {
+        None => None,
+        Some(Ok(ex)) => {
+            if let Some(g) = cx.gps
+                && !ex.points.is_empty()
+            {
+                let mut formats = vec![viofo_gps::Format::Gpx];
+                if g.geojson {
+                    formats.push(viofo_gps::Format::GeoJson);
+                }
+                for f in formats {
+                    match write_sidecar_tmp(dest, &ex.points, f) {
+                        Ok(pair) => sidecars.push(pair),
+                        Err(e) => {
+                            for (tmp, _) in &sidecars {
+                                let _ = std::fs::remove_file(tmp);
+                            }
+                            return Err(CopyError::Archive(e));
+                        }
+                    }
+                }
+            }
+            Some(ex)
+        }
+        Some(Err(e)) => {
+            tracing::warn!("{}: GPS extraction failed: {e}", src.display());
+            None
+        }
+    };
+    Ok(Copied {
+        part: part.to_owned(),
+        dest: dest.to_owned(),
+        bytes,
+        sidecars,
+        gps,
+        dev,
+    })
+}
+
+/// Writes a sidecar the way the tail does (same content, same temporary
+/// name as `viofo_gps::write_sidecar`, so a killed run's leftover is found
+/// by `remove_stale_sidecar_temps`), but neither synced nor renamed: the
+/// batch does both for all its clips at once.
+fn write_sidecar_tmp(
+    clip: &Path,
+    points: &[viofo_gps::Point],
+    format: viofo_gps::Format,
+) -> std::io::Result<(PathBuf, PathBuf)> {
+    let dest = viofo_gps::sidecar_path(clip, format);
+    let name = clip
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(dest.file_name().unwrap_or_default());
+    tmp_name.push(format!(".tmp{}", std::process::id()));
+    let tmp = dest.with_file_name(tmp_name);
+    let f = fs_err::File::create(&tmp)?;
+    let mut w = std::io::BufWriter::new(f);
+    let written = viofo_gps::write_track(points, Some(&name), format, &mut w)
+        .map_err(std::io::Error::other)
+        .and_then(|()| w.flush());
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    Ok((tmp, dest))
+}
+
+#[cfg(unix)]
+fn dev_of(f: &std::fs::File) -> u64 {
+    use std::os::unix::fs::MetadataExt as _;
+    f.metadata().map(|m| m.dev()).unwrap_or(0)
+}
+
+#[cfg(not(unix))]
+fn dev_of(_: &std::fs::File) -> u64 {
+    0
+}

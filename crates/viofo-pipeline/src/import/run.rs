@@ -1,0 +1,392 @@
+//! The import's course: scan, sort out what is already archived, copy
+//! clip after clip, make each batch durable and record it, remove `--move`
+//! sources, then retention.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use time::PrimitiveDateTime;
+use viofo_client::Recording;
+use viofo_store::{ClipRow, ClipState, ImportedClip, TrackSource};
+
+use super::copy::{Copied, CopyCtx, CopyError, copy_one};
+use super::scan::{Candidate, check_sources, scan};
+use super::{Events, ImportEvent, ImportSummary, Importer, commit};
+use crate::disk::DiskSpace;
+use crate::shutdown::Shutdown;
+use crate::sync::{gps_summary, listed_clip, stored_track};
+use crate::{Error, Result};
+
+/// Runs blocking file work off the async threads.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::io(std::io::Error::other(e)))
+}
+
+impl Importer {
+    /// Imports every clip under `sources` (see the [module docs](super)).
+    ///
+    /// Errors: a source that does not exist, is not a folder or lies inside
+    /// the archive, and settings a sync refuses ([`Error::is_config`]); an
+    /// archive missing or not writable ([`Error::is_archive`]); a full disk
+    /// or one fuller than `max_used_disk`, or the quota reached
+    /// ([`Error::is_disk_full`]); the state database failing. Clips that
+    /// fail alone are in [`ImportSummary::failed`]. The first shutdown
+    /// request finishes the clip being copied and its batch; the second
+    /// aborts the copy (its `.part` is removed).
+    pub async fn run<F>(
+        &self,
+        sources: &[PathBuf],
+        events: F,
+        shutdown: &Shutdown,
+    ) -> Result<ImportSummary>
+    where
+        F: Fn(ImportEvent) + Send + Sync + 'static,
+    {
+        let started = Instant::now();
+        let events: Events = Arc::new(events);
+        let archive = self.cfg.archive.clone();
+        let srcs = sources.to_vec();
+        let depth = self.opts.max_depth;
+        let found = blocking(move || -> Result<_> {
+            crate::check_archive(&archive)?;
+            let roots = check_sources(&srcs, &archive)?;
+            Ok(scan(&roots, &archive, depth))
+        })
+        .await??;
+        let mut summary = ImportSummary::default();
+        for (path, reason) in found.skipped {
+            skip(&events, &mut summary, path, reason);
+        }
+        let todo = self
+            .sort_out(found.candidates, &events, &mut summary)
+            .await?;
+        events(ImportEvent::Planned {
+            files: todo.len() as u64,
+            bytes: todo.iter().map(|c| c.size).sum(),
+        });
+        let halted = self.copy_all(todo, &events, &mut summary, shutdown).await;
+        if !self.cfg.retention.is_noop() {
+            summary.pruned = crate::retention::apply(crate::retention::Apply {
+                store: &self.store,
+                camera_id: &self.cfg.camera_id,
+                policy: &self.cfg.retention,
+                root: self.cfg.archive.clone(),
+                locked: std::collections::HashSet::new(),
+                protect_from: None,
+                clock: self.cfg.camera_clock,
+                events: &crate::NoEvents,
+            })
+            .await;
+        }
+        self.store.flush().await?;
+        summary.duration = started.elapsed();
+        match halted {
+            Some(e) => Err(e),
+            None if shutdown.is_stopping() => Err(Error::interrupted()),
+            None => Ok(summary),
+        }
+    }
+
+    /// Leaves out what must not be copied: a name seen before in this
+    /// import, a clip already archived with this size, one retention
+    /// removed earlier, one older than the keep period.
+    async fn sort_out(
+        &self,
+        candidates: Vec<Candidate>,
+        events: &Events,
+        summary: &mut ImportSummary,
+    ) -> Result<Vec<Candidate>> {
+        let rows = self
+            .store
+            .list(
+                Some(&self.cfg.camera_id),
+                &[ClipState::Done, ClipState::Downloaded, ClipState::Pruned],
+                u32::MAX,
+            )
+            .await?;
+        let known: HashMap<String, ClipRow> =
+            rows.into_iter().map(|r| (r.name.clone(), r)).collect();
+        let cfg = self.cfg.clone();
+        let (todo, skipped) = blocking(move || {
+            let mut first: HashMap<String, PathBuf> = HashMap::new();
+            let mut todo = Vec::new();
+            let mut skipped = Vec::new();
+            for c in candidates {
+                let name = c.rec.file_name().as_str().to_owned();
+                if let Some(p) = first.get(&name) {
+                    let why = format!("the same clip name as {}, imported from there", p.display());
+                    skipped.push((c.path, why, false));
+                    continue;
+                }
+                first.insert(name.clone(), c.path.clone());
+                match known.get(&name).map(|r| (r, already_archived(r, c.size))) {
+                    Some((r, _)) if r.state == ClipState::Pruned => {
+                        let why = "removed from the archive earlier by retention".to_owned();
+                        skipped.push((c.path, why, false));
+                        continue;
+                    }
+                    Some((_, Some(at))) => {
+                        let why = format!("already archived ({})", at.display());
+                        skipped.push((c.path, why, true));
+                        continue;
+                    }
+                    _ => {}
+                }
+                if too_old(&cfg, &c.rec) {
+                    skipped.push((c.path, "older than the keep period".to_owned(), false));
+                    continue;
+                }
+                todo.push(c);
+            }
+            (todo, skipped)
+        })
+        .await?;
+        for (path, reason, already) in skipped {
+            summary.already_archived += u64::from(already);
+            skip(events, summary, path, reason);
+        }
+        Ok(todo)
+    }
+
+    /// Copies clip after clip, committing a batch whenever it is full.
+    /// Returns the error that stopped the import early, if any.
+    async fn copy_all(
+        &self,
+        todo: Vec<Candidate>,
+        events: &Events,
+        summary: &mut ImportSummary,
+        shutdown: &Shutdown,
+    ) -> Option<Error> {
+        let mut batch: Vec<(Candidate, Copied)> = Vec::new();
+        let mut batch_bytes = 0u64;
+        let mut halted = None;
+        for c in todo {
+            if shutdown.is_stopping() {
+                break;
+            }
+            if let Err(e) = self.space_guard(c.size.saturating_add(batch_bytes)).await {
+                halted = Some(e);
+                break;
+            }
+            events(ImportEvent::Started {
+                path: c.path.clone(),
+                bytes: c.size,
+            });
+            let dest = dest_for(&self.cfg, &c.rec);
+            let (ev, stop) = (events.clone(), shutdown.clone());
+            let (gps, photo, src) = (self.cfg.gps, c.rec.is_photo(), c.path.clone());
+            let copied = blocking(move || {
+                let progress = |n| ev(ImportEvent::Progress { bytes: n });
+                let aborted = || stop.is_aborting();
+                let cx = CopyCtx {
+                    gps,
+                    photo,
+                    progress: &progress,
+                    aborted: &aborted,
+                };
+                copy_one(&src, &dest, &cx)
+            })
+            .await;
+            match copied {
+                Ok(Ok(k)) => {
+                    batch_bytes += k.bytes;
+                    batch.push((c, k));
+                }
+                Ok(Err(CopyError::Source(reason))) => {
+                    tracing::warn!("import: {}: {reason}", c.path.display());
+                    events(ImportEvent::Failed {
+                        path: c.path.clone(),
+                        reason: reason.clone(),
+                    });
+                    summary.failed.push((c.path, reason));
+                }
+                Ok(Err(CopyError::Archive(e))) => {
+                    halted = Some(Error::io(e));
+                    break;
+                }
+                Ok(Err(CopyError::Aborted)) => break,
+                Err(e) => {
+                    halted = Some(e);
+                    break;
+                }
+            }
+            if batch.len() >= self.opts.batch_files || batch_bytes >= self.opts.batch_bytes {
+                batch_bytes = 0;
+                if let Err(e) = self
+                    .commit(std::mem::take(&mut batch), events, summary)
+                    .await
+                {
+                    halted = Some(e);
+                    break;
+                }
+            }
+        }
+        if !batch.is_empty() {
+            if shutdown.is_aborting() {
+                let _ = blocking(move || {
+                    let copies: Vec<&Copied> = batch.iter().map(|(_, k)| k).collect();
+                    commit::discard(&copies);
+                })
+                .await;
+            } else if let Err(e) = self.commit(batch, events, summary).await {
+                halted.get_or_insert(e);
+            }
+        }
+        halted
+    }
+
+    /// The batch's durable point: sync, renames, folder syncs, one store
+    /// transaction; then the `--move` removals.
+    async fn commit(
+        &self,
+        batch: Vec<(Candidate, Copied)>,
+        events: &Events,
+        summary: &mut ImportSummary,
+    ) -> Result<()> {
+        let archive = self.cfg.archive.clone();
+        let (batch, durable) = blocking(move || {
+            let copies: Vec<&Copied> = batch.iter().map(|(_, k)| k).collect();
+            let r =
+                commit::sync_batch(&archive, &copies).and_then(|()| commit::rename_batch(&copies));
+            if r.is_err() {
+                commit::discard(&copies);
+            }
+            (batch, r)
+        })
+        .await?;
+        durable.map_err(Error::io)?;
+        let clips = batch.iter().map(|(c, k)| imported(&c.rec, k)).collect();
+        self.store
+            .record_imports(&self.cfg.camera_id, clips)
+            .await?;
+        for (c, k) in &batch {
+            summary.imported += 1;
+            summary.bytes += k.bytes;
+            events(ImportEvent::Imported {
+                path: c.path.clone(),
+                dest: k.dest.clone(),
+                bytes: k.bytes,
+            });
+        }
+        if self.opts.move_sources {
+            let sources: Vec<PathBuf> = batch.into_iter().map(|(c, _)| c.path).collect();
+            let (sources, failed) = blocking(move || {
+                let failed = commit::remove_sources(&sources);
+                (sources, failed)
+            })
+            .await?;
+            for s in sources {
+                if !failed.iter().any(|(p, _)| *p == s) {
+                    summary.removed += 1;
+                    events(ImportEvent::Removed { path: s });
+                }
+            }
+            for (p, why) in failed {
+                tracing::warn!(
+                    "import: {} is archived but could not be removed: {why}",
+                    p.display()
+                );
+                summary.not_removed.push((p, why));
+            }
+        }
+        Ok(())
+    }
+
+    /// The sync's space rules before a clip starts: the disk no fuller than
+    /// `max_used_disk`, the archive (with the batch not yet recorded) plus
+    /// this clip within the quota.
+    async fn space_guard(&self, need: u64) -> Result<()> {
+        let cfg = &self.cfg;
+        if let Some(limit) = cfg.max_used_disk {
+            let root = cfg.archive.clone();
+            let d = blocking(move || DiskSpace::of(&root))
+                .await?
+                .map_err(Error::io)?;
+            if d.used_percent() >= limit {
+                return Err(Error::disk_guard(
+                    cfg.archive.clone(),
+                    d.used_percent(),
+                    limit,
+                ));
+            }
+        }
+        if let Some(quota) = cfg.retention.quota {
+            let have = self.store.archived_bytes(None).await?;
+            if have.saturating_add(need) > quota {
+                return Err(Error::quota(have, need, quota));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn skip(events: &Events, summary: &mut ImportSummary, path: PathBuf, reason: String) {
+    tracing::info!("import: skipped {}: {reason}", path.display());
+    events(ImportEvent::Skipped {
+        path: path.clone(),
+        reason: reason.clone(),
+    });
+    summary.skipped.push((path, reason));
+}
+
+/// Where the store says this clip is archived with this size (its copy
+/// still that size), if it is.
+fn already_archived(row: &ClipRow, size: u64) -> Option<PathBuf> {
+    if !matches!(row.state, ClipState::Done | ClipState::Downloaded) {
+        return None;
+    }
+    let path = row.local_path.as_ref()?;
+    let on_disk = std::fs::metadata(path).ok().map(|m| m.len());
+    (row.local_size == Some(size) && on_disk == Some(size)).then(|| path.clone())
+}
+
+/// Recorded (on the camera's clock) before the keep period: the sync does
+/// not download such a clip, and retention would remove it at once.
+fn too_old(cfg: &crate::SyncConfig, rec: &Recording) -> bool {
+    let (Some(keep), Some(start)) = (cfg.retention.keep, rec.start()) else {
+        return false;
+    };
+    let keep = time::Duration::try_from(keep).unwrap_or(time::Duration::MAX);
+    time::OffsetDateTime::now_utc()
+        .checked_sub(keep)
+        .is_some_and(|cut| cfg.camera_clock.reading(start).to_utc() < cut)
+}
+
+/// The archive place of a clip, grouped like a sync's downloads.
+fn dest_for(cfg: &crate::SyncConfig, rec: &Recording) -> PathBuf {
+    let date = rec
+        .start()
+        .or_else(|| rec.end())
+        .map(PrimitiveDateTime::date);
+    let mut dir: PathBuf = cfg.archive.clone();
+    if let Some(folder) = date.and_then(|d| cfg.grouping.folder(d)) {
+        dir.push(folder);
+    }
+    dir.join(rec.file_name().as_str())
+}
+
+/// The store's record of a durable copy.
+fn imported(rec: &Recording, k: &Copied) -> ImportedClip {
+    let mut clip = listed_clip(rec);
+    clip.size = k.bytes;
+    clip.size_exact = true;
+    ImportedClip {
+        clip,
+        local_path: k.dest.clone(),
+        local_size: k.bytes,
+        gps: k.gps.as_ref().map(|ex| gps_summary(&ex.summary())),
+        track: k.gps.as_ref().map(|ex| {
+            stored_track(
+                TrackSource::File,
+                None,
+                k.bytes,
+                ex,
+                "no GPS fixes in the file",
+            )
+        }),
+    }
+}
