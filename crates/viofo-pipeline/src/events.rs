@@ -49,6 +49,19 @@ impl CycleSummary {
     pub fn is_ok(&self) -> bool {
         self.outcome.is_ok()
     }
+
+    /// Did the cycle find nothing to do: it completed with nothing
+    /// downloaded, failed, deferred, deleted or pruned? (An idle `watch`
+    /// logs such cycles at DEBUG.)
+    pub fn is_idle(&self) -> bool {
+        self.outcome == CycleOutcome::Completed
+            && self.clips == 0
+            && self.failed == 0
+            && self.deferred == 0
+            && self.write_failures == 0
+            && self.deleted == 0
+            && self.pruned == 0
+    }
 }
 
 /// Something that happened during a sync.
