@@ -362,6 +362,7 @@ pub(crate) async fn status(l: &Loaded) -> Result<Exit> {
         ClipState::ALL
             .iter()
             .map(|s| format!("{} {}", counts.get(*s), s))
+            .chain((counts.skipped > 0).then(|| format!("{} skipped", counts.skipped)))
             .collect::<Vec<_>>()
             .join(", ")
     );
@@ -441,7 +442,11 @@ pub(crate) async fn queue(
     let matching: u64 = if states.is_empty() {
         counts.total()
     } else {
-        states.iter().map(|s| counts.get(*s)).sum()
+        // Skipped clips are pending ones (listed with them).
+        let skipped = states
+            .contains(&ClipState::Pending)
+            .then_some(counts.skipped);
+        states.iter().map(|s| counts.get(*s)).sum::<u64>() + skipped.unwrap_or(0)
     };
     let take = u32::try_from(limit).unwrap_or(u32::MAX);
     let selected = store.list(camera, states, take).await?;

@@ -9,6 +9,7 @@ mod doctor;
 mod errors;
 mod gpx;
 mod output;
+mod places;
 mod report;
 #[cfg(feature = "sim")]
 mod sim;
@@ -93,6 +94,8 @@ enum Command {
     Doctor(DoctorArgs),
     /// Print the effective configuration, each value's source, the file path.
     Config(ConfigArgs),
+    /// List the configured places ([[place]] in the file) and how many clips each matched.
+    Places(SettingsArgs),
     /// Sync a simulated camera into a fresh folder; show what landed where and the timings.
     #[cfg(feature = "sim")]
     Demo(demo::DemoArgs),
@@ -104,7 +107,9 @@ impl Command {
     /// must work whatever a user's file says) and only take the log format.
     fn settings(&self) -> Option<&SettingsArgs> {
         match self {
-            Command::Sync(s) | Command::Watch(s) | Command::RetryFailed(s) => Some(s),
+            Command::Sync(s) | Command::Watch(s) | Command::RetryFailed(s) | Command::Places(s) => {
+                Some(s)
+            }
             Command::Status(s) => Some(&s.settings),
             Command::Doctor(d) => Some(&d.settings),
             Command::Queue(q) => Some(&q.settings),
@@ -274,6 +279,7 @@ async fn run(cli: Cli) -> ExitCode {
         Command::RetryFailed(_) => commands::retry_failed(&loaded).await,
         Command::Timings(t) => commands::timings(&loaded, t.cycles).await,
         Command::Doctor(d) => doctor::doctor(&loaded, d.init).await,
+        Command::Places(_) => places::places(&loaded).await,
         Command::Config(c) => {
             if c.path {
                 outln!("{}", loaded.file.display());

@@ -40,6 +40,9 @@ pub(crate) fn clip_state(r: &ClipRow) -> String {
     };
     let error = || r.last_error.as_deref().unwrap_or("no error recorded");
     match r.state {
+        ClipState::Pending if r.skip_reason.is_some() => {
+            format!("skipped: {}", r.skip_reason.as_deref().unwrap_or_default())
+        }
         ClipState::Pending if r.deferrals > 0 => {
             format!("pending (deferred {}x: {})", r.deferrals, error())
         }

@@ -13,6 +13,7 @@ mod file;
 mod keys;
 mod mqtt;
 mod parse;
+mod places;
 mod row;
 #[cfg(test)]
 mod tests;
@@ -194,6 +195,11 @@ impl Loaded {
             let line = format!("{:width$} = {value}", k.name);
             out.push_str(&format!("{line:<60}  # {}\n", self.source(k.name)));
         }
+        let places = &self.settings.sync.places;
+        out.push_str(&places::render(
+            places,
+            &self.source(places::KEY).to_string(),
+        ));
         out
     }
 
@@ -243,6 +249,10 @@ pub(crate) fn load(
             })?;
             sources.insert(k.name, source);
         }
+    }
+    if let Some(v) = table.get(places::KEY) {
+        settings.sync.places = places::parse(v, &file)?;
+        sources.insert(places::KEY, Source::File(file.clone()));
     }
     Ok(Loaded {
         settings,

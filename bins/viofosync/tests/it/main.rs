@@ -12,6 +12,7 @@ mod config;
 mod failures;
 mod misc;
 mod mqtt;
+mod places;
 mod queue;
 mod space;
 mod status;
