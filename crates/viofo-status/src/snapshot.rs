@@ -156,6 +156,10 @@ pub struct QueueCounts {
     pub gone: u64,
     /// Removed from the archive by retention.
     pub pruned: u64,
+    /// Pending clips skipped, not downloaded ("parked at Home": a parking
+    /// clip recorded at a place flagged `skip_parking`).
+    #[serde(default)]
+    pub skipped: u64,
 }
 
 impl From<viofo_store::StateCounts> for QueueCounts {
@@ -168,13 +172,14 @@ impl From<viofo_store::StateCounts> for QueueCounts {
             failed: c.failed,
             gone: c.gone,
             pruned: c.pruned,
+            skipped: c.skipped,
         }
     }
 }
 
 impl QueueCounts {
     /// `(state name, count)` in display order.
-    pub fn by_state(&self) -> [(&'static str, u64); 7] {
+    pub fn by_state(&self) -> [(&'static str, u64); 8] {
         [
             ("pending", self.pending),
             ("downloading", self.downloading),
@@ -183,6 +188,7 @@ impl QueueCounts {
             ("failed", self.failed),
             ("gone", self.gone),
             ("pruned", self.pruned),
+            ("skipped", self.skipped),
         ]
     }
 }

@@ -102,6 +102,7 @@ async fn api_status_is_the_model_as_json() {
         "failed",
         "gone",
         "pruned",
+        "skipped",
     ] {
         assert!(v["queue"][state].is_u64(), "queue.{state}");
     }
