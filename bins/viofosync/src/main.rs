@@ -8,6 +8,7 @@ mod demo;
 mod doctor;
 mod errors;
 mod gpx;
+mod multi;
 mod output;
 mod places;
 mod report;
@@ -74,9 +75,9 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run one sync cycle (probe, list, download, tail, retention), then exit.
-    Sync(SettingsArgs),
+    Sync(CameraArgs),
     /// Sync on an interval, backing off while the camera is away (daemon mode).
-    Watch(SettingsArgs),
+    Watch(CameraArgs),
     /// Camera reachability and model, queue counts, the last cycle's numbers.
     Status(StatusArgs),
     /// List the clips the state database knows, optionally by state.
@@ -107,9 +108,8 @@ impl Command {
     /// must work whatever a user's file says) and only take the log format.
     fn settings(&self) -> Option<&SettingsArgs> {
         match self {
-            Command::Sync(s) | Command::Watch(s) | Command::RetryFailed(s) | Command::Places(s) => {
-                Some(s)
-            }
+            Command::Sync(c) | Command::Watch(c) => Some(&c.settings),
+            Command::RetryFailed(s) | Command::Places(s) => Some(s),
             Command::Status(s) => Some(&s.settings),
             Command::Doctor(d) => Some(&d.settings),
             Command::Queue(q) => Some(&q.settings),
@@ -128,6 +128,16 @@ impl Command {
         #[cfg(not(feature = "sim"))]
         false
     }
+}
+
+/// `sync` and `watch` options.
+#[derive(Debug, Args)]
+struct CameraArgs {
+    /// Only this camera ([[camera]] id; default: every configured camera).
+    #[arg(long = "camera")]
+    camera_filter: Option<String>,
+    #[command(flatten)]
+    settings: SettingsArgs,
 }
 
 /// `queue` options.
@@ -269,8 +279,8 @@ async fn run(cli: Cli) -> ExitCode {
     let bars = output::init(loaded.settings.log_format, verbosity, cli.command.is_demo());
 
     let result = match cli.command {
-        Command::Sync(_) => commands::sync(&loaded, bars).await,
-        Command::Watch(_) => watch::watch(&loaded, bars).await,
+        Command::Sync(c) => multi::sync(&loaded, c.camera_filter.as_deref(), bars).await,
+        Command::Watch(c) => multi::watch(&loaded, c.camera_filter.as_deref(), bars).await,
         Command::Status(s) if s.json => commands::status_json(&loaded).await,
         Command::Status(_) => commands::status(&loaded).await,
         Command::Queue(q) => {

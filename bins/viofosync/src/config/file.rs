@@ -50,11 +50,15 @@ pub(crate) fn read(path: &Path, must_exist: bool) -> Result<Option<toml::Table>,
         ))
     })?;
     for key in table.keys() {
-        if key != super::places::KEY && !KEYS.iter().any(|k| k.name == key) {
+        if key != super::places::KEY
+            && key != super::cameras::KEY
+            && !KEYS.iter().any(|k| k.name == key)
+        {
             return Err(ConfigError::new(format!(
                 "{}: unknown key `{key}`; known keys: {}",
                 path.display(),
-                KEYS.iter().map(|k| k.name).collect::<Vec<_>>().join(", ") + ", [[place]] tables"
+                KEYS.iter().map(|k| k.name).collect::<Vec<_>>().join(", ")
+                    + ", [[place]] and [[camera]] tables"
             )));
         }
     }

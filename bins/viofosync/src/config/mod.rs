@@ -9,6 +9,7 @@
 //! message (key, value, source, what is allowed).
 
 mod camera;
+mod cameras;
 mod file;
 mod keys;
 mod mqtt;
@@ -178,6 +179,9 @@ pub(crate) struct Loaded {
     pub(crate) sources: BTreeMap<&'static str, Source>,
     pub(crate) file: PathBuf,
     pub(crate) file_found: bool,
+    /// The `[[camera]]` tables; empty: the single camera of the top-level
+    /// settings.
+    pub(crate) cameras: Vec<cameras::CameraEntry>,
 }
 
 impl Loaded {
@@ -200,7 +204,34 @@ impl Loaded {
             places,
             &self.source(places::KEY).to_string(),
         ));
+        out.push_str(&cameras::render(&self.cameras, &self.sources));
         out
+    }
+
+    /// Each configured camera as a configuration of its own (its settings,
+    /// address and camera id): the `[[camera]]` tables, else this one. With
+    /// more than one camera each archives into `<archive>/<camera id>`.
+    pub(crate) fn per_camera(&self) -> Vec<Loaded> {
+        if self.cameras.is_empty() {
+            return vec![self.clone()];
+        }
+        let several = self.cameras.len() > 1;
+        self.cameras
+            .iter()
+            .map(|c| {
+                let mut settings = c.settings.clone();
+                if several {
+                    settings.archive = settings.archive.map(|a| a.join(&c.id));
+                }
+                Loaded {
+                    settings,
+                    sources: c.sources.clone(),
+                    file: self.file.clone(),
+                    file_found: self.file_found,
+                    cameras: Vec::new(),
+                }
+            })
+            .collect()
     }
 
     /// The camera identity: `camera_id`, else the address's host[:port].
@@ -254,11 +285,16 @@ pub(crate) fn load(
         settings.sync.places = places::parse(v, &file)?;
         sources.insert(places::KEY, Source::File(file.clone()));
     }
+    let cameras = match table.get(cameras::KEY) {
+        Some(v) => cameras::parse(v, &file, &settings, &sources)?,
+        None => Vec::new(),
+    };
     Ok(Loaded {
         settings,
         sources,
         file,
         file_found,
+        cameras,
     })
 }
 

@@ -8,6 +8,7 @@
 
 mod addresses;
 mod archive;
+mod cameras;
 mod config;
 mod failures;
 mod misc;

@@ -1,0 +1,240 @@
+//! Several cameras (issue 14): `sync` and `watch` over the `[[camera]]`
+//! tables, every camera's cycle running concurrently and independently
+//! (its own client, connection limit, back-off and state) on one store.
+//! With one camera (no tables, or `--camera ID`) the single-camera paths
+//! of `commands` and `watch` run unchanged.
+
+use std::path::PathBuf;
+
+use anyhow::{Context as _, Result};
+use tracing::Instrument as _;
+use viofo_pipeline::{NoEvents, Shutdown, Syncer};
+
+use crate::commands::{
+    self, address, client, open_store, spawn_signal_handler, sync_config, usable_archive,
+};
+use crate::config::{ConfigError, Loaded};
+use crate::errors::{self, Exit};
+use crate::output;
+use crate::stdout::{errln, outln};
+
+/// The cameras a command works on: every configured camera, or the one
+/// `only` names (an unknown id is a configuration error listing the ids).
+pub(crate) fn select(l: &Loaded, only: Option<&str>) -> Result<Vec<Loaded>> {
+    let all = l.per_camera();
+    let Some(id) = only else { return Ok(all) };
+    let ids: Vec<String> = all.iter().filter_map(Loaded::camera_id).collect();
+    match all
+        .into_iter()
+        .find(|c| c.camera_id().as_deref() == Some(id))
+    {
+        Some(c) => Ok(vec![c]),
+        None => Err(ConfigError::new(format!(
+            "--camera {id}: no such camera; configured: {}",
+            if ids.is_empty() {
+                "none (no address)".to_owned()
+            } else {
+                ids.join(", ")
+            }
+        ))
+        .into()),
+    }
+}
+
+/// With several cameras, each archives into `<archive>/<camera id>`: the
+/// archive itself is checked as for one camera (it must exist: a missing
+/// folder is an unmounted disk), then each camera's folder is created in
+/// it when missing.
+async fn camera_folders(l: &Loaded, cams: &[Loaded]) -> Result<PathBuf> {
+    let root = usable_archive(l).await?;
+    let folders: Vec<PathBuf> = cams
+        .iter()
+        .filter_map(|c| c.settings.archive.clone())
+        .collect();
+    tokio::task::spawn_blocking(move || -> Result<()> {
+        for f in folders {
+            match fs_err::create_dir(&f) {
+                Ok(()) => tracing::info!("created the camera's archive folder {}", f.display()),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => {
+                    return Err(ConfigError::new(format!("cannot create {e}")).into());
+                }
+            }
+            viofo_pipeline::check_archive(&f)?;
+        }
+        Ok(())
+    })
+    .await
+    .context("the archive check did not run")??;
+    Ok(root)
+}
+
+/// The most serious of several cameras' exit codes: an interrupt, then a
+/// configuration or disk problem, then any other error, then a camera
+/// away, then clips left failed.
+fn worst(codes: impl IntoIterator<Item = Exit>) -> Exit {
+    let rank = |e: Exit| match e {
+        Exit::Interrupted => 7,
+        Exit::Config => 6,
+        Exit::DiskFull => 5,
+        Exit::Other => 4,
+        Exit::CameraUnreachable => 3,
+        Exit::FinishedWithFailures => 2,
+        Exit::Success => 1,
+    };
+    codes
+        .into_iter()
+        .max_by_key(|e| rank(*e))
+        .unwrap_or(Exit::Success)
+}
+
+/// `sync [--camera ID]`.
+pub(crate) async fn sync(l: &Loaded, only: Option<&str>, bars: bool) -> Result<Exit> {
+    let cams = select(l, only)?;
+    if l.cameras.len() <= 1 {
+        // One camera, today's layout.
+        let one = cams.into_iter().next().unwrap_or_else(|| l.clone());
+        return commands::sync(&one, bars).await;
+    }
+    camera_folders(l, &cams).await?;
+    if let [one] = cams.as_slice() {
+        return commands::sync(one, bars).await;
+    }
+    if l.settings.dry_run {
+        let mut codes = Vec::new();
+        for c in &cams {
+            let id = c.camera_id().unwrap_or_default();
+            outln!("camera {id}:");
+            codes.push(match commands::dry_run(c, &id, &address(c)?).await {
+                Ok(code) => code,
+                Err(e) => errors::report(&e, l.settings.log_format),
+            });
+        }
+        return Ok(worst(codes));
+    }
+    let store = open_store(l, false).await?;
+    let shutdown = Shutdown::new();
+    spawn_signal_handler(shutdown.clone(), true);
+    let runs = cams.iter().map(|c| {
+        let (store, shutdown) = (store.clone(), shutdown.clone());
+        async move {
+            let id = c.camera_id().unwrap_or_default();
+            let run = async {
+                let address = address(c)?;
+                let archive = archive_of(c)?;
+                let syncer = Syncer::new(
+                    client(c, &address)?,
+                    store,
+                    sync_config(c, &id, &archive),
+                    NoEvents,
+                )?;
+                Ok::<_, anyhow::Error>((syncer.run_cycle(&shutdown).await, archive))
+            };
+            let span = tracing::info_span!("camera", id = %id);
+            let r = run.instrument(span).await;
+            (id, r)
+        }
+    });
+    let results = futures_util::future::join_all(runs).await;
+    store.close().await.ok();
+    let mut codes = Vec::new();
+    for (id, r) in results {
+        let id: String = id;
+        codes.push(match r {
+            Ok((Ok(summary), archive)) => {
+                outln!(
+                    "camera {id}: synced {} clips ({}) into {} in {:.1}s; {} failed, {} deleted \
+                     from the camera, {} pruned",
+                    summary.clips,
+                    output::bytes(summary.bytes),
+                    archive.display(),
+                    summary.duration.as_secs_f64(),
+                    summary.failed,
+                    summary.deleted,
+                    summary.pruned
+                );
+                if summary.is_ok() {
+                    Exit::Success
+                } else {
+                    errors::report_failures(&summary, l.settings.log_format)
+                }
+            }
+            Ok((Err(e), _)) => report_camera(&id, &anyhow::Error::new(e), l),
+            Err(e) => report_camera(&id, &e, l),
+        });
+    }
+    Ok(worst(codes))
+}
+
+fn archive_of(c: &Loaded) -> Result<PathBuf> {
+    commands::archive(c)
+}
+
+/// One camera's error, named, with the exit code it calls for.
+fn report_camera(id: &str, e: &anyhow::Error, l: &Loaded) -> Exit {
+    let code = errors::classify(e);
+    let text = errors::chain(e);
+    if l.settings.log_format == crate::config::LogFormat::Json {
+        tracing::error!(camera = %id, exit_code = code as u8, "{text}");
+    } else {
+        errln!("viofosync: camera {id}: {text}");
+    }
+    code
+}
+
+/// `watch` with several cameras: every camera's watch loop at once (its
+/// own back-off: one camera away never delays another) on one store,
+/// until SIGINT/SIGTERM. The status page and MQTT serve a single camera
+/// for now, so they are off here (logged).
+pub(crate) async fn watch(l: &Loaded, only: Option<&str>, bars: bool) -> Result<Exit> {
+    let cams = select(l, only)?;
+    if l.cameras.len() <= 1 {
+        let one = cams.into_iter().next().unwrap_or_else(|| l.clone());
+        return crate::watch::watch(&one, bars).await;
+    }
+    camera_folders(l, &cams).await?;
+    if let [one] = cams.as_slice() {
+        return crate::watch::watch(one, bars).await;
+    }
+    if l.settings.listen.is_some() || crate::config::mqtt_config(&l.settings).is_some() {
+        tracing::warn!(
+            "with several cameras the status page and MQTT are off for now (they serve one \
+             camera): use `viofosync status --camera ID`, or one watch per camera"
+        );
+    }
+    let store = open_store(l, false).await?;
+    let shutdown = Shutdown::new();
+    spawn_signal_handler(shutdown.clone(), true);
+    let interval = l.settings.interval;
+    let loops = cams.iter().map(|c| {
+        let (store, shutdown) = (store.clone(), shutdown.clone());
+        async move {
+            let id = c.camera_id().unwrap_or_default();
+            let run = async {
+                let address = address(c)?;
+                let archive = archive_of(c)?;
+                let syncer = Syncer::new(
+                    client(c, &address)?,
+                    store,
+                    sync_config(c, &id, &archive),
+                    NoEvents,
+                )?;
+                syncer.watch(interval, &shutdown).await?;
+                Ok::<_, anyhow::Error>(())
+            };
+            let span = tracing::info_span!("camera", id = %id);
+            let r = run.instrument(span).await;
+            (id, r)
+        }
+    });
+    let results = futures_util::future::join_all(loops).await;
+    store.close().await.ok();
+    let codes: Vec<Exit> = results
+        .into_iter()
+        .map(|(id, r): (String, Result<()>)| match r {
+            Ok(()) => Exit::Success,
+            Err(e) => report_camera(&id, &e, l),
+        })
+        .collect();
+    Ok(worst(codes))
+}
