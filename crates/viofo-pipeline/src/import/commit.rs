@@ -111,6 +111,31 @@ pub(super) fn remove_sources(sources: &[PathBuf]) -> Vec<(PathBuf, String)> {
     failed
 }
 
+/// `--move` for a clip archived by an earlier run (an import killed after
+/// recording its batch, or a card read twice): the source is removed only
+/// when the archived copy has its size and hash. Returns why it was kept.
+pub(super) fn remove_if_archived(source: &Path, archived: &Path) -> Result<(), String> {
+    let src = super::copy::hash_file(source).map_err(|e| format!("cannot read it: {e}"))?;
+    let copy = super::copy::hash_file(archived)
+        .map_err(|e| format!("its archived copy cannot be read: {e}"))?;
+    if src != copy {
+        return Err(format!(
+            "its archived copy {} differs from it",
+            archived.display()
+        ));
+    }
+    fs_err::remove_file(source).map_err(|e| e.to_string())?;
+    if let Some(d) = source.parent()
+        && let Err(e) = sync_dir(d)
+    {
+        tracing::warn!(
+            "import: syncing {} after removing a source: {e}",
+            d.display()
+        );
+    }
+    Ok(())
+}
+
 /// Removes what a batch that could not be made durable left behind.
 pub(super) fn discard(batch: &[&Copied]) {
     for c in batch {

@@ -76,6 +76,13 @@ fn copy_to_part(
     if let Some(dir) = dest.parent() {
         fs_err::create_dir_all(dir).map_err(CopyError::Archive)?;
     }
+    if std::fs::symlink_metadata(part).is_ok() {
+        // A `.part` left by an interrupted import: its sidecars' temporary
+        // files may be there too.
+        if let Ok(n @ 1..) = viofo_gps::remove_stale_sidecar_temps(dest) {
+            tracing::info!("removed {n} leftover temporary sidecar file(s)");
+        }
+    }
     let mut out = fs_err::File::create(part).map_err(CopyError::Archive)?;
     let opts = cx.gps.as_ref().map(super::gps_options);
     let mut gps = opts.filter(|_| !cx.photo).map(StreamExtractor::new);
@@ -202,4 +209,23 @@ fn dev_of(f: &std::fs::File) -> u64 {
 #[cfg(not(unix))]
 fn dev_of(_: &std::fs::File) -> u64 {
     0
+}
+
+/// A file's size and XXH3-128 hash, read through.
+pub(super) fn hash_file(path: &Path) -> std::io::Result<(u64, u128)> {
+    let mut f = fs_err::File::open(path)?;
+    let mut buf = vec![0u8; CHUNK];
+    let mut h = Xxh3::new();
+    let mut bytes = 0u64;
+    loop {
+        let n = match f.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        h.update(buf.get(..n).unwrap_or_default());
+        bytes += n as u64;
+    }
+    Ok((bytes, h.digest128()))
 }

@@ -61,9 +61,13 @@ impl Importer {
         for (path, reason) in found.skipped {
             skip(&events, &mut summary, path, reason);
         }
-        let todo = self
+        let (todo, archived) = self
             .sort_out(found.candidates, &events, &mut summary)
             .await?;
+        if self.opts.move_sources && !archived.is_empty() {
+            self.remove_archived(archived, &events, &mut summary)
+                .await?;
+        }
         events(ImportEvent::Planned {
             files: todo.len() as u64,
             bytes: todo.iter().map(|c| c.size).sum(),
@@ -79,6 +83,7 @@ impl Importer {
                 protect_from: None,
                 clock: self.cfg.camera_clock,
                 events: &crate::NoEvents,
+                shared_root: None,
             })
             .await;
         }
@@ -93,13 +98,14 @@ impl Importer {
 
     /// Leaves out what must not be copied: a name seen before in this
     /// import, a clip already archived with this size, one retention
-    /// removed earlier, one older than the keep period.
+    /// removed earlier, one older than the keep period. Returns what to
+    /// copy, and the sources already archived (with their copies).
     async fn sort_out(
         &self,
         candidates: Vec<Candidate>,
         events: &Events,
         summary: &mut ImportSummary,
-    ) -> Result<Vec<Candidate>> {
+    ) -> Result<(Vec<Candidate>, Vec<(PathBuf, PathBuf)>)> {
         let rows = self
             .store
             .list(
@@ -111,10 +117,11 @@ impl Importer {
         let known: HashMap<String, ClipRow> =
             rows.into_iter().map(|r| (r.name.clone(), r)).collect();
         let cfg = self.cfg.clone();
-        let (todo, skipped) = blocking(move || {
+        let (todo, skipped, archived) = blocking(move || {
             let mut first: HashMap<String, PathBuf> = HashMap::new();
             let mut todo = Vec::new();
             let mut skipped = Vec::new();
+            let mut archived = Vec::new();
             for c in candidates {
                 let name = c.rec.file_name().as_str().to_owned();
                 if let Some(p) = first.get(&name) {
@@ -131,6 +138,7 @@ impl Importer {
                     }
                     Some((_, Some(at))) => {
                         let why = format!("already archived ({})", at.display());
+                        archived.push((c.path.clone(), at));
                         skipped.push((c.path, why, true));
                         continue;
                     }
@@ -142,14 +150,47 @@ impl Importer {
                 }
                 todo.push(c);
             }
-            (todo, skipped)
+            (todo, skipped, archived)
         })
         .await?;
         for (path, reason, already) in skipped {
             summary.already_archived += u64::from(already);
             skip(events, summary, path, reason);
         }
-        Ok(todo)
+        Ok((todo, archived))
+    }
+
+    /// `--move` of sources archived earlier: each removed once its archived
+    /// copy is found identical (size and hash).
+    async fn remove_archived(
+        &self,
+        archived: Vec<(PathBuf, PathBuf)>,
+        events: &Events,
+        summary: &mut ImportSummary,
+    ) -> Result<()> {
+        let outcomes = blocking(move || {
+            archived
+                .into_iter()
+                .map(|(src, at)| {
+                    let r = commit::remove_if_archived(&src, &at);
+                    (src, r)
+                })
+                .collect::<Vec<_>>()
+        })
+        .await?;
+        for (src, r) in outcomes {
+            match r {
+                Ok(()) => {
+                    summary.removed += 1;
+                    events(ImportEvent::Removed { path: src });
+                }
+                Err(why) => {
+                    tracing::warn!("import: {} kept: {why}", src.display());
+                    summary.not_removed.push((src, why));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Copies clip after clip, committing a batch whenever it is full.

@@ -254,6 +254,32 @@ async fn a_second_import_imports_nothing_twice() {
             .unwrap();
         assert_eq!(now, t, "{} copied again", c.0);
     }
+    // With --move, a source already archived is removed only when its
+    // archived copy is identical: here one copy is damaged (same size).
+    let damaged = s.archive.join(&clips[0].0);
+    let mut bytes = std::fs::read(&damaged).unwrap();
+    bytes[1000] ^= 0xff;
+    std::fs::write(&damaged, &bytes).unwrap();
+    let moving = ImportOptions {
+        move_sources: true,
+        ..ImportOptions::default()
+    };
+    let (r, _) = s
+        .import(s.config(), moving, std::slice::from_ref(&folder))
+        .await;
+    let moved = r.unwrap();
+    assert_eq!((moved.imported, moved.removed), (0, 4), "{moved:?}");
+    assert_eq!(moved.not_removed.len(), 1, "{moved:?}");
+    assert!(moved.not_removed[0].1.contains("differs"), "{moved:?}");
+    assert!(!moved.is_ok());
+    let card = folder.join(Folder::Movie.card_dir());
+    assert!(
+        card.join(&clips[0].0).is_file(),
+        "removed despite the damaged copy"
+    );
+    for c in &clips[1..] {
+        assert!(!card.join(&c.0).exists(), "{} not removed", c.0);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
