@@ -130,6 +130,10 @@ pub struct SyncConfig {
     /// re-checked at the start of every cycle, so a clip comes back when
     /// the places change. Default none. See [`crate::places`].
     pub places: Vec<crate::places::Place>,
+    /// Journeys: recomputed around each track stored, with a merged GPX
+    /// file each in `<archive>/journeys/`; `None` turns them off. Default
+    /// on (5 min gap, GPX written). See [`crate::journeys`].
+    pub journeys: Option<crate::journeys::JourneySettings>,
 }
 
 impl SyncConfig {
@@ -164,6 +168,7 @@ impl SyncConfig {
             on_interrupt: OnInterrupt::Finish,
             backoff: Backoff::new(),
             places: Vec::new(),
+            journeys: Some(crate::journeys::JourneySettings::default()),
         }
     }
 

@@ -23,11 +23,21 @@
 //!   applied), joins between clips included; moving time counts the time
 //!   between consecutive fixes at more than [`JourneyOptions::moving_mps`]
 //!   (steps longer than the gap are not counted).
+//!
+//! A syncer keeps the store's journeys current: each track stored (triage
+//! or downloaded file) has the journeys around its time recomputed by a
+//! task of their own, off the download path, and replaced in one store
+//! transaction, with a merged GPX file per journey in
+//! `<archive>/journeys/` ([`gpx`]); [`rebuild_journeys`] recomputes them
+//! all.
 
+pub mod gpx;
 mod moments;
 mod stats;
 #[cfg(test)]
 mod tests;
+mod update;
+pub(crate) mod updater;
 
 use std::time::Duration;
 
@@ -37,6 +47,7 @@ use crate::CameraClock;
 use crate::places::Place;
 
 pub use stats::place_at;
+pub use update::{JourneySettings, RebuildReport, rebuild_journeys, update_journeys_around};
 
 /// Default gap between two clips of one journey.
 pub const DEFAULT_GAP: Duration = Duration::from_secs(5 * 60);

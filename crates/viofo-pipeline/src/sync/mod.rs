@@ -64,6 +64,8 @@ pub(super) struct Inner {
     /// The camera answered a ranged read with the whole clip: no GPS
     /// triage with it for the life of this syncer.
     pub(super) range_ignored: AtomicBool,
+    /// The journeys task, told of every track stored.
+    pub(super) journeys: crate::journeys::updater::Updater,
 }
 
 /// One cycle. Its mutable state is one [`CycleState`] behind one lock
@@ -214,6 +216,7 @@ impl Syncer {
                 skips: Mutex::new(HashMap::new()),
                 sizes: Mutex::new(listing::SizeHistory::default()),
                 range_ignored: AtomicBool::new(false),
+                journeys: crate::journeys::updater::Updater::default(),
             }),
         })
     }
@@ -292,6 +295,8 @@ impl Syncer {
         let id = s.store.begin_cycle(&s.cfg.camera_id, mode).await?;
         let cx = Cycle::new(id, started);
         let result = self.cycle(&cx, shutdown).await;
+        // The journeys of this cycle's tracks are current when it returns.
+        s.journeys.settle().await;
         let result = match result {
             Ok(()) if shutdown.is_stopping() => Err(Error::interrupted()),
             other => other,

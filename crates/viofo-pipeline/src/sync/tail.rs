@@ -222,6 +222,8 @@ impl Syncer {
             "no GPS fixes in the file",
         );
         s.store.set_track(id, track).submit();
+        // Queued after the track: the journeys task sees it committed.
+        s.journeys.track_stored(&s.store, &s.cfg, id);
         true
     }
 }

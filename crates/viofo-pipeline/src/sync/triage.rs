@@ -348,6 +348,9 @@ impl Syncer {
                 return Triaged::Stop;
             }
         }
+        if no_track.is_none() {
+            s.journeys.track_stored(&s.store, &s.cfg, row.id);
+        }
         match no_track {
             None => {
                 tracing::debug!("{name}: triaged, {found} fixes from {reads} reads, {bytes} bytes");

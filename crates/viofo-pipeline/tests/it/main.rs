@@ -7,6 +7,7 @@ mod deletes;
 mod faults;
 mod identity;
 mod import;
+mod journeys;
 mod places;
 mod policies;
 mod triage;

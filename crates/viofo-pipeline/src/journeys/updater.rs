@@ -1,0 +1,125 @@
+//! The journeys task of a syncer: told of each track stored (by the tail
+//! or the triage), it waits for the store's writer to commit what was
+//! queued before, then recomputes the journeys around those clips, off the
+//! download path (nothing on it awaits this task). Started on first use;
+//! [`Updater::settle`] waits until everything sent before it is done (the
+//! end of a cycle).
+
+use std::sync::Mutex;
+
+use tokio::sync::{mpsc, oneshot};
+use viofo_store::{ClipId, Store};
+
+use super::update::update_journeys_around;
+use crate::config::SyncConfig;
+
+enum Msg {
+    Stored(ClipId),
+    Settle(oneshot::Sender<()>),
+}
+
+/// Handle of the journeys task (none until the first track).
+#[derive(Debug, Default)]
+pub(crate) struct Updater {
+    tx: Mutex<Option<mpsc::UnboundedSender<Msg>>>,
+}
+
+impl Updater {
+    /// Tells the task a track of `id` was stored (queued to the writer
+    /// before this call). Never waits. Journeys off: nothing.
+    pub(crate) fn track_stored(&self, store: &Store, cfg: &SyncConfig, id: ClipId) {
+        if cfg.journeys.is_none() {
+            return;
+        }
+        let mut tx = self.tx.lock().unwrap_or_else(|p| p.into_inner());
+        let sender = tx.get_or_insert_with(|| {
+            let (t, rx) = mpsc::unbounded_channel();
+            tokio::spawn(run(store.clone(), cfg.clone(), rx));
+            t
+        });
+        let _ = sender.send(Msg::Stored(id));
+    }
+
+    /// Waits until every track reported before has been taken into the
+    /// journeys.
+    pub(crate) async fn settle(&self) {
+        let sender = self.tx.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let Some(sender) = sender else { return };
+        let (done, wait) = oneshot::channel();
+        if sender.send(Msg::Settle(done)).is_ok() {
+            let _ = wait.await;
+        }
+    }
+}
+
+async fn run(store: Store, cfg: SyncConfig, mut rx: mpsc::UnboundedReceiver<Msg>) {
+    while let Some(first) = rx.recv().await {
+        let mut ids = Vec::new();
+        let mut waiters = Vec::new();
+        let mut take = |m: Msg| match m {
+            Msg::Stored(id) => ids.push(id),
+            Msg::Settle(w) => waiters.push(w),
+        };
+        take(first);
+        while let Ok(m) = rx.try_recv() {
+            take(m);
+        }
+        if !ids.is_empty() {
+            update(&store, &cfg, &ids).await;
+        }
+        for w in waiters {
+            let _ = w.send(());
+        }
+    }
+}
+
+/// The UTC span of each clip (its fixes; or its recording time on the
+/// camera's clock), merged where they are within a day of each other, and
+/// the journeys around each span recomputed.
+async fn update(store: &Store, cfg: &SyncConfig, ids: &[ClipId]) {
+    // Everything queued before these tracks (the tracks themselves) is
+    // committed once this resolves: one writer, in order.
+    if let Err(e) = store.flush().await {
+        tracing::warn!("journeys not updated: the store could not be written: {e:#}");
+        return;
+    }
+    let offset_ms = i64::from(cfg.camera_clock.offset().whole_seconds()) * 1000;
+    let mut spans: Vec<(i64, i64)> = Vec::new();
+    for &id in ids {
+        let span = match store.track(id).await {
+            Ok(Some(t)) => t
+                .track
+                .summary
+                .first_fix_ms
+                .zip(t.track.summary.last_fix_ms),
+            Ok(None) => None,
+            Err(e) => {
+                tracing::warn!("journeys: could not read the track of clip {id}: {e:#}");
+                None
+            }
+        };
+        let span = match span {
+            Some(s) => Some(s),
+            None => match store.get(id).await {
+                Ok(Some(c)) => c
+                    .recorded_at
+                    .map(|t| (t.saturating_sub(offset_ms), t.saturating_sub(offset_ms))),
+                _ => None,
+            },
+        };
+        spans.extend(span);
+    }
+    spans.sort_unstable();
+    let mut merged: Vec<(i64, i64)> = Vec::new();
+    for (a, b) in spans {
+        match merged.last_mut() {
+            Some(last) if a <= last.1.saturating_add(86_400_000) => last.1 = last.1.max(b),
+            _ => merged.push((a, b)),
+        }
+    }
+    for (a, b) in merged {
+        if let Err(e) = update_journeys_around(store, &cfg.camera_id, cfg, a, b).await {
+            tracing::warn!("journeys not updated: {e:#}");
+        }
+    }
+}
