@@ -11,7 +11,6 @@ mod archive;
 mod cameras;
 mod config;
 mod failures;
-mod logs;
 mod misc;
 mod mqtt;
 mod places;
