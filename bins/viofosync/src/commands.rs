@@ -220,6 +220,7 @@ pub(crate) async fn sync(l: &Loaded, bars: bool) -> Result<Exit> {
     }
     let progress = Progress::new(bars);
     let p = prepare(l, progress.sink(), &camera_id, &address).await?;
+    progress.read_queue(p.store.clone(), &camera_id);
     let shutdown = Shutdown::new();
     spawn_signal_handler(shutdown.clone(), true);
     let result = p.syncer.run_cycle(&shutdown).await;

@@ -11,6 +11,7 @@ mod gpx;
 mod multi;
 mod output;
 mod places;
+mod progress;
 mod report;
 #[cfg(feature = "sim")]
 mod sim;
@@ -234,6 +235,7 @@ fn main() -> ExitCode {
     let code = runtime.block_on(run(cli));
     // Don't wait for blocked tasks (a stalled camera read) on the way out.
     runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+    output::clear_bars();
     code
 }
 
@@ -272,7 +274,13 @@ async fn run(cli: Cli) -> ExitCode {
     let loaded = match loaded {
         Ok(l) => l,
         Err(e) => {
-            errln!("viofosync: configuration error: {e}");
+            // A JSON log stays JSON: one object on stderr.
+            if output::format_hint(&flags, &env) == config::LogFormat::Json {
+                output::init(config::LogFormat::Json, 0, false);
+                tracing::error!(exit_code = Exit::Config as u8, "configuration error: {e}");
+            } else {
+                errln!("viofosync: configuration error: {e}");
+            }
             return Exit::Config.into();
         }
     };
@@ -309,6 +317,8 @@ async fn run(cli: Cli) -> ExitCode {
         #[cfg(feature = "sim")]
         Command::Demo(args) => demo::run(&args, bars).await,
     };
+    // Nothing of the bars stays behind the prompt or under an error.
+    output::clear_bars();
     let code = match result {
         Ok(code) => code,
         Err(e) => errors::report(&e, loaded.settings.log_format),

@@ -1,29 +1,96 @@
 //! Logging and progress: tracing to stderr (text or JSON), and on a
-//! terminal indicatif progress bars (through tracing-indicatif, so log
-//! lines print above the bars instead of through them).
+//! terminal indicatif progress bars ([`Progress`]): log lines print above
+//! the bars instead of through them, and [`clear_bars`] leaves nothing
+//! behind when the command ends (Ctrl-C and errors too).
 
-use std::collections::HashMap;
 use std::io::IsTerminal as _;
-use std::sync::{Arc, Mutex};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use indicatif::ProgressStyle;
-use tracing::Span;
-use tracing_indicatif::IndicatifLayer;
-use tracing_indicatif::filter::{IndicatifFilter, hide_indicatif_span_fields};
-use tracing_indicatif::span_ext::IndicatifSpanExt as _;
+use indicatif::{MultiProgress, ProgressDrawTarget};
 use tracing_subscriber::EnvFilter;
-use tracing_subscriber::Layer as _;
-use tracing_subscriber::fmt::format::DefaultFields;
+use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
-use viofo_pipeline::{CycleSummary, DeleteResult, Event};
 
 use crate::config::LogFormat;
+pub(crate) use crate::progress::Progress;
+
+/// The terminal's bars, when they are shown.
+static BARS: OnceLock<MultiProgress> = OnceLock::new();
+/// Logs are JSON: events carry their numbers as fields.
+static JSON: AtomicBool = AtomicBool::new(false);
+
+/// The bars every [`Progress`] draws on, when they are shown.
+pub(crate) fn bars() -> Option<&'static MultiProgress> {
+    BARS.get()
+}
+
+/// Whether logs are JSON (then log lines carry structured fields).
+pub(crate) fn json() -> bool {
+    JSON.load(Ordering::Relaxed)
+}
+
+/// Takes the bars off the terminal for good: called when a command ends,
+/// whether it succeeded, failed or was interrupted, so no bar or half
+/// drawn line stays behind the shell prompt.
+pub(crate) fn clear_bars() {
+    if let Some(mp) = BARS.get() {
+        let _ = mp.clear();
+        mp.set_draw_target(ProgressDrawTarget::hidden());
+    }
+}
+
+/// Log lines on stderr, printed above the bars (which are hidden for the
+/// time it takes and drawn again below).
+#[derive(Clone)]
+struct AboveBars(MultiProgress);
+
+impl<'a> MakeWriter<'a> for AboveBars {
+    type Writer = AboveBars;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+impl std::io::Write for AboveBars {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        // The formatter hands over a whole line at once.
+        self.0.suspend(|| std::io::stderr().lock().write_all(buf))?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
+/// The log format asked for on the command line or in the environment,
+/// for reporting a configuration that could not be loaded (so a JSON log
+/// stays JSON even then). The file's `log_format` is not read: the file
+/// may be what is wrong.
+pub(crate) fn format_hint(
+    flags: &[(&'static str, String)],
+    env: &dyn Fn(&str) -> Option<String>,
+) -> LogFormat {
+    let asked = flags
+        .iter()
+        .rev()
+        .find(|(k, _)| *k == "log_format")
+        .map(|(_, v)| v.clone())
+        .or_else(|| env("VIOFOSYNC_LOG_FORMAT"));
+    match asked {
+        Some(v) if v.trim().eq_ignore_ascii_case("json") => LogFormat::Json,
+        _ => LogFormat::Text,
+    }
+}
 
 /// Sets up logging. `verbosity`: 0 = info, 1 = debug, 2+ = trace, -1 =
 /// warn, -2 or less = error. `RUST_LOG` overrides it. `quiet_sim` keeps the
 /// in-process simulator's own info lines out (the demo says where it is).
-/// Returns whether progress bars are shown.
+/// Returns whether progress bars are shown: text logs, not quiet, stderr
+/// a terminal.
 pub(crate) fn init(format: LogFormat, verbosity: i8, quiet_sim: bool) -> bool {
     let level = match verbosity {
         i8::MIN..=-2 => "error",
@@ -43,6 +110,7 @@ pub(crate) fn init(format: LogFormat, verbosity: i8, quiet_sim: bool) -> bool {
         ))
     });
     let bars = format == LogFormat::Text && verbosity >= 0 && std::io::stderr().is_terminal();
+    JSON.store(format == LogFormat::Json, Ordering::Relaxed);
     let result = match format {
         LogFormat::Json => tracing_subscriber::registry()
             .with(filter)
@@ -53,16 +121,15 @@ pub(crate) fn init(format: LogFormat, verbosity: i8, quiet_sim: bool) -> bool {
             )
             .try_init(),
         LogFormat::Text if bars => {
-            let indicatif = IndicatifLayer::new()
-                .with_span_field_formatter(hide_indicatif_span_fields(DefaultFields::new()));
+            let mp =
+                BARS.get_or_init(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
             tracing_subscriber::registry()
                 .with(filter)
                 .with(
                     tracing_subscriber::fmt::layer()
                         .with_target(false)
-                        .with_writer(indicatif.get_stderr_writer()),
+                        .with_writer(AboveBars(mp.clone())),
                 )
-                .with(indicatif.with_filter(IndicatifFilter::new(false)))
                 .try_init()
         }
         LogFormat::Text => tracing_subscriber::registry()
@@ -83,202 +150,4 @@ pub(crate) fn init(format: LogFormat, verbosity: i8, quiet_sim: bool) -> bool {
 /// Human-readable bytes (`12.3 MB`).
 pub(crate) fn bytes(n: u64) -> String {
     indicatif::DecimalBytes(n).to_string()
-}
-
-#[derive(Default)]
-struct State {
-    /// The last cycle's numbers.
-    last: Option<CycleSummary>,
-    overall: Option<Span>,
-    done: u64,
-    total: u64,
-    listed: bool,
-    clips: HashMap<String, Span>,
-}
-
-/// Turns pipeline events into log lines and progress bars.
-#[derive(Clone)]
-pub(crate) struct Progress {
-    bars: bool,
-    /// Warn after each cycle that left failures (watch: no exit per cycle).
-    announce_failures: bool,
-    state: Arc<Mutex<State>>,
-}
-
-impl Progress {
-    pub(crate) fn new(bars: bool) -> Self {
-        Self {
-            bars,
-            announce_failures: false,
-            state: Arc::new(Mutex::new(State::default())),
-        }
-    }
-
-    /// Warns, after each cycle that did not end ok, what it left behind
-    /// and the commands to see and retry it.
-    pub(crate) fn announce_failures(mut self) -> Self {
-        self.announce_failures = true;
-        self
-    }
-
-    /// The last finished cycle's numbers.
-    pub(crate) fn last_cycle(&self) -> Option<CycleSummary> {
-        self.state
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .last
-            .clone()
-    }
-
-    /// The event sink for [`viofo_pipeline::Syncer::new`].
-    pub(crate) fn sink(&self) -> impl Fn(Event) + Send + Sync + 'static {
-        let me = self.clone();
-        move |e| me.on_event(e)
-    }
-
-    fn on_event(&self, event: Event) {
-        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        match event {
-            Event::CycleStarted { mode } => {
-                tracing::debug!("cycle started ({mode} tail)");
-                st.done = 0;
-                st.total = 0;
-                st.listed = false;
-            }
-            Event::CameraOnline { firmware } => match firmware {
-                Some(f) => tracing::info!("camera online, firmware {f}"),
-                None => tracing::info!("camera online"),
-            },
-            Event::CameraOffline { reason } => tracing::warn!("camera offline: {reason}"),
-            Event::Listed { clips, pending } => {
-                if st.listed {
-                    tracing::debug!("camera lists {clips} clips, {pending} to download");
-                } else {
-                    tracing::info!("camera lists {clips} clips, {pending} to download");
-                    st.listed = true;
-                }
-                st.total = st.done + pending as u64;
-                if self.bars && st.total > 0 {
-                    if st.overall.is_none() {
-                        let span = tracing::info_span!(
-                            parent: None,
-                            "sync",
-                            indicatif.pb_show = tracing::field::Empty
-                        );
-                        span.pb_set_style(&style(
-                            "{spinner} clips {pos}/{len} · {msg} · elapsed {elapsed}",
-                        ));
-                        span.pb_start();
-                        st.overall = Some(span);
-                    }
-                    let (done, total) = (st.done, st.total);
-                    if let Some(s) = &st.overall {
-                        s.pb_set_length(total);
-                        s.pb_set_position(done);
-                        s.pb_set_message(&format!("{} left", total.saturating_sub(done)));
-                    }
-                }
-            }
-            Event::ItemStarted { name, size } => {
-                tracing::debug!(
-                    "downloading {name} ({})",
-                    size.map_or_else(|| "size unknown".into(), bytes)
-                );
-                if self.bars {
-                    let span = tracing::info_span!(
-                        parent: None,
-                        "clip",
-                        indicatif.pb_show = tracing::field::Empty
-                    );
-                    span.pb_set_style(&style(
-                        "  {msg} {wide_bar} {decimal_bytes}/{decimal_total_bytes} {decimal_bytes_per_sec} ETA {eta}",
-                    ));
-                    span.pb_set_length(size.unwrap_or(0));
-                    span.pb_set_message(&name);
-                    span.pb_start();
-                    st.clips.insert(name, span);
-                }
-            }
-            Event::ItemProgress { name, bytes, total } => {
-                if let Some(span) = st.clips.get(&name) {
-                    if let Some(t) = total {
-                        span.pb_set_length(t);
-                    }
-                    span.pb_set_position(bytes);
-                }
-            }
-            Event::ItemDone {
-                name,
-                bytes: n,
-                duration,
-            } => {
-                st.clips.remove(&name);
-                st.done += 1;
-                st.total = st.total.max(st.done);
-                let secs = duration.as_secs_f64();
-                let rate = if secs > 0.0 { n as f64 / secs } else { 0.0 };
-                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-                let rate = bytes(rate as u64);
-                tracing::info!("archived {name} ({}, {secs:.1}s, {rate}/s)", bytes(n));
-                let (done, total) = (st.done, st.total);
-                if let Some(s) = &st.overall {
-                    s.pb_set_length(total);
-                    s.pb_set_position(done);
-                    s.pb_set_message(&format!("{} left", total.saturating_sub(done)));
-                }
-            }
-            Event::ItemFailed {
-                name,
-                error,
-                retryable,
-            } => {
-                st.clips.remove(&name);
-                // The pipeline warns about every failure itself.
-                let again = if retryable {
-                    "will retry"
-                } else {
-                    "not retried"
-                };
-                tracing::debug!("{name} failed ({again}): {error}");
-            }
-            Event::ItemSkipped { name, reason } => {
-                st.clips.remove(&name);
-                tracing::info!("skipped {name}: {reason}");
-            }
-            Event::Delete { name, outcome } => match outcome {
-                // The pipeline logs confirmed deletes itself.
-                DeleteResult::Confirmed => tracing::debug!("deleted {name} from the camera"),
-                DeleteResult::Refused { status } => {
-                    tracing::warn!("the camera refused to delete {name} (status {status})");
-                }
-                DeleteResult::Waiting { reason } => {
-                    tracing::debug!("{name} stays on the camera for now: {reason}");
-                }
-                DeleteResult::Skipped { reason } => {
-                    tracing::debug!("not deleting {name} from the camera: {reason}");
-                }
-            },
-            Event::DeleteRetried { name, error } => {
-                tracing::warn!(
-                    "deleting {name} from the camera failed (asked again later): {error}"
-                );
-            }
-            Event::Pruned { path, reason } => {
-                tracing::info!("retention removed {} ({reason})", path.display());
-            }
-            Event::CycleDone(summary) => {
-                st.clips.clear();
-                st.overall = None;
-                if self.announce_failures && !summary.is_ok() {
-                    tracing::warn!("{}", crate::report::failures(&summary));
-                }
-                st.last = Some(summary);
-            }
-            _ => {}
-        }
-    }
-}
-
-fn style(template: &str) -> ProgressStyle {
-    ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar())
 }

@@ -92,6 +92,7 @@ pub(crate) async fn watch(l: &Loaded, bars: bool) -> Result<Exit> {
         let sink = sink.clone();
         prepare(l, move |e| sink(e), &camera_id, &address).await?
     };
+    progress.read_queue(p.store.clone(), &camera_id);
     let server = match server {
         None => None,
         Some((addr, cfg)) => match bind(addr).await {
@@ -225,6 +226,8 @@ async fn run(
     let mut backoff = syncer.config().backoff.clone();
     backoff.reset();
     let mut paused = control.paused.subscribe();
+    // "Camera away" is said once while it stays away, then at DEBUG.
+    let mut away_said = false;
     loop {
         if shutdown.is_stopping() {
             return Ok(());
@@ -246,6 +249,7 @@ async fn run(
         let (delay, camera_away) = match result {
             Ok(_) => {
                 backoff.reset();
+                away_said = false;
                 camera.learn_model().await;
                 (interval, false)
             }
@@ -253,7 +257,12 @@ async fn run(
             Err(e) if e.is_interrupted() => continue,
             Err(e) if e.is_offline() => {
                 let d = backoff.next_delay();
-                tracing::info!("camera away; next try in {}s", d.as_secs());
+                if away_said {
+                    tracing::debug!("camera still away; next try in {}s", d.as_secs());
+                } else {
+                    tracing::info!("camera away; next try in {}s", d.as_secs());
+                    away_said = true;
+                }
                 (d, true)
             }
             Err(e) if e.is_store() || e.is_config() => {
