@@ -31,6 +31,11 @@
 //!   rest when downloads stop; stored with source `triage` and replaced by
 //!   the file's track (always stored) once downloaded. Triage failures
 //!   fail neither the clip nor the cycle.
+//! - With [`SyncConfig::places`], a pending parking clip whose triage
+//!   track lies wholly inside a place flagged `skip_parking` is skipped,
+//!   "parked at Home" ([`places::parked_at`]): never downloaded, so never
+//!   deleted from the camera; decided as its track is stored and again at
+//!   the start of every cycle, so it comes back when the places change.
 //! - [`check_archive`] runs first: a missing, non-folder or unwritable
 //!   archive stops the cycle before the camera or any clip is touched. [`TailMode::Inline`] runs the same tail between
 //!   downloads, the old way, for comparison.

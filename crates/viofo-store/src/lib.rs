@@ -143,6 +143,14 @@
 //! order, clips without a track or with one taken at another size) does
 //! not offer the clip again until its size changes.
 //!
+//! # Skipped clips
+//!
+//! [`Store::set_skip`] gives a pending clip a skip reason ("parked at
+//! Home", decided by the pipeline from its track and the places): it stays
+//! `pending` but neither queue offers it, [`StateCounts::skipped`] counts it
+//! apart from `pending`, and [`Store::start_download`] clears the reason.
+//! Clearing it (`None`) makes the clip downloadable again.
+//!
 //! # One owner, many readers
 //!
 //! [`Store::open`] takes an exclusive `flock` on `<db>.lock` for as long as
