@@ -119,6 +119,13 @@ pub struct SyncConfig {
     /// cycle with [`Error::is_wrong_camera`](crate::Error::is_wrong_camera)
     /// before the store is touched.
     pub accept_camera: bool,
+    /// With several cameras sharing one archive: the folder holding every
+    /// camera's folder (`archive` is then `<shared_archive>/<camera id>`).
+    /// Retention's space and quota rules then weigh every camera's clips,
+    /// oldest first whichever camera recorded them; the age rule
+    /// (`retention.keep`) stays this camera's. Default `None`: the archive
+    /// is this camera's alone.
+    pub shared_archive: Option<PathBuf>,
     /// What shutdown does to the download in flight.
     pub on_interrupt: OnInterrupt,
     /// Watch mode's waits while the camera is away (default 10 s, 30 s,
@@ -165,6 +172,7 @@ impl SyncConfig {
             gps: Some(GpsConfig::default()),
             triage: None,
             accept_camera: false,
+            shared_archive: None,
             on_interrupt: OnInterrupt::Finish,
             backoff: Backoff::new(),
             places: Vec::new(),
@@ -194,6 +202,15 @@ impl SyncConfig {
             ));
         }
         crate::places::validate_places(&self.places)?;
+        if let Some(shared) = &self.shared_archive
+            && (self.archive == *shared || !self.archive.starts_with(shared))
+        {
+            return Err(Error::config(format!(
+                "the archive {} is not a camera's folder inside the shared archive {}",
+                self.archive.display(),
+                shared.display()
+            )));
+        }
         if self.tail_queue == 0 {
             return Err(Error::config("tail_queue must be at least 1"));
         }

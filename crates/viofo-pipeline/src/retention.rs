@@ -224,6 +224,18 @@ pub fn scan_archive(
     recorded_at: &dyn Fn(&str) -> Option<PrimitiveDateTime>,
     locked: &dyn Fn(&str) -> bool,
 ) -> std::io::Result<Vec<ArchivedClip>> {
+    scan_to_depth(root, 1, clock, recorded_at, locked)
+}
+
+/// [`scan_archive`] going `max_depth` folders down (1: the grouping
+/// folders; 2: the camera folders of a shared archive and theirs).
+pub(crate) fn scan_to_depth(
+    root: &Path,
+    max_depth: u8,
+    clock: crate::CameraClock,
+    recorded_at: &dyn Fn(&str) -> Option<PrimitiveDateTime>,
+    locked: &dyn Fn(&str) -> bool,
+) -> std::io::Result<Vec<ArchivedClip>> {
     let mut out = Vec::new();
     let mut dirs = vec![(root.to_path_buf(), 0u8)];
     while let Some((dir, depth)) = dirs.pop() {
@@ -246,7 +258,7 @@ pub fn scan_archive(
             let path = entry.path();
             let Ok(meta) = entry.metadata() else { continue };
             if meta.is_dir() {
-                if depth == 0 {
+                if depth < max_depth {
                     dirs.push((path, depth + 1));
                 }
                 continue;
@@ -311,138 +323,8 @@ fn remove_if_present(path: &Path) -> std::io::Result<()> {
     }
 }
 
-/// What [`apply`] needs from the running sync.
-pub(crate) struct Apply<'a> {
-    pub(crate) store: &'a viofo_store::Store,
-    pub(crate) camera_id: &'a str,
-    pub(crate) policy: &'a RetentionPolicy,
-    pub(crate) root: PathBuf,
-    /// Names the camera lists as locked now.
-    pub(crate) locked: std::collections::HashSet<String>,
-    /// Space only, and never a clip recorded at or after this (a download
-    /// is in flight).
-    pub(crate) protect_from: Option<PrimitiveDateTime>,
-    /// The camera's clock: clip times are its readings.
-    pub(crate) clock: crate::CameraClock,
-    pub(crate) events: &'a dyn crate::events::EventSink,
-}
-
-/// Applies retention to the archive: plans (off the async threads),
-/// removes each evicted clip with its sidecars, and records it as pruned
-/// in the store so `status` and `queue` stop calling it archived. Returns
-/// how many clips were removed. Problems are logged, never fatal.
-pub(crate) async fn apply(a: Apply<'_>) -> u64 {
-    let policy = a.policy.clone();
-    if policy.is_noop() {
-        return 0;
-    }
-    let root = a.root.clone();
-    let locked = a.locked;
-    let protect_from = a.protect_from;
-    let clock = a.clock;
-    let during_downloads = protect_from.is_some();
-    let planned = tokio::task::spawn_blocking(move || {
-        let disk = DiskSpace::of(&root).ok();
-        if during_downloads {
-            let over = policy.quota.is_some()
-                || match (disk, policy.max_used_percent) {
-                    (Some(d), Some(limit)) => d.used_percent() > limit,
-                    _ => false,
-                };
-            if !over {
-                return Ok((Vec::new(), Plan::default()));
-            }
-        }
-        let clips = scan_archive(&root, clock, &crate::recorded_at_from_name, &|n| {
-            locked.contains(n)
-        })?;
-        let mut policy = policy;
-        if during_downloads {
-            policy.keep = None;
-        }
-        let plan = plan(&clips, &policy, clock.now(), disk, protect_from);
-        Ok::<_, std::io::Error>((clips, plan))
-    })
-    .await;
-    let (clips, plan) = match planned {
-        Ok(Ok(p)) => p,
-        Ok(Err(e)) => {
-            tracing::warn!("retention: cannot read the archive: {e}");
-            return 0;
-        }
-        Err(e) => {
-            tracing::warn!("retention: planning failed: {e}");
-            return 0;
-        }
-    };
-    let mut pruned = 0;
-    for ev in &plan.evictions {
-        let Some(clip) = clips.get(ev.index) else {
-            continue;
-        };
-        let name = clip
-            .path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default()
-            .to_owned();
-        let row = a.store.get_by_name(a.camera_id, &name).await.ok().flatten();
-        // A clip the store knows as locked is protected too.
-        if a.policy.protect_locked && row.as_ref().is_some_and(|r| r.locked) {
-            continue;
-        }
-        let reason = match ev.reason {
-            EvictReason::Age => "older than the keep period",
-            EvictReason::Space => "disk above the retention limit",
-            EvictReason::Quota => "archive above its quota",
-        };
-        let c = clip.clone();
-        match tokio::task::spawn_blocking(move || remove(&c)).await {
-            Ok(Ok(())) => {
-                tracing::info!("retention: removed {} ({reason})", clip.path.display());
-                pruned += 1;
-                if let Some(row) = row
-                    && matches!(
-                        row.state,
-                        viofo_store::ClipState::Done | viofo_store::ClipState::Downloaded
-                    )
-                {
-                    a.store.mark_pruned(row.id).submit();
-                }
-                a.events.emit(crate::events::Event::Pruned {
-                    path: clip.path.clone(),
-                    reason: reason.to_owned(),
-                });
-            }
-            Ok(Err(e)) => tracing::warn!("retention: {}: {e}", clip.path.display()),
-            Err(e) => tracing::warn!("retention: removal failed: {e}"),
-        }
-    }
-    if plan.still_over_limit {
-        tracing::warn!(
-            archive_bytes = plan.archive_bytes,
-            freed = plan.freed,
-            "retention: the disk stays above {}% after removing {} MB of the archive's {} MB: what is \
-             left is the newest day, locked clips or newer than the clip being downloaded; the rest \
-             of the disk is other data, which pruning the archive cannot free",
-            a.policy.max_used_percent.unwrap_or(100.0),
-            plan.freed / 1_000_000,
-            plan.archive_bytes / 1_000_000,
-        );
-    }
-    if plan.still_over_quota {
-        tracing::warn!(
-            archive_bytes = plan.archive_bytes,
-            freed = plan.freed,
-            "retention: the archive stays above its quota of {} MB after removing {} MB of {} MB: \
-             what is left is the newest day, locked clips or newer than the clip being downloaded",
-            a.policy.quota.unwrap_or(0) / 1_000_000,
-            plan.freed / 1_000_000,
-            plan.archive_bytes / 1_000_000,
-        );
-    }
-    pruned
-}
+mod apply;
+pub(crate) use apply::{Apply, apply};
 
 #[cfg(test)]
 mod tests;

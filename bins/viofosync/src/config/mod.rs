@@ -221,6 +221,7 @@ impl Loaded {
             .map(|c| {
                 let mut settings = c.settings.clone();
                 if several {
+                    settings.sync.shared_archive.clone_from(&settings.archive);
                     settings.archive = settings.archive.map(|a| a.join(&c.id));
                 }
                 Loaded {

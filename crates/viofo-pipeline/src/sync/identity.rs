@@ -163,7 +163,7 @@ mod tests {
     const T0: i64 = 1_766_577_600_000;
     const MIN: i64 = 60_000;
 
-    fn listed(seq: u32, minute: i64, size: u64) -> ListedClip {
+    fn listed(seq: i64, minute: i64, size: u64) -> ListedClip {
         let name = format!("2025_1224_12{minute:02}00_{seq:06}F.MP4");
         ListedClip {
             remote_path: format!("/DCIM/Movie/{name}"),
@@ -229,11 +229,11 @@ mod tests {
     fn the_same_card_later_is_the_same_camera() {
         // Known: minutes 0..10. The card now holds 5..20 (0..4 looped off).
         let old: Vec<ListedClip> = (0..10)
-            .map(|m| listed(m as u32, m, 1_000 + m as u64))
+            .map(|m| listed(m, m, 1_000 + m.unsigned_abs()))
             .collect();
         let known: Vec<KnownClip> = old.iter().map(known).collect();
         let now: Vec<ListedClip> = (5..20)
-            .map(|m| listed(m as u32, m, 1_000 + m as u64))
+            .map(|m| listed(m, m, 1_000 + m.unsigned_abs()))
             .collect();
         assert_eq!(judge(None, None, None, &now, &known), Verdict::Same);
     }
@@ -241,9 +241,9 @@ mod tests {
     #[test]
     fn a_formatted_card_is_the_same_camera() {
         let known: Vec<KnownClip> = (0..10)
-            .map(|m| known(&listed(m as u32, m, 1_000)))
+            .map(|m| known(&listed(m, m, 1_000)))
             .collect();
-        let now: Vec<ListedClip> = (30..35).map(|m| listed(900 + m as u32, m, 5)).collect();
+        let now: Vec<ListedClip> = (30..35).map(|m| listed(900 + m, m, 5)).collect();
         assert_eq!(judge(None, None, None, &now, &known), Verdict::Same);
     }
 
@@ -251,9 +251,9 @@ mod tests {
     fn a_card_missing_every_clip_of_its_window_is_another_device() {
         // The other car of the same model recorded over the same hour.
         let known: Vec<KnownClip> = (0..10)
-            .map(|m| known(&listed(m as u32, m, 1_000)))
+            .map(|m| known(&listed(m, m, 1_000)))
             .collect();
-        let now: Vec<ListedClip> = (2..8).map(|m| listed(500 + m as u32, m, 7)).collect();
+        let now: Vec<ListedClip> = (2..8).map(|m| listed(500 + m, m, 7)).collect();
         let v = judge(None, Some("A329S"), None, &now, &known);
         assert!(
             matches!(v, Verdict::Refuse(ref w) if w.contains("6 clips")),
@@ -263,8 +263,8 @@ mod tests {
 
     #[test]
     fn names_known_with_other_sizes_are_another_device() {
-        let known: Vec<KnownClip> = (0..5).map(|m| known(&listed(m as u32, m, 1_000))).collect();
-        let now: Vec<ListedClip> = (0..5).map(|m| listed(m as u32, m, 2_000)).collect();
+        let known: Vec<KnownClip> = (0..5).map(|m| known(&listed(m, m, 1_000))).collect();
+        let now: Vec<ListedClip> = (0..5).map(|m| listed(m, m, 2_000)).collect();
         assert!(matches!(
             judge(None, None, None, &now, &known),
             Verdict::Refuse(_)
@@ -274,7 +274,7 @@ mod tests {
     #[test]
     fn one_matching_clip_or_thin_evidence_accepts() {
         let known: Vec<KnownClip> = (0..10)
-            .map(|m| known(&listed(m as u32, m, 1_000)))
+            .map(|m| known(&listed(m, m, 1_000)))
             .collect();
         // Everything else deleted in the app, one clip left: the same card.
         let now = vec![listed(3, 3, 1_000), listed(700, 9, 5)];

@@ -505,6 +505,7 @@ impl Syncer {
             protect_from,
             clock: s.cfg.camera_clock,
             events: &*s.events,
+            shared_root: s.cfg.shared_archive.clone(),
         })
         .await;
         cx.st().counters.pruned += pruned;

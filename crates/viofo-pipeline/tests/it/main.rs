@@ -10,5 +10,6 @@ mod import;
 mod journeys;
 mod places;
 mod policies;
+mod shared;
 mod triage;
 mod watch;
