@@ -8,6 +8,7 @@ mod demo;
 mod doctor;
 mod errors;
 mod gpx;
+mod import;
 mod multi;
 mod output;
 mod places;
@@ -89,6 +90,8 @@ enum Command {
     Timings(TimingsArgs),
     /// Extract GPS tracks from clips on disk.
     Gpx(gpx::GpxArgs),
+    /// Archive the clips of an SD card or a folder as a sync would (--move removes the sources).
+    Import(import::ImportArgs),
     /// Serve a simulated camera on 127.0.0.1.
     #[cfg(feature = "sim")]
     Sim(sim::SimArgs),
@@ -111,6 +114,7 @@ impl Command {
         match self {
             Command::Sync(c) | Command::Watch(c) => Some(&c.settings),
             Command::RetryFailed(s) | Command::Places(s) => Some(s),
+            Command::Import(i) => Some(&i.settings),
             Command::Status(s) => Some(&s.settings),
             Command::Doctor(d) => Some(&d.settings),
             Command::Queue(q) => Some(&q.settings),
@@ -297,6 +301,7 @@ async fn run(cli: Cli) -> ExitCode {
         Command::RetryFailed(_) => commands::retry_failed(&loaded).await,
         Command::Timings(t) => commands::timings(&loaded, t.cycles).await,
         Command::Doctor(d) => doctor::doctor(&loaded, d.init).await,
+        Command::Import(i) => import::run(&loaded, &i, bars).await,
         Command::Places(_) => places::places(&loaded).await,
         Command::Config(c) => {
             if c.path {
