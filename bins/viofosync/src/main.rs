@@ -17,6 +17,7 @@ mod report;
 #[cfg(feature = "sim")]
 mod sim;
 mod stdout;
+mod trips;
 mod watch;
 
 use std::path::PathBuf;
@@ -99,6 +100,8 @@ enum Command {
     Doctor(DoctorArgs),
     /// Print the effective configuration, each value's source, the file path.
     Config(ConfigArgs),
+    /// The journeys (trips) detected from the GPS tracks, newest first; `trips show ID` lists one's clips.
+    Trips(trips::TripsArgs),
     /// List the configured places ([[place]] in the file) and how many clips each matched.
     Places(SettingsArgs),
     /// Sync a simulated camera into a fresh folder; show what landed where and the timings.
@@ -120,6 +123,7 @@ impl Command {
             Command::Queue(q) => Some(&q.settings),
             Command::Timings(t) => Some(&t.settings),
             Command::Config(c) => Some(&c.settings),
+            Command::Trips(t) => Some(&t.settings),
             Command::Gpx(_) => None,
             #[cfg(feature = "sim")]
             Command::Sim(_) | Command::Demo(_) => None,
@@ -303,6 +307,7 @@ async fn run(cli: Cli) -> ExitCode {
         Command::Doctor(d) => doctor::doctor(&loaded, d.init).await,
         Command::Import(i) => import::run(&loaded, &i, bars).await,
         Command::Places(_) => places::places(&loaded).await,
+        Command::Trips(t) => trips::trips(&loaded, &t).await,
         Command::Config(c) => {
             if c.path {
                 outln!("{}", loaded.file.display());

@@ -20,6 +20,7 @@ mod queue;
 mod space;
 mod status;
 mod sync;
+mod trips;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
