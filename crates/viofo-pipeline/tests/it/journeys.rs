@@ -126,3 +126,53 @@ async fn journeys_off_stores_none_and_writes_no_file() {
     assert!(rig.store.journeys(None, None, 10).await.unwrap().is_empty());
     assert!(!rig.archive.join(JOURNEYS_DIR).exists());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn triage_makes_journeys_before_the_downloads_and_the_journeys_priority_takes_the_newest() {
+    let spec = ClipSpec::synthetic(6)
+        .size(1_000_000)
+        .rear(true)
+        .parking_every(3);
+    let rig = start_rig(SimConfig::default().with_clips(spec)).await;
+    let mut cfg = rig.config();
+    cfg.triage = Some(viofo_gps::TriageMode::Full);
+    cfg.policy = viofo_store::Policy::Journeys;
+
+    // A quota no clip fits: nothing is downloaded, the triage takes every
+    // clip and the journeys come from its tracks.
+    let mut first = cfg.clone();
+    first.retention.quota = Some(1);
+    let err = rig.cycle(first).await.unwrap_err();
+    assert!(err.is_disk_full(), "{err:#}");
+    assert!(rig.started_order().is_empty());
+    let js = rig.store.journeys(Some(CAMERA), None, 10).await.unwrap();
+    assert_eq!(js.len(), 2, "{js:#?}");
+    for j in &js {
+        assert_eq!(j.clips, 4);
+        assert_eq!(j.downloaded_bytes, 0);
+        assert!(j.distance_m > 100.0);
+    }
+
+    // Then the downloads: the newest journey's clips first (every
+    // channel, in recording order), the older journey's, then the parking
+    // clips (in no journey), oldest first.
+    rig.cycle(cfg).await.unwrap();
+    let names = rig.names();
+    let slot = |s: usize, rear: bool| {
+        let seq = format!("{:06}", s + 1);
+        names
+            .iter()
+            .find(|n| n.contains(&seq) && n.contains(if rear { "R." } else { "F." }))
+            .unwrap_or_else(|| panic!("slot {s}: {names:?}"))
+            .clone()
+    };
+    let mut expected = Vec::new();
+    for s in [3, 4, 0, 1, 2, 5] {
+        expected.push(slot(s, false));
+        expected.push(slot(s, true));
+    }
+    assert_eq!(rig.started_order(), expected);
+    let js = rig.store.journeys(Some(CAMERA), None, 10).await.unwrap();
+    assert_eq!(js.len(), 2);
+    assert!(js.iter().all(|j| j.downloaded_bytes == j.bytes));
+}
