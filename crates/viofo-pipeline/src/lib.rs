@@ -36,6 +36,11 @@
 //!   "parked at Home" ([`places::parked_at`]): never downloaded, so never
 //!   deleted from the camera; decided as its track is stored and again at
 //!   the start of every cycle, so it comes back when the places change.
+//! - With [`SyncConfig::journeys`] on (the default), every stored track
+//!   has the journeys around its clip recomputed by a task of the syncer,
+//!   off the download path, and replaced in the store in one transaction,
+//!   with a merged GPX per journey in `<archive>/journeys/`
+//!   ([`journeys`]; [`journeys::rebuild_journeys`] recomputes them all).
 //! - [`check_archive`] runs first: a missing, non-folder or unwritable
 //!   archive stops the cycle before the camera or any clip is touched. [`TailMode::Inline`] runs the same tail between
 //!   downloads, the old way, for comparison.
