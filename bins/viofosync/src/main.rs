@@ -16,6 +16,7 @@ mod progress;
 mod report;
 #[cfg(feature = "sim")]
 mod sim;
+mod status;
 mod stdout;
 mod trips;
 mod watch;
@@ -173,6 +174,10 @@ struct StatusArgs {
     /// state database and a probe of the camera; writes nothing).
     #[arg(long)]
     json: bool,
+    /// The camera to show (a [[camera]] id, or any camera id the state
+    /// database knows; default: the configured camera(s)).
+    #[arg(long = "camera")]
+    camera_filter: Option<String>,
     #[command(flatten)]
     settings: SettingsArgs,
 }
@@ -297,8 +302,10 @@ async fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Sync(c) => multi::sync(&loaded, c.camera_filter.as_deref(), bars).await,
         Command::Watch(c) => multi::watch(&loaded, c.camera_filter.as_deref(), bars).await,
-        Command::Status(s) if s.json => commands::status_json(&loaded).await,
-        Command::Status(_) => commands::status(&loaded).await,
+        Command::Status(s) if s.json => {
+            status::status_json(&loaded, s.camera_filter.as_deref()).await
+        }
+        Command::Status(s) => status::status(&loaded, s.camera_filter.as_deref()).await,
         Command::Queue(q) => {
             commands::queue(&loaded, &q.state, q.camera_filter.as_deref(), q.limit).await
         }

@@ -228,3 +228,79 @@ fn a_non_loopback_listen_without_a_token_exits_2() {
         "{out}"
     );
 }
+
+/// `status` shows the camera asked about: the configured one by default,
+/// another with `--camera ID` (known to the state database only: not
+/// asked), each with its own queue and its own last cycle, whichever
+/// camera ran last; `status --json` prints that camera's model.
+#[test]
+fn status_shows_the_camera_asked_about_not_the_last_cycle_of_any() {
+    let a = Camera::with_clips(2, 10_000);
+    let b = Camera::with_clips(3, 10_000);
+    let env = Env::new();
+    crate::ok(
+        env.sync_cmd(&a)
+            .env("VIOFOSYNC_CAMERA_ID", "cam-a")
+            .arg("sync"),
+    );
+    std::fs::create_dir_all(env.path("archive-b")).unwrap();
+    crate::ok(
+        env.sync_cmd(&b)
+            .env("VIOFOSYNC_CAMERA_ID", "cam-b")
+            .env("VIOFOSYNC_ARCHIVE", env.path("archive-b"))
+            .arg("sync"),
+    );
+    let status_a = || {
+        let mut c = env.sync_cmd(&a);
+        c.env("VIOFOSYNC_CAMERA_ID", "cam-a");
+        c
+    };
+
+    // The configured camera, though cam-b ran the last cycle.
+    let out = crate::ok(status_a().arg("status"));
+    assert!(out.contains("camera: http://127.0.0.1:"), "{out}");
+    assert!(out.contains("queue (cam-a): 0 pending"), "{out}");
+    assert!(out.contains("2 done"), "{out}");
+    let last = out.lines().find(|l| l.starts_with("last cycle")).unwrap();
+    assert!(
+        last.starts_with("last cycle: #1 ") && last.contains(": 2 clips"),
+        "{out}"
+    );
+
+    // Another camera the state database knows.
+    let asked_b = b.sim().requests().len();
+    let out = crate::ok(status_a().args(["status", "--camera", "cam-b"]));
+    assert!(out.contains("camera cam-b: not configured"), "{out}");
+    assert!(out.contains("queue (cam-b): 0 pending"), "{out}");
+    assert!(out.contains("3 done"), "{out}");
+    let last = out.lines().find(|l| l.starts_with("last cycle")).unwrap();
+    assert!(
+        last.starts_with("last cycle: #2 ") && last.contains(": 3 clips"),
+        "{out}"
+    );
+
+    // The JSON is the /api/status model of the camera asked about.
+    let json = |args: &[&str]| -> serde_json::Value {
+        let out = crate::ok(status_a().args(args));
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
+    };
+    let ids = |v: &serde_json::Value| -> Vec<i64> {
+        v["last_cycles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_i64().unwrap())
+            .collect()
+    };
+    let v = json(&["status", "--json"]);
+    assert_eq!(v["camera"]["id"], "cam-a", "{v:#}");
+    assert_eq!(v["camera"]["online"], true, "{v:#}");
+    assert_eq!(v["queue"]["done"], 2, "{v:#}");
+    assert_eq!(ids(&v), vec![1], "{v:#}");
+    let v = json(&["status", "--json", "--camera", "cam-b"]);
+    assert_eq!(v["camera"]["id"], "cam-b", "{v:#}");
+    assert_eq!(v["camera"]["online"], false, "not asked: {v:#}");
+    assert_eq!(v["queue"]["done"], 3, "{v:#}");
+    assert_eq!(ids(&v), vec![2], "{v:#}");
+    assert_eq!(b.sim().requests().len(), asked_b, "cam-b is not asked");
+}
