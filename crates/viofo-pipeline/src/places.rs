@@ -343,6 +343,15 @@ mod tests {
                 .contains("place[2].name = \"HOME\": already the name of place[1]"),
             "{e}"
         );
+        // SyncConfig::validate (so Syncer::new) checks them too.
+        let mut cfg = crate::SyncConfig::new("cam", "/archive");
+        assert!(cfg.validate().is_ok());
+        cfg.places = vec![ok.clone(), named("Work", 48.0, 2.0, -3.0, true)];
+        let e = cfg.validate().unwrap_err();
+        assert!(
+            e.is_config() && e.to_string().contains("place[2].radius_m"),
+            "{e}"
+        );
         // The bounds themselves are allowed.
         assert!(validate_places(&[named("Pole", 90.0, -180.0, 0.001, false)]).is_ok());
     }
