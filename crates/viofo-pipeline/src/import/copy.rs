@@ -47,6 +47,9 @@ pub(super) enum CopyError {
 pub(super) struct CopyCtx<'a> {
     pub(super) gps: Option<GpsConfig>,
     pub(super) photo: bool,
+    /// The size the scan saw (sizes the buffer: a small clip does not need
+    /// a whole chunk's).
+    pub(super) size: u64,
     /// Called with the bytes of each chunk copied.
     pub(super) progress: &'a dyn Fn(u64),
     pub(super) aborted: &'a dyn Fn() -> bool,
@@ -87,7 +90,10 @@ fn copy_to_part(
     let opts = cx.gps.as_ref().map(super::gps_options);
     let mut gps = opts.filter(|_| !cx.photo).map(StreamExtractor::new);
     let mut hasher = Xxh3::new();
-    let mut buf = vec![0u8; CHUNK];
+    let cap = usize::try_from(cx.size.saturating_add(1))
+        .unwrap_or(CHUNK)
+        .clamp(64 * 1024, CHUNK);
+    let mut buf = vec![0u8; cap];
     let mut bytes = 0u64;
     loop {
         if (cx.aborted)() {

@@ -219,13 +219,14 @@ impl Importer {
             });
             let dest = dest_for(&self.cfg, &c.rec);
             let (ev, stop) = (events.clone(), shutdown.clone());
-            let (gps, photo, src) = (self.cfg.gps, c.rec.is_photo(), c.path.clone());
+            let (gps, photo, src, size) = (self.cfg.gps, c.rec.is_photo(), c.path.clone(), c.size);
             let copied = blocking(move || {
                 let progress = |n| ev(ImportEvent::Progress { bytes: n });
                 let aborted = || stop.is_aborting();
                 let cx = CopyCtx {
                     gps,
                     photo,
+                    size,
                     progress: &progress,
                     aborted: &aborted,
                 };

@@ -1,0 +1,206 @@
+//! The import benchmark of docs/PERFORMANCE.md ("Import"): `viofosync
+//! import`'s library path against `cp -r` followed by `sync` of the same
+//! files, on the same disk.
+//!
+//! ```text
+//! cargo run --release -p viofo-pipeline --example import_bench -- \
+//!     [--clips 1400] [--size 330000] [--rounds 5] [--batch-files 64] [--dir DIR]
+//! cargo run --release -p viofo-pipeline --example import_bench -- --clips 2 --size 2000000000
+//! ```
+//!
+//! The source clips are the simulator's synthetic Viofo clips (with GPS),
+//! written once into `DIR/src/DCIM/Movie` and synced; each round then
+//! times `cp -r src copy && sync` and an import of `src` into a fresh
+//! archive with a fresh state database (both reading the sources from the
+//! page cache, both ending with everything durable), removes both copies
+//! and syncs. Prints each round, the median and best of each, their ratios, and the
+//! process's peak RSS. `DIR` defaults to a folder under the system's
+//! temporary folder; it is removed at the end.
+#![allow(clippy::print_stdout)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use viofo_pipeline::import::{ImportOptions, Importer};
+use viofo_pipeline::{Shutdown, SyncConfig};
+use viofo_sim::{ClipSpec, Sim, SimConfig};
+use viofo_store::{Store, StoreOptions};
+
+struct Args {
+    clips: usize,
+    size: u64,
+    rounds: usize,
+    batch_files: usize,
+    dir: Option<PathBuf>,
+}
+
+fn args() -> Args {
+    let mut a = Args {
+        clips: 1400,
+        size: 330_000,
+        rounds: 5,
+        batch_files: ImportOptions::default().batch_files,
+        dir: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(k) = it.next() {
+        let v = it.next().unwrap_or_default();
+        match k.as_str() {
+            "--clips" => a.clips = v.parse().expect("--clips N"),
+            "--size" => a.size = v.parse().expect("--size BYTES"),
+            "--rounds" => a.rounds = v.parse().expect("--rounds N"),
+            "--batch-files" => a.batch_files = v.parse().expect("--batch-files N"),
+            "--dir" => a.dir = Some(PathBuf::from(v)),
+            // `cargo bench`-style flags are ignored.
+            _ => {}
+        }
+    }
+    a
+}
+
+fn run(cmd: &mut Command) {
+    let st = cmd.status().expect("running a command");
+    assert!(st.success(), "{cmd:?}: {st}");
+}
+
+fn sync() {
+    run(&mut Command::new("sync"));
+}
+
+/// Peak resident set size of this process, from /proc (Linux).
+fn peak_rss_kb() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+async fn write_sources(root: &Path, clips: usize, size: u64) -> u64 {
+    let sim = Sim::start(SimConfig::default().with_clips(ClipSpec::synthetic(clips).size(size)))
+        .await
+        .expect("simulator");
+    let dir = root.join("DCIM/Movie");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut total = 0;
+    for c in sim.clips() {
+        let mut r = sim.clip_reader_at(c.folder, &c.name).unwrap();
+        let mut f = std::io::BufWriter::with_capacity(
+            1 << 20,
+            std::fs::File::create(dir.join(&c.name)).unwrap(),
+        );
+        total += std::io::copy(&mut r, &mut f).unwrap();
+    }
+    sim.shutdown().await;
+    total
+}
+
+async fn import_once(base: &Path, src: &Path, batch_files: usize) -> Duration {
+    let archive = base.join("archive");
+    std::fs::create_dir_all(&archive).unwrap();
+    let store = Store::open(StoreOptions::at(base.join("state.db")))
+        .await
+        .unwrap();
+    let mut cfg = SyncConfig::new("bench", &archive);
+    cfg.max_used_disk = None;
+    let opts = ImportOptions {
+        batch_files,
+        ..ImportOptions::default()
+    };
+    let importer = Importer::new(store.clone(), cfg, opts).unwrap();
+    let t = Instant::now();
+    let s = importer
+        .run(&[src.to_owned()], |_| {}, &Shutdown::new())
+        .await
+        .unwrap();
+    let took = t.elapsed();
+    assert!(s.is_ok() && s.failed.is_empty(), "{s:?}");
+    store.close().await.unwrap();
+    took
+}
+
+fn cp_once(base: &Path, src: &Path) -> Duration {
+    let dst = base.join("copy");
+    let t = Instant::now();
+    run(Command::new("cp").arg("-r").arg(src).arg(&dst));
+    sync();
+    t.elapsed()
+}
+
+fn clean(base: &Path) {
+    for d in ["archive", "copy"] {
+        let _ = std::fs::remove_dir_all(base.join(d));
+    }
+    let _ = std::fs::remove_file(base.join("state.db"));
+    for ext in ["db-wal", "db-shm", "db.lock"] {
+        let _ = std::fs::remove_file(base.join(format!("state.{ext}")));
+    }
+    sync();
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let a = args();
+    let tmp;
+    let base = match &a.dir {
+        Some(d) => {
+            std::fs::create_dir_all(d).unwrap();
+            d.clone()
+        }
+        None => {
+            tmp = tempfile::tempdir().unwrap();
+            tmp.path().to_owned()
+        }
+    };
+    let src = base.join("src");
+    let bytes = write_sources(&src, a.clips, a.size).await;
+    sync();
+    println!(
+        "{} clips of {} bytes ({:.1} MB) in {}",
+        a.clips,
+        a.size,
+        bytes as f64 / 1e6,
+        src.display()
+    );
+    let (mut cps, mut imps) = (Vec::new(), Vec::new());
+    for round in 1..=a.rounds {
+        clean(&base);
+        let cp = cp_once(&base, &src);
+        clean(&base);
+        let imp = import_once(&base, &src, a.batch_files).await;
+        println!(
+            "round {round}: cp -r + sync {:.3} s, import {:.3} s ({:.2}x)",
+            cp.as_secs_f64(),
+            imp.as_secs_f64(),
+            imp.as_secs_f64() / cp.as_secs_f64()
+        );
+        cps.push(cp);
+        imps.push(imp);
+    }
+    clean(&base);
+    let _ = std::fs::remove_dir_all(&src);
+    cps.sort();
+    imps.sort();
+    let median = |v: &[Duration]| v.get(v.len() / 2).copied().unwrap_or_default();
+    let (best_cp, best_imp) = (
+        cps.first().copied().unwrap_or_default(),
+        imps.first().copied().unwrap_or_default(),
+    );
+    let (med_cp, med_imp) = (median(&cps), median(&imps));
+    println!(
+        "median: cp -r + sync {:.3} s, import {:.3} s: {:.2}x",
+        med_cp.as_secs_f64(),
+        med_imp.as_secs_f64(),
+        med_imp.as_secs_f64() / med_cp.as_secs_f64()
+    );
+    println!(
+        "best: cp -r + sync {:.3} s ({:.0} MB/s), import {:.3} s ({:.0} MB/s): import takes {:.2}x \
+         the time of cp + sync ({:.0} % of its speed); peak RSS {} MB",
+        best_cp.as_secs_f64(),
+        bytes as f64 / 1e6 / best_cp.as_secs_f64(),
+        best_imp.as_secs_f64(),
+        bytes as f64 / 1e6 / best_imp.as_secs_f64(),
+        best_imp.as_secs_f64() / best_cp.as_secs_f64(),
+        100.0 * best_cp.as_secs_f64() / best_imp.as_secs_f64(),
+        peak_rss_kb().map_or_else(|| "?".to_owned(), |k| (k / 1024).to_string()),
+    );
+}
