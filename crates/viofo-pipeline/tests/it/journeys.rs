@@ -104,6 +104,11 @@ async fn a_sync_stores_journeys_split_by_parking_with_a_gpx_each() {
             .collect::<Vec<_>>()
     );
     assert_eq!(gpx_files(&rig.archive), files);
+    assert_eq!(
+        again.iter().map(|j| j.id).collect::<Vec<_>>(),
+        js.iter().map(|j| j.id).collect::<Vec<_>>(),
+        "journeys keep their ids"
+    );
 
     // Without places the names change: the old file goes.
     cfg.places.clear();

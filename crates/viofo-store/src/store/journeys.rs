@@ -58,9 +58,11 @@ fn journey_from_row(r: &SqliteRow) -> Result<JourneyRow> {
 impl Store {
     /// Replaces `camera_id`'s journeys that overlap `from_ms..=to_ms` (UTC
     /// ms) with `journeys`, in one transaction: the old ones and their
-    /// clips' links go, the new ones are inserted (new ids) and each of
-    /// their clips linked to them (a clip of another camera is not
-    /// linked). Resolves to the number inserted.
+    /// clips' links go, the new ones are inserted and each of their clips
+    /// linked to them (a clip of another camera is not linked). A new
+    /// journey keeps the id of the old one it shares the most clips with
+    /// (each old id goes to one new journey), so a journey keeps its id as
+    /// it grows; the others get new ids. Resolves to the number inserted.
     pub fn replace_journeys(
         &self,
         camera_id: &str,

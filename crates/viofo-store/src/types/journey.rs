@@ -5,7 +5,8 @@ use std::fmt;
 
 use super::{Channel, ClipId, ClipRow, TrackPoint};
 
-/// Row id of a journey. A journey recomputed gets a new id.
+/// Row id of a journey. A recomputed journey keeps the id of the old one
+/// it shares the most clips with (it grew, or was split or merged).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct JourneyId(pub i64);
 

@@ -117,8 +117,7 @@ async fn journeys_are_replaced_by_range_and_listed_newest_first() {
     let all = s.journeys(Some(CAM), None, 100).await.unwrap();
     assert_eq!(all.len(), 2);
     assert_eq!(all[0].start_ms, T0 + 12 * MIN);
-    assert_ne!(all[0].id, newer.id, "a recomputed journey has a new id");
-    assert_eq!(s.journey(newer.id).await.unwrap(), None);
+    assert_eq!(all[0].id, newer.id, "a journey keeps its id as it grows");
     assert_eq!(s.journey_clips(all[0].id).await.unwrap().len(), 4);
     assert_eq!(
         s.journey_clips(older.id)
@@ -132,6 +131,26 @@ async fn journeys_are_replaced_by_range_and_listed_newest_first() {
     let between = s.journeys_between(CAM, T0, T0 + 11 * MIN).await.unwrap();
     assert_eq!(between.len(), 1);
     assert_eq!(between[0].id, older.id);
+
+    // Split in two: the part sharing more clips keeps the id, the other
+    // gets a new one.
+    let grown_id = all[0].id;
+    s.replace_journeys(
+        CAM,
+        T0 + 35 * MIN,
+        T0 + 36 * MIN,
+        vec![
+            journey(12, 20, vec![c[2]], 1_003),
+            journey(30, 45, vec![c[3], c[4], c[5]], 3_015),
+        ],
+    )
+    .await
+    .unwrap();
+    let all = s.journeys(Some(CAM), None, 100).await.unwrap();
+    assert_eq!(all.len(), 3);
+    assert_eq!(all[0].id, grown_id);
+    assert_eq!(all[0].start_ms, T0 + 30 * MIN);
+    assert!(all[1].id != grown_id && all[1].id != older.id);
 
     // An empty replacement over everything removes them all.
     s.replace_journeys(CAM, i64::MIN, i64::MAX, Vec::new())
