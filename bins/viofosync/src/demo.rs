@@ -112,10 +112,14 @@ pub(crate) async fn run(args: &DemoArgs, bars: bool) -> Result<Exit> {
     outln!("what landed where:");
     let mut clips = 0usize;
     let mut sidecars = 0usize;
+    let mut journeys = 0usize;
+    let journeys_dir = archive.join(viofo_pipeline::journeys::gpx::JOURNEYS_DIR);
     for (path, size) in files(&archive)? {
         let rel = path.strip_prefix(&root).unwrap_or(&path);
         let name = path.to_string_lossy();
-        if name.ends_with(".gpx") || name.ends_with(".geojson") {
+        if path.parent() == Some(journeys_dir.as_path()) {
+            journeys += 1;
+        } else if name.ends_with(".gpx") || name.ends_with(".geojson") {
             sidecars += 1;
         } else {
             clips += 1;
@@ -126,6 +130,12 @@ pub(crate) async fn run(args: &DemoArgs, bars: bool) -> Result<Exit> {
         "{clips} clips and {sidecars} GPS sidecars (<clip>.MP4.gpx) in {}",
         archive.display()
     );
+    if journeys > 0 {
+        outln!(
+            "{journeys} journey track(s) in {} (see viofosync trips)",
+            journeys_dir.display()
+        );
+    }
     outln!("state database: {}", store.path().display());
     outln!();
     let cycles = if args.tail == DemoTail::Both { 2 } else { 1 };

@@ -332,6 +332,9 @@ fn demo_runs_with_no_camera_and_no_configuration() {
         "{landed:?}"
     );
     assert!(out.contains("6 clips and 6 GPS sidecars"), "{out}");
+    // Two drives an hour apart: two journeys, their tracks not counted
+    // as clip sidecars.
+    assert!(out.contains("2 journey track(s) in "), "{out}");
     assert!(
         out.contains("with the pipelined tail") && out.contains("with the inline tail"),
         "{out}"
