@@ -205,6 +205,14 @@ impl Importer {
         let mut batch: Vec<(Candidate, Copied)> = Vec::new();
         let mut batch_bytes = 0u64;
         let mut halted = None;
+        let ccx = CommitCx {
+            store: self.store.clone(),
+            archive: self.cfg.archive.clone(),
+            camera_id: self.cfg.camera_id.clone(),
+            move_sources: self.opts.move_sources,
+            events: events.clone(),
+        };
+        let mut inflight: Option<tokio::task::JoinHandle<Result<Committed>>> = None;
         for c in todo {
             if shutdown.is_stopping() {
                 break;
@@ -258,14 +266,17 @@ impl Importer {
             }
             if batch.len() >= self.opts.batch_files || batch_bytes >= self.opts.batch_bytes {
                 batch_bytes = 0;
-                if let Err(e) = self
-                    .commit(std::mem::take(&mut batch), events, summary)
-                    .await
-                {
+                // One commit at a time, beside the next batch's copies.
+                if let Err(e) = settle(&mut inflight, summary).await {
                     halted = Some(e);
                     break;
                 }
+                let b = std::mem::take(&mut batch);
+                inflight = Some(tokio::spawn(commit_batch(ccx.clone(), b)));
             }
+        }
+        if let Err(e) = settle(&mut inflight, summary).await {
+            halted.get_or_insert(e);
         }
         if !batch.is_empty() {
             if shutdown.is_aborting() {
@@ -274,68 +285,16 @@ impl Importer {
                     commit::discard(&copies);
                 })
                 .await;
-            } else if let Err(e) = self.commit(batch, events, summary).await {
-                halted.get_or_insert(e);
+            } else {
+                match commit_batch(ccx, batch).await {
+                    Ok(c) => c.apply(summary),
+                    Err(e) => {
+                        halted.get_or_insert(e);
+                    }
+                }
             }
         }
         halted
-    }
-
-    /// The batch's durable point: sync, renames, folder syncs, one store
-    /// transaction; then the `--move` removals.
-    async fn commit(
-        &self,
-        batch: Vec<(Candidate, Copied)>,
-        events: &Events,
-        summary: &mut ImportSummary,
-    ) -> Result<()> {
-        let archive = self.cfg.archive.clone();
-        let (batch, durable) = blocking(move || {
-            let copies: Vec<&Copied> = batch.iter().map(|(_, k)| k).collect();
-            let r =
-                commit::sync_batch(&archive, &copies).and_then(|()| commit::rename_batch(&copies));
-            if r.is_err() {
-                commit::discard(&copies);
-            }
-            (batch, r)
-        })
-        .await?;
-        durable.map_err(Error::io)?;
-        let clips = batch.iter().map(|(c, k)| imported(&c.rec, k)).collect();
-        self.store
-            .record_imports(&self.cfg.camera_id, clips)
-            .await?;
-        for (c, k) in &batch {
-            summary.imported += 1;
-            summary.bytes += k.bytes;
-            events(ImportEvent::Imported {
-                path: c.path.clone(),
-                dest: k.dest.clone(),
-                bytes: k.bytes,
-            });
-        }
-        if self.opts.move_sources {
-            let sources: Vec<PathBuf> = batch.into_iter().map(|(c, _)| c.path).collect();
-            let (sources, failed) = blocking(move || {
-                let failed = commit::remove_sources(&sources);
-                (sources, failed)
-            })
-            .await?;
-            for s in sources {
-                if !failed.iter().any(|(p, _)| *p == s) {
-                    summary.removed += 1;
-                    events(ImportEvent::Removed { path: s });
-                }
-            }
-            for (p, why) in failed {
-                tracing::warn!(
-                    "import: {} is archived but could not be removed: {why}",
-                    p.display()
-                );
-                summary.not_removed.push((p, why));
-            }
-        }
-        Ok(())
     }
 
     /// The sync's space rules before a clip starts: the disk no fuller than
@@ -366,8 +325,99 @@ impl Importer {
     }
 }
 
+/// What a batch's commit needs, owned: it runs beside the next copies.
+#[derive(Clone)]
+struct CommitCx {
+    store: viofo_store::Store,
+    archive: PathBuf,
+    camera_id: String,
+    move_sources: bool,
+    events: Events,
+}
+
+/// What a batch's commit did.
+#[derive(Debug, Default)]
+struct Committed {
+    imported: u64,
+    bytes: u64,
+    removed: u64,
+    not_removed: Vec<(PathBuf, String)>,
+}
+
+impl Committed {
+    fn apply(self, summary: &mut ImportSummary) {
+        summary.imported += self.imported;
+        summary.bytes += self.bytes;
+        summary.removed += self.removed;
+        summary.not_removed.extend(self.not_removed);
+    }
+}
+
+/// Waits for the commit in flight, if any, and counts what it did.
+async fn settle(
+    inflight: &mut Option<tokio::task::JoinHandle<Result<Committed>>>,
+    summary: &mut ImportSummary,
+) -> Result<()> {
+    let Some(h) = inflight.take() else {
+        return Ok(());
+    };
+    let c = h.await.map_err(|e| Error::io(std::io::Error::other(e)))??;
+    c.apply(summary);
+    Ok(())
+}
+
+/// The batch's durable point: one sync of the filesystem, the renames, one
+/// sync per folder, one store transaction; then the `--move` removals.
+async fn commit_batch(cx: CommitCx, batch: Vec<(Candidate, Copied)>) -> Result<Committed> {
+    let archive = cx.archive.clone();
+    let (batch, durable) = blocking(move || {
+        let copies: Vec<&Copied> = batch.iter().map(|(_, k)| k).collect();
+        let r = commit::sync_batch(&archive, &copies).and_then(|()| commit::rename_batch(&copies));
+        if r.is_err() {
+            commit::discard(&copies);
+        }
+        (batch, r)
+    })
+    .await?;
+    durable.map_err(Error::io)?;
+    let clips = batch.iter().map(|(c, k)| imported(&c.rec, k)).collect();
+    cx.store.record_imports(&cx.camera_id, clips).await?;
+    let mut done = Committed::default();
+    for (c, k) in &batch {
+        done.imported += 1;
+        done.bytes += k.bytes;
+        (cx.events)(ImportEvent::Imported {
+            path: c.path.clone(),
+            dest: k.dest.clone(),
+            bytes: k.bytes,
+        });
+    }
+    if cx.move_sources {
+        let sources: Vec<PathBuf> = batch.into_iter().map(|(c, _)| c.path).collect();
+        let (sources, failed) = blocking(move || {
+            let failed = commit::remove_sources(&sources);
+            (sources, failed)
+        })
+        .await?;
+        for s in sources {
+            if !failed.iter().any(|(p, _)| *p == s) {
+                done.removed += 1;
+                (cx.events)(ImportEvent::Removed { path: s });
+            }
+        }
+        for (p, why) in failed {
+            tracing::warn!(
+                "import: {} is archived but could not be removed: {why}",
+                p.display()
+            );
+            done.not_removed.push((p, why));
+        }
+    }
+    Ok(done)
+}
+
 fn skip(events: &Events, summary: &mut ImportSummary, path: PathBuf, reason: String) {
-    tracing::info!("import: skipped {}: {reason}", path.display());
+    tracing::debug!("import: skipped {}: {reason}", path.display());
     events(ImportEvent::Skipped {
         path: path.clone(),
         reason: reason.clone(),

@@ -188,7 +188,7 @@ fn candidate(path: &Path, root: &Path, size: u64) -> std::result::Result<Recordi
     let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
         return Err("the name is not UTF-8: not a clip".to_owned());
     };
-    let name = viofo_client::validate_name(name).map_err(|e| format!("not a clip ({e})"))?;
+    let name = viofo_client::validate_name(name).map_err(not_a_clip)?;
     // The folders from the root's own name down to the file's.
     let mut folders: Vec<String> = Vec::new();
     if let Some(n) = root.file_name().and_then(|n| n.to_str()) {
@@ -211,7 +211,14 @@ fn candidate(path: &Path, root: &Path, size: u64) -> std::result::Result<Recordi
         "/DCIM/Movie"
     };
     let remote = format!("{dir}/{}", name.as_str());
-    Recording::from_listed_path(&remote, Size::Exact(size)).map_err(|e| format!("not a clip ({e})"))
+    Recording::from_listed_path(&remote, Size::Exact(size)).map_err(not_a_clip)
+}
+
+/// The client's reason, without its error kind's suffix.
+fn not_a_clip(e: viofo_client::Error) -> String {
+    let text = e.to_string();
+    let text = text.strip_suffix(": invalid input").unwrap_or(&text);
+    format!("not a clip: {text}")
 }
 
 #[cfg(test)]
