@@ -186,8 +186,8 @@ pub(crate) async fn status_json(l: &Loaded, only: Option<&str>) -> Result<Exit> 
                 let info = client.info().await.ok();
                 model.emit(Event::CameraOnline {
                     firmware: info.as_ref().map(|i| i.firmware.clone()),
+                    model: info.and_then(|i| i.model),
                 });
-                model.set_camera(info.and_then(|i| i.model), None);
             }
         }
     }

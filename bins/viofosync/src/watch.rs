@@ -15,7 +15,7 @@ use viofo_pipeline::{Event, EventSink, Shutdown, Syncer};
 use viofo_status::{Action, ServerConfig, StatusConfig, StatusModel, StickyFile};
 use viofo_store::Store;
 
-use crate::commands::{address, archive, client, dry_run, prepare, spawn_signal_handler, state_db};
+use crate::commands::{address, archive, dry_run, prepare, spawn_signal_handler, state_db};
 use crate::config::{ConfigError, Loaded};
 use crate::errors::Exit;
 use crate::output::Progress;
@@ -147,14 +147,10 @@ pub(crate) async fn watch(l: &Loaded, bars: bool) -> Result<Exit> {
         crate::config::show_duration(l.settings.interval),
         p.archive.display()
     );
-    let camera = Camera {
-        client: client(l, &address)?,
-        status: status.clone(),
-    };
     let result = run(
         &p.syncer,
         &*sink,
-        &camera,
+        &status,
         &control,
         l.settings.interval,
         &shutdown,
@@ -191,25 +187,6 @@ pub(crate) async fn watch(l: &Loaded, bars: bool) -> Result<Exit> {
     }
 }
 
-/// The status model and a client to ask the camera its model with (the
-/// pipeline's events carry the firmware only).
-struct Camera {
-    client: viofo_client::Client,
-    status: StatusModel,
-}
-
-impl Camera {
-    /// After a cycle that reached the camera, until the model is known.
-    async fn learn_model(&self) {
-        if self.status.snapshot().camera.model.is_some() {
-            return;
-        }
-        if let Ok(info) = self.client.info().await {
-            self.status.set_camera(info.model, Some(info.firmware));
-        }
-    }
-}
-
 /// Runs cycles until shutdown: after a cycle, waits `interval` (or until
 /// sync-now); while the camera is away, backs off as the pipeline's
 /// schedule says and resets on success; while paused, starts none. Returns
@@ -218,7 +195,7 @@ impl Camera {
 async fn run(
     syncer: &Syncer,
     events: &(dyn Fn(Event) + Send + Sync),
-    camera: &Camera,
+    status: &StatusModel,
     control: &Control,
     interval: Duration,
     shutdown: &Shutdown,
@@ -250,7 +227,6 @@ async fn run(
             Ok(_) => {
                 backoff.reset();
                 away_said = false;
-                camera.learn_model().await;
                 (interval, false)
             }
             // Stopped by a signal, or by a pause (the loop waits above).
@@ -266,11 +242,11 @@ async fn run(
                 (d, true)
             }
             Err(e) if e.is_store() || e.is_config() => {
-                camera.status.report_error(&e);
+                status.report_error(&e);
                 return Err(e);
             }
             Err(e) => {
-                camera.status.report_error(&e);
+                status.report_error(&e);
                 tracing::warn!("cycle failed: {e}; next try in {}s", interval.as_secs());
                 backoff.reset();
                 (interval, false)

@@ -77,6 +77,8 @@ pub enum Event {
     CameraOnline {
         /// Firmware string, when it could be read.
         firmware: Option<String>,
+        /// The camera's model (`A329S`), when its info names it.
+        model: Option<String>,
     },
     /// The camera did not answer.
     CameraOffline {

@@ -240,13 +240,15 @@ impl Progress {
                     ..Cycle::default()
                 };
             }
-            Event::CameraOnline { firmware } => {
+            Event::CameraOnline { firmware, model } => {
                 let loud = st.quiet.camera(true);
-                match firmware {
-                    Some(f) => log_if!(loud, { firmware = %f }, "camera online, firmware {f}"),
-                    None if loud => tracing::info!("camera online"),
-                    None => tracing::debug!("camera online"),
-                }
+                let model_text = model.as_deref().unwrap_or("unknown model");
+                let firmware_text = firmware.as_deref().unwrap_or("unknown");
+                log_if!(
+                    loud,
+                    { model = model.as_deref(), firmware = firmware.as_deref() },
+                    "camera online: {model_text}, firmware {firmware_text}"
+                );
             }
             Event::CameraOffline { reason } => {
                 if st.quiet.camera(false) {

@@ -213,6 +213,7 @@ pub(crate) async fn state_changes_are_published() {
 
     status.emit(Event::CameraOnline {
         firmware: Some("v1.0.7".into()),
+        model: None,
     });
     w.expect("camera online", |m| {
         is_state(m, "camera_online", &true.into())

@@ -418,8 +418,9 @@ impl Syncer {
         }
         let info = s.client.info().await.ok();
         let firmware = info.as_ref().map(|i| i.firmware.clone());
+        let model = info.as_ref().and_then(|i| i.model.clone());
         *lock(&cx.identity) = Some(info);
-        s.events.emit(Event::CameraOnline { firmware });
+        s.events.emit(Event::CameraOnline { firmware, model });
         self.refresh(cx).await?;
         // The places may have changed since the clips were last decided.
         self.recheck_skips().await;

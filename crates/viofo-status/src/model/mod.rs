@@ -145,8 +145,9 @@ impl StatusModel {
     }
 
     /// The camera's model and firmware, when the embedding program read
-    /// them (the pipeline's [`Event::CameraOnline`] carries the firmware
-    /// only). `None` keeps what is known.
+    /// them otherwise than through the pipeline's [`Event::CameraOnline`]
+    /// (which carries both when the camera's info names them). `None`
+    /// keeps what is known.
     pub fn set_camera(&self, model: Option<String>, firmware: Option<String>) {
         self.update(|st, _| st.set_camera(model, firmware));
     }

@@ -150,10 +150,13 @@ impl State {
                 self.clear_sticky(StickyKind::ArchiveUnwritable, m);
                 self.clear_sticky(StickyKind::Configuration, m);
             }
-            Event::CameraOnline { firmware } => {
+            Event::CameraOnline { firmware, model } => {
                 self.online = true;
                 if firmware.is_some() {
                     self.firmware.clone_from(firmware);
+                }
+                if model.is_some() {
+                    self.model.clone_from(model);
                 }
                 self.last_seen_ms = Some(wall_ms);
                 self.offline_reason = None;

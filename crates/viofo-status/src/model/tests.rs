@@ -204,8 +204,8 @@ fn camera_away_is_waiting_not_an_error() {
     assert!(s.next_cycle.unwrap().camera_away);
     m.emit(Event::CameraOnline {
         firmware: Some("VIOFO_A329S_V2.0".into()),
+        model: Some("A329S".into()),
     });
-    m.set_camera(Some("A329S".into()), None);
     let s = m.snapshot();
     assert!(s.camera.online && s.camera.offline_reason.is_none());
     assert_eq!(s.camera.model.as_deref(), Some("A329S"));

@@ -60,6 +60,7 @@ async fn api_status_is_the_model_as_json() {
     let srv = Server::start(ServerConfig::default(), NoActions).await;
     srv.status.emit(Event::CameraOnline {
         firmware: Some("VIOFO_A329S_V2.0_260313".into()),
+        model: Some("A329S".into()),
     });
     srv.status.emit(Event::CycleStarted {
         mode: TailMode::Pipelined,
@@ -79,6 +80,7 @@ async fn api_status_is_the_model_as_json() {
     assert_eq!(v["camera"]["id"], "cam-1");
     assert_eq!(v["camera"]["online"], true);
     assert_eq!(v["camera"]["firmware"], "VIOFO_A329S_V2.0_260313");
+    assert_eq!(v["camera"]["model"], "A329S");
     assert_eq!(v["downloads"][0]["clip"], "b.MP4");
     assert_eq!(v["downloads"][0]["total"], 1_000);
     assert_eq!(v["cycle"]["mode"], "pipelined");
@@ -117,6 +119,7 @@ async fn the_page_escapes_a_clip_named_like_a_script() {
     let evil = "<script>alert(1)</script>";
     srv.status.emit(Event::CameraOnline {
         firmware: Some("<b>fw</b>".into()),
+        model: Some("<i>model</i>".into()),
     });
     srv.status.emit(Event::CycleStarted {
         mode: TailMode::Pipelined,
@@ -149,6 +152,7 @@ async fn the_page_escapes_a_clip_named_like_a_script() {
         "{html}"
     );
     assert!(html.contains("&lt;b&gt;fw&lt;/b&gt;"), "{html}");
+    assert!(html.contains("model &lt;i&gt;model&lt;/i&gt;"), "{html}");
     // State, current download with its bar, cycle, queue, disk; no asset.
     assert!(html.contains("id=\"state\">downloading<"), "{html}");
     assert!(
