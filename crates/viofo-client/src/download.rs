@@ -60,6 +60,7 @@ pub struct DownloadOptions<'a> {
     progress: Option<&'a mut (dyn FnMut(Progress) + Send)>,
     observer: Option<&'a mut dyn ChunkObserver>,
     cancel: CancellationToken,
+    staged: bool,
 }
 
 impl fmt::Debug for DownloadOptions<'_> {
@@ -68,6 +69,7 @@ impl fmt::Debug for DownloadOptions<'_> {
             .field("progress", &self.progress.is_some())
             .field("observer", &self.observer.is_some())
             .field("cancel", &self.cancel)
+            .field("staged", &self.staged)
             .finish()
     }
 }
@@ -94,6 +96,16 @@ impl<'a> DownloadOptions<'a> {
         self.cancel = token;
         self
     }
+    /// Leave the complete file as `<dest>.part`, neither synced nor
+    /// renamed ([`Downloaded::staged`]): the caller makes it durable and
+    /// gives it its final name, so that many small files finished close
+    /// together share one flush of the disk. Until then the file is a
+    /// `.part` like any other, resumed (without a request, when complete)
+    /// by the next download of the same clip.
+    pub fn staged(mut self) -> Self {
+        self.staged = true;
+        self
+    }
 }
 
 /// Where the size a download was checked against came from.
@@ -111,8 +123,12 @@ pub enum SizeSource {
 /// A finished download.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Downloaded {
-    /// The destination, now holding the complete file.
+    /// The destination, now holding the complete file; with
+    /// [`DownloadOptions::staged`], the complete `.part` beside it.
     pub path: PathBuf,
+    /// The file is complete at [`path`](Self::path) but not yet synced nor
+    /// renamed onto the destination ([`DownloadOptions::staged`]).
+    pub staged: bool,
     /// The file's size.
     pub bytes: u64,
     /// Bytes taken from an existing `.part` (0 for a fresh download or
@@ -144,6 +160,8 @@ struct Run<'o, 'a> {
     cancel: CancellationToken,
     observer: &'o mut dyn ChunkObserver,
     progress: Option<&'a mut (dyn FnMut(Progress) + Send)>,
+    /// Leave the complete `.part` for the caller ([`DownloadOptions::staged`]).
+    staged: bool,
 }
 
 /// Runs `fut` unless `cancel` fires first. (A free function: holding a
@@ -251,6 +269,7 @@ impl Client {
             progress,
             observer,
             cancel,
+            staged,
         } = opts;
         let mut run = Run {
             what: format!("download {} to {}", rec.remote_path(), dest.display()),
@@ -261,6 +280,7 @@ impl Client {
                 None => &mut unit,
             },
             progress,
+            staged,
         };
         if run.cancel.is_cancelled() {
             return Err(Error::cancelled(run.what));
@@ -292,6 +312,7 @@ impl Client {
         mut source: SizeSource,
         started: Instant,
     ) -> Result<Downloaded, Error> {
+        let staged = run.staged;
         let mut file = fs_err::tokio::OpenOptions::new()
             .read(true)
             .write(true)
@@ -406,21 +427,30 @@ impl Client {
             }
         }
         let bytes = expected.unwrap_or(have).max(resumed_from);
-        file.sync_all().await.map_err(|e| run.io(e))?;
+        if !staged {
+            file.sync_all().await.map_err(|e| run.io(e))?;
+        }
         drop(file);
-        fs_err::tokio::rename(&run.part, dest)
-            .await
-            .map_err(|e| Error::io(dest, e, run.what.clone()))?;
-        sync_dir(dest)
-            .await
-            .map_err(|e| Error::io(dest, e, run.what.clone()))?;
+        if !staged {
+            fs_err::tokio::rename(&run.part, dest)
+                .await
+                .map_err(|e| Error::io(dest, e, run.what.clone()))?;
+            sync_dir(dest)
+                .await
+                .map_err(|e| Error::io(dest, e, run.what.clone()))?;
+        }
         run.report(Progress {
             done: bytes,
             total: Some(bytes),
             bytes_per_sec: rate(bytes - resumed_from, started.elapsed()),
         });
         Ok(Downloaded {
-            path: dest.to_path_buf(),
+            path: if staged {
+                run.part.clone()
+            } else {
+                dest.to_path_buf()
+            },
+            staged,
             bytes,
             resumed_from,
             size_source: source,

@@ -23,6 +23,10 @@ struct Params {
     rate: Option<u64>,
     delete: Duration,
     deletes_on: bool,
+    /// The simulator's per-request latency.
+    latency: Duration,
+    /// GPS extraction and sidecars on.
+    gps: bool,
 }
 
 struct Run {
@@ -40,7 +44,7 @@ async fn run(p: &Params, mode: TailMode) -> Run {
     let mut cfg = SimConfig::default()
         .with_clips(ClipSpec::synthetic(p.clips).size(p.size))
         .delete_delay(p.delete)
-        .latency(Duration::from_millis(2));
+        .latency(p.latency);
     if let Some(r) = p.rate {
         cfg = cfg.bandwidth(r);
     }
@@ -54,6 +58,9 @@ async fn run(p: &Params, mode: TailMode) -> Run {
     let mut sc = SyncConfig::new("bench", archive.path());
     sc.tail = mode;
     sc.delete_after_download = p.deletes_on;
+    if !p.gps {
+        sc.gps = None;
+    }
     let syncer = Syncer::new(client, store.clone(), sc, NoEvents).expect("syncer");
     let t = Instant::now();
     let summary = syncer.run_cycle(&Shutdown::new()).await.expect("cycle");
@@ -170,6 +177,32 @@ async fn main() {
         triage().await;
         return;
     }
+    if has("--small") {
+        // A full card of small clips over an unthrottled loopback link:
+        // the cost per clip (durability, sidecar, store) shows.
+        let p = Params {
+            clips: 1_400,
+            size: 330_000,
+            rate: None,
+            delete: Duration::from_millis(10),
+            deletes_on: false,
+            latency: Duration::ZERO,
+            gps: !has("--no-gps"),
+        };
+        let r = run(&p, TailMode::Pipelined).await;
+        println!(
+            "small clips: {} x {} KB ({:.0} MB) unthrottled, GPS {}: {:.2}s ({:.2} ms/clip); gap p50 {} ms, p95 {} ms",
+            p.clips,
+            p.size / 1_000,
+            r.bytes as f64 / 1e6,
+            if p.gps { "on" } else { "off" },
+            r.wall.as_secs_f64(),
+            r.wall.as_secs_f64() * 1000.0 / p.clips as f64,
+            ms(r.gap_p50),
+            ms(r.gap_p95),
+        );
+        return;
+    }
     if has("--rss") {
         let p = Params {
             clips: 2,
@@ -177,6 +210,8 @@ async fn main() {
             rate: None,
             delete: Duration::from_millis(10),
             deletes_on: false,
+            latency: Duration::from_millis(2),
+            gps: true,
         };
         let before = vm_hwm_kib();
         let r = run(&p, TailMode::Pipelined).await;
@@ -199,6 +234,8 @@ async fn main() {
             rate: Some(20_000_000),
             delete: Duration::from_secs(2),
             deletes_on: true,
+            latency: Duration::from_millis(2),
+            gps: true,
         }
     } else {
         Params {
@@ -207,6 +244,8 @@ async fn main() {
             rate: Some(20_000_000),
             delete: Duration::from_secs(2),
             deletes_on: true,
+            latency: Duration::from_millis(2),
+            gps: true,
         }
     };
     let rate = p.rate.unwrap_or(1) as f64;

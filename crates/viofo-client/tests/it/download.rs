@@ -383,3 +383,42 @@ async fn odd_part_files() {
     assert!(e.is_invalid_input(), "{e}");
     sim.shutdown().await;
 }
+
+/// A staged download leaves the complete file as its `.part` (never under
+/// the final name); a later plain download of the clip finishes that
+/// `.part` without asking the camera for the bytes again.
+#[tokio::test(start_paused = true)]
+async fn a_staged_download_leaves_a_complete_part_for_the_caller() {
+    let sim = sim_with(1, SIZE).await;
+    let c = client(&sim);
+    let rec = &list(&c).await[0];
+    let want = sim.clip_bytes(rec.file_name().as_str()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join(rec.file_name());
+    let part = part_path(&dest).unwrap();
+    let d = c
+        .download(rec, &dest, DownloadOptions::new().staged())
+        .await
+        .unwrap();
+    assert!(d.staged);
+    assert_eq!(d.path, part);
+    assert_eq!(d.bytes, SIZE);
+    assert!(
+        !dest.exists(),
+        "never under the final name before the caller says"
+    );
+    assert_eq!(std::fs::read(&part).unwrap(), want);
+
+    let gets = sim.downloaded().len();
+    let d = c
+        .download(rec, &dest, DownloadOptions::new())
+        .await
+        .unwrap();
+    assert!(!d.staged);
+    assert_eq!(d.path, dest);
+    assert_eq!(d.resumed_from, SIZE);
+    assert_eq!(std::fs::read(&dest).unwrap(), want);
+    assert!(!part.exists());
+    assert_eq!(sim.downloaded().len(), gets, "no bytes asked again");
+    sim.shutdown().await;
+}

@@ -250,7 +250,7 @@ impl Syncer {
                     if s.cfg.tail == TailMode::Inline {
                         // The old way: all of the tail between downloads,
                         // the delete's listing and request included.
-                        self.run_tail(cx, *job).await;
+                        self.run_tails(cx, vec![*job]).await;
                         if !cx.st().deletes.is_empty() {
                             match self.refresh(cx).await {
                                 Ok(()) => self.decide_deletes(cx).await,
@@ -322,9 +322,12 @@ impl Syncer {
                 });
             }
         };
+        // Staged: the tail makes it durable with the others finished close
+        // to it (one flush), so the link never waits for the disk.
         let mut opts = DownloadOptions::new()
             .progress(&mut progress)
-            .cancel(token.clone());
+            .cancel(token.clone())
+            .staged();
         if let Some(g) = gps.as_mut() {
             opts = opts.observer(g);
         }
@@ -348,7 +351,9 @@ impl Syncer {
                 Step::Downloaded(Box::new(TailJob {
                     id: row.id,
                     name,
-                    path: d.path,
+                    staged: d.staged.then(|| d.path.clone()),
+                    path: if d.staged { dest.clone() } else { d.path },
+                    durable_at: None,
                     bytes: d.bytes,
                     remote_path: rec.remote_path().to_owned(),
                     photo: rec.is_photo(),

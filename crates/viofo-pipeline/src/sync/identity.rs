@@ -240,9 +240,7 @@ mod tests {
 
     #[test]
     fn a_formatted_card_is_the_same_camera() {
-        let known: Vec<KnownClip> = (0..10)
-            .map(|m| known(&listed(m, m, 1_000)))
-            .collect();
+        let known: Vec<KnownClip> = (0..10).map(|m| known(&listed(m, m, 1_000))).collect();
         let now: Vec<ListedClip> = (30..35).map(|m| listed(900 + m, m, 5)).collect();
         assert_eq!(judge(None, None, None, &now, &known), Verdict::Same);
     }
@@ -250,9 +248,7 @@ mod tests {
     #[test]
     fn a_card_missing_every_clip_of_its_window_is_another_device() {
         // The other car of the same model recorded over the same hour.
-        let known: Vec<KnownClip> = (0..10)
-            .map(|m| known(&listed(m, m, 1_000)))
-            .collect();
+        let known: Vec<KnownClip> = (0..10).map(|m| known(&listed(m, m, 1_000))).collect();
         let now: Vec<ListedClip> = (2..8).map(|m| listed(500 + m, m, 7)).collect();
         let v = judge(None, Some("A329S"), None, &now, &known);
         assert!(
@@ -273,9 +269,7 @@ mod tests {
 
     #[test]
     fn one_matching_clip_or_thin_evidence_accepts() {
-        let known: Vec<KnownClip> = (0..10)
-            .map(|m| known(&listed(m, m, 1_000)))
-            .collect();
+        let known: Vec<KnownClip> = (0..10).map(|m| known(&listed(m, m, 1_000))).collect();
         // Everything else deleted in the app, one clip left: the same card.
         let now = vec![listed(3, 3, 1_000), listed(700, 9, 5)];
         assert_eq!(judge(None, None, None, &now, &known), Verdict::Same);

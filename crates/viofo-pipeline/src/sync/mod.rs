@@ -2,10 +2,12 @@
 //! (with the tail behind them) → retention. This module owns the cycle's
 //! shared state and the outer loop; each stage lives in its own file.
 
+mod batch;
 mod convert;
 mod delete;
 mod download;
 mod dry_run;
+mod durable;
 mod identity;
 mod listing;
 mod preflight;

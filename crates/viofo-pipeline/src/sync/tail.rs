@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use time::PrimitiveDateTime;
-use tokio::sync::mpsc;
 use viofo_gps::StreamExtractor;
 use viofo_store::{ClipId, Stage, TrackSource, now_ms};
 
@@ -39,6 +38,12 @@ pub(super) struct TailJob {
     pub(super) delete_done: bool,
     /// Bytes reserved under the quota when it was picked (0: none).
     pub(super) reserved: u64,
+    /// The complete `.part` still to be made durable and renamed onto
+    /// `path` (a staged download; see `durable`). `None`: the file is at
+    /// `path` already.
+    pub(super) staged: Option<PathBuf>,
+    /// When the batch that made it durable recorded it (see `batch`).
+    pub(super) durable_at: Option<Instant>,
 }
 
 impl Syncer {
@@ -64,24 +69,11 @@ impl Syncer {
                 has_gps: row.gps.is_some(),
                 delete_done,
                 reserved: 0,
+                staged: None,
+                durable_at: None,
             });
         }
         Ok(jobs)
-    }
-
-    pub(super) async fn tail_loop(
-        &self,
-        cx: &Cycle,
-        mut rx: mpsc::Receiver<TailJob>,
-        shutdown: &Shutdown,
-    ) {
-        while let Some(job) = rx.recv().await {
-            if shutdown.is_aborting() {
-                // Left as it is in the store; the next run resumes it.
-                continue;
-            }
-            self.run_tail(cx, job).await;
-        }
     }
 
     /// Everything after a download: the durable record, GPS sidecars, the
@@ -104,11 +96,12 @@ impl Syncer {
                 return;
             }
         }
-        // A resumed tail's record was durable before this cycle started.
-        let recorded = if job.recorded {
-            cx.started
-        } else {
-            Instant::now()
+        // A resumed tail's record was durable before this cycle started;
+        // a batch's, when the batch recorded it.
+        let recorded = match job.durable_at {
+            Some(t) => t,
+            None if job.recorded => cx.started,
+            None => Instant::now(),
         };
         let mut finished = true;
         if let Some(g) = s.cfg.gps
