@@ -374,11 +374,11 @@ pub(crate) async fn retry_failed(l: &Loaded) -> Result<Exit> {
 }
 
 /// `timings`.
-pub(crate) async fn timings(l: &Loaded, cycles: u32) -> Result<Exit> {
+pub(crate) async fn timings(l: &Loaded, cycles: u32, camera: Option<&str>) -> Result<Exit> {
     let Some(store) = open_existing_store(l).await? else {
         return Ok(Exit::Success);
     };
-    let text = report::timings(&store, cycles).await;
+    let text = report::timings(&store, cycles, camera).await;
     store.close().await.ok();
     out!("{}", text?);
     Ok(Exit::Success)

@@ -139,7 +139,7 @@ pub(crate) async fn run(args: &DemoArgs, bars: bool) -> Result<Exit> {
     outln!("state database: {}", store.path().display());
     outln!();
     let cycles = if args.tail == DemoTail::Both { 2 } else { 1 };
-    let timings = crate::report::timings(&store, cycles).await;
+    let timings = crate::report::timings(&store, cycles, None).await;
     store.close().await.ok();
     out!("{}", timings?);
     outln!();

@@ -188,6 +188,9 @@ struct TimingsArgs {
     /// How many recent cycles to show.
     #[arg(long, default_value_t = 5)]
     cycles: u32,
+    /// Only this camera's cycles (default: every camera's).
+    #[arg(long = "camera")]
+    camera_filter: Option<String>,
     #[command(flatten)]
     settings: SettingsArgs,
 }
@@ -310,7 +313,9 @@ async fn run(cli: Cli) -> ExitCode {
             commands::queue(&loaded, &q.state, q.camera_filter.as_deref(), q.limit).await
         }
         Command::RetryFailed(_) => commands::retry_failed(&loaded).await,
-        Command::Timings(t) => commands::timings(&loaded, t.cycles).await,
+        Command::Timings(t) => {
+            commands::timings(&loaded, t.cycles, t.camera_filter.as_deref()).await
+        }
         Command::Doctor(d) => doctor::doctor(&loaded, d.init).await,
         Command::Import(i) => import::run(&loaded, &i, bars).await,
         Command::Places(_) => places::places(&loaded).await,

@@ -236,8 +236,11 @@ pub(crate) fn compare(p: &CycleTimings, i: &CycleTimings) -> String {
 }
 
 /// The `timings` report: the last `n` cycles, then the comparison.
-pub(crate) async fn timings(store: &Store, n: u32) -> anyhow::Result<String> {
-    let cycles = store.last_cycles(n.max(1)).await?;
+pub(crate) async fn timings(store: &Store, n: u32, camera: Option<&str>) -> anyhow::Result<String> {
+    let cycles = match camera {
+        Some(id) => store.last_cycles_of(id, n.max(1)).await?,
+        None => store.last_cycles(n.max(1)).await?,
+    };
     let mut out = String::new();
     if cycles.is_empty() {
         out.push_str("no cycles recorded yet\n");

@@ -160,3 +160,17 @@ fn camera_tables_are_checked() {
         assert!(stderr(&o).contains(want), "{text}: {}", stderr(&o));
     }
 }
+
+#[test]
+fn timings_and_queue_take_one_camera() {
+    let a = Camera::with_clips(2, 30_000);
+    let b = Camera::with_clips(3, 30_000);
+    let env = Env::new();
+    two_cameras(&env, &a.url, &b.url, "");
+    ok(env.cmd().args(["sync"]));
+    let out = ok(env.cmd().args(["timings", "--camera", "car-b"]));
+    assert!(out.contains("3 clips"), "{out}");
+    assert!(!out.contains("2 clips"), "{out}");
+    let out = ok(env.cmd().args(["queue", "--camera", "car-a"]));
+    assert!(out.contains("2 clips"), "{out}");
+}
