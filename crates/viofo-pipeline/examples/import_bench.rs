@@ -4,18 +4,20 @@
 //!
 //! ```text
 //! cargo run --release -p viofo-pipeline --example import_bench -- \
-//!     [--clips 1400] [--size 330000] [--rounds 5] [--batch-files 64] [--dir DIR]
+//!     [--clips 1400] [--size 330000] [--rounds 5] [--batch-files 64] [--dir DIR] [--no-cp]
 //! cargo run --release -p viofo-pipeline --example import_bench -- --clips 2 --size 2000000000
 //! ```
 //!
 //! The source clips are the simulator's synthetic Viofo clips (with GPS),
 //! written once into `DIR/src/DCIM/Movie` and synced; each round then
 //! times `cp -r src copy && sync` and an import of `src` into a fresh
-//! archive with a fresh state database (both reading the sources from the
-//! page cache, both ending with everything durable), removes both copies
-//! and syncs. Prints each round, the median and best of each, their ratios, and the
-//! process's peak RSS. `DIR` defaults to a folder under the system's
-//! temporary folder; it is removed at the end.
+//! archive with a fresh state database, both reading the sources from the
+//! page cache and both ending with everything durable, each round in its
+//! own folder (all removed at the end). Prints each round, the median and
+//! best of each with their ratios, and the process's peak RSS (the source
+//! generation included). `DIR` defaults to a folder under the system's
+//! temporary folder; it is removed at the end. `--no-cp` times the import
+//! alone (to profile it).
 #![allow(clippy::print_stdout)]
 
 use std::path::{Path, PathBuf};
@@ -33,6 +35,8 @@ struct Args {
     rounds: usize,
     batch_files: usize,
     dir: Option<PathBuf>,
+    /// Skip `cp` (to profile the import alone).
+    no_cp: bool,
 }
 
 fn args() -> Args {
@@ -42,9 +46,14 @@ fn args() -> Args {
         rounds: 5,
         batch_files: ImportOptions::default().batch_files,
         dir: None,
+        no_cp: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
+        if k == "--no-cp" {
+            a.no_cp = true;
+            continue;
+        }
         let v = it.next().unwrap_or_default();
         match k.as_str() {
             "--clips" => a.clips = v.parse().expect("--clips N"),
@@ -126,13 +135,13 @@ fn cp_once(base: &Path, src: &Path) -> Duration {
     t.elapsed()
 }
 
-fn clean(base: &Path) {
-    for d in ["archive", "copy"] {
-        let _ = std::fs::remove_dir_all(base.join(d));
-    }
-    let _ = std::fs::remove_file(base.join("state.db"));
-    for ext in ["db-wal", "db-shm", "db.lock"] {
-        let _ = std::fs::remove_file(base.join(format!("state.{ext}")));
+/// Removes every round's copies at the end. Not between rounds: ext4
+/// makes creating files slow for a while after many were deleted (its
+/// inode allocator skips recently deleted inodes), which would slow the
+/// next measurement, whichever it is.
+fn clean(base: &Path, rounds: usize) {
+    for r in 1..=rounds {
+        let _ = std::fs::remove_dir_all(base.join(format!("round{r}")));
     }
     sync();
 }
@@ -163,10 +172,15 @@ async fn main() {
     );
     let (mut cps, mut imps) = (Vec::new(), Vec::new());
     for round in 1..=a.rounds {
-        clean(&base);
-        let cp = cp_once(&base, &src);
-        clean(&base);
-        let imp = import_once(&base, &src, a.batch_files).await;
+        let dir = base.join(format!("round{round}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        sync();
+        let cp = if a.no_cp {
+            Duration::from_secs(1)
+        } else {
+            cp_once(&dir, &src)
+        };
+        let imp = import_once(&dir, &src, a.batch_files).await;
         println!(
             "round {round}: cp -r + sync {:.3} s, import {:.3} s ({:.2}x)",
             cp.as_secs_f64(),
@@ -176,7 +190,7 @@ async fn main() {
         cps.push(cp);
         imps.push(imp);
     }
-    clean(&base);
+    clean(&base, a.rounds);
     let _ = std::fs::remove_dir_all(&src);
     cps.sort();
     imps.sort();

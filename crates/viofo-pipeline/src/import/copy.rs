@@ -55,10 +55,21 @@ pub(super) struct CopyCtx<'a> {
     pub(super) aborted: &'a dyn Fn() -> bool,
 }
 
+/// A copy written to `<final>.part`, not yet checked.
+pub(super) struct Written {
+    part: PathBuf,
+    dest: PathBuf,
+    bytes: u64,
+    hash: u128,
+    gps: Option<StreamExtractor>,
+    gps_cfg: Option<GpsConfig>,
+    dev: u64,
+}
+
 /// Copies `src` to `<dest>.part` (creating `dest`'s folder), hashing it and
-/// extracting its track on the way, reads the copy back and compares, and
-/// writes the sidecars to temporary names. A failure removes the `.part`.
-pub(super) fn copy_one(src: &Path, dest: &Path, cx: &CopyCtx<'_>) -> Result<Copied, CopyError> {
+/// feeding the GPS extractor on the way. A failure removes the `.part`.
+/// [`check`] then reads the copy back (beside the next clip's copy).
+pub(super) fn copy_one(src: &Path, dest: &Path, cx: &CopyCtx<'_>) -> Result<Written, CopyError> {
     let part =
         viofo_client::part_path(dest).map_err(|e| CopyError::Archive(std::io::Error::other(e)))?;
     let r = copy_to_part(src, dest, &part, cx);
@@ -73,7 +84,7 @@ fn copy_to_part(
     dest: &Path,
     part: &Path,
     cx: &CopyCtx<'_>,
-) -> Result<Copied, CopyError> {
+) -> Result<Written, CopyError> {
     let source = |e: std::io::Error| CopyError::Source(format!("cannot read it: {e}"));
     let mut input = std::fs::File::open(src).map_err(source)?;
     if let Some(dir) = dest.parent() {
@@ -90,9 +101,7 @@ fn copy_to_part(
     let opts = cx.gps.as_ref().map(super::gps_options);
     let mut gps = opts.filter(|_| !cx.photo).map(StreamExtractor::new);
     let mut hasher = Xxh3::new();
-    let cap = usize::try_from(cx.size.saturating_add(1))
-        .unwrap_or(CHUNK)
-        .clamp(64 * 1024, CHUNK);
+    let cap = buffer_for(cx.size);
     let mut buf = vec![0u8; cap];
     let mut bytes = 0u64;
     loop {
@@ -114,10 +123,50 @@ fn copy_to_part(
         bytes += n as u64;
         (cx.progress)(n as u64);
     }
-    let dev = dev_of(out.file());
-    drop(out);
+    Ok(Written {
+        part: part.to_owned(),
+        dest: dest.to_owned(),
+        bytes,
+        hash: hasher.digest128(),
+        gps,
+        gps_cfg: cx.gps,
+        dev: dev_of(out.file()),
+    })
+}
+
+/// A buffer for a clip of `size` bytes: a small clip does not need a whole
+/// chunk's (zeroing it would cost more than the copy).
+fn buffer_for(size: u64) -> usize {
+    usize::try_from(size.saturating_add(1))
+        .unwrap_or(CHUNK)
+        .clamp(64 * 1024, CHUNK)
+}
+
+/// Reads the copy back (its size and hash must be the source's), finishes
+/// the track and writes the sidecars to temporary names. A failure removes
+/// the `.part`.
+pub(super) fn check(w: Written) -> Result<Copied, CopyError> {
+    let part = w.part.clone();
+    let r = check_part(w);
+    if r.is_err() {
+        let _ = std::fs::remove_file(&part);
+    }
+    r
+}
+
+fn check_part(w: Written) -> Result<Copied, CopyError> {
+    let Written {
+        part,
+        dest,
+        bytes,
+        hash,
+        gps,
+        gps_cfg,
+        dev,
+    } = w;
+    let mut buf = vec![0u8; buffer_for(bytes)];
     // The copy read back: its size and hash must be the source's.
-    let mut check = fs_err::File::open(part).map_err(CopyError::Archive)?;
+    let mut check = fs_err::File::open(&part).map_err(CopyError::Archive)?;
     let mut back = Xxh3::new();
     let mut back_bytes = 0u64;
     loop {
@@ -130,7 +179,7 @@ fn copy_to_part(
         back.update(buf.get(..n).unwrap_or_default());
         back_bytes += n as u64;
     }
-    if back_bytes != bytes || back.digest128() != hasher.digest128() {
+    if back_bytes != bytes || back.digest128() != hash {
         return Err(CopyError::Source(format!(
             "the copy does not match the source ({back_bytes} of {bytes} bytes, or a different \
              hash): not imported"
@@ -140,7 +189,7 @@ fn copy_to_part(
     let gps = match gps.map(StreamExtractor::finish) {
         None => None,
         Some(Ok(ex)) => {
-            if let Some(g) = cx.gps
+            if let Some(g) = gps_cfg
                 && !ex.points.is_empty()
             {
                 let mut formats = vec![viofo_gps::Format::Gpx];
@@ -148,7 +197,7 @@ fn copy_to_part(
                     formats.push(viofo_gps::Format::GeoJson);
                 }
                 for f in formats {
-                    match write_sidecar_tmp(dest, &ex.points, f) {
+                    match write_sidecar_tmp(&dest, &ex.points, f) {
                         Ok(pair) => sidecars.push(pair),
                         Err(e) => {
                             for (tmp, _) in &sidecars {
@@ -162,13 +211,13 @@ fn copy_to_part(
             Some(ex)
         }
         Some(Err(e)) => {
-            tracing::warn!("{}: GPS extraction failed: {e}", src.display());
+            tracing::warn!("{}: GPS extraction failed: {e}", dest.display());
             None
         }
     };
     Ok(Copied {
-        part: part.to_owned(),
-        dest: dest.to_owned(),
+        part,
+        dest,
         bytes,
         sidecars,
         gps,

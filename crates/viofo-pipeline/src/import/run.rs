@@ -11,7 +11,7 @@ use time::PrimitiveDateTime;
 use viofo_client::Recording;
 use viofo_store::{ClipRow, ClipState, ImportedClip, TrackSource};
 
-use super::copy::{Copied, CopyCtx, CopyError, copy_one};
+use super::copy::{Copied, CopyCtx, CopyError, check, copy_one};
 use super::scan::{Candidate, check_sources, scan};
 use super::{Events, ImportEvent, ImportSummary, Importer, commit};
 use crate::disk::DiskSpace;
@@ -193,8 +193,9 @@ impl Importer {
         Ok(())
     }
 
-    /// Copies clip after clip, committing a batch whenever it is full.
-    /// Returns the error that stopped the import early, if any.
+    /// Copies clip after clip, each one's check (read back, track,
+    /// sidecars) beside the next one's copy, committing a batch whenever
+    /// it is full. Returns the error that stopped the import early, if any.
     async fn copy_all(
         &self,
         todo: Vec<Candidate>,
@@ -202,22 +203,29 @@ impl Importer {
         summary: &mut ImportSummary,
         shutdown: &Shutdown,
     ) -> Option<Error> {
-        let mut batch: Vec<(Candidate, Copied)> = Vec::new();
-        let mut batch_bytes = 0u64;
-        let mut halted = None;
-        let ccx = CommitCx {
-            store: self.store.clone(),
-            archive: self.cfg.archive.clone(),
-            camera_id: self.cfg.camera_id.clone(),
-            move_sources: self.opts.move_sources,
-            events: events.clone(),
+        let mut flow = Flow {
+            batch: Vec::new(),
+            bytes: 0,
+            inflight: None,
+            max_files: self.opts.batch_files,
+            max_bytes: self.opts.batch_bytes,
+            cx: CommitCx {
+                store: self.store.clone(),
+                archive: self.cfg.archive.clone(),
+                camera_id: self.cfg.camera_id.clone(),
+                move_sources: self.opts.move_sources,
+                events: events.clone(),
+            },
         };
-        let mut inflight: Option<tokio::task::JoinHandle<Result<Committed>>> = None;
+        let mut checking: Option<(Candidate, tokio::task::JoinHandle<Checked>)> = None;
+        let mut halted = None;
         for c in todo {
             if shutdown.is_stopping() {
                 break;
             }
-            if let Err(e) = self.space_guard(c.size.saturating_add(batch_bytes)).await {
+            let held = checking.as_ref().map_or(0, |(p, _)| p.size);
+            let need = c.size.saturating_add(flow.bytes).saturating_add(held);
+            if let Err(e) = self.space_guard(need).await {
                 halted = Some(e);
                 break;
             }
@@ -228,7 +236,7 @@ impl Importer {
             let dest = dest_for(&self.cfg, &c.rec);
             let (ev, stop) = (events.clone(), shutdown.clone());
             let (gps, photo, src, size) = (self.cfg.gps, c.rec.is_photo(), c.path.clone(), c.size);
-            let copied = blocking(move || {
+            let written = blocking(move || {
                 let progress = |n| ev(ImportEvent::Progress { bytes: n });
                 let aborted = || stop.is_aborting();
                 let cx = CopyCtx {
@@ -241,58 +249,36 @@ impl Importer {
                 copy_one(&src, &dest, &cx)
             })
             .await;
-            match copied {
-                Ok(Ok(k)) => {
-                    batch_bytes += k.bytes;
-                    batch.push((c, k));
+            // The previous clip's check first: batches keep the clips' order.
+            if let Some((p, h)) = checking.take()
+                && let Err(e) = flow.take(p, joined(h.await), events, summary).await
+            {
+                halted = Some(e);
+                break;
+            }
+            match written {
+                Ok(Ok(w)) => {
+                    checking = Some((c, tokio::task::spawn_blocking(move || check(w))));
                 }
-                Ok(Err(CopyError::Source(reason))) => {
-                    tracing::warn!("import: {}: {reason}", c.path.display());
-                    events(ImportEvent::Failed {
-                        path: c.path.clone(),
-                        reason: reason.clone(),
-                    });
-                    summary.failed.push((c.path, reason));
+                Ok(Err(e)) => {
+                    if let Err(e) = flow.take(c, Err(e), events, summary).await {
+                        halted = Some(e);
+                        break;
+                    }
                 }
-                Ok(Err(CopyError::Archive(e))) => {
-                    halted = Some(Error::io(e));
-                    break;
-                }
-                Ok(Err(CopyError::Aborted)) => break,
                 Err(e) => {
                     halted = Some(e);
                     break;
                 }
             }
-            if batch.len() >= self.opts.batch_files || batch_bytes >= self.opts.batch_bytes {
-                batch_bytes = 0;
-                // One commit at a time, beside the next batch's copies.
-                if let Err(e) = settle(&mut inflight, summary).await {
-                    halted = Some(e);
-                    break;
-                }
-                let b = std::mem::take(&mut batch);
-                inflight = Some(tokio::spawn(commit_batch(ccx.clone(), b)));
-            }
         }
-        if let Err(e) = settle(&mut inflight, summary).await {
+        if let Some((p, h)) = checking.take()
+            && let Err(e) = flow.take(p, joined(h.await), events, summary).await
+        {
             halted.get_or_insert(e);
         }
-        if !batch.is_empty() {
-            if shutdown.is_aborting() {
-                let _ = blocking(move || {
-                    let copies: Vec<&Copied> = batch.iter().map(|(_, k)| k).collect();
-                    commit::discard(&copies);
-                })
-                .await;
-            } else {
-                match commit_batch(ccx, batch).await {
-                    Ok(c) => c.apply(summary),
-                    Err(e) => {
-                        halted.get_or_insert(e);
-                    }
-                }
-            }
+        if let Err(e) = flow.finish(shutdown.is_aborting(), summary).await {
+            halted.get_or_insert(e);
         }
         halted
     }
@@ -321,6 +307,81 @@ impl Importer {
                 return Err(Error::quota(have, need, quota));
             }
         }
+        Ok(())
+    }
+}
+
+/// A clip's check, as its task ends.
+type Checked = std::result::Result<Copied, CopyError>;
+
+/// A check task's result (a panicked task: the import stops).
+fn joined(r: std::result::Result<Checked, tokio::task::JoinError>) -> Checked {
+    r.unwrap_or_else(|e| Err(CopyError::Archive(std::io::Error::other(e))))
+}
+
+/// The batch being filled and the commit in flight.
+struct Flow {
+    batch: Vec<(Candidate, Copied)>,
+    bytes: u64,
+    inflight: Option<tokio::task::JoinHandle<Result<Committed>>>,
+    max_files: usize,
+    max_bytes: u64,
+    cx: CommitCx,
+}
+
+impl Flow {
+    /// Takes a checked clip into the batch (committing it once full, one
+    /// commit at a time beside the next copies), or records its failure.
+    /// An error stops the import.
+    async fn take(
+        &mut self,
+        c: Candidate,
+        r: Checked,
+        events: &Events,
+        summary: &mut ImportSummary,
+    ) -> Result<()> {
+        match r {
+            Ok(k) => {
+                self.bytes += k.bytes;
+                self.batch.push((c, k));
+            }
+            Err(CopyError::Source(reason)) => {
+                tracing::warn!("import: {}: {reason}", c.path.display());
+                events(ImportEvent::Failed {
+                    path: c.path.clone(),
+                    reason: reason.clone(),
+                });
+                summary.failed.push((c.path, reason));
+            }
+            Err(CopyError::Archive(e)) => return Err(Error::io(e)),
+            Err(CopyError::Aborted) => return Err(Error::interrupted()),
+        }
+        if self.batch.len() >= self.max_files || self.bytes >= self.max_bytes {
+            settle(&mut self.inflight, summary).await?;
+            self.bytes = 0;
+            let b = std::mem::take(&mut self.batch);
+            self.inflight = Some(tokio::spawn(commit_batch(self.cx.clone(), b)));
+        }
+        Ok(())
+    }
+
+    /// Waits for the commit in flight, then commits the last batch (or,
+    /// aborted, removes its copies).
+    async fn finish(mut self, aborted: bool, summary: &mut ImportSummary) -> Result<()> {
+        let settled = settle(&mut self.inflight, summary).await;
+        if self.batch.is_empty() {
+            return settled;
+        }
+        if aborted || settled.is_err() {
+            let batch = self.batch;
+            let _ = blocking(move || {
+                let copies: Vec<&Copied> = batch.iter().map(|(_, k)| k).collect();
+                commit::discard(&copies);
+            })
+            .await;
+            return settled;
+        }
+        commit_batch(self.cx, self.batch).await?.apply(summary);
         Ok(())
     }
 }
