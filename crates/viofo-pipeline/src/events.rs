@@ -42,6 +42,76 @@ pub struct CycleSummary {
     pub outcome: CycleOutcome,
     /// Why it stopped early, when it did.
     pub note: Option<String>,
+    /// What kind of stop that was, when it stopped early (the `note` says
+    /// it in words).
+    pub stop: Option<StopReason>,
+}
+
+/// What stopped a cycle before its end: the kind of its error, for a
+/// program that branches on it (the note is for people).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum StopReason {
+    /// The camera did not answer, or went away.
+    CameraLost,
+    /// The disk is full, fuller than `max_used_disk`, or the archive at
+    /// its quota.
+    DiskFull,
+    /// A signal (or a pause) stopped it.
+    Interrupted,
+    /// The archive folder is missing or not writable.
+    Archive,
+    /// The device at the address is not this camera.
+    WrongCamera,
+    /// The configuration was refused.
+    Config,
+    /// The state database failed.
+    Store,
+    /// Anything else (a camera error, an I/O error).
+    Other,
+}
+
+impl StopReason {
+    /// The kind of `error`, by its predicates.
+    pub fn of(error: &crate::Error) -> Self {
+        if error.is_offline() {
+            Self::CameraLost
+        } else if error.is_disk_full() {
+            Self::DiskFull
+        } else if error.is_interrupted() {
+            Self::Interrupted
+        } else if error.is_archive() {
+            Self::Archive
+        } else if error.is_wrong_camera() {
+            Self::WrongCamera
+        } else if error.is_config() {
+            Self::Config
+        } else if error.is_store() {
+            Self::Store
+        } else {
+            Self::Other
+        }
+    }
+
+    /// `camera_lost`, `disk_full`, ...: the name logs and JSON use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CameraLost => "camera_lost",
+            Self::DiskFull => "disk_full",
+            Self::Interrupted => "interrupted",
+            Self::Archive => "archive",
+            Self::WrongCamera => "wrong_camera",
+            Self::Config => "config",
+            Self::Store => "store",
+            Self::Other => "other",
+        }
+    }
+}
+
+impl std::fmt::Display for StopReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 impl CycleSummary {
@@ -248,5 +318,22 @@ impl EventSink for NoEvents {
 impl<F: Fn(Event) + Send + Sync + 'static> EventSink for F {
     fn emit(&self, event: Event) {
         self(event);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::StopReason;
+    use crate::Error;
+
+    #[test]
+    fn stop_reasons_follow_the_error_predicates() {
+        assert_eq!(
+            StopReason::of(&Error::interrupted()),
+            StopReason::Interrupted
+        );
+        assert_eq!(StopReason::of(&Error::config("bad")), StopReason::Config);
+        assert_eq!(StopReason::CameraLost.to_string(), "camera_lost");
+        assert_eq!(StopReason::DiskFull.as_str(), "disk_full");
     }
 }

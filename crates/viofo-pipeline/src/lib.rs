@@ -102,7 +102,9 @@ mod sync;
 pub use clock::{CameraClock, CameraTime};
 pub use config::{GpsConfig, OnInterrupt, SyncConfig};
 pub use error::{Error, Result};
-pub use events::{CycleOutcome, CycleSummary, DeleteResult, Event, EventSink, NoEvents, TailMode};
+pub use events::{
+    CycleOutcome, CycleSummary, DeleteResult, Event, EventSink, NoEvents, StopReason, TailMode,
+};
 pub use grouping::Grouping;
 pub use retention::RetentionPolicy;
 pub use shutdown::Shutdown;

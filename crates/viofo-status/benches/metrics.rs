@@ -110,6 +110,7 @@ fn feed(status: &StatusModel) {
         listing: Duration::from_secs(1),
         outcome: CycleOutcome::Completed,
         note: None,
+        stop: None,
     }));
 }
 

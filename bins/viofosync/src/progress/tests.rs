@@ -20,6 +20,7 @@ fn summary(clips: u64) -> CycleSummary {
         listing: Duration::from_millis(10),
         outcome: CycleOutcome::Completed,
         note: None,
+        stop: None,
     }
 }
 

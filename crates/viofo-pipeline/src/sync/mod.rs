@@ -27,7 +27,7 @@ use viofo_client::Client;
 use viofo_store::{ClipId, CycleId, CycleOutcome, CycleStats, Store};
 
 use crate::config::{OnInterrupt, SyncConfig};
-use crate::events::{CycleSummary, Event, EventSink};
+use crate::events::{CycleSummary, Event, EventSink, StopReason};
 use crate::shutdown::Shutdown;
 use crate::{Error, Result};
 
@@ -344,6 +344,7 @@ impl Syncer {
             listing: c.listing,
             outcome,
             note,
+            stop: result.as_ref().err().map(StopReason::of),
         };
         match s.store.finish_cycle_report(id, stats).await {
             Ok(row) => {
@@ -381,6 +382,7 @@ impl Syncer {
                     secs,
                     outcome = %summary.outcome,
                     reason = summary.note.as_deref(),
+                    stop = summary.stop.map(StopReason::as_str),
                     "cycle done: {} clips, {mb:.1} MB in {secs:.1}s ({mode}), {} failed, {} deferred, {} deleted, {} pruned: {}",
                     summary.clips,
                     summary.failed,

@@ -28,6 +28,7 @@ fn summary(outcome: CycleOutcome, failed: u64, note: Option<&str>) -> CycleSumma
         listing: Duration::ZERO,
         outcome,
         note: note.map(str::to_owned),
+        stop: None,
     }
 }
 
