@@ -61,6 +61,9 @@ async fn run(p: &Params, mode: TailMode) -> Run {
     if !p.gps {
         sc.gps = None;
     }
+    if std::env::args().any(|a| a == "--no-journeys") {
+        sc.journeys = None;
+    }
     let syncer = Syncer::new(client, store.clone(), sc, NoEvents).expect("syncer");
     let t = Instant::now();
     let summary = syncer.run_cycle(&Shutdown::new()).await.expect("cycle");

@@ -4,14 +4,24 @@
 //! download path (nothing on it awaits this task). Started on first use;
 //! [`Updater::settle`] waits until everything sent before it is done (the
 //! end of a cycle).
+//!
+//! Tracks arriving close together are taken together: after the first of
+//! a batch the task gathers for up to [`GATHER`] (less when a settle is
+//! asked for), so a fast sync of many small clips of one long drive
+//! recomputes (and rewrites the GPX of) that journey a few times, not once
+//! per clip, which grew quadratically with the drive's length.
 
 use std::sync::Mutex;
+use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 use viofo_store::{ClipId, Store};
 
 use super::update::update_journeys_around;
 use crate::config::SyncConfig;
+
+/// Longest a batch of tracks gathers before its journeys are recomputed.
+const GATHER: Duration = Duration::from_secs(1);
 
 enum Msg {
     Stored(ClipId),
@@ -57,10 +67,23 @@ async fn run(store: Store, cfg: SyncConfig, mut rx: mpsc::UnboundedReceiver<Msg>
         let mut ids = Vec::new();
         let mut waiters = Vec::new();
         let mut take = |m: Msg| match m {
-            Msg::Stored(id) => ids.push(id),
-            Msg::Settle(w) => waiters.push(w),
+            Msg::Stored(id) => {
+                ids.push(id);
+                false
+            }
+            Msg::Settle(w) => {
+                waiters.push(w);
+                true
+            }
         };
-        take(first);
+        let mut settle = take(first);
+        let deadline = tokio::time::Instant::now() + GATHER;
+        while !settle {
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Ok(Some(m)) => settle = take(m),
+                Ok(None) | Err(_) => break,
+            }
+        }
         while let Ok(m) = rx.try_recv() {
             take(m);
         }
