@@ -85,8 +85,8 @@ pub(crate) fn short_duration(d: Duration) -> String {
 pub(crate) struct Quiet {
     /// The camera was last seen online (`Some(true)`) or away.
     camera: Option<bool>,
-    /// The clip count of the last listing logged.
-    clips: Option<usize>,
+    /// The clip and pending counts of the last listing.
+    listing: Option<(usize, usize)>,
     /// "Nothing to do" was said since the last change.
     idle: bool,
 }
@@ -102,15 +102,22 @@ impl Quiet {
         news
     }
 
-    /// A cycle's first listing: INFO when there is something to download
-    /// or the camera holds a different number of clips than last said.
+    /// A cycle's first listing: INFO when it differs from the last one
+    /// (clips found, clips gone, another number waiting), so a clip held
+    /// back while the camera records it is not news every cycle.
     pub(crate) fn listed(&mut self, clips: usize, pending: usize) -> bool {
-        let news = pending > 0 || self.clips != Some(clips);
-        self.clips = Some(clips);
+        let news = self.listing != Some((clips, pending));
+        self.listing = Some((clips, pending));
         if news {
             self.idle = false;
         }
         news
+    }
+
+    /// Clips waiting at the last listing (held back while recorded, or
+    /// left for a later cycle).
+    pub(crate) fn waiting(&self) -> usize {
+        self.listing.map_or(0, |(_, p)| p)
     }
 
     /// A cycle ended: an idle one is INFO only the first time in a row.

@@ -411,11 +411,20 @@ impl Progress {
                 self.clear_bars(&mut st);
                 let idle = summary.is_idle();
                 if st.quiet.cycle(idle) && idle {
-                    log!(
-                        info,
-                        { outcome = %summary.outcome, clips = 0, bytes = 0 },
-                        "nothing to do: every clip on the camera is archived"
-                    );
+                    let waiting = st.quiet.waiting();
+                    if waiting == 0 {
+                        log!(
+                            info,
+                            { outcome = %summary.outcome, clips = 0, bytes = 0 },
+                            "nothing to do: every clip on the camera is archived"
+                        );
+                    } else {
+                        log!(
+                            info,
+                            { outcome = %summary.outcome, clips = 0, bytes = 0, pending = waiting },
+                            "nothing to do: {waiting} clip(s) waiting (held back while the camera records, or left for later)"
+                        );
+                    }
                 } else if idle {
                     tracing::debug!("nothing to do");
                 }

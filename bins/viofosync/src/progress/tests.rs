@@ -82,7 +82,13 @@ fn an_idle_watch_says_each_thing_once() {
     // A new clip on the camera is news, and so is the idle after it.
     assert!(q.listed(4, 1));
     assert!(q.cycle(false));
+    assert!(q.listed(5, 1), "another clip recorded");
     assert!(q.cycle(true));
+    assert_eq!(q.waiting(), 1);
+    // The same clip held back cycle after cycle is not news.
+    assert!(!q.listed(5, 1));
+    assert!(!q.cycle(true));
+    assert!(q.listed(5, 0), "it was taken");
     // The camera leaving and coming back is news each time.
     assert!(q.camera(false));
     assert!(!q.camera(false));
