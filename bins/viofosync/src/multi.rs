@@ -115,33 +115,16 @@ pub(crate) async fn sync(l: &Loaded, only: Option<&str>, bars: bool) -> Result<E
     let store = open_store(l, false).await?;
     let shutdown = Shutdown::new();
     spawn_signal_handler(shutdown.clone(), true);
-    let runs = cams.iter().map(|c| {
-        let (store, shutdown) = (store.clone(), shutdown.clone());
-        async move {
-            let id = c.camera_id().unwrap_or_default();
-            let run = async {
-                let address = address(c)?;
-                let archive = archive_of(c)?;
-                let syncer = Syncer::new(
-                    client(c, &address)?,
-                    store,
-                    sync_config(c, &id, &archive),
-                    NoEvents,
-                )?;
-                Ok::<_, anyhow::Error>((syncer.run_cycle(&shutdown).await, archive))
-            };
-            let span = tracing::info_span!("camera", id = %id);
-            let r = run.instrument(span).await;
-            (id, r)
-        }
-    });
-    let results = futures_util::future::join_all(runs).await;
+    let results = each_camera(&cams, &store, |syncer| {
+        let shutdown = shutdown.clone();
+        async move { Ok(syncer.run_cycle(&shutdown).await) }
+    })
+    .await;
     store.close().await.ok();
     let mut codes = Vec::new();
-    for (id, r) in results {
-        let id: String = id;
+    for (id, archive, r) in results {
         codes.push(match r {
-            Ok((Ok(summary), archive)) => {
+            Ok(Ok(summary)) => {
                 outln!(
                     "camera {id}: synced {} clips ({}) into {} in {:.1}s; {} failed, {} deleted \
                      from the camera, {} pruned",
@@ -159,15 +142,44 @@ pub(crate) async fn sync(l: &Loaded, only: Option<&str>, bars: bool) -> Result<E
                     errors::report_failures(&summary, l.settings.log_format)
                 }
             }
-            Ok((Err(e), _)) => report_camera(&id, &anyhow::Error::new(e), l),
+            Ok(Err(e)) => report_camera(&id, &anyhow::Error::new(e), l),
             Err(e) => report_camera(&id, &e, l),
         });
     }
     Ok(worst(codes))
 }
 
-fn archive_of(c: &Loaded) -> Result<PathBuf> {
-    commands::archive(c)
+/// Runs `work` for every camera at once, each with its own syncer (its
+/// client, limits and back-off) on the shared store and its log lines in a
+/// `camera` span. Returns each camera's id, archive folder and result.
+async fn each_camera<T, F, Fut>(
+    cams: &[Loaded],
+    store: &viofo_store::Store,
+    work: F,
+) -> Vec<(String, PathBuf, Result<T>)>
+where
+    F: Fn(Syncer) -> Fut,
+    Fut: Future<Output = Result<T>>,
+{
+    let runs = cams.iter().map(|c| {
+        let id = c.camera_id().unwrap_or_default();
+        let archive = c.settings.archive.clone().unwrap_or_default();
+        let made = address(c).and_then(|address| {
+            Ok(Syncer::new(
+                client(c, &address)?,
+                store.clone(),
+                sync_config(c, &id, &archive),
+                NoEvents,
+            )?)
+        });
+        let span = tracing::info_span!("camera", id = %id);
+        let run = match made {
+            Ok(syncer) => futures_util::future::Either::Left(work(syncer)),
+            Err(e) => futures_util::future::Either::Right(async move { Err(e) }),
+        };
+        async move { (id, archive, run.instrument(span).await) }
+    });
+    futures_util::future::join_all(runs).await
 }
 
 /// One camera's error, named, with the exit code it calls for.
@@ -206,32 +218,15 @@ pub(crate) async fn watch(l: &Loaded, only: Option<&str>, bars: bool) -> Result<
     let shutdown = Shutdown::new();
     spawn_signal_handler(shutdown.clone(), true);
     let interval = l.settings.interval;
-    let loops = cams.iter().map(|c| {
-        let (store, shutdown) = (store.clone(), shutdown.clone());
-        async move {
-            let id = c.camera_id().unwrap_or_default();
-            let run = async {
-                let address = address(c)?;
-                let archive = archive_of(c)?;
-                let syncer = Syncer::new(
-                    client(c, &address)?,
-                    store,
-                    sync_config(c, &id, &archive),
-                    NoEvents,
-                )?;
-                syncer.watch(interval, &shutdown).await?;
-                Ok::<_, anyhow::Error>(())
-            };
-            let span = tracing::info_span!("camera", id = %id);
-            let r = run.instrument(span).await;
-            (id, r)
-        }
-    });
-    let results = futures_util::future::join_all(loops).await;
+    let results = each_camera(&cams, &store, |syncer| {
+        let shutdown = shutdown.clone();
+        async move { Ok(syncer.watch(interval, &shutdown).await?) }
+    })
+    .await;
     store.close().await.ok();
     let codes: Vec<Exit> = results
         .into_iter()
-        .map(|(id, r): (String, Result<()>)| match r {
+        .map(|(id, _, r)| match r {
             Ok(()) => Exit::Success,
             Err(e) => report_camera(&id, &e, l),
         })
