@@ -304,7 +304,9 @@ async fn run(cli: Cli) -> ExitCode {
 
     let result = match cli.command {
         Command::Sync(c) => multi::sync(&loaded, c.camera_filter.as_deref(), bars).await,
-        Command::Watch(c) => multi::watch(&loaded, c.camera_filter.as_deref(), bars).await,
+        Command::Watch(c) => {
+            Box::pin(multi::watch(&loaded, c.camera_filter.as_deref(), bars)).await
+        }
         Command::Status(s) if s.json => {
             status::status_json(&loaded, s.camera_filter.as_deref()).await
         }

@@ -15,8 +15,9 @@ use crate::commands::{
 };
 use crate::config::{ConfigError, Loaded};
 use crate::errors::{self, Exit};
-use crate::output;
+use crate::output::{self, Progress};
 use crate::stdout::{errln, outln};
+use crate::watch::{Surfaces, after_watch, model, serve_and_run};
 
 /// The cameras a command works on: every configured camera, or the one
 /// `only` names (an unknown id is a configuration error listing the ids).
@@ -196,8 +197,9 @@ fn report_camera(id: &str, e: &anyhow::Error, l: &Loaded) -> Exit {
 
 /// `watch` with several cameras: every camera's watch loop at once (its
 /// own back-off: one camera away never delays another) on one store,
-/// until SIGINT/SIGTERM. The status page and MQTT serve a single camera
-/// for now, so they are off here (logged).
+/// until SIGINT/SIGTERM, each with its own status surfaces: its status
+/// page on `listen`'s port plus its place in the configuration (the first
+/// camera on 8740, the second on 8741, ...) and its own MQTT device.
 pub(crate) async fn watch(l: &Loaded, only: Option<&str>, bars: bool) -> Result<Exit> {
     let cams = select(l, only)?;
     if l.cameras.len() <= 1 {
@@ -208,28 +210,127 @@ pub(crate) async fn watch(l: &Loaded, only: Option<&str>, bars: bool) -> Result<
     if let [one] = cams.as_slice() {
         return crate::watch::watch(one, bars).await;
     }
-    if l.settings.listen.is_some() || crate::config::mqtt_config(&l.settings).is_some() {
-        tracing::warn!(
-            "with several cameras the status page and MQTT are off for now (they serve one \
-             camera): use `viofosync status --camera ID`, or one watch per camera"
-        );
+    if l.settings.dry_run {
+        tracing::info!("dry run: showing one plan instead of watching");
+        return sync(l, only, bars).await;
+    }
+    // Every camera's surfaces are checked before the store is opened.
+    let mut checked = Vec::new();
+    for (i, c) in cams.iter().enumerate() {
+        let listen = match c.settings.listen {
+            None => None,
+            Some(a) => Some(std::net::SocketAddr::new(
+                a.ip(),
+                u16::try_from(i)
+                    .ok()
+                    .and_then(|i| a.port().checked_add(i))
+                    .ok_or_else(|| {
+                        ConfigError::new(format!(
+                            "listen = {a}: no port left for camera {} (each camera serves on \
+                             the next port)",
+                            i + 1
+                        ))
+                    })?,
+            )),
+        };
+        checked.push(Surfaces::checked(c, listen)?);
     }
     let store = open_store(l, false).await?;
+    let parts = match camera_parts(&cams, &store, checked).await {
+        Ok(p) => p,
+        Err(e) => {
+            store.close().await.ok();
+            return Err(e);
+        }
+    };
     let shutdown = Shutdown::new();
     spawn_signal_handler(shutdown.clone(), true);
     let interval = l.settings.interval;
-    let results = each_camera(&cams, &store, |syncer| {
-        let shutdown = shutdown.clone();
-        async move { Ok(syncer.watch(interval, &shutdown).await?) }
-    })
-    .await;
+    let runs = parts.into_iter().map(|part| {
+        let (store, shutdown) = (store.clone(), shutdown.clone());
+        let span = tracing::info_span!("camera", id = %part.id);
+        async move {
+            tracing::info!(
+                "watching {} every {}; archive {}",
+                part.address,
+                crate::config::show_duration(interval),
+                part.archive.display()
+            );
+            let r = serve_and_run(
+                &part.syncer,
+                &store,
+                part.status,
+                &*part.sink,
+                part.surfaces,
+                interval,
+                &shutdown,
+            )
+            .await;
+            (part.id, part.progress, r)
+        }
+        .instrument(span)
+    });
+    let results = futures_util::future::join_all(runs).await;
     store.close().await.ok();
     let codes: Vec<Exit> = results
         .into_iter()
-        .map(|(id, _, r)| match r {
-            Ok(()) => Exit::Success,
+        .zip(&cams)
+        .map(|((id, progress, r), c)| match r {
+            Ok(()) => after_watch(&progress, c),
             Err(e) => report_camera(&id, &e, l),
         })
         .collect();
+    tracing::info!("stopped");
     Ok(worst(codes))
+}
+
+/// One camera of a several-camera watch, ready to run.
+struct Part {
+    id: String,
+    address: String,
+    archive: PathBuf,
+    progress: Progress,
+    status: viofo_status::StatusModel,
+    sink: crate::watch::Sink,
+    syncer: Syncer,
+    surfaces: Surfaces<tokio::net::TcpListener>,
+}
+
+/// Each camera's status model, syncer (on the shared store) and bound
+/// surfaces.
+async fn camera_parts(
+    cams: &[Loaded],
+    store: &viofo_store::Store,
+    checked: Vec<Surfaces<std::net::SocketAddr>>,
+) -> Result<Vec<Part>> {
+    let mut parts = Vec::new();
+    for (c, surfaces) in cams.iter().zip(checked) {
+        let id = c.camera_id().unwrap_or_default();
+        let address = address(c)?;
+        let archive = c.settings.archive.clone().unwrap_or_default();
+        let progress = Progress::new(false).announce_failures();
+        let (status, sink) = model(c, &id, &progress)?;
+        let events = {
+            let sink = sink.clone();
+            move |e| sink(e)
+        };
+        let syncer = Syncer::new(
+            client(c, &address)?,
+            store.clone(),
+            sync_config(c, &id, &archive),
+            events,
+        )?;
+        progress.read_queue(store.clone(), &id);
+        parts.push(Part {
+            id,
+            address,
+            archive,
+            progress,
+            status,
+            sink,
+            syncer,
+            surfaces: surfaces.bind().await?,
+        });
+    }
+    Ok(parts)
 }

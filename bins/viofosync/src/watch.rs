@@ -20,19 +20,6 @@ use crate::config::{ConfigError, Loaded};
 use crate::errors::Exit;
 use crate::output::Progress;
 
-/// The status server's address and settings, checked before the camera
-/// or the store is touched: a non-loopback address without
-/// `status_token` is refused (exit 2). `None`: `listen = "off"`.
-fn server_config(l: &Loaded) -> Result<Option<(SocketAddr, ServerConfig)>> {
-    let Some(addr) = l.settings.listen else {
-        return Ok(None);
-    };
-    let cfg = ServerConfig::with_token(l.settings.status_token.clone());
-    cfg.validate(addr)
-        .map_err(|e| ConfigError::new(format!("listen = {addr}: {e}")))?;
-    Ok(Some((addr, cfg)))
-}
-
 /// The MQTT surface's settings, checked before the camera or the store is
 /// touched (exit 2; the message never repeats the URL, which may hold
 /// credentials). `None`: `mqtt_url` is off.
@@ -74,41 +61,140 @@ pub(crate) async fn watch(l: &Loaded, bars: bool) -> Result<Exit> {
         tracing::info!("dry run: showing one plan instead of watching");
         return dry_run(l, &camera_id, &address).await;
     }
-    let server = server_config(l)?;
-    let mqtt = mqtt_config(l)?;
+    let surfaces = Surfaces::checked(l, l.settings.listen)?;
     let progress = Progress::new(bars).announce_failures();
+    let (status, sink) = model(l, &camera_id, &progress)?;
+    let p = {
+        let sink = sink.clone();
+        prepare(l, move |e| sink(e), &camera_id, &address).await?
+    };
+    progress.read_queue(p.store.clone(), &camera_id);
+    let surfaces = match surfaces.bind().await {
+        Ok(s) => s,
+        Err(e) => {
+            p.store.close().await.ok();
+            return Err(e);
+        }
+    };
+    let shutdown = Shutdown::new();
+    spawn_signal_handler(shutdown.clone(), true);
+    tracing::info!(
+        "watching {address} every {}; archive {}",
+        crate::config::show_duration(l.settings.interval),
+        p.archive.display()
+    );
+    let result = serve_and_run(
+        &p.syncer,
+        &p.store,
+        status,
+        &*sink,
+        surfaces,
+        l.settings.interval,
+        &shutdown,
+    )
+    .await;
+    p.store.close().await.ok();
+    result?;
+    tracing::info!("stopped");
+    Ok(after_watch(&progress, l))
+}
+
+/// The exit of a watch that stopped: after a cycle that left failures
+/// behind, say so, as sync does (a cycle cut short by the signal or a
+/// pause is not one, nor a camera that went away: the watch was waiting
+/// for it).
+pub(crate) fn after_watch(progress: &Progress, l: &Loaded) -> Exit {
+    use viofo_store::CycleOutcome::{CameraLost, Cancelled};
+    let quiet = |last: &viofo_pipeline::CycleSummary| {
+        last.is_ok()
+            || last.outcome == Cancelled
+            || (last.outcome == CameraLost && last.failed == 0 && last.deferred == 0)
+    };
+    match progress.last_cycle() {
+        Some(last) if !quiet(&last) => crate::errors::report_failures(&last, l.settings.log_format),
+        _ => Exit::Success,
+    }
+}
+
+/// Where a watch's events go: the status model and the terminal.
+pub(crate) type Sink = Arc<dyn Fn(Event) + Send + Sync>;
+
+/// A camera's status model, and the event sink that feeds it and the
+/// terminal's progress.
+pub(crate) fn model(
+    l: &Loaded,
+    camera_id: &str,
+    progress: &Progress,
+) -> Result<(StatusModel, Sink)> {
     let status = StatusModel::new(
-        StatusConfig::new(&camera_id, archive(l)?),
+        StatusConfig::new(camera_id, archive(l)?),
         StickyFile::beside(&state_db(l)?),
     );
-    let sink: Arc<dyn Fn(Event) + Send + Sync> = {
+    let sink: Sink = {
         let (status, progress) = (status.clone(), progress.sink());
         Arc::new(move |e: Event| {
             status.emit(e.clone());
             progress(e);
         })
     };
-    let p = {
-        let sink = sink.clone();
-        prepare(l, move |e| sink(e), &camera_id, &address).await?
-    };
-    progress.read_queue(p.store.clone(), &camera_id);
-    let server = match server {
-        None => None,
-        Some((addr, cfg)) => match bind(addr).await {
-            Ok(listener) => Some((listener, cfg)),
-            Err(e) => {
-                p.store.close().await.ok();
-                return Err(e);
-            }
-        },
-    };
-    let shutdown = Shutdown::new();
-    spawn_signal_handler(shutdown.clone(), true);
+    Ok((status, sink))
+}
 
+/// A camera's status server and MQTT settings, checked (exit 2) before the
+/// camera or the store is touched; then the server's listener, bound.
+pub(crate) struct Surfaces<L> {
+    server: Option<(L, ServerConfig)>,
+    mqtt: Option<viofo_mqtt::MqttConfig>,
+}
+
+impl Surfaces<SocketAddr> {
+    /// The surfaces of `l`'s camera, the status server on `listen`.
+    pub(crate) fn checked(l: &Loaded, listen: Option<SocketAddr>) -> Result<Self> {
+        let server = match listen {
+            None => None,
+            Some(addr) => {
+                let cfg = ServerConfig::with_token(l.settings.status_token.clone());
+                cfg.validate(addr)
+                    .map_err(|e| ConfigError::new(format!("listen = {addr}: {e}")))?;
+                Some((addr, cfg))
+            }
+        };
+        Ok(Self {
+            server,
+            mqtt: mqtt_config(l)?,
+        })
+    }
+
+    /// Binds the status server's address; a port in use is a
+    /// configuration error (exit 2).
+    pub(crate) async fn bind(self) -> Result<Surfaces<TcpListener>> {
+        let server = match self.server {
+            None => None,
+            Some((addr, cfg)) => Some((bind(addr).await?, cfg)),
+        };
+        Ok(Surfaces {
+            server,
+            mqtt: self.mqtt,
+        })
+    }
+}
+
+/// Runs the camera's cycles ([`run`]) with its surfaces beside them: the
+/// status model's refresh from the store, the status server, MQTT and the
+/// actions they hand over, all stopped when the cycles stop.
+pub(crate) async fn serve_and_run(
+    syncer: &Syncer,
+    store: &Store,
+    status: StatusModel,
+    events: &(dyn Fn(Event) + Send + Sync),
+    surfaces: Surfaces<TcpListener>,
+    interval: Duration,
+    shutdown: &Shutdown,
+) -> Result<()> {
+    let camera_id = syncer.config().camera_id.clone();
     let stop = CancellationToken::new();
     let refresher = tokio::spawn({
-        let (status, store, stop) = (status.clone(), p.store.clone(), stop.clone());
+        let (status, store, stop) = (status.clone(), store.clone(), stop.clone());
         async move { status.run_refresh(store, stop.cancelled_owned()).await }
     });
     let control = Arc::new(Control {
@@ -118,7 +204,7 @@ pub(crate) async fn watch(l: &Loaded, bars: bool) -> Result<Exit> {
     let (actions, asked) = mpsc::channel::<Action>(8);
     // Beside the server, on the same model and actions; it only reads the
     // model, so a broker that is down never delays a cycle.
-    let mqtt = mqtt.map(|cfg| {
+    let mqtt = surfaces.mqtt.map(|cfg| {
         tokio::spawn(viofo_mqtt::run(
             cfg,
             status.clone(),
@@ -126,7 +212,7 @@ pub(crate) async fn watch(l: &Loaded, bars: bool) -> Result<Exit> {
             stop.clone().cancelled_owned(),
         ))
     });
-    let server = server.map(|(listener, cfg)| {
+    let server = surfaces.server.map(|(listener, cfg)| {
         tokio::spawn(viofo_status::serve(
             listener,
             cfg,
@@ -139,23 +225,10 @@ pub(crate) async fn watch(l: &Loaded, bars: bool) -> Result<Exit> {
         asked,
         control.clone(),
         status.clone(),
-        p.store.clone(),
-        camera_id.clone(),
+        store.clone(),
+        camera_id,
     ));
-    tracing::info!(
-        "watching {address} every {}; archive {}",
-        crate::config::show_duration(l.settings.interval),
-        p.archive.display()
-    );
-    let result = run(
-        &p.syncer,
-        &*sink,
-        &status,
-        &control,
-        l.settings.interval,
-        &shutdown,
-    )
-    .await;
+    let result = run(syncer, events, &status, &control, interval, shutdown).await;
     stop.cancel();
     if let Some(server) = server {
         match tokio::time::timeout(Duration::from_secs(5), server).await {
@@ -174,17 +247,7 @@ pub(crate) async fn watch(l: &Loaded, bars: bool) -> Result<Exit> {
     }
     taker.abort();
     refresher.await.ok();
-    p.store.close().await.ok();
-    result?;
-    tracing::info!("stopped");
-    // Stopped after a cycle that left failures behind: say so, as sync
-    // does (a cycle cut short by the signal or a pause is not one).
-    match progress.last_cycle() {
-        Some(last) if !last.is_ok() && last.outcome != viofo_store::CycleOutcome::Cancelled => {
-            Ok(crate::errors::report_failures(&last, l.settings.log_format))
-        }
-        _ => Ok(Exit::Success),
-    }
+    Ok(result?)
 }
 
 /// Runs cycles until shutdown: after a cycle, waits `interval` (or until

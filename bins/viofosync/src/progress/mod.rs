@@ -428,7 +428,11 @@ impl Progress {
                 } else if idle {
                     tracing::debug!("nothing to do");
                 }
-                if self.announce_failures && !summary.is_ok() {
+                // A camera that is simply away is waiting, not failing.
+                let away = summary.outcome == viofo_store::CycleOutcome::CameraLost
+                    && summary.failed == 0
+                    && summary.deferred == 0;
+                if self.announce_failures && !summary.is_ok() && !away {
                     let line = crate::report::failures(&summary);
                     log!(
                         warn,

@@ -174,3 +174,47 @@ fn timings_and_queue_take_one_camera() {
     let out = ok(env.cmd().args(["queue", "--camera", "car-a"]));
     assert!(out.contains("2 clips"), "{out}");
 }
+
+/// Two free consecutive loopback ports.
+fn two_ports() -> u16 {
+    for _ in 0..50 {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let p = l.local_addr().unwrap().port();
+        if p < u16::MAX && std::net::TcpListener::bind(("127.0.0.1", p + 1)).is_ok() {
+            return p;
+        }
+    }
+    panic!("no two free consecutive ports");
+}
+
+#[test]
+fn watch_serves_each_cameras_status_on_its_own_port() {
+    let a = Camera::with_clips(2, 30_000);
+    let b = Camera::with_clips(3, 30_000);
+    let env = Env::new();
+    let archive = env.make_archive();
+    let port = two_ports();
+    env.write_config(&format!(
+        "archive = {archive:?}\nmax_used_disk = 100\nlisten = \"127.0.0.1:{port}\"\n\n\
+         [[camera]]\nid = \"car-a\"\naddress = {:?}\n\n\
+         [[camera]]\nid = \"car-b\"\naddress = {:?}\n",
+        a.url, b.url
+    ));
+    let mut cmd = env.std_cmd();
+    cmd.args(["watch", "--interval", "1h"]);
+    let mut run = Running::spawn(cmd, false);
+    run.expect_line("watching", Duration::from_secs(20));
+    for (p, id, done) in [(port, "car-a", 2), (port + 1, "car-b", 3)] {
+        let v = crate::status::wait_for_status(p, Duration::from_secs(30), id, |v| {
+            v["queue"]["done"] == done
+        });
+        assert_eq!(v["camera"]["id"], id, "{v:#}");
+    }
+    signal(&run.child, rustix::process::Signal::TERM);
+    assert_eq!(
+        run.wait(Duration::from_secs(20)),
+        Some(0),
+        "{:#?}",
+        run.seen
+    );
+}

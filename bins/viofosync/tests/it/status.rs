@@ -13,7 +13,7 @@ use viofo_testkit::StoreCheck;
 use crate::{Camera, Env, Running, signal, stderr, stdout};
 
 /// One HTTP/1.1 request to 127.0.0.1:`port`: (status code, body).
-fn http(port: u16, method: &str, path: &str) -> (u16, String) {
+pub(crate) fn http(port: u16, method: &str, path: &str) -> (u16, String) {
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     write!(
@@ -42,7 +42,7 @@ fn api_status(port: u16) -> serde_json::Value {
 
 /// Polls `/api/status` (every 20 ms, for at most `limit`) until `want`
 /// holds; returns that snapshot.
-fn wait_for_status(
+pub(crate) fn wait_for_status(
     port: u16,
     limit: Duration,
     what: &str,
