@@ -108,7 +108,7 @@ pub(crate) fn failures(s: &viofo_pipeline::CycleSummary) -> String {
 }
 
 /// `2026-11-23 10:00:00 UTC`.
-fn when(ms: i64) -> String {
+pub(crate) fn when(ms: i64) -> String {
     let Ok(t) = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000) else {
         return ms.to_string();
     };

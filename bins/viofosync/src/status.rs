@@ -84,10 +84,20 @@ async fn camera_line(t: &Target, several: bool) -> Result<Exit> {
         .map(|i| format!(" ({i})"))
         .unwrap_or_default();
     let client = client(l, address)?;
-    if let Err(e) = client.probe().await {
-        outln!("camera{named}: {address}: {}", crate::errors::chain_of(&e));
+    // The primary, then the fallback addresses: the one that answers.
+    if let Err(e) = client.connect().await {
+        let tried = if l.settings.client.fallback_urls.is_empty() {
+            String::new()
+        } else {
+            format!(" (and {})", l.settings.client.fallback_urls.join(", "))
+        };
+        outln!(
+            "camera{named}: {address}{tried}: {}",
+            crate::errors::chain_of(&e)
+        );
         return Ok(Exit::CameraUnreachable);
     }
+    let address = client.address().to_owned();
     let info = client.info().await;
     let recording = client.recording_state().await;
     match info {
@@ -130,6 +140,16 @@ async fn store_lines(store: &Store, targets: &[Target], several: bool) -> Result
             None => store.last_cycles(1).await?,
         };
         let of = if several { named.as_str() } else { "" };
+        if let Some(c) = camera
+            && let Some(row) = store.camera(c).await?
+        {
+            outln!(
+                "last answered{of}: at {} as {} ({})",
+                row.seen.address,
+                row.seen.model.as_deref().unwrap_or("an unknown model"),
+                report::when(row.last_seen_at)
+            );
+        }
         match last.first() {
             None => outln!("last cycle{of}: none yet"),
             Some(t) => outln!("last cycle{of}: {}", report::cycle_line(&t.cycle)),

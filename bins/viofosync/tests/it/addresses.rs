@@ -10,15 +10,26 @@ use crate::{Camera, Env, closed_port, ok, stderr};
 fn a_fallback_address_syncs_when_the_primary_does_not_answer() {
     let cam = Camera::with_clips(2, 100_000);
     let env = Env::new();
+    let primary = format!("http://127.0.0.1:{}", closed_port());
     let out = ok(env
         .sync_cmd(&cam)
         .args(["sync"])
-        .env(
-            "VIOFOSYNC_ADDRESS",
-            format!("http://127.0.0.1:{}", closed_port()),
-        )
+        .env("VIOFOSYNC_ADDRESS", &primary)
         .env("VIOFOSYNC_FALLBACK_ADDRESSES", &cam.url));
     assert!(out.contains("synced 2 clips"), "{out}");
+
+    // status shows the address that answers, and the one last used.
+    let base = cam.url.trim_end_matches('/');
+    let out = ok(env
+        .sync_cmd(&cam)
+        .args(["status"])
+        .env("VIOFOSYNC_ADDRESS", &primary)
+        .env("VIOFOSYNC_FALLBACK_ADDRESSES", &cam.url));
+    assert!(out.contains(&format!("camera: {base} online")), "{out}");
+    assert!(
+        out.contains(&format!("last answered: at {base} as A329S")),
+        "{out}"
+    );
 
     let out = ok(env.cmd().args(["config"]).env(
         "VIOFOSYNC_FALLBACK_ADDRESSES",
