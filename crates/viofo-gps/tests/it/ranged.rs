@@ -105,6 +105,12 @@ proptest! {
                 prop_assert!(a.is_not_mp4() && b.is_not_mp4(), "{a} / {b}");
                 return Ok(());
             }
+            // A clip cut inside its moov (a truncated copy): triage refuses
+            // the moov, while the file path finds the fixes by scanning
+            // mdat, which triage never does; the index was not used.
+            (Ok(f), Err(b)) if b.is_malformed() && f.stats.source != Source::Index => {
+                return Ok(());
+            }
             (a, b) => panic!("file {a:?} vs ranged {b:?}"),
         };
         prop_assert_eq!(src.bytes, full.bytes_requested);
