@@ -83,7 +83,7 @@ impl Importer {
                 protect_from: None,
                 clock: self.cfg.camera_clock,
                 events: &crate::NoEvents,
-                shared_root: None,
+                shared_root: self.cfg.shared_archive.clone(),
             })
             .await;
         }

@@ -407,3 +407,39 @@ async fn links_out_of_the_tree_and_special_files_are_skipped() {
         summary.skipped
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_runs_afterwards_and_clips_past_keep_are_skipped() {
+    let s = Setup::new().await;
+    let now = time::OffsetDateTime::now_utc();
+    let recent = time::PrimitiveDateTime::new(now.date(), now.time()) - time::Duration::hours(2);
+    let folder = s.dir.path().join("recent");
+    let clips = card(
+        &folder,
+        ClipSpec::synthetic(2).size(100_000).start_time(recent),
+    )
+    .await;
+    // Older than the keep period: skipped, as a sync would not download it.
+    let old = card(&folder, ClipSpec::synthetic(1).size(100_000).first_seq(900)).await;
+    // Already in the archive, recorded long ago: retention removes it.
+    let stale = s.archive.join("2025_0101_120000_000001F.MP4");
+    std::fs::write(&stale, vec![7u8; 1000]).unwrap();
+    let mut cfg = s.config();
+    cfg.retention.keep = Some(std::time::Duration::from_secs(30 * 24 * 3600));
+    let (r, _) = s
+        .import(cfg, ImportOptions::default(), std::slice::from_ref(&folder))
+        .await;
+    let summary = r.unwrap();
+    assert_eq!(summary.imported, 2, "{summary:?}");
+    assert_eq!(summary.pruned, 1, "{summary:?}");
+    assert!(!stale.exists(), "retention did not run");
+    let (path, why) = summary
+        .skipped
+        .iter()
+        .find(|(p, _)| p.ends_with(&old[0].0))
+        .unwrap();
+    assert_eq!(why, "older than the keep period", "{}", path.display());
+    for (name, _, bytes) in &clips {
+        assert_eq!(&std::fs::read(s.archive.join(name)).unwrap(), bytes);
+    }
+}
