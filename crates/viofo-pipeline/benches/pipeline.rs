@@ -194,7 +194,7 @@ async fn main() {
         };
         let r = run(&p, TailMode::Pipelined).await;
         println!(
-            "small clips: {} x {} KB ({:.0} MB) unthrottled, GPS {}: {:.2}s ({:.2} ms/clip); gap p50 {} ms, p95 {} ms",
+            "small clips: {} x {} KB ({:.0} MB) unthrottled, GPS {}: {:.2}s ({:.2} ms/clip); gap p50 {}, p95 {}; peak RSS {} KiB (sim in-process)",
             p.clips,
             p.size / 1_000,
             r.bytes as f64 / 1e6,
@@ -203,6 +203,7 @@ async fn main() {
             r.wall.as_secs_f64() * 1000.0 / p.clips as f64,
             ms(r.gap_p50),
             ms(r.gap_p95),
+            vm_hwm_kib().unwrap_or(0),
         );
         return;
     }
