@@ -38,7 +38,9 @@ impl Syncer {
     /// then the listing checks) is asked for clip after clip.
     pub async fn dry_run(&self) -> Result<DryRun> {
         let s = &*self.inner;
-        s.client.probe().await.map_err(Error::offline)?;
+        // As a cycle: the address in use, then the fallbacks.
+        s.client.connect().await.map_err(Error::offline)?;
+        let info = s.client.info().await.ok();
         let scratch = Scratch::new()?;
         s.store.copy_to(&scratch.db).await?;
         let store = Store::open(StoreOptions::at(&scratch.db)).await?;
@@ -53,6 +55,8 @@ impl Syncer {
             let plan = Syncer::new(s.client.clone(), store.clone(), s.cfg.clone(), sink)?;
             let id = store.begin_cycle(&s.cfg.camera_id, s.cfg.tail).await?;
             let cx = Cycle::new(id, Instant::now());
+            // The device is judged as a cycle judges it (into the copy).
+            *lock(&cx.identity) = Some(info);
             plan.refresh(&cx).await?;
             let mut download = Vec::new();
             while let Some((row, rec)) = plan.pick(&cx).await? {

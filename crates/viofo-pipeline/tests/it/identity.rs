@@ -48,6 +48,9 @@ async fn another_camera_with_the_same_names_is_refused_and_the_store_is_untouche
     assert!(other.downloaded().is_empty(), "nothing taken from it");
     assert!(other.deleted().is_empty(), "nothing deleted on it");
     assert!(rig.sim.deleted().is_empty());
+    // A dry run judges it the same way.
+    let e = rig.syncer(cfg.clone()).dry_run().await.unwrap_err();
+    assert!(e.is_wrong_camera(), "{e:#}");
 
     // Accepted on purpose, it syncs.
     cfg.accept_camera = true;
