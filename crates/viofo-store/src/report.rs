@@ -213,31 +213,30 @@ impl Store {
 
     /// The last `n` cycles (newest first), with their timing summaries.
     pub async fn last_cycles(&self, n: u32) -> Result<Vec<CycleTimings>> {
-        let rows = sqlx::query("SELECT * FROM cycles ORDER BY id DESC LIMIT ?")
-            .bind(i64::from(n))
-            .fetch_all(self.read_pool())
-            .await
-            .map_err(Error::db)?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in rows {
-            let c = cycle_from_row(&r)?;
-            if let Some(t) = self.cycle_timings(c.id).await? {
-                out.push(t);
-            }
-        }
-        Ok(out)
+        self.last_cycles_where(None, n).await
     }
 
     /// The last `n` cycles of one camera (newest first), with their timing
     /// summaries: what `status` and the status page show for the camera
     /// asked about, whatever other cameras ran since.
     pub async fn last_cycles_of(&self, camera_id: &str, n: u32) -> Result<Vec<CycleTimings>> {
-        let rows = sqlx::query("SELECT * FROM cycles WHERE camera_id = ? ORDER BY id DESC LIMIT ?")
-            .bind(camera_id)
-            .bind(i64::from(n))
-            .fetch_all(self.read_pool())
-            .await
-            .map_err(Error::db)?;
+        self.last_cycles_where(Some(camera_id), n).await
+    }
+
+    /// The last `n` cycles of `camera_id`, or of every camera.
+    async fn last_cycles_where(
+        &self,
+        camera_id: Option<&str>,
+        n: u32,
+    ) -> Result<Vec<CycleTimings>> {
+        let rows = sqlx::query(
+            "SELECT * FROM cycles WHERE (?1 IS NULL OR camera_id = ?1) ORDER BY id DESC LIMIT ?2",
+        )
+        .bind(camera_id)
+        .bind(i64::from(n))
+        .fetch_all(self.read_pool())
+        .await
+        .map_err(Error::db)?;
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
             let c = cycle_from_row(&r)?;
