@@ -36,7 +36,7 @@ impl Client {
 
     /// [`probe`](Self::probe)s the address in use; when it does not answer,
     /// the primary address and then each of
-    /// [`ClientConfig::fallback_urls`] in order, keeping the first that
+    /// [`ClientConfig::fallback_urls`](crate::ClientConfig::fallback_urls) in order, keeping the first that
     /// answers for every later request (until it fails a `connect` in its
     /// turn). Each try has the probe's time limit. When none answers, the
     /// error is the one of the address that was in use.
