@@ -7,7 +7,7 @@
 //!   the same rule that skips parking clips, applied to every clip with a
 //!   track whatever its state or kind. Clips without a track yet are not
 //!   counted anywhere.
-//! - `skipped`: the clips skipped now, "parked at <name>" (parking clips
+//! - `skipped`: the clips skipped now, "parked at `<name>`" (parking clips
 //!   that are not downloaded because the place has `skip_parking`).
 
 use anyhow::Result;

@@ -133,7 +133,7 @@ pub struct SyncConfig {
     pub backoff: Backoff,
     /// Named places. A pending parking clip whose stored track (from
     /// triage) lies wholly inside a place with `skip_parking` is skipped,
-    /// "parked at <name>", never downloaded nor deleted from the camera;
+    /// "parked at `<name>`", never downloaded nor deleted from the camera;
     /// re-checked at the start of every cycle, so a clip comes back when
     /// the places change. Default none. See [`crate::places`].
     pub places: Vec<crate::places::Place>,

@@ -1,6 +1,6 @@
 //! Place-aware sync: a pending parking clip whose track (learnt by triage,
 //! stored before its download) lies wholly inside a place flagged
-//! `skip_parking` is skipped, "parked at <name>": the store's queues pass
+//! `skip_parking` is skipped, "parked at `<name>`": the store's queues pass
 //! it over, so it is never downloaded and, never archived, never deleted
 //! from the camera. Decided when its triage track is stored and re-decided
 //! at the start of every cycle against the current places, so a clip comes
