@@ -278,3 +278,43 @@ async fn a_delete_request_that_fails_is_asked_again_next_run() {
     assert!(row.deleted_from_camera_at.is_some());
     assert!(rig.sim.clip_bytes(&name).is_none());
 }
+
+/// A clip whose final name cannot be taken (here: a folder is in the way,
+/// as a share turned read-only or full would refuse the rename) after its
+/// bytes arrived: it is not recorded archived, the cycle says it stopped,
+/// its complete `.part` stays, and once the obstacle is gone the next run
+/// finishes it without asking the camera for its bytes again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clip_that_cannot_take_its_name_stops_the_cycle_and_keeps_its_part() {
+    let rig =
+        start_rig(SimConfig::default().with_clips(ClipSpec::synthetic(2).size(200_000))).await;
+    let names = rig.names();
+    let blocked = rig.archive.join(&names[0]);
+    std::fs::create_dir(&blocked).unwrap();
+    std::fs::write(blocked.join("keep"), b"x").unwrap();
+    let mut cfg = rig.config();
+    cfg.delete_after_download = true;
+
+    let e = rig.cycle(cfg.clone()).await.unwrap_err();
+    assert!(!e.is_offline(), "a local failure, said as one: {e:#}");
+    let first = rig.row(&names[0]).await;
+    assert_eq!(first.state, ClipState::Pending, "not recorded archived");
+    assert!(rig.sim.clip_bytes(&names[0]).is_some(), "never deleted");
+    let part = rig.archive.join(format!("{}.part", names[0]));
+    assert_eq!(std::fs::metadata(&part).unwrap().len(), 200_000);
+
+    std::fs::remove_dir_all(&blocked).unwrap();
+    let gets = rig.download_requests().get(&names[0]).copied().unwrap_or(0);
+    rig.cycle(cfg).await.unwrap();
+    assert_eq!(rig.row(&names[0]).await.state, ClipState::Done);
+    assert_eq!(
+        std::fs::read(&rig.archive.join(&names[0])).unwrap().len(),
+        200_000
+    );
+    assert!(!part.exists());
+    assert_eq!(
+        rig.download_requests().get(&names[0]).copied().unwrap_or(0),
+        gets,
+        "the complete .part was finished without its bytes again"
+    );
+}
