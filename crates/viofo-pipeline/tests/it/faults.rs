@@ -308,7 +308,7 @@ async fn a_clip_that_cannot_take_its_name_stops_the_cycle_and_keeps_its_part() {
     rig.cycle(cfg).await.unwrap();
     assert_eq!(rig.row(&names[0]).await.state, ClipState::Done);
     assert_eq!(
-        std::fs::read(&rig.archive.join(&names[0])).unwrap().len(),
+        std::fs::read(rig.archive.join(&names[0])).unwrap().len(),
         200_000
     );
     assert!(!part.exists());
