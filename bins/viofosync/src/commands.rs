@@ -226,27 +226,34 @@ pub(crate) async fn sync(l: &Loaded, bars: bool) -> Result<Exit> {
     let result = p.syncer.run_cycle(&shutdown).await;
     p.store.close().await.ok();
     match result {
-        Ok(summary) => {
-            outln!(
-                "synced {} clips ({}) into {} in {:.1}s; {} failed, {} deleted from the camera, {} pruned",
-                summary.clips,
-                output::bytes(summary.bytes),
-                p.archive.display(),
-                summary.duration.as_secs_f64(),
-                summary.failed,
-                summary.deleted,
-                summary.pruned
-            );
-            if summary.is_ok() {
-                Ok(Exit::Success)
-            } else {
-                Ok(crate::errors::report_failures(
-                    &summary,
-                    l.settings.log_format,
-                ))
-            }
-        }
+        Ok(summary) => Ok(synced(l, "", &summary, &p.archive)),
         Err(e) => Err(e.into()),
+    }
+}
+
+/// A sync's closing line (`prefix` names the camera when there are
+/// several), and its exit code: a cycle that left clips failed or deferred
+/// says so.
+pub(crate) fn synced(
+    l: &Loaded,
+    prefix: &str,
+    summary: &viofo_pipeline::CycleSummary,
+    archive: &Path,
+) -> Exit {
+    outln!(
+        "{prefix}synced {} clips ({}) into {} in {:.1}s; {} failed, {} deleted from the camera, {} pruned",
+        summary.clips,
+        output::bytes(summary.bytes),
+        archive.display(),
+        summary.duration.as_secs_f64(),
+        summary.failed,
+        summary.deleted,
+        summary.pruned
+    );
+    if summary.is_ok() {
+        Exit::Success
+    } else {
+        crate::errors::report_failures(summary, l.settings.log_format)
     }
 }
 

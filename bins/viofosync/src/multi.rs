@@ -15,7 +15,7 @@ use crate::commands::{
 };
 use crate::config::{ConfigError, Loaded};
 use crate::errors::{self, Exit};
-use crate::output::{self, Progress};
+use crate::output::Progress;
 use crate::stdout::{errln, outln};
 use crate::watch::{Surfaces, after_watch, model, serve_and_run};
 
@@ -125,24 +125,7 @@ pub(crate) async fn sync(l: &Loaded, only: Option<&str>, bars: bool) -> Result<E
     let mut codes = Vec::new();
     for (id, archive, r) in results {
         codes.push(match r {
-            Ok(Ok(summary)) => {
-                outln!(
-                    "camera {id}: synced {} clips ({}) into {} in {:.1}s; {} failed, {} deleted \
-                     from the camera, {} pruned",
-                    summary.clips,
-                    output::bytes(summary.bytes),
-                    archive.display(),
-                    summary.duration.as_secs_f64(),
-                    summary.failed,
-                    summary.deleted,
-                    summary.pruned
-                );
-                if summary.is_ok() {
-                    Exit::Success
-                } else {
-                    errors::report_failures(&summary, l.settings.log_format)
-                }
-            }
+            Ok(Ok(summary)) => commands::synced(l, &format!("camera {id}: "), &summary, &archive),
             Ok(Err(e)) => report_camera(&id, &anyhow::Error::new(e), l),
             Err(e) => report_camera(&id, &e, l),
         });
