@@ -37,13 +37,17 @@ pub(crate) enum Verdict {
 }
 
 /// Judges the device: `model` and `firmware` as it answered now, `listed`
-/// its listing, `stored` the identity on record, `known` the clips the
-/// store believes are still on the camera.
+/// its listing (`complete`: it ended as a whole document), `stored` the
+/// identity on record, `known` the clips the store believes are still on
+/// the camera. A listing cut short proves nothing by what it lacks (a
+/// folder may be missing from it), so only its names with other sizes
+/// count then.
 pub(crate) fn judge(
     stored: Option<&CameraRow>,
     model: Option<&str>,
     firmware: Option<&str>,
     listed: &[ListedClip],
+    complete: bool,
     known: &[KnownClip],
 ) -> Verdict {
     let was = stored.map(|r| &r.seen);
@@ -54,7 +58,7 @@ pub(crate) fn judge(
             "it is an {now}, and this camera id was an {was_model}"
         ));
     }
-    if let Some(why) = clips_disagree(listed, known) {
+    if let Some(why) = clips_disagree(listed, complete, known) {
         return Verdict::Refuse(why);
     }
     match (was.and_then(|w| w.firmware.as_deref()), firmware) {
@@ -67,7 +71,7 @@ pub(crate) fn judge(
 }
 
 /// Why the listing cannot be this camera's, if the clips say so.
-fn clips_disagree(listed: &[ListedClip], known: &[KnownClip]) -> Option<String> {
+fn clips_disagree(listed: &[ListedClip], complete: bool, known: &[KnownClip]) -> Option<String> {
     if listed.is_empty() || known.is_empty() {
         return None;
     }
@@ -89,6 +93,9 @@ fn clips_disagree(listed: &[ListedClip], known: &[KnownClip]) -> Option<String> 
             "{other_size} of the clips it lists have names this camera's clips have, with \
              other sizes, and none matches"
         ));
+    }
+    if !complete {
+        return None;
     }
     let times = listed.iter().filter_map(|l| l.recorded_at);
     let (Some(first), Some(last)) = (times.clone().min(), times.max()) else {
@@ -116,6 +123,7 @@ impl Syncer {
         &self,
         info: Option<&CameraInfo>,
         listed: &[ListedClip],
+        complete: bool,
     ) -> Result<()> {
         let s = &*self.inner;
         let id = &s.cfg.camera_id;
@@ -124,7 +132,7 @@ impl Syncer {
         let model = info.and_then(|i| i.model.as_deref());
         let firmware = info.map(|i| i.firmware.as_str());
         let address = s.client.address();
-        match judge(stored.as_ref(), model, firmware, listed, &known) {
+        match judge(stored.as_ref(), model, firmware, listed, complete, &known) {
             Verdict::Refuse(why) if !s.cfg.accept_camera => {
                 tracing::error!(camera = %id, %address, "refusing the device: {why}");
                 return Err(Error::wrong_camera(id, address, why));
@@ -201,21 +209,42 @@ mod tests {
     #[test]
     fn another_model_is_another_device() {
         let r = row(Some("A129"), Some("VIOFO_A129_V1"));
-        let v = judge(Some(&r), Some("A329S"), Some("VIOFO_A329S_V2"), &[], &[]);
+        let v = judge(
+            Some(&r),
+            Some("A329S"),
+            Some("VIOFO_A329S_V2"),
+            &[],
+            true,
+            &[],
+        );
         assert!(matches!(v, Verdict::Refuse(ref w) if w.contains("A329S") && w.contains("A129")));
         // Case differences are not a different model; an unknown model
         // proves nothing.
         assert_eq!(
-            judge(Some(&r), Some("a129"), Some("VIOFO_A129_V1"), &[], &[]),
+            judge(
+                Some(&r),
+                Some("a129"),
+                Some("VIOFO_A129_V1"),
+                &[],
+                true,
+                &[]
+            ),
             Verdict::Same
         );
-        assert_eq!(judge(Some(&r), None, None, &[], &[]), Verdict::Same);
+        assert_eq!(judge(Some(&r), None, None, &[], true, &[]), Verdict::Same);
     }
 
     #[test]
     fn a_firmware_upgrade_is_the_same_camera() {
         let r = row(Some("A329S"), Some("VIOFO_A329S_V1.0"));
-        let v = judge(Some(&r), Some("A329S"), Some("VIOFO_A329S_V2.0"), &[], &[]);
+        let v = judge(
+            Some(&r),
+            Some("A329S"),
+            Some("VIOFO_A329S_V2.0"),
+            &[],
+            true,
+            &[],
+        );
         assert_eq!(
             v,
             Verdict::FirmwareChanged {
@@ -235,14 +264,14 @@ mod tests {
         let now: Vec<ListedClip> = (5..20)
             .map(|m| listed(m, m, 1_000 + m.unsigned_abs()))
             .collect();
-        assert_eq!(judge(None, None, None, &now, &known), Verdict::Same);
+        assert_eq!(judge(None, None, None, &now, true, &known), Verdict::Same);
     }
 
     #[test]
     fn a_formatted_card_is_the_same_camera() {
         let known: Vec<KnownClip> = (0..10).map(|m| known(&listed(m, m, 1_000))).collect();
         let now: Vec<ListedClip> = (30..35).map(|m| listed(900 + m, m, 5)).collect();
-        assert_eq!(judge(None, None, None, &now, &known), Verdict::Same);
+        assert_eq!(judge(None, None, None, &now, true, &known), Verdict::Same);
     }
 
     #[test]
@@ -250,7 +279,7 @@ mod tests {
         // The other car of the same model recorded over the same hour.
         let known: Vec<KnownClip> = (0..10).map(|m| known(&listed(m, m, 1_000))).collect();
         let now: Vec<ListedClip> = (2..8).map(|m| listed(500 + m, m, 7)).collect();
-        let v = judge(None, Some("A329S"), None, &now, &known);
+        let v = judge(None, Some("A329S"), None, &now, true, &known);
         assert!(
             matches!(v, Verdict::Refuse(ref w) if w.contains("6 clips")),
             "{v:?}"
@@ -258,11 +287,24 @@ mod tests {
     }
 
     #[test]
+    fn a_listing_cut_short_proves_nothing_by_what_it_lacks() {
+        let known: Vec<KnownClip> = (0..10).map(|m| known(&listed(m, m, 1_000))).collect();
+        let now: Vec<ListedClip> = (2..8).map(|m| listed(500 + m, m, 7)).collect();
+        assert_eq!(judge(None, None, None, &now, false, &known), Verdict::Same);
+        // Names it does list with other sizes still count.
+        let now: Vec<ListedClip> = (0..5).map(|m| listed(m, m, 2_000)).collect();
+        assert!(matches!(
+            judge(None, None, None, &now, false, &known),
+            Verdict::Refuse(_)
+        ));
+    }
+
+    #[test]
     fn names_known_with_other_sizes_are_another_device() {
         let known: Vec<KnownClip> = (0..5).map(|m| known(&listed(m, m, 1_000))).collect();
         let now: Vec<ListedClip> = (0..5).map(|m| listed(m, m, 2_000)).collect();
         assert!(matches!(
-            judge(None, None, None, &now, &known),
+            judge(None, None, None, &now, true, &known),
             Verdict::Refuse(_)
         ));
     }
@@ -272,15 +314,15 @@ mod tests {
         let known: Vec<KnownClip> = (0..10).map(|m| known(&listed(m, m, 1_000))).collect();
         // Everything else deleted in the app, one clip left: the same card.
         let now = vec![listed(3, 3, 1_000), listed(700, 9, 5)];
-        assert_eq!(judge(None, None, None, &now, &known), Verdict::Same);
+        assert_eq!(judge(None, None, None, &now, true, &known), Verdict::Same);
         // Two missing clips in the window are not enough to refuse.
         let now = vec![listed(800, 4, 5), listed(801, 5, 5)];
-        assert_eq!(judge(None, None, None, &now, &known), Verdict::Same);
+        assert_eq!(judge(None, None, None, &now, true, &known), Verdict::Same);
         // The newest clip grew (another size): not evidence on its own.
         let now = vec![listed(9, 9, 4_000)];
-        assert_eq!(judge(None, None, None, &now, &known), Verdict::Same);
+        assert_eq!(judge(None, None, None, &now, true, &known), Verdict::Same);
         // Nothing known, or nothing listed: nothing to compare.
-        assert_eq!(judge(None, None, None, &now, &[]), Verdict::Same);
-        assert_eq!(judge(None, None, None, &[], &known), Verdict::Same);
+        assert_eq!(judge(None, None, None, &now, true, &[]), Verdict::Same);
+        assert_eq!(judge(None, None, None, &[], true, &known), Verdict::Same);
     }
 }

@@ -174,7 +174,8 @@ impl Syncer {
         let listed: Vec<ListedClip> = listing.recordings.iter().map(listed_clip).collect();
         let first = lock(&cx.identity).take();
         if let Some(info) = first {
-            self.check_identity(info.as_ref(), &listed).await?;
+            self.check_identity(info.as_ref(), &listed, complete)
+                .await?;
         }
         let archive_root = s.cfg.archive.clone();
         let archived = tokio::task::spawn_blocking(move || archive_index(&archive_root))
