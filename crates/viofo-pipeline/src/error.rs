@@ -39,6 +39,11 @@ enum ErrorKind {
         address: String,
         why: String,
     },
+    /// Another process owns the archive folder (its owner lock).
+    ArchiveInUse {
+        path: PathBuf,
+        pid: Option<u32>,
+    },
     /// The archive folder is missing, not a folder, or cannot be written.
     Archive {
         path: PathBuf,
@@ -107,6 +112,14 @@ impl Error {
             },
         }
     }
+    pub(crate) fn archive_in_use(path: &std::path::Path, pid: Option<u32>) -> Self {
+        Self {
+            kind: ErrorKind::ArchiveInUse {
+                path: path.to_owned(),
+                pid,
+            },
+        }
+    }
     pub(crate) fn interrupted() -> Self {
         Self {
             kind: ErrorKind::Interrupted,
@@ -155,7 +168,18 @@ impl Error {
     /// (an unmounted share, a read-only mount, no permission): nothing was
     /// downloaded or marked; fix the folder and run again.
     pub fn is_archive(&self) -> bool {
-        matches!(self.kind, ErrorKind::Archive { .. })
+        matches!(
+            self.kind,
+            ErrorKind::Archive { .. } | ErrorKind::ArchiveInUse { .. }
+        )
+    }
+
+    /// Another process writes into this archive folder (it holds the
+    /// folder's owner lock: another `sync`, `watch` or `import`, maybe
+    /// with another state database or through another path to the same
+    /// folder): nothing was done. One of [`is_archive`](Self::is_archive).
+    pub fn is_archive_in_use(&self) -> bool {
+        matches!(self.kind, ErrorKind::ArchiveInUse { .. })
     }
 
     /// The device answering at the camera's address is not the camera the
@@ -184,6 +208,7 @@ impl Error {
             ErrorKind::Config(_) => "configuration error",
             ErrorKind::WrongCamera { .. } => "wrong camera",
             ErrorKind::Archive { .. } => "archive unusable",
+            ErrorKind::ArchiveInUse { .. } => "archive in use",
         }
     }
 }
@@ -234,6 +259,20 @@ impl fmt::Display for Error {
                  (check the address, give this camera its own camera_id, or accept it with \
                  `viofosync sync --accept-camera`)"
             )?,
+            ErrorKind::ArchiveInUse { path, pid } => {
+                write!(
+                    f,
+                    "archive folder {} is in use by another viofosync process",
+                    path.display()
+                )?;
+                if let Some(pid) = pid {
+                    write!(f, " (pid {pid})")?;
+                }
+                f.write_str(
+                    "; nothing was downloaded (one process writes into an archive at a time: \
+                     stop the other one, or let it do this work)",
+                )?;
+            }
             ErrorKind::Archive { path, problem, .. } => {
                 write!(
                     f,

@@ -85,6 +85,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod archive;
 pub mod backoff;
 mod clock;
 mod config;

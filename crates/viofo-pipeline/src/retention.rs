@@ -309,18 +309,11 @@ fn is_clip_name(name: &str) -> bool {
 
 /// Removes one clip, then its sidecars. A file already gone counts as removed.
 pub fn remove(clip: &ArchivedClip) -> std::io::Result<()> {
-    remove_if_present(&clip.path)?;
+    crate::archive::remove_file(&clip.path)?;
     for s in &clip.sidecars {
-        remove_if_present(s)?;
+        crate::archive::remove_file(s)?;
     }
     Ok(())
-}
-
-fn remove_if_present(path: &Path) -> std::io::Result<()> {
-    match fs_err::remove_file(path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        other => other,
-    }
 }
 
 mod apply;

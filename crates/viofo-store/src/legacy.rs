@@ -346,7 +346,7 @@ pub(crate) async fn import(
              channel, recorded_at, state, priority, attempts, last_error, listed_at, \
              download_started_at, download_finished_at, local_path, local_size) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
-             ON CONFLICT (camera_id, name) DO NOTHING",
+             ON CONFLICT (camera_id, name) WHERE superseded_at IS NULL DO NOTHING",
         )
         .bind(&l.camera_id)
         .bind(&m.name)

@@ -189,7 +189,9 @@ mod types;
 mod writer;
 
 pub use error::{Error, Result};
-pub use placement::{FsClass, Placement, check_placement, classify_fs_magic, default_db_path};
+pub use placement::{
+    FsClass, Locked, Placement, check_placement, classify_fs_magic, default_db_path, lock_exclusive,
+};
 pub use report::{CycleTimings, StageStats, percentile};
 pub use store::{Ack, ImportedClip, LegacyImport, Store, StoreOptions, now_ms};
 pub use types::{

@@ -214,47 +214,70 @@ pub(crate) fn lock_path(db: &Path) -> PathBuf {
     db.with_file_name(name)
 }
 
-/// Takes the database's owner lock: an exclusive `flock` on `<db>.lock`,
-/// held for as long as the returned file is open (the writer keeps it), and
-/// released by the kernel when the process dies, even by `kill -9`. Only
-/// the owner migrates, recovers and writes; a second writer is refused.
-pub(crate) fn take_owner_lock(db: &Path) -> Result<std::fs::File> {
+/// What [`lock_exclusive`] found.
+#[derive(Debug)]
+pub enum Locked {
+    /// The lock is ours for as long as this file stays open (the kernel
+    /// releases it when the file is closed or the process dies, even by
+    /// `kill -9`); our pid is written in it.
+    Taken(std::fs::File),
+    /// Another open file holds it (another process, or another handle in
+    /// this one); `pid` is what its holder wrote, when readable.
+    Held {
+        /// The holder's pid.
+        pid: Option<u32>,
+    },
+}
+
+/// Takes an exclusive, non-blocking `flock` on `path` (created if missing,
+/// never truncated before the lock is ours) and writes our pid in it: the
+/// one owner-lock mechanism, for the state database (`<db>.lock`) and for
+/// the archive folder (`<archive>/.viofosync.lock`).
+pub fn lock_exclusive(path: &Path) -> std::io::Result<Locked> {
     use std::io::{Read, Seek, Write};
-    let path = lock_path(db);
     let mut file = fs_err::OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
         .truncate(false)
-        .open(&path)
-        .map_err(|e| Error::io("opening the lock file", &path, e))?
+        .open(path)?
         .into_parts()
         .0;
     match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
         Ok(()) => {}
         Err(e) if e == rustix::io::Errno::WOULDBLOCK => {
-            let mut pid = String::new();
-            let _ = file.read_to_string(&mut pid);
-            let pid = pid.trim();
-            let holder =
-                if !pid.is_empty() && pid.len() < 12 && pid.bytes().all(|b| b.is_ascii_digit()) {
-                    format!(" (pid {pid})")
-                } else {
-                    String::new()
-                };
-            return Err(ErrorKind::InUse {
-                path: db.to_owned(),
-                holder,
-            }
-            .into());
+            let mut text = String::new();
+            let _ = file.read_to_string(&mut text);
+            let t = text.trim();
+            let pid = (!t.is_empty() && t.len() < 12 && t.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| t.parse().ok())
+                .flatten();
+            return Ok(Locked::Held { pid });
         }
-        Err(e) => return Err(Error::io("locking", &path, e.into())),
+        Err(e) => return Err(e.into()),
     }
     // Who holds it, for the message a second process prints.
     let _ = file.set_len(0);
     let _ = file.seek(std::io::SeekFrom::Start(0));
     let _ = write!(file, "{}", std::process::id());
-    Ok(file)
+    Ok(Locked::Taken(file))
+}
+
+/// Takes the database's owner lock: [`lock_exclusive`] on `<db>.lock`,
+/// held for as long as the returned file is open (the writer keeps it).
+/// Only the owner migrates, recovers and writes; a second writer is
+/// refused.
+pub(crate) fn take_owner_lock(db: &Path) -> Result<std::fs::File> {
+    let path = lock_path(db);
+    match lock_exclusive(&path) {
+        Ok(Locked::Taken(file)) => Ok(file),
+        Ok(Locked::Held { pid }) => Err(ErrorKind::InUse {
+            path: db.to_owned(),
+            holder: pid.map(|p| format!(" (pid {p})")).unwrap_or_default(),
+        }
+        .into()),
+        Err(e) => Err(Error::io("locking", &path, e)),
+    }
 }
 
 #[cfg(test)]

@@ -11,76 +11,40 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use crate::archive::{Staged, commit};
+
 use super::copy::Copied;
 
-/// Makes every `.part` and temporary sidecar of the batch durable: one
-/// `syncfs` of the archive's filesystem (Linux), plus an `fsync` of each
-/// file on another filesystem (a folder mounted inside the archive);
-/// elsewhere, an `fsync` of each file.
-pub(super) fn sync_batch(archive: &Path, batch: &[&Copied]) -> std::io::Result<()> {
-    let archive_dev = sync_filesystem(archive)?;
-    for c in batch {
-        if archive_dev.is_some_and(|d| d == c.dev) {
-            continue;
-        }
-        fs_err::File::open(&c.part)?.sync_all()?;
-        for (tmp, _) in &c.sidecars {
-            fs_err::File::open(tmp)?.sync_all()?;
-        }
+/// Makes every `.part` and temporary sidecar of the batch durable under
+/// its final name with the archive's one commit
+/// ([`crate::archive::commit`]). On a failure the batch's remaining
+/// temporary files are removed and the first error returned (what took
+/// its name stays: its bytes were durable; it is not recorded).
+pub(super) fn make_durable(batch: &[&Copied]) -> std::io::Result<()> {
+    let items: Vec<Staged> = batch
+        .iter()
+        .flat_map(|c| {
+            std::iter::once(Staged {
+                tmp: c.part.clone(),
+                dest: c.dest.clone(),
+            })
+            .chain(c.sidecars.iter().map(|(tmp, dest)| Staged {
+                tmp: tmp.clone(),
+                dest: dest.clone(),
+            }))
+        })
+        .collect();
+    let results = commit(&items);
+    if let Some(e) = results.into_iter().find_map(Result::err) {
+        discard(batch);
+        return Err(e);
     }
     Ok(())
 }
 
-/// `syncfs` of the filesystem holding `dir`; returns its device, or `None`
-/// where there is no `syncfs` (every file is then synced on its own).
-#[cfg(target_os = "linux")]
-fn sync_filesystem(dir: &Path) -> std::io::Result<Option<u64>> {
-    use std::os::unix::fs::MetadataExt as _;
-    let d = fs_err::File::open(dir)?;
-    let dev = d.metadata()?.dev();
-    rustix::fs::syncfs(d.file()).map_err(std::io::Error::from)?;
-    Ok(Some(dev))
-}
-
-#[cfg(not(target_os = "linux"))]
-fn sync_filesystem(_dir: &Path) -> std::io::Result<Option<u64>> {
-    Ok(None)
-}
-
-/// Renames each durable `.part` to its final name and each sidecar to its
-/// own, then syncs every folder touched once. Stops at the first failure
-/// (what was renamed stays: its bytes were durable).
-pub(super) fn rename_batch(batch: &[&Copied]) -> std::io::Result<()> {
-    let mut dirs = BTreeSet::new();
-    for c in batch {
-        fs_err::rename(&c.part, &c.dest)?;
-        for (tmp, dest) in &c.sidecars {
-            fs_err::rename(tmp, dest)?;
-        }
-        if let Some(d) = c.dest.parent() {
-            dirs.insert(d.to_owned());
-        }
-    }
-    for d in dirs {
-        sync_dir(&d)?;
-    }
-    Ok(())
-}
-
-/// Makes a folder's entries durable (not every platform can open one).
+/// Makes a folder's entries durable: the archive's one folder sync.
 pub(super) fn sync_dir(dir: &Path) -> std::io::Result<()> {
-    match std::fs::File::open(dir) {
-        Ok(d) => d.sync_all().or_else(|e| {
-            // Some filesystems refuse to sync a folder; their renames are
-            // durable with the file.
-            if e.kind() == std::io::ErrorKind::InvalidInput {
-                Ok(())
-            } else {
-                Err(e)
-            }
-        }),
-        Err(_) => Ok(()),
-    }
+    crate::archive::sync_folder(dir)
 }
 
 /// Removes the sources of a recorded batch (`--move`); each failure is

@@ -25,9 +25,6 @@ pub(super) struct Copied {
     pub(super) sidecars: Vec<(PathBuf, PathBuf)>,
     /// The extraction, for the store (`None`: a photo, or GPS off).
     pub(super) gps: Option<viofo_gps::Extraction>,
-    /// The filesystem the copy is on (a folder mounted inside the archive
-    /// is synced on its own).
-    pub(super) dev: u64,
 }
 
 /// Why a copy did not happen.
@@ -63,7 +60,6 @@ pub(super) struct Written {
     hash: u128,
     gps: Option<StreamExtractor>,
     gps_cfg: Option<GpsConfig>,
-    dev: u64,
 }
 
 /// Copies `src` to `<dest>.part` (creating `dest`'s folder), hashing it and
@@ -130,7 +126,6 @@ fn copy_to_part(
         hash: hasher.digest128(),
         gps,
         gps_cfg: cx.gps,
-        dev: dev_of(out.file()),
     })
 }
 
@@ -162,7 +157,6 @@ fn check_part(w: Written) -> Result<Copied, CopyError> {
         hash,
         gps,
         gps_cfg,
-        dev,
     } = w;
     let mut buf = vec![0u8; buffer_for(bytes)];
     // The copy read back: its size and hash must be the source's.
@@ -197,13 +191,13 @@ fn check_part(w: Written) -> Result<Copied, CopyError> {
                     formats.push(viofo_gps::Format::GeoJson);
                 }
                 for f in formats {
-                    match write_sidecar_tmp(&dest, &ex.points, f) {
-                        Ok(pair) => sidecars.push(pair),
+                    match crate::archive::stage_sidecar(&dest, &ex.points, f) {
+                        Ok(st) => sidecars.push((st.tmp, st.dest)),
                         Err(e) => {
                             for (tmp, _) in &sidecars {
                                 let _ = std::fs::remove_file(tmp);
                             }
-                            return Err(CopyError::Archive(e));
+                            return Err(CopyError::Archive(std::io::Error::other(e)));
                         }
                     }
                 }
@@ -221,49 +215,7 @@ fn check_part(w: Written) -> Result<Copied, CopyError> {
         bytes,
         sidecars,
         gps,
-        dev,
     })
-}
-
-/// Writes a sidecar the way the tail does (same content, same temporary
-/// name as `viofo_gps::write_sidecar`, so a killed run's leftover is found
-/// by `remove_stale_sidecar_temps`), but neither synced nor renamed: the
-/// batch does both for all its clips at once.
-fn write_sidecar_tmp(
-    clip: &Path,
-    points: &[viofo_gps::Point],
-    format: viofo_gps::Format,
-) -> std::io::Result<(PathBuf, PathBuf)> {
-    let dest = viofo_gps::sidecar_path(clip, format);
-    let name = clip
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(dest.file_name().unwrap_or_default());
-    tmp_name.push(format!(".tmp{}", std::process::id()));
-    let tmp = dest.with_file_name(tmp_name);
-    let f = fs_err::File::create(&tmp)?;
-    let mut w = std::io::BufWriter::new(f);
-    let written = viofo_gps::write_track(points, Some(&name), format, &mut w)
-        .map_err(std::io::Error::other)
-        .and_then(|()| w.flush());
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e);
-    }
-    Ok((tmp, dest))
-}
-
-#[cfg(unix)]
-fn dev_of(f: &std::fs::File) -> u64 {
-    use std::os::unix::fs::MetadataExt as _;
-    f.metadata().map(|m| m.dev()).unwrap_or(0)
-}
-
-#[cfg(not(unix))]
-fn dev_of(_: &std::fs::File) -> u64 {
-    0
 }
 
 /// A file's size and XXH3-128 hash, read through.

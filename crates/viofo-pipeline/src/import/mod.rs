@@ -183,6 +183,8 @@ pub struct Importer {
     store: Store,
     cfg: SyncConfig,
     opts: ImportOptions,
+    /// The archive folder: claimed (its owner lock) when an import runs.
+    archive: Arc<crate::archive::Archive>,
 }
 
 impl std::fmt::Debug for Importer {
@@ -210,7 +212,13 @@ impl Importer {
                 "import batches must hold at least one file and one byte",
             ));
         }
-        Ok(Self { store, cfg, opts })
+        let archive = Arc::new(crate::archive::Archive::new(cfg.archive.clone()));
+        Ok(Self {
+            store,
+            cfg,
+            opts,
+            archive,
+        })
     }
 
     /// The settings it imports with.

@@ -48,13 +48,17 @@ impl Importer {
     {
         let started = Instant::now();
         let events: Events = Arc::new(events);
-        let archive = self.cfg.archive.clone();
+        let owner = self.archive.clone();
         let srcs = sources.to_vec();
         let depth = self.opts.max_depth;
         let found = blocking(move || -> Result<_> {
-            crate::check_archive(&archive)?;
-            let roots = check_sources(&srcs, &archive)?;
-            Ok(scan(&roots, &archive, depth))
+            let archive = owner.root();
+            crate::check_archive(archive)?;
+            // One writer into an archive: a running sync or watch (another
+            // process) is not written beside.
+            owner.claim()?;
+            let roots = check_sources(&srcs, archive)?;
+            Ok(scan(&roots, archive, depth))
         })
         .await??;
         let mut summary = ImportSummary::default();
@@ -211,7 +215,6 @@ impl Importer {
             max_bytes: self.opts.batch_bytes,
             cx: CommitCx {
                 store: self.store.clone(),
-                archive: self.cfg.archive.clone(),
                 camera_id: self.cfg.camera_id.clone(),
                 move_sources: self.opts.move_sources,
                 events: events.clone(),
@@ -246,7 +249,9 @@ impl Importer {
                     progress: &progress,
                     aborted: &aborted,
                 };
-                copy_one(&src, &dest, &cx)
+                // Never over a file already archived: a clip whose name the
+                // archive holds with other bytes takes the next free name.
+                copy_one(&src, &crate::archive::Archive::free_name(&dest), &cx)
             })
             .await;
             // The previous clip's check first: batches keep the clips' order.
@@ -390,7 +395,6 @@ impl Flow {
 #[derive(Clone)]
 struct CommitCx {
     store: viofo_store::Store,
-    archive: PathBuf,
     camera_id: String,
     move_sources: bool,
     events: Events,
@@ -427,16 +431,14 @@ async fn settle(
     Ok(())
 }
 
-/// The batch's durable point: one sync of the filesystem, the renames, one
-/// sync per folder, one store transaction; then the `--move` removals.
+/// The batch's durable point: the archive's one commit (one sync of the
+/// filesystem, a sync of each file, the renames never over an existing
+/// file, one sync per folder), one store transaction; then the `--move`
+/// removals.
 async fn commit_batch(cx: CommitCx, batch: Vec<(Candidate, Copied)>) -> Result<Committed> {
-    let archive = cx.archive.clone();
     let (batch, durable) = blocking(move || {
         let copies: Vec<&Copied> = batch.iter().map(|(_, k)| k).collect();
-        let r = commit::sync_batch(&archive, &copies).and_then(|()| commit::rename_batch(&copies));
-        if r.is_err() {
-            commit::discard(&copies);
-        }
+        let r = commit::make_durable(&copies);
         (batch, r)
     })
     .await?;

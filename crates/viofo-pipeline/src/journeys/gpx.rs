@@ -3,7 +3,6 @@
 //! places' names, or `unknown`, reduced to `[A-Za-z0-9_-]`), written
 //! atomically (`.part`, fsync, rename, fsync of the folder).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use time::OffsetDateTime;
@@ -77,38 +76,21 @@ fn gps_points(points: &[TrackPoint]) -> Vec<viofo_gps::Point> {
         .collect()
 }
 
-/// Writes the track to `dir/name` atomically (creating `dir`): a `.part`
-/// file beside it is written, fsynced and renamed over the final name, then
-/// the folder is fsynced. A failure leaves no `.part` file behind.
+/// Writes the track to `dir/name` through the archive's one write of a
+/// derived file ([`crate::archive::write_derived`]: a temporary file
+/// beside it, synced, renamed over the final name, the folder synced). A
+/// failure leaves no temporary file behind.
 pub fn write_gpx(
     dir: &Path,
     name: &str,
     title: &str,
     points: &[TrackPoint],
 ) -> std::io::Result<PathBuf> {
-    fs_err::create_dir_all(dir)?;
     let dest = dir.join(name);
-    let part = dir.join(format!(".{name}.part"));
-    let result = (|| -> std::io::Result<()> {
-        let f = fs_err::File::create(&part)?;
-        let mut w = std::io::BufWriter::new(f);
-        viofo_gps::write_gpx(&gps_points(points), Some(title), &mut w)
-            .map_err(|e| std::io::Error::other(format!("{}: {e}", part.display())))?;
-        w.flush()?;
-        let f = w
-            .into_inner()
-            .map_err(std::io::IntoInnerError::into_error)?;
-        f.sync_all()?;
-        drop(f);
-        fs_err::rename(&part, &dest)
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&part);
-        return Err(e);
-    }
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
+    let mut text = Vec::new();
+    viofo_gps::write_gpx(&gps_points(points), Some(title), &mut text)
+        .map_err(|e| std::io::Error::other(format!("{}: {e}", dest.display())))?;
+    crate::archive::write_derived(&dest, &text)?;
     Ok(dest)
 }
 

@@ -218,8 +218,7 @@ async fn replace(
     for p in stale {
         // Only our own files: inside the journeys folder.
         if p.parent() == Some(cfg.archive.join(JOURNEYS_DIR).as_path())
-            && let Err(e) = fs_err::remove_file(&p)
-            && e.kind() != std::io::ErrorKind::NotFound
+            && let Err(e) = crate::archive::remove_file(&p)
         {
             tracing::warn!("could not remove an old journey file: {e}");
         }

@@ -100,7 +100,25 @@ pub(crate) async fn apply(a: Apply<'_>) -> u64 {
             .as_deref()
             .and_then(|s| camera_of(s, &clip.path))
             .unwrap_or(a.camera_id);
-        let row = a.store.get_by_name(camera, &name).await.ok().flatten();
+        // The row whose archived copy this file is: by its path (a name may
+        // belong to several recordings, each archived under a name of its
+        // own), else by name when the archive was reached by another
+        // spelling of its path and the row's file has this name.
+        let row = match a.store.get_by_local_path(&clip.path).await.ok().flatten() {
+            Some(r) => Some(r),
+            None => a
+                .store
+                .get_by_name(camera, &name)
+                .await
+                .ok()
+                .flatten()
+                .filter(|r| {
+                    r.local_path
+                        .as_deref()
+                        .and_then(Path::file_name)
+                        .is_some_and(|f| f == clip.path.file_name().unwrap_or_default())
+                }),
+        };
         // A clip the store knows as locked is protected too.
         if a.policy.protect_locked && row.as_ref().is_some_and(|r| r.locked) {
             continue;

@@ -5,7 +5,8 @@
 //! or for a card of small clips, it is many.
 //!
 //! For a batch's staged downloads (complete `.part` files, see
-//! [`super::durable`]): their GPS tracks are finished and their sidecars
+//! [`crate::archive`]): each takes the first free name for its recording
+//! (never the name of bytes already archived), their GPS tracks are finished and their sidecars
 //! written under temporary names; then one durable point covers clips and
 //! sidecars; then the clips are recorded archived in one store commit;
 //! only then does each clip's tail go on (the delete decision needs a
@@ -20,11 +21,11 @@ use viofo_gps::{Extraction, StreamExtractor};
 use viofo_store::{Stage, TrackSource, now_ms};
 
 use super::convert::gps_summary;
-use super::durable::{Staged, commit, stage_sidecar};
 use super::tail::TailJob;
 use super::triage::stored_track;
 use super::{Cycle, Syncer};
 use crate::Error;
+use crate::archive::{Archive, Staged, commit, stage_sidecar};
 use crate::shutdown::Shutdown;
 
 /// Most clips one durable point covers.
@@ -194,6 +195,12 @@ fn make_durable(
     let mut items: Vec<Staged> = Vec::new();
     let mut prepared = Vec::with_capacity(jobs.len());
     for mut job in jobs {
+        // The recording's name, or the next free version of it when the
+        // archive already holds other bytes under that name (a card
+        // formatted, a clock reset): the sidecars follow the clip's name.
+        if job.staged.is_some() {
+            job.path = Archive::free_name(&job.path);
+        }
         let clip_item = items.len();
         items.push(Staged {
             tmp: job.staged.take().unwrap_or_else(|| job.path.clone()),
@@ -237,11 +244,20 @@ fn make_durable(
     }
     let results = commit(&items);
     // A sidecar that did not take its name leaves no temporary file (the
-    // clip's own `.part` stays: it is resumed).
+    // clip's own `.part` stays: it is resumed); one that took its name
+    // beside a clip that did not is removed (unrecorded, it would stand in
+    // the way of the clip's own sidecar when the clip takes that name).
     for p in &prepared {
+        let clip_failed = !matches!(results.get(p.1), Some(Ok(())));
         for i in p.2.clone() {
-            if let (Some(Err(_)), Some(item)) = (results.get(i), items.get(i)) {
-                let _ = std::fs::remove_file(&item.tmp);
+            match (results.get(i), items.get(i)) {
+                (Some(Err(_)), Some(item)) => {
+                    let _ = std::fs::remove_file(&item.tmp);
+                }
+                (Some(Ok(())), Some(item)) if clip_failed => {
+                    let _ = crate::archive::remove_file(&item.dest);
+                }
+                _ => {}
             }
         }
     }

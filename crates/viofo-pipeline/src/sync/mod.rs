@@ -7,7 +7,6 @@ mod convert;
 mod delete;
 mod download;
 mod dry_run;
-mod durable;
 mod identity;
 mod listing;
 mod preflight;
@@ -58,6 +57,8 @@ pub(super) struct Inner {
     pub(super) client: Client,
     pub(super) store: Store,
     pub(super) cfg: SyncConfig,
+    /// The archive folder: the one writer into it.
+    pub(super) archive: Arc<crate::archive::Archive>,
     pub(super) events: Box<dyn EventSink>,
     /// Skip tokens of the downloads in flight.
     pub(super) skips: Mutex<HashMap<ClipId, CancellationToken>>,
@@ -213,6 +214,7 @@ impl Syncer {
             inner: Arc::new(Inner {
                 client,
                 store,
+                archive: Arc::new(crate::archive::Archive::new(cfg.archive.clone())),
                 cfg,
                 events: Box::new(events),
                 skips: Mutex::new(HashMap::new()),
@@ -284,12 +286,15 @@ impl Syncer {
     /// [`Error::is_interrupted`]).
     pub async fn run_cycle(&self, shutdown: &Shutdown) -> Result<CycleSummary> {
         let s = &*self.inner;
-        // Before the camera and before the cycle row: an unusable archive
-        // leaves every clip as it was.
-        let archive = s.cfg.archive.clone();
-        tokio::task::spawn_blocking(move || check_archive(&archive))
-            .await
-            .map_err(|e| Error::config(format!("archive check did not run: {e}")))??;
+        // Before the camera and before the cycle row: an unusable archive,
+        // or one another process writes into, leaves every clip as it was.
+        let archive = s.archive.clone();
+        tokio::task::spawn_blocking(move || {
+            check_archive(archive.root())?;
+            archive.claim()
+        })
+        .await
+        .map_err(|e| Error::config(format!("archive check did not run: {e}")))??;
         let started = Instant::now();
         let mode = s.cfg.tail;
         s.events.emit(Event::CycleStarted { mode });

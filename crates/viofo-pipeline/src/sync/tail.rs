@@ -179,10 +179,12 @@ impl Syncer {
                 }
             };
             if !ex.points.is_empty() {
-                viofo_gps::write_sidecar(&clip, &ex.points, viofo_gps::Format::Gpx)?;
-                if g.geojson {
-                    viofo_gps::write_sidecar(&clip, &ex.points, viofo_gps::Format::GeoJson)?;
-                }
+                let formats: &[viofo_gps::Format] = if g.geojson {
+                    &[viofo_gps::Format::Gpx, viofo_gps::Format::GeoJson]
+                } else {
+                    &[viofo_gps::Format::Gpx]
+                };
+                crate::archive::write_sidecars(&clip, &ex.points, formats)?;
             }
             Ok(ex)
         };
@@ -279,6 +281,7 @@ impl Syncer {
                 continue;
             };
             if row.deleted_from_camera_at.is_some()
+                || row.superseded_at.is_some()
                 || !snap.recordings.contains_key(&row.name)
                 || st.deletes.iter().any(|d| d.id == row.id)
             {

@@ -2,6 +2,7 @@
 
 mod harness;
 
+mod appendonly;
 mod cycle;
 mod deletes;
 mod faults;

@@ -61,7 +61,7 @@ impl Store {
     pub async fn known_on_camera(&self, camera_id: &str) -> Result<Vec<KnownClip>> {
         let rows = sqlx::query(
             "SELECT name, size, recorded_at FROM clips WHERE camera_id = ? \
-             AND state != 'gone' AND deleted_from_camera_at IS NULL",
+             AND state != 'gone' AND deleted_from_camera_at IS NULL AND superseded_at IS NULL",
         )
         .bind(camera_id)
         .fetch_all(&self.inner.read)

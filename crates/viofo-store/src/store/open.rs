@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize};
 use std::time::Duration;
 
+use sqlx::migrate::MigrateError;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Connection, SqliteConnection};
 use tokio::sync::mpsc;
@@ -147,7 +148,10 @@ impl Store {
         let mut conn = SqliteConnection::connect_with(&write_opts)
             .await
             .map_err(open_err)?;
-        MIGRATOR.run(&mut conn).await.map_err(|e| -> Error {
+        // Foreign keys off while the schema changes (SQLite's procedure for
+        // rebuilding a table: a DROP TABLE with them on would cascade into
+        // the tables that reference clips), checked and back on after.
+        migrate(&mut conn).await.map_err(|e| -> Error {
             ErrorKind::Migrate {
                 path: path.clone(),
                 source: Arc::new(e),
@@ -258,6 +262,27 @@ impl Store {
 /// Startup repair: rows left `downloading` go back to `pending` (the
 /// interrupted attempt is not a failure: it is not counted), and the
 /// `downloaded` rows are counted for `unfinished_tails`.
+/// Runs the migrations with foreign keys off, then checks them and turns
+/// them back on: a migration that rebuilds a table (0003, 0010) keeps the
+/// rows that reference it.
+async fn migrate(conn: &mut SqliteConnection) -> std::result::Result<(), MigrateError> {
+    use sqlx::Executor as _;
+    conn.execute("PRAGMA foreign_keys = OFF").await?;
+    let ran = MIGRATOR.run(&mut *conn).await;
+    let broken: Option<(String, i64)> = sqlx::query_as("PRAGMA foreign_key_check")
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(|r: (String, i64, String, i64)| (r.0, r.1));
+    conn.execute("PRAGMA foreign_keys = ON").await?;
+    ran?;
+    if let Some((table, row)) = broken {
+        return Err(MigrateError::Execute(sqlx::Error::Protocol(format!(
+            "after the migrations, row {row} of {table} references a missing row"
+        ))));
+    }
+    Ok(())
+}
+
 async fn recover(conn: &mut SqliteConnection) -> std::result::Result<RecoveryReport, sqlx::Error> {
     let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
     let r = sqlx::query("UPDATE clips SET state = 'pending' WHERE state = 'downloading'")

@@ -52,12 +52,35 @@ impl Store {
         row.as_ref().map(clip_from_row).transpose()
     }
 
-    /// One clip by camera and name.
+    /// The current clip of a camera by name (not one superseded by a newer
+    /// recording of that name: see [`ClipRow::superseded_at`]).
     pub async fn get_by_name(&self, camera_id: &str, name: &str) -> Result<Option<ClipRow>> {
-        let sql = format!("SELECT {CLIP_COLUMNS} FROM clips WHERE camera_id = ? AND name = ?");
+        let sql = format!(
+            "SELECT {CLIP_COLUMNS} FROM clips WHERE camera_id = ? AND name = ? \
+             AND superseded_at IS NULL"
+        );
         let row = sqlx::query(&sql)
             .bind(camera_id)
             .bind(name)
+            .fetch_optional(&self.inner.read)
+            .await
+            .map_err(Error::db)?;
+        row.as_ref().map(clip_from_row).transpose()
+    }
+
+    /// The clip whose archived copy is the file at `local_path` (any
+    /// camera, any state but superseded-or-not alike): how retention finds
+    /// the row of a file it removes, whatever name the file took.
+    pub async fn get_by_local_path(&self, local_path: &std::path::Path) -> Result<Option<ClipRow>> {
+        let Some(p) = local_path.to_str() else {
+            return Ok(None);
+        };
+        let sql = format!(
+            "SELECT {CLIP_COLUMNS} FROM clips WHERE local_path = ? \
+             ORDER BY superseded_at IS NULL DESC, id DESC LIMIT 1"
+        );
+        let row = sqlx::query(&sql)
+            .bind(p)
             .fetch_optional(&self.inner.read)
             .await
             .map_err(Error::db)?;

@@ -18,7 +18,7 @@ pub(crate) const CLIP_COLUMNS: &str = "id, camera_id, name, remote_path, size, s
     gps_max_lon, gps_max_lat, gps_max_speed_mps, deleted_from_camera_at, delete_outcome, cycle_id, \
     listed_at, download_started_at, download_finished_at, tail_submitted_at, tail_started_at, \
     gps_finished_at, delete_finished_at, tail_finished_at, deferrals, deferred_cycle, pruned_at, \
-    skip_reason";
+    skip_reason, superseded_at";
 
 pub(super) fn to_u64(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
@@ -95,6 +95,7 @@ pub(crate) fn clip_from_row(r: &SqliteRow) -> Result<ClipRow> {
             .map_err(g)?
             .map(CycleId),
         skip_reason: r.try_get("skip_reason").map_err(g)?,
+        superseded_at: r.try_get("superseded_at").map_err(g)?,
         times: StageTimes {
             listed_at: r.try_get("listed_at").map_err(g)?,
             download_started_at: r.try_get("download_started_at").map_err(g)?,

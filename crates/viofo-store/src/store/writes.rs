@@ -28,11 +28,13 @@ impl Store {
     ///   `downloading`, `downloaded`, `done` and `gone` rows are left alone
     ///   (an archived clip is expected to leave the camera);
     /// - `gone` clips listed again return to `pending`;
-    /// - `done` / `downloaded` clips listed with a size different from the
-    ///   archived copy (`local_size`; a rounded size may differ by 1 %)
-    ///   return to `pending` with the reason in `last_error`
-    ///   ([`ReconcileReport::requeued_changed_size`](crate::ReconcileReport::requeued_changed_size)); `pruned` clips are
-    ///   never requeued;
+    /// - an archived row (`done`, `downloaded`, `pruned`) whose name is
+    ///   listed for another recording (another size than its archived copy,
+    ///   a pruned clip back with another size, or a clip listed again after
+    ///   the camera deleted it) is marked superseded, keeping its archived
+    ///   file, and the listed clip becomes a new `pending` row of that name
+    ///   ([`ReconcileReport::superseded`](crate::ReconcileReport::superseded));
+    ///   superseded rows are never matched to a listing again;
     /// - new, `pending`, `failed` or `gone` clips that `archived(name)` finds
     ///   in the archive with a matching size become `downloaded` with their
     ///   local path, so [`unfinished_tails`](Self::unfinished_tails) resumes

@@ -225,12 +225,13 @@ pub struct ReconcileReport {
     /// Clips (new or pending / failed / gone) found in the archive with a
     /// matching size, now `downloaded` with their local path.
     pub healed: u64,
-    /// Archived clips (`done` or `downloaded`) the camera now lists with a
-    /// size different from the archived copy (it kept growing after the
-    /// download): back to `pending`, with the reason in `last_error`, so
-    /// they are downloaded again. Their `local_path` / `local_size` still
-    /// describe the archived copy until the new download finishes.
-    pub requeued_changed_size: u64,
+    /// Archived rows whose name the camera now lists for another recording
+    /// (another size than the archived copy, or listed again after the
+    /// camera deleted it, or a pruned clip back with another size): each
+    /// keeps its archived file and is marked superseded, and the listed
+    /// clip is inserted as a new `pending` row of that name (counted here,
+    /// not in `new`). Bytes recorded as archived are never replaced.
+    pub superseded: u64,
     /// Listed clips that needed no change.
     pub unchanged: u64,
     /// Listing entries refused (empty name, NUL, size out of range) or
@@ -450,6 +451,11 @@ pub struct ClipRow {
     /// Why a pending clip is skipped, not downloaded ("parked at Home"):
     /// see [`Store::set_skip`](crate::Store::set_skip). `None` otherwise.
     pub skip_reason: Option<String>,
+    /// When the camera was first seen listing another recording under this
+    /// clip's name (ms since the epoch): the row keeps its archived file
+    /// and is matched to no listing again; the newer recording has a row
+    /// of its own. `None` for the current row of a name.
+    pub superseded_at: Option<i64>,
     /// Stage timestamps.
     pub times: StageTimes,
 }

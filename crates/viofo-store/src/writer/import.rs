@@ -1,5 +1,6 @@
 //! Recording imported clips: every clip of a batch inserted (or updated)
-//! as `done` with source `import`, its GPS summary and track, all or none.
+//! as `done` with source `import`, its GPS summary and track, all or none;
+//! an archived row of the same name with other bytes is superseded.
 
 use sqlx::SqliteConnection;
 
@@ -54,6 +55,21 @@ async fn record_all(c: &mut SqliteConnection, input: &ImportInput) -> OpResult<O
             Some(bb) => bb.map(Some),
             None => [None; 4],
         };
+        // An archived row of this name holds other bytes (the import only
+        // copies a clip not archived with its size): it keeps its file and
+        // is superseded, never overwritten.
+        sqlx::query(
+            "UPDATE clips SET superseded_at = ? WHERE camera_id = ? AND name = ? \
+             AND superseded_at IS NULL AND state IN ('downloaded', 'done', 'pruned') \
+             AND NOT (local_path IS ? AND local_size IS ?)",
+        )
+        .bind(input.now)
+        .bind(&input.camera_id)
+        .bind(&l.name)
+        .bind(local_path)
+        .bind(local_size)
+        .execute(&mut *c)
+        .await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO clips (camera_id, name, remote_path, size, size_exact, locked, parking, \
              channel, recorded_at, state, local_path, local_size, listed_at, \
@@ -62,7 +78,7 @@ async fn record_all(c: &mut SqliteConnection, input: &ImportInput) -> OpResult<O
              gps_max_speed_mps) \
              VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, 'done', ?, ?, ?, ?, ?, 'import', ?, ?, ?, ?, ?, ?, \
              ?, ?, ?) \
-             ON CONFLICT (camera_id, name) DO UPDATE SET remote_path = excluded.remote_path, \
+             ON CONFLICT (camera_id, name) WHERE superseded_at IS NULL DO UPDATE SET remote_path = excluded.remote_path, \
              size = excluded.size, size_exact = 1, locked = excluded.locked, \
              parking = excluded.parking, channel = excluded.channel, \
              recorded_at = COALESCE(excluded.recorded_at, recorded_at), state = 'done', \

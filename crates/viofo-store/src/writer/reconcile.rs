@@ -28,6 +28,7 @@ struct Existing {
     channel: String,
     recorded_at: Option<i64>,
     local_size: Option<i64>,
+    deleted: bool,
 }
 
 /// Does the archived copy match the listed size? Exact sizes must be equal;
@@ -46,6 +47,38 @@ fn size_matches(listed_size: i64, exact: bool, have: i64) -> bool {
         have == listed_size
     } else {
         (have - listed_size).abs() <= listed_size / 100
+    }
+}
+
+/// Is the listed clip another recording than the archived row of its
+/// name? The reason if so: the camera deleted the archived one at our
+/// request (whatever the size now listed), or the listed size is not the
+/// archived size (a clip is archived only once its size settled, so a
+/// clip listed with another size is not those bytes; bytes recorded as
+/// archived are never replaced, so it is archived beside them), or a
+/// pruned clip comes back with another size. `None`: the same clip, or a
+/// row that holds no archived bytes.
+fn new_recording(ex: &Existing, size: i64, exact: bool) -> Option<&'static str> {
+    let archived = matches!(
+        ex.state,
+        ClipState::Done | ClipState::Downloaded | ClipState::Pruned
+    );
+    if !archived {
+        return None;
+    }
+    if ex.deleted {
+        return Some("listed again after the camera deleted it");
+    }
+    match (ex.state, ex.local_size) {
+        (ClipState::Pruned, _) if !size_matches(size, exact, ex.size) => {
+            Some("listed with another size than the clip retention removed")
+        }
+        (ClipState::Done | ClipState::Downloaded, Some(have))
+            if !size_matches(size, exact, have) =>
+        {
+            Some("listed with another size than its archived copy")
+        }
+        _ => None,
     }
 }
 
@@ -89,7 +122,8 @@ pub(super) async fn reconcile(
         serde_json::to_string(&names).map_err(|e| Error::invalid(format!("listing names: {e}")))?;
     let json: String = sqlx::query_scalar(
         "SELECT json_group_array(json_array(id, name, state, remote_path, size, size_exact, \
-         locked, parking, channel, recorded_at, local_size)) FROM clips WHERE camera_id = ?1 \
+         locked, parking, channel, recorded_at, local_size, deleted_from_camera_at IS NOT NULL)) \
+         FROM clips WHERE camera_id = ?1 AND superseded_at IS NULL \
          AND (state IN ('pending', 'failed') OR name IN (SELECT value FROM json_each(?2)))",
     )
     .bind(&input.camera_id)
@@ -108,6 +142,7 @@ pub(super) async fn reconcile(
         String,
         Option<i64>,
         Option<i64>,
+        i64,
     );
     let rows: Vec<RowTuple> =
         serde_json::from_str(&json).map_err(|e| Error::corrupt(format!("reconcile rows: {e}")))?;
@@ -124,6 +159,7 @@ pub(super) async fn reconcile(
         channel,
         recorded_at,
         local_size,
+        deleted,
     ) in rows
     {
         existing.insert(
@@ -139,13 +175,15 @@ pub(super) async fn reconcile(
                 channel,
                 recorded_at,
                 local_size,
+                deleted: deleted != 0,
             },
         );
     }
 
     let mut seen: std::collections::HashSet<&str> =
         std::collections::HashSet::with_capacity(input.listing.len());
-    let mut inserts: Vec<(&ListedClip, i64, Option<&ArchivedFile>)> = Vec::new();
+    // (clip, size, found in the archive, supersedes an archived row)
+    let mut inserts: Vec<(&ListedClip, i64, Option<&ArchivedFile>, bool)> = Vec::new();
     let now = input.now;
     for clip in &input.listing {
         let Some(size) = valid(clip) else {
@@ -162,9 +200,27 @@ pub(super) async fn reconcile(
             .get(&clip.name)
             .filter(|a| archive_matches(size, clip.size_exact, a));
         let Some(ex) = existing.get(&clip.name) else {
-            inserts.push((clip, size, archived));
+            inserts.push((clip, size, archived, false));
             continue;
         };
+        if let Some(why) = new_recording(ex, size, clip.size_exact) {
+            // Another recording under an archived name: the archived row
+            // keeps its file and its bytes; the listed clip is a new row.
+            tracing::info!(
+                name = %clip.name,
+                listed = size,
+                archived = ex.local_size,
+                "{why}: a new recording under an archived name, archived beside the old one"
+            );
+            sqlx::query("UPDATE clips SET superseded_at = ? WHERE id = ?")
+                .bind(now)
+                .bind(ex.id)
+                .execute(&mut *c)
+                .await?;
+            report.superseded += 1;
+            inserts.push((clip, size, None, true));
+            continue;
+        }
         let mut touched = false;
         let changed = ex.remote_path != clip.remote_path
             || ex.size != size
@@ -207,27 +263,6 @@ pub(super) async fn reconcile(
             .await?;
             report.healed += 1;
             touched = true;
-        } else if let (ClipState::Done | ClipState::Downloaded, Some(have)) =
-            (ex.state, ex.local_size)
-            && !size_matches(size, clip.size_exact, have)
-        {
-            // The camera kept writing after we downloaded it: fetch it
-            // again (the pipeline replaces the archive copy atomically).
-            let why = format!(
-                "size changed on the camera after the download: listed {size} bytes, the \
-                 archive holds {have}; downloading it again"
-            );
-            tracing::info!(name = %clip.name, listed = size, archived = have, "{why}");
-            sqlx::query(
-                "UPDATE clips SET state = 'pending', attempts = 0, deferred_cycle = NULL, \
-                 last_error = ? WHERE id = ?",
-            )
-            .bind(&why)
-            .bind(ex.id)
-            .execute(&mut *c)
-            .await?;
-            report.requeued_changed_size += 1;
-            touched = true;
         } else if ex.state == ClipState::Gone {
             sqlx::query("UPDATE clips SET state = 'pending' WHERE id = ?")
                 .bind(ex.id)
@@ -247,7 +282,7 @@ pub(super) async fn reconcile(
              channel, recorded_at, state, local_path, local_size, listed_at) ",
         );
         let mut err = None;
-        qb.push_values(chunk, |mut b, (clip, size, archived)| {
+        qb.push_values(chunk, |mut b, (clip, size, archived, _)| {
             let (state, lp, ls) = match archived {
                 Some(a) => match path_text(&a.path) {
                     Ok(p) => ("downloaded", Some(p), i64::try_from(a.size).ok()),
@@ -277,10 +312,10 @@ pub(super) async fn reconcile(
         }
         qb.build().execute(&mut *c).await?;
     }
-    for (_, _, archived) in &inserts {
+    for (_, _, archived, superseding) in &inserts {
         if archived.is_some() {
             report.healed += 1;
-        } else {
+        } else if !superseding {
             report.new += 1;
         }
     }

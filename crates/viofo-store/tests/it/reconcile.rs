@@ -184,20 +184,23 @@ async fn ten_thousand_clip_listing_reconciles() {
     assert_eq!((r.unchanged, r.gone), (5_000, 5_000));
 }
 
-/// The camera kept writing a clip after we downloaded it: a listing with a
-/// size different from the archived copy puts it back in the queue.
+/// A name listed with another size than its archived copy is another
+/// recording (a card formatted, a clock reset, a clip that kept growing):
+/// the archived row keeps its file and size, marked superseded, and the
+/// listed clip is a new pending row of that name. Before, the archived row
+/// went back to pending and its file was downloaded over.
 #[tokio::test]
-async fn an_archived_clip_listed_with_another_size_is_requeued() {
+async fn an_archived_name_listed_with_another_size_is_a_new_recording() {
     let f = fixture().await;
     let s = &f.store;
-    let clips: Vec<_> = (1..=4).map(|i| clip(i, i64::from(i))).collect();
+    let clips: Vec<_> = (1..=5).map(|i| clip(i, i64::from(i))).collect();
     s.reconcile(CAM, &clips, |_| None).await.unwrap();
     let mut ids = Vec::new();
     for c in &clips {
         ids.push(id_of(s, &c.name).await);
     }
     // 0: done, 1: downloaded (tail unfinished), 2: done, 3: done with a
-    // rounded listing size.
+    // rounded listing size, 4: done and deleted from the camera.
     for (i, id) in ids.iter().enumerate() {
         s.start_download(*id, None).await.unwrap();
         s.finish_download(*id, Path::new(&format!("/a/{i}.mp4")), clips[i].size)
@@ -207,32 +210,40 @@ async fn an_archived_clip_listed_with_another_size_is_requeued() {
             s.finish_tail(*id).await.unwrap();
         }
     }
+    s.record_delete(ids[4], viofo_store::DeleteOutcome::Confirmed)
+        .await
+        .unwrap();
     let mut listing = clips.clone();
-    listing[0].size += 4_096; // grew after the download
-    listing[1].size += 1; // grew during the tail
+    listing[0].size += 4_096; // another recording, or grew after the download
+    listing[1].size -= 1; // shorter: another recording
     listing[3].size_exact = false; // rounded, within 1 %
     listing[3].size += 5;
+    // 4: the same name and size, listed after the camera deleted it.
     let r = s.reconcile(CAM, &listing, |_| None).await.unwrap();
-    assert_eq!((r.requeued_changed_size, r.unchanged), (2, 1), "{r:?}");
-    assert_eq!(r.refreshed_paths, 3, "{r:?}");
-    let row = |i: usize| {
-        let s = s.clone();
-        let id = ids[i];
-        async move { s.get(id).await.unwrap().unwrap() }
-    };
-    for i in [0, 1] {
-        let r = row(i).await;
-        assert_eq!(r.state, ClipState::Pending, "clip {i}");
-        assert_eq!(r.size, listing[i].size, "listed size kept");
-        assert_eq!(r.local_size, Some(clips[i].size), "archived size kept");
-        let why = r.last_error.unwrap_or_default();
-        assert!(why.contains("size changed"), "{why}");
+    assert_eq!((r.superseded, r.unchanged, r.new), (3, 1, 0), "{r:?}");
+    for i in [0, 1, 4] {
+        let old = s.get(ids[i]).await.unwrap().unwrap();
+        assert!(old.superseded_at.is_some(), "clip {i} superseded");
+        assert_eq!(old.size, clips[i].size, "clip {i}: its listed size kept");
+        assert_eq!(old.local_size, Some(clips[i].size), "archived size kept");
+        assert_eq!(
+            old.local_path.as_deref(),
+            Some(Path::new(&format!("/a/{i}.mp4")))
+        );
+        let new = s.get_by_name(CAM, &clips[i].name).await.unwrap().unwrap();
+        assert_ne!(new.id, old.id, "clip {i}: a row of its own");
+        assert_eq!(new.state, ClipState::Pending, "clip {i}");
+        assert_eq!(new.size, listing[i].size);
+        assert_eq!((new.local_path, new.local_size), (None, None));
+        assert!(new.superseded_at.is_none());
     }
-    assert_eq!(row(2).await.state, ClipState::Done);
-    assert_eq!(
-        row(3).await.state,
-        ClipState::Done,
-        "rounded size within 1 %"
-    );
-    assert!(s.unfinished_tails(Some(CAM)).await.unwrap().is_empty());
+    for i in [2, 3] {
+        let row = s.get(ids[i]).await.unwrap().unwrap();
+        assert_eq!(row.state, ClipState::Done, "clip {i} is the same clip");
+        assert!(row.superseded_at.is_none());
+    }
+    // The superseded rows are matched to no later listing: the same
+    // listing again changes nothing.
+    let again = s.reconcile(CAM, &listing, |_| None).await.unwrap();
+    assert_eq!((again.superseded, again.new), (0, 0), "{again:?}");
 }

@@ -1,0 +1,166 @@
+//! The archive is append-only (issue 18, items 1 and 3): a new recording
+//! under a name the archive holds is archived beside it, never over it
+//! (after a card format or a clock reset, through `accept_camera`, after an
+//! earlier run deleted the clip from the camera, through an import), and
+//! a second owner of the archive folder is refused before the camera is
+//! asked anything.
+
+use std::path::PathBuf;
+
+use viofo_pipeline::archive::versioned_name;
+use viofo_sim::{ClipDef, ClipSpec, Folder, SimConfig};
+use viofo_store::ClipState;
+
+use crate::harness::start_rig;
+
+/// Bytes that are not any simulated clip's: `n` bytes of `fill`.
+fn other_bytes(n: usize, fill: u8) -> Vec<u8> {
+    vec![fill; n]
+}
+
+/// Every row of `name`, oldest first.
+async fn rows_of(rig: &viofo_testkit::Rig, name: &str) -> Vec<viofo_store::ClipRow> {
+    let mut rows: Vec<_> = rig
+        .store
+        .list(None, &[], u32::MAX)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.name == name)
+        .collect();
+    rows.sort_by_key(|r| r.id);
+    rows
+}
+
+/// A card formatted (or a clock reset): the camera records again under
+/// the names the archive holds, with other bytes and other sizes. Before,
+/// the archived clips were downloaded over (the originals lost, the old
+/// GPX left beside the new video). Now each new recording is archived
+/// beside the old one under `<stem>~2.<ext>`, with its own sidecar and row.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_recording_under_an_archived_name_is_archived_beside_it() {
+    let rig =
+        start_rig(SimConfig::default().with_clips(ClipSpec::synthetic(3).size(300_000))).await;
+    let names = rig.names();
+    rig.cycle(rig.config()).await.unwrap();
+    let originals: Vec<(PathBuf, Vec<u8>, Option<Vec<u8>>)> = names
+        .iter()
+        .map(|n| {
+            let p = rig.archive.join(n);
+            let gpx = std::fs::read(viofo_gps::sidecar_path(&p, viofo_gps::Format::Gpx)).ok();
+            (p.clone(), std::fs::read(&p).unwrap(), gpx)
+        })
+        .collect();
+    assert!(
+        originals.iter().any(|o| o.2.is_some()),
+        "some clips have a track"
+    );
+
+    // The card is formatted: every clip gone, then new recordings reuse
+    // two of the names (other bytes, other sizes), one of them shorter.
+    for n in &names {
+        assert!(rig.sim.remove_clip(n));
+    }
+    let fresh = [
+        (names[0].clone(), other_bytes(70_000, 0x5a)),
+        (names[1].clone(), other_bytes(20_000, 0xa5)),
+    ];
+    for (n, b) in &fresh {
+        rig.sim
+            .add_clip(ClipDef::from_bytes(n.clone(), Folder::Movie, b.clone()))
+            .unwrap();
+    }
+    // Names known with other sizes may make the identity check refuse the
+    // device until the user accepts it; neither way loses anything.
+    if let Err(e) = rig.cycle(rig.config()).await {
+        assert!(e.is_wrong_camera(), "{e:#}");
+    }
+    let mut cfg = rig.config();
+    cfg.accept_camera = true;
+    rig.cycle(cfg).await.unwrap();
+
+    for (path, bytes, gpx) in &originals {
+        assert_eq!(&std::fs::read(path).unwrap(), bytes, "{}", path.display());
+        let side = viofo_gps::sidecar_path(path, viofo_gps::Format::Gpx);
+        assert_eq!(&std::fs::read(side).ok(), gpx, "its GPX kept");
+    }
+    for (n, b) in &fresh {
+        let v2 = rig.archive.join(versioned_name(n, 2));
+        assert_eq!(&std::fs::read(&v2).unwrap(), b, "{}", v2.display());
+        let rows = rows_of(&rig, n).await;
+        assert_eq!(rows.len(), 2, "{rows:#?}");
+        assert!(rows[0].superseded_at.is_some());
+        assert_eq!(
+            rows[0].local_path.as_deref(),
+            Some(rig.archive.join(n).as_path())
+        );
+        assert_eq!(rows[1].state, ClipState::Done);
+        assert_eq!(rows[1].local_path.as_deref(), Some(v2.as_path()));
+        assert_eq!(rows[1].local_size, Some(b.len() as u64));
+    }
+    // The same listing again changes nothing.
+    let mut cfg = rig.config();
+    cfg.accept_camera = true;
+    let again = rig.cycle(cfg).await.unwrap();
+    assert_eq!(again.clips, 0);
+    assert!(!rig.archive.join(versioned_name(&names[0], 3)).exists());
+}
+
+/// A clip an earlier run deleted from the camera, then a recording under
+/// its name with the same size (a clock reset, a fixed-size camera): not
+/// the archived bytes, so archived beside them and only then deleted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recording_under_the_name_of_a_clip_deleted_earlier_is_new() {
+    let rig = start_rig(SimConfig::default().with_clips(ClipSpec::synthetic(2).size(40_000))).await;
+    let names = rig.names();
+    let mut cfg = rig.config();
+    cfg.delete_after_download = true;
+    rig.cycle(cfg.clone()).await.unwrap();
+    assert_eq!(rig.sim.deleted().len(), 2, "both deleted after archiving");
+    let first = std::fs::read(rig.archive.join(&names[0])).unwrap();
+
+    let again = other_bytes(first.len(), 0x33);
+    rig.sim
+        .add_clip(ClipDef::from_bytes(
+            names[0].clone(),
+            Folder::Movie,
+            again.clone(),
+        ))
+        .unwrap();
+    rig.cycle(cfg).await.unwrap();
+    assert_eq!(std::fs::read(rig.archive.join(&names[0])).unwrap(), first);
+    let v2 = rig.archive.join(versioned_name(&names[0], 2));
+    assert_eq!(std::fs::read(&v2).unwrap(), again);
+    let rows = rows_of(&rig, &names[0]).await;
+    assert_eq!(rows.len(), 2, "{rows:#?}");
+    assert_eq!(rows[1].local_path.as_deref(), Some(v2.as_path()));
+}
+
+/// Another process owning the archive folder (another `sync` with its own
+/// state database, or the same folder through a bind mount): the cycle is
+/// refused with the holder's pid before the camera is asked anything, so
+/// it can never write into (or truncate) a `.part` the other one writes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_owner_of_the_archive_is_refused_before_the_camera() {
+    let rig = start_rig(SimConfig::default().with_clips(ClipSpec::synthetic(2).size(30_000))).await;
+    // A lock taken on its own open file, as another process's would be.
+    let held = viofo_store::lock_exclusive(&rig.archive.join(".viofosync.lock")).unwrap();
+    assert!(matches!(held, viofo_store::Locked::Taken(_)));
+    let e = rig.cycle(rig.config()).await.unwrap_err();
+    assert!(e.is_archive_in_use() && e.is_archive(), "{e:#}");
+    assert!(
+        format!("{e}").contains(&format!("pid {}", std::process::id())),
+        "{e}"
+    );
+    assert_eq!(rig.sim.requests().len(), 0, "the camera was not asked");
+    assert!(
+        rig.store
+            .list(None, &[], u32::MAX)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    drop(held);
+    let s = rig.cycle(rig.config()).await.unwrap();
+    assert_eq!(s.clips, 2, "once the other owner is gone");
+}
