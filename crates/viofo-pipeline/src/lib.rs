@@ -100,6 +100,7 @@ pub mod retention;
 mod shutdown;
 mod sync;
 
+pub use archive::check_archive;
 pub use clock::{CameraClock, CameraTime};
 pub use config::{GpsConfig, OnInterrupt, SyncConfig};
 pub use error::{Error, Result};
@@ -109,4 +110,4 @@ pub use events::{
 pub use grouping::Grouping;
 pub use retention::RetentionPolicy;
 pub use shutdown::Shutdown;
-pub use sync::{DryRun, Syncer, check_archive, recorded_at_from_name};
+pub use sync::{DryRun, Syncer, recorded_at_from_name};

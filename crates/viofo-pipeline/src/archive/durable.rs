@@ -251,5 +251,28 @@ pub(crate) fn remove_file(path: &Path) -> io::Result<()> {
     }
 }
 
+/// Creates a folder of the archive (a grouping folder) with its parents,
+/// off the async threads' way (tokio's blocking pool).
+pub(crate) async fn create_folder(dir: &Path) -> io::Result<()> {
+    fs_err::tokio::create_dir_all(dir).await
+}
+
+/// Creates (or truncates) the temporary file `part` a copy is written to,
+/// with its folder: the import's `.part` (a download's is the client's).
+pub(crate) fn create_part(part: &Path) -> io::Result<fs_err::File> {
+    fs_err::create_dir_all(folder_of(part))?;
+    fs_err::File::create(part)
+}
+
+/// Removes a temporary file that will not take a final name (a `.part`,
+/// a staged sidecar); a failure is only logged at debug level.
+pub(crate) fn discard(tmp: &Path) {
+    if let Err(e) = std::fs::remove_file(tmp)
+        && e.kind() != io::ErrorKind::NotFound
+    {
+        tracing::debug!("could not remove {}: {e}", tmp.display());
+    }
+}
+
 #[cfg(test)]
 mod tests;

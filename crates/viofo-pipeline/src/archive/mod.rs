@@ -38,6 +38,7 @@
 //! );
 //! ```
 
+mod check;
 mod durable;
 mod lock;
 mod names;
@@ -45,8 +46,9 @@ mod names;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-pub(crate) use durable::remove_file;
+pub use check::check_archive;
 pub use durable::{Staged, commit, stage_sidecar, sync_folder, write_derived, write_sidecars};
+pub(crate) use durable::{create_folder, create_part, discard, remove_file};
 pub use names::{unversioned_name, versioned_name};
 
 use crate::Result;
@@ -114,3 +116,6 @@ impl Archive {
         candidate
     }
 }
+
+#[cfg(test)]
+mod lint;

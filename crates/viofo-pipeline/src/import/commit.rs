@@ -103,9 +103,9 @@ pub(super) fn remove_if_archived(source: &Path, archived: &Path) -> Result<(), S
 /// Removes what a batch that could not be made durable left behind.
 pub(super) fn discard(batch: &[&Copied]) {
     for c in batch {
-        let _ = std::fs::remove_file(&c.part);
+        crate::archive::discard(&c.part);
         for (tmp, _) in &c.sidecars {
-            let _ = std::fs::remove_file(tmp);
+            crate::archive::discard(tmp);
         }
     }
 }

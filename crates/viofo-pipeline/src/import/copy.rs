@@ -70,7 +70,7 @@ pub(super) fn copy_one(src: &Path, dest: &Path, cx: &CopyCtx<'_>) -> Result<Writ
         viofo_client::part_path(dest).map_err(|e| CopyError::Archive(std::io::Error::other(e)))?;
     let r = copy_to_part(src, dest, &part, cx);
     if r.is_err() {
-        let _ = std::fs::remove_file(&part);
+        crate::archive::discard(&part);
     }
     r
 }
@@ -83,9 +83,6 @@ fn copy_to_part(
 ) -> Result<Written, CopyError> {
     let source = |e: std::io::Error| CopyError::Source(format!("cannot read it: {e}"));
     let mut input = std::fs::File::open(src).map_err(source)?;
-    if let Some(dir) = dest.parent() {
-        fs_err::create_dir_all(dir).map_err(CopyError::Archive)?;
-    }
     if std::fs::symlink_metadata(part).is_ok() {
         // A `.part` left by an interrupted import: its sidecars' temporary
         // files may be there too.
@@ -93,7 +90,7 @@ fn copy_to_part(
             tracing::info!("removed {n} leftover temporary sidecar file(s)");
         }
     }
-    let mut out = fs_err::File::create(part).map_err(CopyError::Archive)?;
+    let mut out = crate::archive::create_part(part).map_err(CopyError::Archive)?;
     let opts = cx.gps.as_ref().map(super::gps_options);
     let mut gps = opts.filter(|_| !cx.photo).map(StreamExtractor::new);
     let mut hasher = Xxh3::new();
@@ -144,7 +141,7 @@ pub(super) fn check(w: Written) -> Result<Copied, CopyError> {
     let part = w.part.clone();
     let r = check_part(w);
     if r.is_err() {
-        let _ = std::fs::remove_file(&part);
+        crate::archive::discard(&part);
     }
     r
 }
@@ -195,7 +192,7 @@ fn check_part(w: Written) -> Result<Copied, CopyError> {
                         Ok(st) => sidecars.push((st.tmp, st.dest)),
                         Err(e) => {
                             for (tmp, _) in &sidecars {
-                                let _ = std::fs::remove_file(tmp);
+                                crate::archive::discard(tmp);
                             }
                             return Err(CopyError::Archive(std::io::Error::other(e)));
                         }

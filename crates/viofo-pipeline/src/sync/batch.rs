@@ -252,7 +252,7 @@ fn make_durable(
         for i in p.2.clone() {
             match (results.get(i), items.get(i)) {
                 (Some(Err(_)), Some(item)) => {
-                    let _ = std::fs::remove_file(&item.tmp);
+                    crate::archive::discard(&item.tmp);
                 }
                 (Some(Ok(())), Some(item)) if clip_failed => {
                     let _ = crate::archive::remove_file(&item.dest);

@@ -282,7 +282,7 @@ impl Syncer {
         let name = rec.file_name().as_str().to_owned();
         let dest = self.dest_for(rec);
         if let Some(dir) = dest.parent()
-            && let Err(e) = fs_err::tokio::create_dir_all(dir).await
+            && let Err(e) = crate::archive::create_folder(dir).await
         {
             Self::halt(cx, Error::io(e));
             return Step::Stop;

@@ -9,7 +9,6 @@ mod download;
 mod dry_run;
 mod identity;
 mod listing;
-mod preflight;
 mod skips;
 mod tail;
 mod triage;
@@ -34,7 +33,6 @@ pub use convert::recorded_at_from_name;
 pub(crate) use convert::{gps_options, gps_summary, listed_clip};
 pub use dry_run::DryRun;
 use listing::Snapshot;
-pub use preflight::check_archive;
 use tail::TailJob;
 pub(crate) use triage::stored_track;
 
@@ -290,7 +288,7 @@ impl Syncer {
         // or one another process writes into, leaves every clip as it was.
         let archive = s.archive.clone();
         tokio::task::spawn_blocking(move || {
-            check_archive(archive.root())?;
+            crate::archive::check_archive(archive.root())?;
             archive.claim()
         })
         .await

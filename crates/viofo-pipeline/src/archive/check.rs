@@ -1,4 +1,5 @@
-//! The archive check made before anything touches the camera or the store.
+//! The archive check made before anything touches the camera or the store:
+//! the folder exists, is a folder, and takes a real write.
 
 use std::io::Write as _;
 use std::path::Path;
