@@ -21,6 +21,11 @@ pub use options::{ChunkObserver, DownloadOptions, Downloaded, Progress, SizeSour
 const WRITE_BUFFER: usize = 1 << 20;
 const REPLAY_CHUNK: usize = 1 << 20;
 const PROGRESS_EVERY: Duration = Duration::from_millis(100);
+/// How much of a `.part`'s end is fetched again, and compared, before the
+/// `.part` is resumed: it must be this clip's bytes, not another
+/// recording's left under the same name (a card formatted mid-download),
+/// nor bytes another writer left.
+const OVERLAP: u64 = 64 * 1024;
 
 struct Run<'o, 'a> {
     what: String,
@@ -105,12 +110,16 @@ impl Client {
     ///    is used; with only an approximate (HTML) size, the GET's
     ///    Content-Length must be present and the body must end cleanly
     ///    at it.
-    /// 2. An existing `.part` is resumed with `Range: bytes=N-` after its
-    ///    bytes are replayed into the observer. A `.part` longer than the
-    ///    expected size is discarded; one exactly as long is finished
-    ///    without a request. If the camera answers 200 instead of 206 the
-    ///    observer is reset and the file rewritten from byte 0; a 416
-    ///    restarts once without `Range`.
+    /// 2. An existing `.part` is resumed after its bytes are replayed into
+    ///    the observer: its last 64 KiB are asked for again
+    ///    (`Range: bytes=N-64Ki-`) and must be the camera's, else it holds
+    ///    another recording's bytes (a card formatted mid-download, a name
+    ///    reused) and is started over from byte 0; only then are the
+    ///    missing bytes appended (one exactly as long costs just that
+    ///    read). A `.part` longer than the expected size is discarded. If
+    ///    the camera answers 200 instead of 206 the observer is reset and
+    ///    the file rewritten from byte 0; a 416 restarts once without
+    ///    `Range`.
     /// 3. A body shorter than expected is a retryable error and the
     ///    `.part` keeps what arrived (for the next resume); a longer one is
     ///    an error. Stalls fail after `idle_timeout`, cancellation as soon
@@ -201,18 +210,30 @@ impl Client {
             run.replay(&mut file, have).await?;
         }
         let resumed_from;
-        if expected.is_some_and(|exp| exp == have) && have > 0 {
-            resumed_from = have;
-        } else {
+        {
             let mut restarted = false;
             loop {
+                // A `.part` is resumed from `have - overlap`: its last bytes
+                // are fetched again and must match before any byte is
+                // appended (a complete one costs that one small read).
+                let overlap = have.min(OVERLAP);
+                let from = have - overlap;
+                let check = if overlap > 0 {
+                    Some(
+                        read_tail(&mut file, from, overlap)
+                            .await
+                            .map_err(|e| run.io(e))?,
+                    )
+                } else {
+                    None
+                };
                 let permit = cancellable(&run.cancel, &run.what, async {
                     Ok(self.inner.limiter.acquire(Class::Normal).await)
                 })
                 .await?;
                 let mut headers = HeaderMap::new();
                 if have > 0 {
-                    let v = HeaderValue::from_str(&format!("bytes={have}-"))
+                    let v = HeaderValue::from_str(&format!("bytes={from}-"))
                         .map_err(|e| Error::invalid_input(format!("{}: {e}", run.what)))?;
                     headers.insert(RANGE, v);
                 }
@@ -223,7 +244,7 @@ impl Client {
                     self.send(Method::GET, &target, headers, &run.what),
                 )
                 .await?;
-                let answer = classify(&resp, have, &run.what)?;
+                let answer = classify(&resp, have > 0, from, &run.what)?;
                 let announced = match answer {
                     Answer::RangeRefused if !restarted => {
                         tracing::warn!(what = %run.what, have, "camera refused the Range; starting over");
@@ -268,11 +289,31 @@ impl Client {
                     }
                     _ => {}
                 }
-                resumed_from = have;
                 file.seek(SeekFrom::Start(have))
                     .await
                     .map_err(|e| run.io(e))?;
-                let done = self.stream(run, resp, &mut file, have, expected).await?;
+                let check = if have > 0 { check.as_deref() } else { None };
+                let done = match self
+                    .stream(run, resp, &mut file, have, expected, check)
+                    .await
+                {
+                    Err(e) if e.is_resume_mismatch() && !restarted => {
+                        tracing::warn!(
+                            what = %run.what,
+                            have,
+                            "the .part does not end with the camera's bytes (another recording \
+                             under this name?); starting over"
+                        );
+                        drop(permit);
+                        file.set_len(0).await.map_err(|e| run.io(e))?;
+                        run.observer.reset();
+                        have = 0;
+                        restarted = true;
+                        continue;
+                    }
+                    r => r?,
+                };
+                resumed_from = have;
                 drop(permit);
                 let Some(exp) = expected else {
                     return Err(Error::new(
@@ -365,10 +406,14 @@ impl Client {
         file: &mut fs_err::tokio::File,
         have: u64,
         expected: Option<u64>,
+        check: Option<&[u8]>,
     ) -> Result<u64, Error> {
         let idle = self.inner.cfg.idle_timeout;
         let mut out = BufWriter::with_capacity(WRITE_BUFFER, file);
         let mut done = have;
+        // The bytes the body starts with must be these (the `.part`'s end,
+        // asked for again): compared, neither written nor observed.
+        let mut check = check.unwrap_or_default();
         let started = Instant::now();
         let mut last_report = started;
         let failure = loop {
@@ -377,8 +422,17 @@ impl Client {
                 () = run.cancel.cancelled() => break Error::cancelled(run.what.clone()),
                 r = tokio::time::timeout(idle, resp.chunk()) => r,
             };
-            let chunk = match next {
+            let mut chunk = match next {
                 Ok(Ok(Some(c))) => c,
+                Ok(Ok(None)) if !check.is_empty() => {
+                    break Error::new(
+                        Kind::ShortBody {
+                            expected: expected.unwrap_or(done),
+                            got: done,
+                        },
+                        run.what.clone(),
+                    );
+                }
                 Ok(Ok(None)) => {
                     out.flush().await.map_err(|e| run.io(e))?;
                     return Ok(done);
@@ -391,6 +445,18 @@ impl Client {
                     );
                 }
             };
+            if !check.is_empty() {
+                let n = chunk.len().min(check.len());
+                let (want, rest) = check.split_at(n);
+                if chunk.get(..n) != Some(want) {
+                    break Error::new(Kind::ResumeMismatch, run.what.clone());
+                }
+                check = rest;
+                chunk = chunk.split_off(n);
+                if chunk.is_empty() {
+                    continue;
+                }
+            }
             let len = chunk.len() as u64;
             if let Some(exp) = expected
                 && done + len > exp
@@ -421,33 +487,52 @@ impl Client {
 }
 
 /// Reads the GET's status and headers.
-fn classify(resp: &reqwest::Response, have: u64, what: &str) -> Result<Answer, Error> {
+/// `ranged`: a `Range: bytes={from}-` was sent.
+fn classify(
+    resp: &reqwest::Response,
+    ranged: bool,
+    from: u64,
+    what: &str,
+) -> Result<Answer, Error> {
     match resp.status() {
         StatusCode::OK => Ok(Answer::Whole {
             len: header_len(resp),
         }),
-        StatusCode::PARTIAL_CONTENT if have > 0 => {
+        StatusCode::PARTIAL_CONTENT if ranged => {
             let range = resp
                 .headers()
                 .get(CONTENT_RANGE)
                 .and_then(|v| v.to_str().ok())
                 .and_then(parse_content_range);
             match range {
-                Some((start, _, total)) if start == have => {
-                    let total = total.or_else(|| header_len(resp).map(|l| l + have));
+                Some((start, _, total)) if start == from => {
+                    let total = total.or_else(|| header_len(resp).map(|l| l + from));
                     Ok(Answer::Partial { total })
                 }
                 Some((start, _, _)) => Err(Error::malformed(format!(
-                    "{what}: asked for bytes from {have}, got a range from {start}"
+                    "{what}: asked for bytes from {from}, got a range from {start}"
                 ))),
                 None => Err(Error::malformed(format!(
                     "{what}: 206 without a usable Content-Range"
                 ))),
             }
         }
-        StatusCode::RANGE_NOT_SATISFIABLE if have > 0 => Ok(Answer::RangeRefused),
+        StatusCode::RANGE_NOT_SATISFIABLE if ranged => Ok(Answer::RangeRefused),
         s => Err(Error::new(Kind::Status(s.as_u16()), what.to_owned())),
     }
+}
+
+/// The `len` bytes of `file` from `from` (the `.part`'s end, to compare
+/// with the camera's).
+async fn read_tail(
+    file: &mut fs_err::tokio::File,
+    from: u64,
+    len: u64,
+) -> std::io::Result<Vec<u8>> {
+    file.seek(SeekFrom::Start(from)).await?;
+    let mut buf = vec![0u8; usize::try_from(len).unwrap_or(0)];
+    file.read_exact(&mut buf).await?;
+    Ok(buf)
 }
 
 fn rate(bytes: u64, elapsed: Duration) -> u64 {

@@ -47,6 +47,8 @@ pub(crate) enum Kind {
     LongBody { expected: u64 },
     #[error("size changed: {0}")]
     SizeChanged(String),
+    #[error("the .part does not end with the camera's bytes")]
+    ResumeMismatch,
     #[error("cannot verify the size: {0}")]
     SizeUnknown(String),
     #[error("{}", io_message(path, source))]
@@ -145,6 +147,12 @@ impl Error {
         &self.kind
     }
 
+    /// A resumed `.part` did not end with the camera's bytes (the download
+    /// starts over once by itself; this is seen only if that happens twice).
+    pub fn is_resume_mismatch(&self) -> bool {
+        matches!(self.kind, Kind::ResumeMismatch)
+    }
+
     /// Worth trying again later: timeouts, resets, refused or failed
     /// connections, short or cut-off bodies, a size that could not be
     /// checked or changed underneath us, 5xx answers, a non-zero camera
@@ -158,6 +166,7 @@ impl Error {
             | Kind::Transport(_)
             | Kind::ShortBody { .. }
             | Kind::SizeChanged(_)
+            | Kind::ResumeMismatch
             | Kind::SizeUnknown(_)
             | Kind::Truncated
             | Kind::CameraStatus(_) => true,
