@@ -115,6 +115,9 @@ pub(crate) async fn run(args: &DemoArgs, bars: bool) -> Result<Exit> {
     let mut journeys = 0usize;
     let journeys_dir = archive.join(viofo_pipeline::journeys::gpx::JOURNEYS_DIR);
     for (path, size) in files(&archive)? {
+        if path.file_name() == Some(std::ffi::OsStr::new(viofo_pipeline::archive::LOCK_FILE)) {
+            continue;
+        }
         let rel = path.strip_prefix(&root).unwrap_or(&path);
         let name = path.to_string_lossy();
         if path.parent() == Some(journeys_dir.as_path()) {

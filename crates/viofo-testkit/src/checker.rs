@@ -191,12 +191,14 @@ pub async fn check_no_loss(
     let files = walk(archive);
     let mut by_name: BTreeMap<String, Vec<&ArchiveFile>> = BTreeMap::new();
     for f in &files {
-        let name = f
+        let file = f
             .path
             .file_name()
             .and_then(|n| n.to_str())
-            .unwrap_or_default()
-            .to_owned();
+            .unwrap_or_default();
+        // A new recording under an archived name is archived beside it as
+        // `<stem>~N.<ext>`: grouped under the camera's name.
+        let (name, _) = viofo_pipeline::archive::unversioned_name(file);
         by_name.entry(name).or_default().push(f);
     }
     // No file under a final name is partial or foreign.
@@ -210,9 +212,17 @@ pub async fn check_no_loss(
             ));
             continue;
         };
-        if fs.len() > 1 {
+        let matching =
+            |f: &&ArchiveFile| f.size == entry.size && sha256_file(&f.path) == Some(entry.hash);
+        if fs.iter().filter(|f| matching(f)).count() > 1 {
             r.violations
                 .push(format!("{name}: {} copies in the archive", fs.len()));
+        }
+        // Several files of a name are several recordings (the others'
+        // bytes were the camera's at some other time); one file must be
+        // the camera's bytes.
+        if fs.len() > 1 && fs.iter().any(matching) {
+            continue;
         }
         for f in fs {
             if f.size != entry.size || sha256_file(&f.path) != Some(entry.hash) {
@@ -227,7 +237,11 @@ pub async fn check_no_loss(
     }
     let deleted: BTreeSet<String> = sim.deleted().into_iter().collect();
     for (name, entry) in &catalog.clips {
-        let local = by_name.get(name).and_then(|v| v.first());
+        let local = by_name.get(name).and_then(|v| {
+            v.iter()
+                .find(|f| f.size == entry.size && sha256_file(&f.path) == Some(entry.hash))
+                .or_else(|| v.first())
+        });
         let identical =
             local.is_some_and(|f| f.size == entry.size && sha256_file(&f.path) == Some(entry.hash));
         let on_camera = sim.clip(name).is_some();
@@ -303,7 +317,20 @@ pub async fn check_no_loss(
     }
     // The store agrees with the disk.
     for (name, entry) in &catalog.clips {
-        let row = match store.get_by_name(CAMERA, name).await {
+        // The row that records the archived copy (a reused name has a row
+        // per recording), else the name's current row.
+        let archived_at = by_name.get(name).and_then(|v| {
+            v.iter()
+                .find(|f| f.size == entry.size && sha256_file(&f.path) == Some(entry.hash))
+        });
+        let row = match archived_at {
+            Some(f) => match store.get_by_local_path(&f.path).await {
+                Ok(Some(row)) => Ok(Some(row)),
+                _ => store.get_by_name(CAMERA, name).await,
+            },
+            None => store.get_by_name(CAMERA, name).await,
+        };
+        let row = match row {
             Ok(row) => row,
             Err(e) => {
                 r.violations.push(format!("{name}: store read failed: {e}"));

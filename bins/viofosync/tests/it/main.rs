@@ -250,6 +250,8 @@ impl Env {
 pub fn files(dir: &Path) -> Vec<String> {
     viofo_testkit::walk(dir)
         .into_iter()
+        // The archive's owner lock file (held while a sync runs).
+        .filter(|f| !f.path.ends_with(viofo_pipeline::archive::LOCK_FILE))
         .map(|f| f.path.strip_prefix(dir).unwrap().display().to_string())
         .collect()
 }

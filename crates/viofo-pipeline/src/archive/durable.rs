@@ -39,13 +39,18 @@ pub fn commit(items: &[Staged]) -> Vec<io::Result<()>> {
     if items.len() > 1 {
         flush_file_system(items);
     }
+    // Every file's bytes first, then the renames back to back: a crash
+    // between two renames is as unlikely as can be (a clip renamed, its
+    // sidecar not yet).
     let mut results: Vec<io::Result<()>> = items
         .iter()
-        .map(|s| {
-            fs_err::File::open(&s.tmp)?.sync_data()?;
-            rename_no_replace(&s.tmp, &s.dest)
-        })
+        .map(|s| fs_err::File::open(&s.tmp)?.sync_data())
         .collect();
+    for (s, r) in items.iter().zip(results.iter_mut()) {
+        if r.is_ok() {
+            *r = rename_no_replace(&s.tmp, &s.dest);
+        }
+    }
     let dirs: BTreeSet<PathBuf> = items
         .iter()
         .zip(&results)

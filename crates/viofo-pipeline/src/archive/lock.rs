@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex, Weak};
 
 use crate::{Error, Result};
 
-/// The lock file's name in the archive folder.
-pub(crate) const LOCK_FILE: &str = ".viofosync.lock";
+/// The owner lock file's name in the archive folder.
+pub const LOCK_FILE: &str = ".viofosync.lock";
 
 /// A held owner lock: the open lock file (the kernel releases the lock
 /// when it is closed, or the process dies, even by `kill -9`).

@@ -17,29 +17,95 @@ use super::copy::Copied;
 
 /// Makes every `.part` and temporary sidecar of the batch durable under
 /// its final name with the archive's one commit
-/// ([`crate::archive::commit`]). On a failure the batch's remaining
-/// temporary files are removed and the first error returned (what took
-/// its name stays: its bytes were durable; it is not recorded).
-pub(super) fn make_durable(batch: &[&Copied]) -> std::io::Result<()> {
-    let items: Vec<Staged> = batch
-        .iter()
-        .flat_map(|c| {
-            std::iter::once(Staged {
+/// ([`crate::archive::commit`]). A clip's name already taken in the
+/// archive is either this very copy (the same size and hash: a killed
+/// import renamed it before recording it), kept as it is and recorded, or
+/// other bytes, and then the copy takes the next free name (its sidecars
+/// with it); nothing is ever renamed over a file. On a failure the batch's
+/// remaining temporary files are removed and the first error returned
+/// (what took its name stays: its bytes were durable; it is not recorded).
+pub(super) fn make_durable(batch: &mut [&mut Copied]) -> std::io::Result<()> {
+    let mut items: Vec<Staged> = Vec::new();
+    // Items whose name may already hold their bytes (a sidecar of a clip
+    // found in place): AlreadyExists is then no failure.
+    let mut in_place: Vec<bool> = Vec::new();
+    for c in batch.iter_mut() {
+        let found = place(c);
+        if found {
+            crate::archive::discard(&c.part);
+        } else {
+            items.push(Staged {
                 tmp: c.part.clone(),
                 dest: c.dest.clone(),
-            })
-            .chain(c.sidecars.iter().map(|(tmp, dest)| Staged {
+            });
+            in_place.push(false);
+        }
+        for (tmp, dest) in &c.sidecars {
+            items.push(Staged {
                 tmp: tmp.clone(),
                 dest: dest.clone(),
-            }))
-        })
-        .collect();
-    let results = commit(&items);
-    if let Some(e) = results.into_iter().find_map(Result::err) {
-        discard(batch);
-        return Err(e);
+            });
+            in_place.push(found);
+        }
     }
-    Ok(())
+    let results = commit(&items);
+    let mut first = None;
+    for ((item, r), found) in items.iter().zip(results).zip(in_place) {
+        match r {
+            Ok(()) => {}
+            Err(e) if found && e.kind() == std::io::ErrorKind::AlreadyExists => {
+                crate::archive::discard(&item.tmp);
+            }
+            Err(e) => {
+                crate::archive::discard(&item.tmp);
+                first.get_or_insert(e);
+            }
+        }
+    }
+    match first {
+        Some(e) => {
+            let refs: Vec<&Copied> = batch.iter().map(|c| &**c).collect();
+            discard(&refs);
+            Err(e)
+        }
+        None => Ok(()),
+    }
+}
+
+/// Where a copy goes: `true` when its name already holds exactly its bytes
+/// (found in place); otherwise its `dest` (and its sidecars') is the first
+/// free name. Blocking (reads the file in the way, rarely).
+fn place(c: &mut Copied) -> bool {
+    let taken = std::fs::symlink_metadata(&c.dest).is_ok_and(|m| m.is_file());
+    if !taken {
+        return false;
+    }
+    if std::fs::metadata(&c.dest).is_ok_and(|m| m.len() == c.bytes)
+        && super::copy::hash_file(&c.dest).is_ok_and(|h| h == (c.bytes, c.hash))
+    {
+        tracing::info!(
+            "import: {} already holds this clip (an import stopped before recording it); kept",
+            c.dest.display()
+        );
+        return true;
+    }
+    let free = crate::archive::Archive::free_name(&c.dest);
+    for (_, dest) in &mut c.sidecars {
+        // `<clip>.gpx` follows its clip's name.
+        if let Some(ext) = dest.extension() {
+            let mut s = free.clone().into_os_string();
+            s.push(".");
+            s.push(ext);
+            *dest = PathBuf::from(s);
+        }
+    }
+    tracing::info!(
+        "import: {} holds another recording; this one is archived as {}",
+        c.dest.display(),
+        free.display()
+    );
+    c.dest = free;
+    false
 }
 
 /// Makes a folder's entries durable: the archive's one folder sync.

@@ -21,6 +21,8 @@ pub(super) struct Copied {
     pub(super) part: PathBuf,
     pub(super) dest: PathBuf,
     pub(super) bytes: u64,
+    /// The source's (and the copy's) XXH3-128.
+    pub(super) hash: u128,
     /// Sidecars written to temporary names: (temporary, final).
     pub(super) sidecars: Vec<(PathBuf, PathBuf)>,
     /// The extraction, for the store (`None`: a photo, or GPS off).
@@ -83,12 +85,10 @@ fn copy_to_part(
 ) -> Result<Written, CopyError> {
     let source = |e: std::io::Error| CopyError::Source(format!("cannot read it: {e}"));
     let mut input = std::fs::File::open(src).map_err(source)?;
-    if std::fs::symlink_metadata(part).is_ok() {
-        // A `.part` left by an interrupted import: its sidecars' temporary
-        // files may be there too.
-        if let Ok(n @ 1..) = viofo_gps::remove_stale_sidecar_temps(dest) {
-            tracing::info!("removed {n} leftover temporary sidecar file(s)");
-        }
+    // A killed import may have left this clip's sidecars' temporary files
+    // (its .part kept, or its clip renamed and its sidecar not yet).
+    if let Ok(n @ 1..) = viofo_gps::remove_stale_sidecar_temps(dest) {
+        tracing::info!("removed {n} leftover temporary sidecar file(s)");
     }
     let mut out = crate::archive::create_part(part).map_err(CopyError::Archive)?;
     let opts = cx.gps.as_ref().map(super::gps_options);
@@ -210,6 +210,7 @@ fn check_part(w: Written) -> Result<Copied, CopyError> {
         part,
         dest,
         bytes,
+        hash,
         sidecars,
         gps,
     })

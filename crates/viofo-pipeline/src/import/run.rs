@@ -249,9 +249,7 @@ impl Importer {
                     progress: &progress,
                     aborted: &aborted,
                 };
-                // Never over a file already archived: a clip whose name the
-                // archive holds with other bytes takes the next free name.
-                copy_one(&src, &crate::archive::Archive::free_name(&dest), &cx)
+                copy_one(&src, &dest, &cx)
             })
             .await;
             // The previous clip's check first: batches keep the clips' order.
@@ -437,8 +435,9 @@ async fn settle(
 /// removals.
 async fn commit_batch(cx: CommitCx, batch: Vec<(Candidate, Copied)>) -> Result<Committed> {
     let (batch, durable) = blocking(move || {
-        let copies: Vec<&Copied> = batch.iter().map(|(_, k)| k).collect();
-        let r = commit::make_durable(&copies);
+        let mut batch = batch;
+        let mut copies: Vec<&mut Copied> = batch.iter_mut().map(|(_, k)| k).collect();
+        let r = commit::make_durable(&mut copies);
         (batch, r)
     })
     .await?;

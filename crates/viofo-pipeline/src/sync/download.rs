@@ -20,6 +20,14 @@ use crate::events::{Event, TailMode};
 use crate::shutdown::Shutdown;
 use crate::{Error, Result};
 
+/// Why a clip is not downloaded while its listed size changes; such a clip
+/// is looked at again after the next listing.
+const SIZE_CHANGING: &str = "its size is still changing on the camera";
+
+/// Listings a cycle takes only to look again at clips whose size was still
+/// changing (a clip that grows at every listing waits for a later cycle).
+const MAX_RELISTS_FOR_CHANGING: u32 = 2;
+
 /// Feeds a download's bytes to the GPS streaming extractor.
 pub(super) struct GpsObserver {
     opts: viofo_gps::Options,
@@ -48,6 +56,7 @@ impl Syncer {
                     .in_flight
                     .iter()
                     .chain(&st.picks.passed)
+                    .chain(&st.picks.changing)
                     .copied()
                     .collect()
             };
@@ -73,13 +82,26 @@ impl Syncer {
                 let verdict = self.eligibility(&snap, &row);
                 let mut st = cx.st();
                 // Another worker may have taken it meanwhile: ask again.
-                if st.picks.in_flight.contains(&row.id) || st.picks.passed.contains(&row.id) {
+                if st.picks.in_flight.contains(&row.id)
+                    || st.picks.passed.contains(&row.id)
+                    || st.picks.changing.contains(&row.id)
+                {
                     continue;
                 }
                 match verdict {
                     Ok(rec) => {
                         st.picks.in_flight.push(row.id);
                         return Ok(Some((row, rec.clone())));
+                    }
+                    Err(reason) if reason == SIZE_CHANGING => {
+                        // Looked at again after the next listing.
+                        st.picks.changing.push(row.id);
+                        drop(st);
+                        s.events.emit(Event::ItemSkipped {
+                            name: row.name.clone(),
+                            reason,
+                        });
+                        continue;
                     }
                     Err(reason) => {
                         st.picks.passed.push(row.id);
@@ -92,8 +114,19 @@ impl Syncer {
                     }
                 }
             }
-            if cx.st().since_listing > 0 && !cx.halt.is_cancelled() {
-                // Drained: look once more for clips recorded meanwhile.
+            let relist = {
+                let mut st = cx.st();
+                let for_changing = !st.picks.changing.is_empty()
+                    && st.picks.relists_for_changing < MAX_RELISTS_FOR_CHANGING;
+                if for_changing {
+                    st.picks.relists_for_changing += 1;
+                    st.picks.changing.clear();
+                }
+                (st.since_listing > 0 || for_changing) && !cx.halt.is_cancelled()
+            };
+            if relist {
+                // Drained: look once more for clips recorded meanwhile, and
+                // at the clips whose size was still changing.
                 match self.refresh(cx).await {
                     Ok(()) => continue,
                     Err(e) if e.is_offline() => {
@@ -113,7 +146,9 @@ impl Syncer {
     /// May this pending clip be downloaded now? The one rule, used by the
     /// download workers and the dry run: it must be in the listing (the
     /// first entry of its name, at the path the store knows), not possibly
-    /// still recording, and not older than the keep period.
+    /// still recording (the camera says so, or the latest listing showed
+    /// another size than the one before), and not older than the keep
+    /// period.
     pub(super) fn eligibility<'a>(
         &self,
         snap: &'a Snapshot,
@@ -124,6 +159,7 @@ impl Syncer {
             Some(_) if snap.held_back.contains(&row.name) => {
                 Err("may still be recording (the camera is recording)".to_owned())
             }
+            Some(_) if lock(&self.inner.sizes).changing(&row.name) => Err(SIZE_CHANGING.to_owned()),
             Some(rec) if self.too_old(rec) => Err("older than the keep period".to_owned()),
             Some(rec) => Ok(rec),
         }

@@ -68,6 +68,8 @@ struct Seen {
     since: Instant,
     /// That listing's number.
     listing: u64,
+    /// Another size was listed for the name before this one.
+    changed: bool,
 }
 
 impl SizeHistory {
@@ -88,13 +90,15 @@ impl SizeHistory {
             }
             match self.seen.get_mut(name) {
                 Some(s) if s.size == size => {}
-                _ => {
+                prev => {
+                    let changed = prev.is_some();
                     self.seen.insert(
                         name.to_owned(),
                         Seen {
                             size,
                             since: finished,
                             listing: n,
+                            changed,
                         },
                     );
                 }
@@ -103,6 +107,17 @@ impl SizeHistory {
         if complete {
             self.seen.retain(|k, _| listed.contains(k));
         }
+    }
+
+    /// Did the latest listing show `name` with another size than the
+    /// listing before it? Such a clip is still being written: it is not
+    /// downloaded until a listing shows the same size again (otherwise a
+    /// clip that grows at every listing would be archived again and again,
+    /// each time as a new recording beside the last).
+    pub(crate) fn changing(&self, name: &str) -> bool {
+        self.seen
+            .get(name)
+            .is_some_and(|s| s.changed && s.listing == self.listings)
     }
 
     /// Was `name`'s latest size already shown by an earlier listing answered

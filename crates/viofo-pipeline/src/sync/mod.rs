@@ -133,6 +133,10 @@ pub(super) struct Picks {
     /// Passed over for the rest of this cycle (skipped by the user, held
     /// back, not listed, too old).
     pub(super) passed: Vec<ClipId>,
+    /// Passed over until the next listing: their size was still changing.
+    pub(super) changing: Vec<ClipId>,
+    /// Listings taken only to look at those again (bounded per cycle).
+    pub(super) relists_for_changing: u32,
 }
 
 #[derive(Default)]

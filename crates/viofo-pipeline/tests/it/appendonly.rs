@@ -164,3 +164,53 @@ async fn a_second_owner_of_the_archive_is_refused_before_the_camera() {
     let s = rig.cycle(rig.config()).await.unwrap();
     assert_eq!(s.clips, 2, "once the other owner is gone");
 }
+
+/// `import --move` of a card whose clip has a name the archive holds with
+/// other bytes (another camera's card, a card from before a format): the
+/// archived clip is kept as it was, the card's is archived beside it, and
+/// only then is the source removed. Before, the copy was renamed over the
+/// archived clip and the store's row overwritten.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_under_an_archived_name_is_archived_beside_it() {
+    use viofo_pipeline::import::{ImportOptions, Importer};
+    let rig = start_rig(SimConfig::default().with_clips(ClipSpec::synthetic(2).size(80_000))).await;
+    let names = rig.names();
+    rig.cycle(rig.config()).await.unwrap();
+    let archived = std::fs::read(rig.archive.join(&names[0])).unwrap();
+
+    let card = tempfile::tempdir().unwrap();
+    let movie = card.path().join("DCIM").join("Movie");
+    std::fs::create_dir_all(&movie).unwrap();
+    let other = other_bytes(55_000, 0x77);
+    let src = movie.join(&names[0]);
+    std::fs::write(&src, &other).unwrap();
+    let opts = ImportOptions {
+        move_sources: true,
+        ..ImportOptions::default()
+    };
+    let importer = Importer::new(rig.store.clone(), rig.config(), opts).unwrap();
+    let summary = importer
+        .run(
+            &[card.path().to_path_buf()],
+            |_| {},
+            &viofo_pipeline::Shutdown::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(summary.imported, 1, "{summary:?}");
+    assert_eq!(
+        std::fs::read(rig.archive.join(&names[0])).unwrap(),
+        archived
+    );
+    let v2 = rig.archive.join(versioned_name(&names[0], 2));
+    assert_eq!(std::fs::read(&v2).unwrap(), other);
+    assert!(!src.exists(), "moved once archived beside");
+    let rows = rows_of(&rig, &names[0]).await;
+    assert_eq!(rows.len(), 2, "{rows:#?}");
+    assert!(rows[0].superseded_at.is_some());
+    assert_eq!(
+        rows[0].local_path.as_deref(),
+        Some(rig.archive.join(&names[0]).as_path())
+    );
+    assert_eq!(rows[1].local_path.as_deref(), Some(v2.as_path()));
+}

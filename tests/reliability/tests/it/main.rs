@@ -17,10 +17,12 @@ mod growing;
 mod hostile;
 mod locked;
 mod locking;
+mod namereuse;
 mod network;
 mod recording;
 mod resets;
 mod samename;
+mod twoprocs;
 
 use std::future::Future;
 use std::process::ExitCode;
@@ -71,6 +73,14 @@ fn main() -> ExitCode {
         scenario("archive::unwritable_archive", archive::unwritable_archive)
             .with_ignored_flag(tmpfs.is_err()),
         scenario("archive::missing_archive", archive::missing_archive),
+        scenario(
+            "namereuse::names_reused_after_a_format",
+            namereuse::names_reused_after_a_format,
+        ),
+        scenario(
+            "twoprocs::two_processes_one_archive",
+            twoprocs::two_processes_one_archive,
+        ),
     ];
     if let Err(why) = &tmpfs
         && !args.list
