@@ -41,23 +41,23 @@ pub struct CameraInfo {
 ///
 /// | variant | the camera answered | the file is | predicate |
 /// |---|---|---|---|
-/// | [`Confirmed`](DeleteOutcome::Confirmed) | `<Status>0</Status>` | deleted | [`is_confirmed`](DeleteOutcome::is_confirmed) |
-/// | [`ConfirmedEmptyBody`](DeleteOutcome::ConfirmedEmptyBody) | HTTP 200, empty body | **unknown** | [`is_ambiguous`](DeleteOutcome::is_ambiguous) |
-/// | [`Refused`](DeleteOutcome::Refused) | a non-zero `<Status>` to every path form | still there | [`is_refused`](DeleteOutcome::is_refused) |
+/// | [`Confirmed`](DeleteAnswer::Confirmed) | `<Status>0</Status>` | deleted | [`is_confirmed`](DeleteAnswer::is_confirmed) |
+/// | [`EmptyBody`](DeleteAnswer::EmptyBody) | HTTP 200, empty body | **unknown** | [`is_ambiguous`](DeleteAnswer::is_ambiguous) |
+/// | [`Refused`](DeleteAnswer::Refused) | a non-zero `<Status>` to every path form | still there | [`is_refused`](DeleteAnswer::is_refused) |
 ///
-/// Despite its name, `ConfirmedEmptyBody` is **not** a confirmation: treat
-/// it as "maybe deleted" and check the next listing before recording the
-/// clip as gone from the camera.
+/// `EmptyBody` is **not** a confirmation: treat it as "maybe deleted" and
+/// check the next listing before recording the clip as gone from the
+/// camera. (What the camera answered, not what was decided: the store's
+/// `DeleteOutcome` records the decision.)
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DeleteOutcome {
+pub enum DeleteAnswer {
     /// `<Status>0</Status>`: the camera says the file is deleted.
     Confirmed,
     /// Ambiguous, not confirmed: HTTP 200 with an empty body. Some firmware
     /// answers a successful delete this way, but so might a firmware that
     /// ignored the request. Whether the file is gone is unknown until a
-    /// listing no longer shows it. (The name is kept for compatibility;
-    /// [`is_confirmed`](DeleteOutcome::is_confirmed) is false for it.)
-    ConfirmedEmptyBody,
+    /// listing no longer shows it.
+    EmptyBody,
     /// Every path form was answered with a non-zero status (the last one
     /// is given): the file is still there.
     Refused {
@@ -66,35 +66,35 @@ pub enum DeleteOutcome {
     },
 }
 
-impl DeleteOutcome {
+impl DeleteAnswer {
     /// The camera confirmed the delete (`<Status>0</Status>`). False for
     /// the ambiguous empty answer.
     pub fn is_confirmed(self) -> bool {
-        matches!(self, DeleteOutcome::Confirmed)
+        matches!(self, DeleteAnswer::Confirmed)
     }
 
     /// The camera answered 200 with an empty body: the file may or may not
     /// be gone; check the next listing.
     pub fn is_ambiguous(self) -> bool {
-        matches!(self, DeleteOutcome::ConfirmedEmptyBody)
+        matches!(self, DeleteAnswer::EmptyBody)
     }
 
     /// The camera refused the delete; the file is still there.
     pub fn is_refused(self) -> bool {
-        matches!(self, DeleteOutcome::Refused { .. })
+        matches!(self, DeleteAnswer::Refused { .. })
     }
 }
 
 /// `confirmed`, `unconfirmed: empty answer (check the next listing)`,
 /// `refused: status N`.
-impl std::fmt::Display for DeleteOutcome {
+impl std::fmt::Display for DeleteAnswer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            DeleteOutcome::Confirmed => f.write_str("confirmed"),
-            DeleteOutcome::ConfirmedEmptyBody => {
+            DeleteAnswer::Confirmed => f.write_str("confirmed"),
+            DeleteAnswer::EmptyBody => {
                 f.write_str("unconfirmed: empty answer (check the next listing)")
             }
-            DeleteOutcome::Refused { status } => write!(f, "refused: status {status}"),
+            DeleteAnswer::Refused { status } => write!(f, "refused: status {status}"),
         }
     }
 }
@@ -480,14 +480,14 @@ impl Client {
     /// form). Runs in the delete class of the limiter (see the crate
     /// docs): it waits while downloads wait.
     ///
-    /// Only [`DeleteOutcome::Confirmed`] is a confirmation; an empty 200
-    /// answer is [`DeleteOutcome::ConfirmedEmptyBody`], which is ambiguous
-    /// ([`DeleteOutcome::is_ambiguous`]): check the next listing.
+    /// Only [`DeleteAnswer::Confirmed`] is a confirmation; an empty 200
+    /// answer is [`DeleteAnswer::EmptyBody`], which is ambiguous
+    /// ([`DeleteAnswer::is_ambiguous`]): check the next listing.
     ///
     /// A 404 is an error ([`Error::is_not_found`]); so is a non-200 answer
     /// or an unparsable body. The caller decides whether a locked clip may
     /// be deleted; this call does not check.
-    pub async fn delete(&self, rec: &Recording) -> Result<DeleteOutcome, Error> {
+    pub async fn delete(&self, rec: &Recording) -> Result<DeleteAnswer, Error> {
         let listed = rec.listed_path().to_owned();
         let other = if listed.starts_with('/') {
             format!("A:{}", rec.remote_path().replace('/', "\\"))
@@ -508,11 +508,11 @@ impl Client {
                 if let Some(cut) = body.cut {
                     return Err(cut);
                 }
-                return Ok(DeleteOutcome::ConfirmedEmptyBody);
+                return Ok(DeleteAnswer::EmptyBody);
             }
             let reply = parse_function(&body.bytes, &what).map_err(|e| body.cut.unwrap_or(e))?;
             match reply.status() {
-                Some(0) => return Ok(DeleteOutcome::Confirmed),
+                Some(0) => return Ok(DeleteAnswer::Confirmed),
                 Some(s) => {
                     tracing::info!(path = %form, status = s, "camera refused delete");
                     last = s;
@@ -524,7 +524,7 @@ impl Client {
                 }
             }
         }
-        Ok(DeleteOutcome::Refused { status: last })
+        Ok(DeleteAnswer::Refused { status: last })
     }
 }
 

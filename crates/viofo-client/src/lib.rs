@@ -93,7 +93,7 @@ mod recording;
 mod test_log;
 mod validate;
 
-pub use client::{CameraInfo, Client, ClientConfig, DeleteOutcome, MAX_CONNECTIONS};
+pub use client::{CameraInfo, Client, ClientConfig, DeleteAnswer, MAX_CONNECTIONS};
 pub use connect::Connected;
 pub use download::{ChunkObserver, DownloadOptions, Downloaded, Progress, SizeSource, part_path};
 pub use error::{Error, Result};

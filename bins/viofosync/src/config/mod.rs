@@ -235,7 +235,7 @@ impl Loaded {
             .collect()
     }
 
-    /// The camera identity: `camera_id`, else the address's host[:port].
+    /// The camera identity: `camera_id`, else the address's `host[:port]`.
     pub(crate) fn camera_id(&self) -> Option<String> {
         let s = &self.settings;
         s.camera_id

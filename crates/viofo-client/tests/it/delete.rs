@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use viofo_client::DeleteOutcome;
+use viofo_client::DeleteAnswer;
 use viofo_sim::{ClipSpec, DeleteForms, Fault, Sim, SimConfig};
 
 use crate::{client, list, sim_with};
@@ -21,7 +21,7 @@ async fn delete_with_the_listed_path() {
     let c = client(&sim);
     let recs = list(&c).await;
     let outcome = c.delete(&recs[0]).await.unwrap();
-    assert_eq!(outcome, DeleteOutcome::Confirmed);
+    assert_eq!(outcome, DeleteAnswer::Confirmed);
     assert!(outcome.is_confirmed() && !outcome.is_ambiguous() && !outcome.is_refused());
     assert_eq!(outcome.to_string(), "confirmed");
     assert_eq!(sim.deleted(), [recs[0].file_name().as_str()]);
@@ -51,7 +51,7 @@ async fn refused_listed_form_then_slash_form() {
     .unwrap();
     let c = client(&sim);
     let rec = &list(&c).await[0];
-    assert_eq!(c.delete(rec).await.unwrap(), DeleteOutcome::Confirmed);
+    assert_eq!(c.delete(rec).await.unwrap(), DeleteAnswer::Confirmed);
     let targets = delete_targets(&sim);
     assert_eq!(targets.len(), 2, "{targets:?}");
     assert!(
@@ -69,7 +69,7 @@ async fn refused_both_ways() {
     let rec = &list(&c).await[0];
     sim.inject(Fault::refuse_delete(-5).times(2));
     let outcome = c.delete(rec).await.unwrap();
-    assert_eq!(outcome, DeleteOutcome::Refused { status: -5 });
+    assert_eq!(outcome, DeleteAnswer::Refused { status: -5 });
     assert!(outcome.is_refused() && !outcome.is_confirmed() && !outcome.is_ambiguous());
     assert_eq!(outcome.to_string(), "refused: status -5");
     assert!(sim.deleted().is_empty());
@@ -91,7 +91,7 @@ async fn locked_clip_is_refused_by_the_camera() {
     assert!(rec.is_locked());
     assert!(matches!(
         c.delete(rec).await.unwrap(),
-        DeleteOutcome::Refused { .. }
+        DeleteAnswer::Refused { .. }
     ));
     assert!(sim.deleted().is_empty());
     sim.shutdown().await;
@@ -110,7 +110,7 @@ async fn empty_body_is_ambiguous_not_confirmed() {
     let c = client(&sim);
     let rec = &list(&c).await[0];
     let outcome = c.delete(rec).await.unwrap();
-    assert_eq!(outcome, DeleteOutcome::ConfirmedEmptyBody);
+    assert_eq!(outcome, DeleteAnswer::EmptyBody);
     assert!(outcome.is_ambiguous(), "{outcome}");
     assert!(!outcome.is_confirmed(), "an empty answer confirms nothing");
     assert!(!outcome.is_refused());
@@ -128,7 +128,7 @@ async fn html_listed_clip_deletes_with_slash_form_first() {
         .await
         .unwrap()
         .recordings[0];
-    assert_eq!(c.delete(rec).await.unwrap(), DeleteOutcome::Confirmed);
+    assert_eq!(c.delete(rec).await.unwrap(), DeleteAnswer::Confirmed);
     let targets = delete_targets(&sim);
     assert!(targets[0].contains("str=/DCIM/Movie/"), "{targets:?}");
     sim.shutdown().await;

@@ -351,7 +351,7 @@ impl Syncer {
             let outcome = match (may_delete(&archived, listed.as_ref(), &cam), rec) {
                 (Decision::Delete, Some(rec)) => match s.client.delete(rec).await {
                     Ok(o) if o.is_confirmed() => DeleteResult::Confirmed,
-                    Ok(viofo_client::DeleteOutcome::Refused { status }) => {
+                    Ok(viofo_client::DeleteAnswer::Refused { status }) => {
                         DeleteResult::Refused { status }
                     }
                     Ok(_) => {
