@@ -16,9 +16,9 @@
 //! - **The delete rule**: a clip leaves the camera only when a listing taken
 //!   after its archived record was durable shows it at the path it was
 //!   downloaded from, unlocked (unless `delete_locked`), listed once, with
-//!   exactly the archived size, its local copy still that size; the newest
-//!   clip of a channel also needs that size seen on two listings
-//!   [`SyncConfig::delete_settle`] apart and the camera not recording. A
+//!   exactly the archived size, its local copy still that size, and that
+//!   size seen on two listings [`SyncConfig::delete_settle`] apart; the
+//!   newest clip of a channel also needs the camera not recording. A
 //!   lasting reason to keep it is stored as its delete outcome; a passing
 //!   one leaves it for a later listing.
 //! - Transient download failures are retried after 1, 2, 4, 8 ×

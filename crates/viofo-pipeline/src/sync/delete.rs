@@ -78,8 +78,9 @@ pub(crate) enum KeepReason {
     ArchiveChanged { expected: u64, found: Option<u64> },
     /// The newest clip of its channel while the camera records.
     PossiblyRecording,
-    /// The newest clip of its channel, its size not yet seen unchanged on
-    /// two listings the settle time apart (or only a rounded size known).
+    /// Its size not yet seen unchanged on two listings the settle time
+    /// apart (or, for the newest clip of its channel, only a rounded size
+    /// known).
     NotSettled,
 }
 
@@ -118,7 +119,7 @@ impl fmt::Display for KeepReason {
                 None => f.write_str("local copy is missing or unreadable"),
             },
             Self::PossiblyRecording => f.write_str("may still be recording"),
-            Self::NotSettled => f.write_str("newest clip, its size not yet seen settled"),
+            Self::NotSettled => f.write_str("its size not yet seen settled"),
         }
     }
 }
@@ -173,13 +174,15 @@ pub(crate) fn may_delete(
             listed: l.size,
         });
     }
-    if cam.newest_of_channel {
-        if cam.recording {
-            return keep(K::PossiblyRecording);
-        }
-        if !cam.size_settled || !l.exact {
-            return keep(K::NotSettled);
-        }
+    if cam.newest_of_channel && cam.recording {
+        return keep(K::PossiblyRecording);
+    }
+    // Every clip, not only the newest: a clip still being written (a
+    // channel finishing late, a camera that lists an older clip before it
+    // is closed) shows one size once; two listings the settle time apart
+    // must show the archived size. The newest also needs an exact size.
+    if !cam.size_settled || (cam.newest_of_channel && !l.exact) {
+        return keep(K::NotSettled);
     }
     Decision::Delete
 }

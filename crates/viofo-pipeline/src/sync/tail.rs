@@ -228,7 +228,7 @@ async fn local_size(path: &Path) -> Option<u64> {
     fs_err::tokio::metadata(path).await.ok().map(|m| m.len())
 }
 
-/// The longest a cycle waits at its end for a newest clip's size to settle
+/// The longest a cycle waits at its end for the clips' sizes to settle
 /// before deciding its delete; with a longer `delete_settle`, the next run
 /// decides.
 const MAX_END_OF_CYCLE_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
@@ -444,7 +444,7 @@ impl Syncer {
 
     /// At the end of a cycle: lists once more for the clips still waiting
     /// for their delete decision, and once again after the settle time for
-    /// a newest clip whose size was not seen settled yet. What is still
+    /// the clips whose size was not seen settled yet. What is still
     /// undecided stays so (its tail unfinished) for the next run.
     pub(super) async fn final_deletes(&self, cx: &Cycle, shutdown: &Shutdown) -> Result<()> {
         // At most: the first listing, one after the settle time, one to
