@@ -47,6 +47,9 @@ pub(crate) struct CameraState {
     pub(crate) duplicate_name: bool,
     /// The user allows deleting locked clips.
     pub(crate) delete_locked: bool,
+    /// The device was proved to be this camera at the address in use (a
+    /// listing there showed a clip it archived; see `identity`).
+    pub(crate) identity_proved: bool,
 }
 
 /// The decision.
@@ -82,6 +85,9 @@ pub(crate) enum KeepReason {
     /// apart (or, for the newest clip of its channel, only a rounded size
     /// known).
     NotSettled,
+    /// The device at the address in use is not yet proved to be this
+    /// camera: no listing there showed a clip it archived (issue 18).
+    IdentityNotProved,
 }
 
 impl KeepReason {
@@ -93,6 +99,7 @@ impl KeepReason {
                 | Self::ListingIncomplete
                 | Self::PossiblyRecording
                 | Self::NotSettled
+                | Self::IdentityNotProved
         )
     }
 }
@@ -120,6 +127,7 @@ impl fmt::Display for KeepReason {
             },
             Self::PossiblyRecording => f.write_str("may still be recording"),
             Self::NotSettled => f.write_str("its size not yet seen settled"),
+            Self::IdentityNotProved => f.write_str("camera identity not yet proved"),
         }
     }
 }
@@ -183,6 +191,9 @@ pub(crate) fn may_delete(
     // must show the archived size. The newest also needs an exact size.
     if !cam.size_settled || (cam.newest_of_channel && !l.exact) {
         return keep(K::NotSettled);
+    }
+    if !cam.identity_proved {
+        return keep(K::IdentityNotProved);
     }
     Decision::Delete
 }

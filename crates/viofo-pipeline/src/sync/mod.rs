@@ -67,6 +67,8 @@ pub(super) struct Inner {
     pub(super) range_ignored: AtomicBool,
     /// The journeys task, told of every track stored.
     pub(super) journeys: crate::journeys::updater::Updater,
+    /// Where the camera's identity was proved (no delete before).
+    pub(super) proof: Mutex<identity::Proof>,
 }
 
 /// One cycle. Its mutable state is one [`CycleState`] behind one lock
@@ -219,6 +221,7 @@ impl Syncer {
                 sizes: Mutex::new(listing::SizeHistory::default()),
                 range_ignored: AtomicBool::new(false),
                 journeys: crate::journeys::updater::Updater::default(),
+                proof: Mutex::new(identity::Proof::default()),
             }),
         })
     }

@@ -37,6 +37,7 @@ fn cam() -> CameraState {
         size_settled: true,
         duplicate_name: false,
         delete_locked: false,
+        identity_proved: true,
     }
 }
 
@@ -323,6 +324,29 @@ fn table() {
             Keep(K::NotSettled),
         ),
         (
+            "identity not proved (issue 18)",
+            a.clone(),
+            Some(l.clone()),
+            CameraState {
+                identity_proved: false,
+                ..cam()
+            },
+            Keep(K::IdentityNotProved),
+        ),
+        (
+            "identity not proved, locked: the lasting reason first",
+            a.clone(),
+            Some(Listed {
+                locked: true,
+                ..l.clone()
+            }),
+            CameraState {
+                identity_proved: false,
+                ..cam()
+            },
+            Keep(K::Locked),
+        ),
+        (
             "newest, grown (size first)",
             a.clone(),
             Some(listed(2000)),
@@ -348,6 +372,7 @@ fn passing_and_lasting_reasons() {
     assert!(KeepReason::PossiblyRecording.is_passing());
     assert!(KeepReason::ListingIncomplete.is_passing());
     assert!(KeepReason::ListingTooOld.is_passing());
+    assert!(KeepReason::IdentityNotProved.is_passing());
     assert!(!KeepReason::Locked.is_passing());
     assert!(!KeepReason::NotListed.is_passing());
     assert!(!KeepReason::DuplicateName.is_passing());
@@ -398,6 +423,7 @@ proptest! {
     fn never_deletes_what_the_latest_listing_contradicts(
         steps in prop::collection::vec(step(), 1..12),
         newest in any::<bool>(),
+        proved in prop::bool::weighted(0.8),
     ) {
         let settle = Duration::from_secs(2);
         let t0 = Instant::now();
@@ -420,9 +446,11 @@ proptest! {
                 newest_of_channel: newest,
                 recording: s.recording,
                 size_settled: history.settled(name, at, settle),
+                identity_proved: proved,
                 ..cam()
             };
             if may_delete(&a, Some(&l), &c) == Decision::Delete {
+                prop_assert!(proved);
                 prop_assert_eq!(s.size, 1000);
                 prop_assert!(!s.locked);
                 prop_assert!(!s.moved);
