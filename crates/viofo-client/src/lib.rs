@@ -43,6 +43,17 @@
 //! [`read_at`](RangeReader::read_at) is what a caller adapts to a GPS
 //! crate's range-source trait (this crate depends on none).
 //!
+//! # Deleting clips safely
+//!
+//! [`Client::delete`] deletes what it is asked to. *When* a downloaded
+//! clip may leave the camera (its copy durable and recorded first, then a
+//! later listing showing it unchanged, unlocked, at its path, its size
+//! settled) is decided by the delete rule viofosync uses:
+//! `viofo_pipeline::may_delete` with `viofo_pipeline::SizeHistory`, in
+//! the `viofo-pipeline` crate, whose documentation ("The delete rule for
+//! embedders") shows a download-then-delete loop built on it. This crate
+//! does not depend on it.
+//!
 //! # Example
 //!
 //! Against the simulated camera from the `viofo-sim` crate:

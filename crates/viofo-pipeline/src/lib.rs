@@ -16,9 +16,9 @@
 //! - **The delete rule**: a clip leaves the camera only when a listing taken
 //!   after its archived record was durable shows it at the path it was
 //!   downloaded from, unlocked (unless `delete_locked`), listed once, with
-//!   exactly the archived size, its local copy still that size; the newest
-//!   clip of a channel also needs that size seen on two listings
-//!   [`SyncConfig::delete_settle`] apart and the camera not recording. A
+//!   exactly the archived size, its local copy still that size, and that
+//!   size seen on two listings [`SyncConfig::delete_settle`] apart; the
+//!   newest clip of a channel also needs the camera not recording. A
 //!   lasting reason to keep it is stored as its delete outcome; a passing
 //!   one leaves it for a later listing.
 //! - Transient download failures are retried after 1, 2, 4, 8 ×
@@ -83,6 +83,111 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! # The delete rule for embedders
+//!
+//! A program that downloads with `viofo-client` itself can decide its
+//! camera deletes by the rule the syncer uses: [`may_delete`], a pure
+//! function of the archived record ([`Archived`]), the clip as a listing
+//! shows it now ([`Listed`]) and what is known at that listing
+//! ([`CameraState`]), with [`SizeHistory`] for "the same size on two
+//! listings the settle time apart". It answers [`Decision::Delete`] or
+//! [`Decision::Keep`] with a [`KeepReason`]. The loop that keeps it safe:
+//! download, make the copy durable and record it, *then* list again (the
+//! decision is made on a listing started after the record), and delete
+//! only what the rule allows.
+//!
+//! ```
+//! use std::time::{Duration, Instant};
+//!
+//! use viofo_client::{Client, ClientConfig, DownloadOptions, ListSource, Listing, Recording};
+//! use viofo_pipeline::{Archived, CameraState, Decision, Listed, SizeHistory, may_delete};
+//! use viofo_sim::{ClipSpec, Sim, SimConfig};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let sim = Sim::start(SimConfig::default().with_clips(ClipSpec::synthetic(2).size(50_000))).await?;
+//! let client = Client::new(ClientConfig::new(sim.base_url()))?;
+//! let archive = tempfile::tempdir()?;
+//! let settle = Duration::from_millis(100); // the syncer's default is 5 s
+//! let mut sizes = SizeHistory::default();
+//! let observe = |sizes: &mut SizeHistory, l: &Listing| {
+//!     let items = l.recordings.iter().map(|r| (r.file_name().as_str(), r.size().bytes()));
+//!     sizes.observe(Instant::now(), l.is_complete(), items);
+//! };
+//!
+//! // List, download, and record each copy durably (the client fsyncs and
+//! // renames it; your own record must be durable too) before any delete.
+//! let before = client.list(ListSource::Xml).await?;
+//! observe(&mut sizes, &before);
+//! let mut archived = Vec::new();
+//! for rec in &before.recordings {
+//!     let dest = archive.path().join(rec.file_name());
+//!     let done = client.download(rec, &dest, DownloadOptions::new()).await?;
+//!     archived.push((rec.clone(), done.bytes, dest));
+//! }
+//! let recorded = Instant::now();
+//!
+//! // Decide on a listing started after the record, at least the settle
+//! // time after the first one showed the sizes.
+//! tokio::time::sleep(settle).await;
+//! let started = Instant::now();
+//! let now = client.list(ListSource::Xml).await?;
+//! let recording = client.recording_state().await.unwrap_or(true); // unsure: recording
+//! observe(&mut sizes, &now);
+//! fn listed_as<'a>(l: &'a Listing, name: &'a str) -> impl Iterator<Item = &'a Recording> {
+//!     l.recordings.iter().filter(move |r| r.file_name().as_str() == name)
+//! }
+//! // The device is this camera: it lists a clip archived from it, at
+//! // its path with its size.
+//! let proved = archived.iter().any(|(a, bytes, _)| {
+//!     listed_as(&now, a.file_name().as_str())
+//!         .any(|r| r.remote_path() == a.remote_path() && r.size().exact() == Some(*bytes))
+//! });
+//! let newest = |r: &Recording| {
+//!     let key = |x: &Recording| (x.start(), x.sequence());
+//!     now.recordings
+//!         .iter()
+//!         .filter(|x| x.channel() == r.channel() && !x.is_photo())
+//!         .all(|x| key(x) <= key(r))
+//! };
+//! for (a, bytes, dest) in &archived {
+//!     let name = a.file_name().as_str();
+//!     let rec = listed_as(&now, name).next();
+//!     let listed = rec.map(|r| Listed {
+//!         remote_path: r.remote_path(),
+//!         size: r.size().bytes(),
+//!         exact: r.size().exact().is_some(),
+//!         locked: r.is_locked(),
+//!     });
+//!     let cam = CameraState {
+//!         listed_after_record: started >= recorded,
+//!         listing_complete: now.is_complete(),
+//!         recording,
+//!         newest_of_channel: rec.is_some_and(newest),
+//!         size_settled: sizes.settled(name, started, settle),
+//!         duplicate_name: listed_as(&now, name).count() > 1,
+//!         delete_locked: false,
+//!         identity_proved: proved,
+//!     };
+//!     let copy = Archived {
+//!         remote_path: a.remote_path(),
+//!         size: *bytes,
+//!         local_size: std::fs::metadata(dest).ok().map(|m| m.len()),
+//!     };
+//!     match (may_delete(&copy, listed.as_ref(), &cam), rec) {
+//!         (Decision::Delete, Some(rec)) => {
+//!             client.delete(rec).await?;
+//!         }
+//!         (Decision::Keep(why), _) if why.is_passing() => println!("{name}: later ({why})"),
+//!         (Decision::Keep(why), _) => println!("{name}: kept ({why})"),
+//!         (Decision::Delete, None) => unreachable!("a delete needs the listed clip"),
+//!     }
+//! }
+//! assert!(sim.clips().is_empty(), "both clips archived, then deleted");
+//! # Ok(())
+//! # }
+//! ```
 #![deny(missing_docs)]
 
 pub mod archive;
@@ -110,4 +215,7 @@ pub use events::{
 pub use grouping::Grouping;
 pub use retention::RetentionPolicy;
 pub use shutdown::Shutdown;
-pub use sync::{DryRun, Syncer, recorded_at_from_name};
+pub use sync::{
+    Archived, CameraState, Decision, DryRun, KeepReason, Listed, SizeHistory, Syncer, may_delete,
+    recorded_at_from_name,
+};

@@ -158,15 +158,38 @@ pub(crate) fn parse(
                 "camera[{n}] ({id}) has no address: give it one, e.g. address = \"192.168.1.254\""
             )));
         };
-        if let Some(other) = cameras
-            .iter()
-            .find(|c| c.settings.address.as_deref() == Some(address.as_str()))
-        {
-            return Err(err(format!(
-                "camera[{n}] ({id}) has the address of camera {} ({address}): two cameras \
-                 cannot share one address",
-                other.id
-            )));
+        // Each address, primary or fallback, reaches one camera: another
+        // camera's address as a fallback archived that camera's clips as
+        // this one's and deleted them from it (issue 18).
+        let mine: Vec<(&str, &str)> = std::iter::once(("address", address.as_str()))
+            .chain(
+                settings
+                    .client
+                    .fallback_urls
+                    .iter()
+                    .map(|f| ("fallback address", f.as_str())),
+            )
+            .collect();
+        for (i, (what, a)) in mine.iter().enumerate() {
+            let norm = normal_address(a);
+            if let Some((_, earlier)) = mine.iter().take(i).find(|(_, e)| normal_address(e) == norm)
+            {
+                return Err(err(format!(
+                    "camera[{n}] ({id}): {what} {a} is the same address as its {earlier}"
+                )));
+            }
+            for other in &cameras {
+                if let Some(theirs) =
+                    addresses_of(&other.settings).find(|(_, o)| normal_address(o) == norm)
+                {
+                    return Err(err(format!(
+                        "camera[{n}] ({id}): its {what} {a} is the {} of camera {} ({}): \
+                         two cameras cannot share one address (a fallback reaching another \
+                         camera would archive and delete that camera's clips)",
+                        theirs.0, other.id, theirs.1
+                    )));
+                }
+            }
         }
         settings.camera_id = Some(id.clone());
         cameras.push(CameraEntry {
@@ -183,6 +206,47 @@ pub(crate) fn parse(
     Ok(cameras)
 }
 
+/// A camera's addresses: its address, then its fallback addresses.
+fn addresses_of(s: &Settings) -> impl Iterator<Item = (&'static str, &str)> {
+    s.address.iter().map(|a| ("address", a.as_str())).chain(
+        s.client
+            .fallback_urls
+            .iter()
+            .map(|f| ("fallback address", f.as_str())),
+    )
+}
+
+/// An address in one spelling, to compare addresses: scheme and host in
+/// lower case, no trailing `/`, the scheme's default port written out,
+/// `localhost` as `127.0.0.1`. `http://LocalHost/` and `127.0.0.1:80` are
+/// the same address.
+pub(crate) fn normal_address(address: &str) -> String {
+    let a = address.trim().trim_end_matches('/').to_ascii_lowercase();
+    let (scheme, rest) = a.split_once("://").unwrap_or(("http", a.as_str()));
+    let rest = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let (host, port) = match rest.strip_prefix('[') {
+        Some(v6) => match v6.split_once(']') {
+            Some((h, p)) => (format!("[{h}]"), p.strip_prefix(':')),
+            None => (rest.to_owned(), None),
+        },
+        None => match rest.rsplit_once(':') {
+            Some((h, p)) => (h.to_owned(), Some(p)),
+            None => (rest.to_owned(), None),
+        },
+    };
+    let host = match host.as_str() {
+        "localhost" | "localhost." => "127.0.0.1".to_owned(),
+        "[::1]" => "127.0.0.1".to_owned(),
+        _ => host,
+    };
+    let default = if scheme == "https" { "443" } else { "80" };
+    let port = port
+        .map(|p| p.trim_start_matches('0'))
+        .filter(|p| !p.is_empty())
+        .unwrap_or(default);
+    format!("{scheme}://{host}:{port}")
+}
+
 /// The cameras for `viofosync config`: one block per camera with the keys
 /// its table set.
 pub(crate) fn render(cameras: &[CameraEntry], base: &BTreeMap<&'static str, Source>) -> String {
@@ -196,4 +260,39 @@ pub(crate) fn render(cameras: &[CameraEntry], base: &BTreeMap<&'static str, Sour
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normal_address;
+
+    #[test]
+    fn one_address_in_its_spellings_is_one_address() {
+        let same = [
+            "http://127.0.0.1:80",
+            "http://127.0.0.1",
+            "http://127.0.0.1/",
+            "127.0.0.1",
+            "http://localhost",
+            "HTTP://LocalHost:80/",
+            "http://[::1]:80",
+            "http://127.0.0.1:080",
+        ];
+        for a in same {
+            assert_eq!(normal_address(a), "http://127.0.0.1:80", "{a}");
+        }
+        let cam = normal_address("http://192.168.1.254");
+        for other in [
+            "http://192.168.1.254:8080",
+            "https://192.168.1.254",
+            "http://192.168.1.253",
+            "http://127.0.0.1",
+        ] {
+            assert_ne!(normal_address(other), cam, "{other}");
+        }
+        assert_eq!(
+            normal_address("https://Cam.Example"),
+            "https://cam.example:443"
+        );
+    }
 }

@@ -292,7 +292,7 @@ pub(crate) static KEYS: &[Key] = &[
         name: "delete_settle",
         env: "VIOFOSYNC_DELETE_SETTLE",
         accepts: Accepts::Text("a duration such as 5s (a bare number is seconds), or 0"),
-        help: "the newest clip of a channel is deleted only once two listings this far apart \
+        help: "a clip is deleted from the camera only once two listings this far apart \
                showed it at its archived size",
         apply: |s, v| {
             s.sync.delete_settle = parse_duration(v, Unit::Seconds)?;

@@ -82,3 +82,40 @@ fn another_camera_at_the_address_exits_2_until_accepted() {
     let out = ok(env.sync_cmd(&other).args(["sync", "--accept-camera"]));
     assert!(out.contains("synced 4 clips"), "{out}");
 }
+
+/// Issue 18 item 4: camera b's fallback address is camera a's, spelled
+/// otherwise (`localhost`, a trailing `/`), b deleting and a not. The
+/// configuration is refused (exit 2, naming both cameras) before either
+/// camera is asked anything: b never archives a's clips nor deletes them.
+#[test]
+fn a_fallback_address_of_another_camera_is_refused_and_nothing_is_deleted() {
+    let a = Camera::with_clips(3, 60_000);
+    let env = Env::new();
+    let port = a
+        .url
+        .trim_end_matches('/')
+        .rsplit_once(':')
+        .map(|(_, p)| p.to_owned())
+        .unwrap();
+    let archive = env.make_archive();
+    env.write_config(&format!(
+        "archive = {archive:?}\nmax_used_disk = 100\nlisten = \"off\"\n\n\
+         [[camera]]\nid = \"car-a\"\naddress = {:?}\n\n\
+         [[camera]]\nid = \"car-b\"\naddress = \"http://127.0.0.1:{}\"\n\
+         fallback_addresses = \"http://LocalHost:{port}/\"\ndelete_after_download = true\n",
+        a.url,
+        closed_port()
+    ));
+    for args in [&["sync"][..], &["sync", "--camera", "car-b"]] {
+        let o = env.cmd().args(args).output().unwrap();
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains("car-a") && err.contains("car-b") && err.contains("fallback address"),
+            "{args:?}: {err}"
+        );
+    }
+    assert!(a.sim().deleted().is_empty(), "{:?}", a.sim().deleted());
+    assert!(a.sim().downloaded().is_empty());
+    assert!(a.sim().requests().is_empty(), "no camera asked anything");
+}

@@ -4,61 +4,76 @@
 //! Every reason not to delete is a [`KeepReason`]; a lasting one is stored
 //! as the clip's delete outcome, a passing one leaves the clip's tail
 //! unfinished so a later listing decides again.
+//!
+//! Public (issue 19): an embedder that downloads with `viofo-client` can
+//! decide its deletes by the same rule; see the crate documentation for a
+//! download-then-delete loop built on [`may_delete`] and [`SizeHistory`](super::SizeHistory).
 
 use std::fmt;
 
 /// What the archive holds of a clip, as recorded when it was downloaded.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Archived<'a> {
+pub struct Archived<'a> {
     /// The camera path it was downloaded from.
-    pub(crate) remote_path: &'a str,
+    pub remote_path: &'a str,
     /// The bytes downloaded (and recorded in the store).
-    pub(crate) size: u64,
+    pub size: u64,
     /// The local file's size now (`None`: missing or unreadable).
-    pub(crate) local_size: Option<u64>,
+    pub local_size: Option<u64>,
 }
 
 /// How a listing shows the clip now.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Listed<'a> {
-    pub(crate) remote_path: &'a str,
-    /// Listed size; `exact` is false for an HTML page's rounded size.
-    pub(crate) size: u64,
-    pub(crate) exact: bool,
-    pub(crate) locked: bool,
+pub struct Listed<'a> {
+    /// The camera path it is listed at now.
+    pub remote_path: &'a str,
+    /// The listed size.
+    pub size: u64,
+    /// `false` for an HTML page's rounded size.
+    pub exact: bool,
+    /// Locked on the camera (the `RO` folder, or the locked attribute).
+    pub locked: bool,
 }
 
 /// What is known about the camera and the listing the decision is made on.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[allow(clippy::struct_excessive_bools)]
-pub(crate) struct CameraState {
+pub struct CameraState {
     /// The listing started after the clip's archived record was durable.
-    pub(crate) listed_after_record: bool,
+    pub listed_after_record: bool,
     /// The listing was complete (not cut off before its end).
-    pub(crate) listing_complete: bool,
+    pub listing_complete: bool,
     /// The camera says it is recording (or could not say).
-    pub(crate) recording: bool,
+    pub recording: bool,
     /// The clip is the newest of its channel in this listing.
-    pub(crate) newest_of_channel: bool,
+    pub newest_of_channel: bool,
     /// The clip's listed size has been the same on two listings at least
     /// the settle time apart, the later one being this one.
-    pub(crate) size_settled: bool,
+    pub size_settled: bool,
     /// Another listed entry has the same file name.
-    pub(crate) duplicate_name: bool,
+    pub duplicate_name: bool,
     /// The user allows deleting locked clips.
-    pub(crate) delete_locked: bool,
+    pub delete_locked: bool,
+    /// The device was proved to be this camera at the address in use (a
+    /// listing there showed a clip it archived; see `identity`).
+    pub identity_proved: bool,
 }
 
 /// The decision.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Decision {
+pub enum Decision {
+    /// The clip may be deleted from the camera now.
     Delete,
+    /// The clip stays on the camera, and why.
     Keep(KeepReason),
 }
 
-/// Why a clip stays on the camera.
+/// Why a clip stays on the camera. A passing reason
+/// ([`is_passing`](Self::is_passing)) means "ask again on a later
+/// listing"; a lasting one means "keep it for good".
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum KeepReason {
+#[non_exhaustive]
+pub enum KeepReason {
     /// The listing predates the durable record: wait for a later one.
     ListingTooOld,
     /// Not in a listing that was cut off: no proof it is gone or unchanged.
@@ -71,27 +86,47 @@ pub(crate) enum KeepReason {
     /// Locked on the camera now, and deleting locked clips is off.
     Locked,
     /// Listed at another path than the one downloaded.
-    PathMoved { from: String, to: String },
+    PathMoved {
+        /// The path it was downloaded from.
+        from: String,
+        /// The path it is listed at now.
+        to: String,
+    },
     /// The camera lists another size than the archived copy's.
-    SizeDiffers { archived: u64, listed: u64 },
+    SizeDiffers {
+        /// The archived copy's size.
+        archived: u64,
+        /// The listed size.
+        listed: u64,
+    },
     /// The archived file is gone or has another size than downloaded.
-    ArchiveChanged { expected: u64, found: Option<u64> },
+    ArchiveChanged {
+        /// The size downloaded and recorded.
+        expected: u64,
+        /// The local file's size now (`None`: missing or unreadable).
+        found: Option<u64>,
+    },
     /// The newest clip of its channel while the camera records.
     PossiblyRecording,
-    /// The newest clip of its channel, its size not yet seen unchanged on
-    /// two listings the settle time apart (or only a rounded size known).
+    /// Its size not yet seen unchanged on two listings the settle time
+    /// apart (or, for the newest clip of its channel, only a rounded size
+    /// known).
     NotSettled,
+    /// The device at the address in use is not yet proved to be this
+    /// camera: no listing there showed a clip it archived (issue 18).
+    IdentityNotProved,
 }
 
 impl KeepReason {
     /// Passing reasons leave the tail unfinished: a later listing decides.
-    pub(crate) fn is_passing(&self) -> bool {
+    pub fn is_passing(&self) -> bool {
         matches!(
             self,
             Self::ListingTooOld
                 | Self::ListingIncomplete
                 | Self::PossiblyRecording
                 | Self::NotSettled
+                | Self::IdentityNotProved
         )
     }
 }
@@ -118,7 +153,8 @@ impl fmt::Display for KeepReason {
                 None => f.write_str("local copy is missing or unreadable"),
             },
             Self::PossiblyRecording => f.write_str("may still be recording"),
-            Self::NotSettled => f.write_str("newest clip, its size not yet seen settled"),
+            Self::NotSettled => f.write_str("its size not yet seen settled"),
+            Self::IdentityNotProved => f.write_str("camera identity not yet proved"),
         }
     }
 }
@@ -126,7 +162,43 @@ impl fmt::Display for KeepReason {
 /// May the clip be deleted from the camera? Uses nothing but its inputs:
 /// the archived record, the clip as listed now (`None`: not listed), and
 /// the camera's state at that listing.
-pub(crate) fn may_delete(
+///
+/// [`Decision::Delete`] only when the listing started after the clip's
+/// archived record was durable, shows it once, at the path it was
+/// downloaded from, unlocked (unless `delete_locked`), with exactly the
+/// archived size (an HTML page's rounded size within 1 %), the local copy
+/// still that size, that size seen on two listings the settle time apart
+/// ([`SizeHistory::settled`](super::SizeHistory::settled)), for the newest
+/// clip of its channel the camera not recording and the size exact, and
+/// the device proved to be this camera. Otherwise the first reason to
+/// keep it, lasting reasons before passing ones where both hold.
+///
+/// ```
+/// use viofo_pipeline::{Archived, CameraState, Decision, KeepReason, Listed, may_delete};
+///
+/// let path = "/DCIM/Movie/2026_1101_101010_000001F.MP4";
+/// let archived = Archived { remote_path: path, size: 1000, local_size: Some(1000) };
+/// let listed = Listed { remote_path: path, size: 1000, exact: true, locked: false };
+/// let cam = CameraState {
+///     listed_after_record: true,
+///     listing_complete: true,
+///     recording: false,
+///     newest_of_channel: false,
+///     size_settled: true,
+///     duplicate_name: false,
+///     delete_locked: false,
+///     identity_proved: true,
+/// };
+/// assert_eq!(may_delete(&archived, Some(&listed), &cam), Decision::Delete);
+/// // Locked on the camera since: kept for good.
+/// let locked = Listed { locked: true, ..listed.clone() };
+/// assert_eq!(may_delete(&archived, Some(&locked), &cam), Decision::Keep(KeepReason::Locked));
+/// // Seen at this size only once so far: ask again on a later listing.
+/// let once = CameraState { size_settled: false, ..cam };
+/// let Decision::Keep(why) = may_delete(&archived, Some(&listed), &once) else { panic!() };
+/// assert!(why.is_passing());
+/// ```
+pub fn may_delete(
     archived: &Archived<'_>,
     listed: Option<&Listed<'_>>,
     cam: &CameraState,
@@ -173,13 +245,18 @@ pub(crate) fn may_delete(
             listed: l.size,
         });
     }
-    if cam.newest_of_channel {
-        if cam.recording {
-            return keep(K::PossiblyRecording);
-        }
-        if !cam.size_settled || !l.exact {
-            return keep(K::NotSettled);
-        }
+    if cam.newest_of_channel && cam.recording {
+        return keep(K::PossiblyRecording);
+    }
+    // Every clip, not only the newest: a clip still being written (a
+    // channel finishing late, a camera that lists an older clip before it
+    // is closed) shows one size once; two listings the settle time apart
+    // must show the archived size. The newest also needs an exact size.
+    if !cam.size_settled || (cam.newest_of_channel && !l.exact) {
+        return keep(K::NotSettled);
+    }
+    if !cam.identity_proved {
+        return keep(K::IdentityNotProved);
     }
     Decision::Delete
 }

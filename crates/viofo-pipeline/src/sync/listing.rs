@@ -55,8 +55,13 @@ impl Default for Snapshot {
 
 /// The sizes each clip was listed with, and since when: a clip's size is
 /// settled once two listings at least the settle time apart show it.
+/// Fold in every listing ([`observe`](Self::observe)), then ask
+/// ([`settled`](Self::settled)) for the delete rule's
+/// [`CameraState::size_settled`](super::CameraState::size_settled). Keep
+/// one across cycles: the listing before the downloads is the first
+/// sighting the listing after them needs.
 #[derive(Default, Debug)]
-pub(crate) struct SizeHistory {
+pub struct SizeHistory {
     listings: u64,
     seen: HashMap<String, Seen>,
 }
@@ -73,9 +78,10 @@ struct Seen {
 }
 
 impl SizeHistory {
-    /// Folds in a listing answered by `finished`. A complete listing
-    /// forgets names it no longer shows.
-    pub(crate) fn observe<'a>(
+    /// Folds in a listing answered by `finished`: each clip's name and
+    /// listed size (a name listed twice counts once, its first entry). A
+    /// complete listing forgets names it no longer shows.
+    pub fn observe<'a>(
         &mut self,
         finished: Instant,
         complete: bool,
@@ -122,7 +128,7 @@ impl SizeHistory {
 
     /// Was `name`'s latest size already shown by an earlier listing answered
     /// at least `gap` before `started` (this listing's request)?
-    pub(crate) fn settled(&self, name: &str, started: Instant, gap: std::time::Duration) -> bool {
+    pub fn settled(&self, name: &str, started: Instant, gap: std::time::Duration) -> bool {
         self.seen.get(name).is_some_and(|s| {
             s.listing < self.listings && started.saturating_duration_since(s.since) >= gap
         })

@@ -31,7 +31,9 @@ use crate::{Error, Result};
 
 pub use convert::recorded_at_from_name;
 pub(crate) use convert::{gps_options, gps_summary, listed_clip};
+pub use delete::{Archived, CameraState, Decision, KeepReason, Listed, may_delete};
 pub use dry_run::DryRun;
+pub use listing::SizeHistory;
 use listing::Snapshot;
 use tail::TailJob;
 pub(crate) use triage::stored_track;
@@ -61,12 +63,14 @@ pub(super) struct Inner {
     /// Skip tokens of the downloads in flight.
     pub(super) skips: Mutex<HashMap<ClipId, CancellationToken>>,
     /// Listed sizes across listings (and cycles), for the delete rule.
-    pub(super) sizes: Mutex<listing::SizeHistory>,
+    pub(super) sizes: Mutex<SizeHistory>,
     /// The camera answered a ranged read with the whole clip: no GPS
     /// triage with it for the life of this syncer.
     pub(super) range_ignored: AtomicBool,
     /// The journeys task, told of every track stored.
     pub(super) journeys: crate::journeys::updater::Updater,
+    /// Where the camera's identity was proved (no delete before).
+    pub(super) proof: Mutex<identity::Proof>,
 }
 
 /// One cycle. Its mutable state is one [`CycleState`] behind one lock
@@ -220,9 +224,10 @@ impl Syncer {
                 cfg,
                 events: Box::new(events),
                 skips: Mutex::new(HashMap::new()),
-                sizes: Mutex::new(listing::SizeHistory::default()),
+                sizes: Mutex::new(SizeHistory::default()),
                 range_ignored: AtomicBool::new(false),
                 journeys: crate::journeys::updater::Updater::default(),
+                proof: Mutex::new(identity::Proof::default()),
             }),
         })
     }

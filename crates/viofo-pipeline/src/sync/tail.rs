@@ -11,6 +11,8 @@ use viofo_store::{ClipId, Stage, TrackSource, now_ms};
 
 use super::convert::{gps_options, gps_summary};
 use super::delete::{Archived, CameraState, Decision, KeepReason, Listed, may_delete};
+use super::identity::Shown;
+use super::listing::Snapshot;
 use super::triage::stored_track;
 use super::{Cycle, Syncer};
 use crate::Result;
@@ -228,7 +230,7 @@ async fn local_size(path: &Path) -> Option<u64> {
     fs_err::tokio::metadata(path).await.ok().map(|m| m.len())
 }
 
-/// The longest a cycle waits at its end for a newest clip's size to settle
+/// The longest a cycle waits at its end for the clips' sizes to settle
 /// before deciding its delete; with a longer `delete_settle`, the next run
 /// decides.
 const MAX_END_OF_CYCLE_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
@@ -321,6 +323,8 @@ impl Syncer {
             return;
         }
         let snap = cx.snapshot();
+        let proved =
+            self.prove_by_archived(&shown_listed(&snap, &pending), &shown_archived(&pending));
         let mut still = Vec::new();
         for mut d in pending {
             if cx.halt.is_cancelled() {
@@ -347,6 +351,7 @@ impl Syncer {
                 size_settled: snap.settled.contains(&d.name),
                 duplicate_name: snap.duplicates.contains(&d.name),
                 delete_locked: s.cfg.delete_locked,
+                identity_proved: proved,
             };
             let outcome = match (may_delete(&archived, listed.as_ref(), &cam), rec) {
                 (Decision::Delete, Some(rec)) => match s.client.delete(rec).await {
@@ -444,7 +449,7 @@ impl Syncer {
 
     /// At the end of a cycle: lists once more for the clips still waiting
     /// for their delete decision, and once again after the settle time for
-    /// a newest clip whose size was not seen settled yet. What is still
+    /// the clips whose size was not seen settled yet. What is still
     /// undecided stays so (its tail unfinished) for the next run.
     pub(super) async fn final_deletes(&self, cx: &Cycle, shutdown: &Shutdown) -> Result<()> {
         // At most: the first listing, one after the settle time, one to
@@ -488,6 +493,33 @@ impl Syncer {
         }
         Ok(())
     }
+}
+
+/// The pending clips as the listing shows them (those it shows).
+fn shown_listed<'a>(snap: &'a Snapshot, pending: &[PendingDelete]) -> Vec<Shown<'a>> {
+    pending
+        .iter()
+        .filter_map(|d| snap.recordings.get_key_value(&d.name))
+        .map(|(name, r)| Shown {
+            name,
+            remote_path: r.remote_path(),
+            size: r.size().bytes(),
+            exact: r.size().exact().is_some(),
+        })
+        .collect()
+}
+
+/// The pending clips as this camera archived them.
+fn shown_archived(pending: &[PendingDelete]) -> Vec<Shown<'_>> {
+    pending
+        .iter()
+        .map(|d| Shown {
+            name: &d.name,
+            remote_path: &d.remote_path,
+            size: d.bytes,
+            exact: true,
+        })
+        .collect()
 }
 
 /// A photo by its name (`.JPG`): no GPS track in it.

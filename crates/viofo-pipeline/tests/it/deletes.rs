@@ -261,39 +261,89 @@ async fn photos_are_archived_without_gps_extraction() {
 /// (`waiting: …`) while its tail stays open, so `queue` can tell why; a
 /// settle time too long to wait for at the end of a cycle is not waited
 /// for; a later run deletes the clip once its size is seen settled.
+/// Issue 18: that holds for every clip, not only the newest of its
+/// channel: an older clip seen with its archived size on listings less
+/// than `delete_settle` apart stays on the camera too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_clip_kept_for_now_says_why_and_a_later_run_deletes_it() {
     let rig = start_rig(SimConfig::default().with_clips(ClipSpec::synthetic(2).size(40_000))).await;
     let names = rig.names();
-    let newest = names[1].clone();
     let mut long = deleting(&rig);
     long.delete_settle = std::time::Duration::from_secs(3600);
     let s = rig.syncer(long).run_cycle(&Shutdown::new()).await.unwrap();
     assert!(s.duration < std::time::Duration::from_secs(60), "{s:?}");
+    assert_eq!(s.deleted, 0, "{s:?}");
     rig.store.flush().await.unwrap();
-    let row = rig.row(&newest).await;
-    assert_eq!(row.state, ClipState::Downloaded, "{row:?}");
-    assert!(!row.delete_decided());
+    for n in &names {
+        let row = rig.row(n).await;
+        assert_eq!(row.state, ClipState::Downloaded, "{row:?}");
+        assert!(!row.delete_decided());
+        assert!(
+            row.delete_outcome
+                .as_deref()
+                .is_some_and(|o| o.starts_with("waiting: ") && o.contains("settled")),
+            "{row:?}"
+        );
+    }
     assert!(
-        row.delete_outcome
-            .as_deref()
-            .is_some_and(|o| o.starts_with("waiting: ") && o.contains("settled")),
-        "{row:?}"
+        rig.sim.deleted().is_empty(),
+        "nothing deleted before its size was seen settled: {:?}",
+        rig.sim.deleted()
     );
-    assert!(!rig.sim.deleted().contains(&newest));
-    assert!(
-        rig.sim.deleted().contains(&names[0]),
-        "the older clip is not held"
-    );
-    rig.syncer(deleting(&rig))
+    let s = rig
+        .syncer(deleting(&rig))
         .run_cycle(&Shutdown::new())
         .await
         .unwrap();
+    assert_eq!(s.deleted, 2, "{s:?}");
     rig.store.flush().await.unwrap();
-    let row = rig.row(&newest).await;
-    assert_eq!(row.state, ClipState::Done, "{row:?}");
-    assert_eq!(row.delete_outcome.as_deref(), Some("confirmed"));
-    assert!(rig.sim.deleted().contains(&newest));
+    for n in &names {
+        let row = rig.row(n).await;
+        assert_eq!(row.state, ClipState::Done, "{row:?}");
+        assert_eq!(row.delete_outcome.as_deref(), Some("confirmed"));
+        assert!(rig.sim.deleted().contains(n));
+    }
+}
+
+/// Issue 18: the normal first cycle still deletes every clip, the older
+/// ones included, once a listing at least `delete_settle` after the one
+/// before the downloads showed their archived sizes; none is deleted
+/// sooner than that after the cycle's first listing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_cycle_deletes_every_clip_once_seen_settled() {
+    let rig = start_rig(SimConfig::default().with_clips(ClipSpec::synthetic(3).size(40_000))).await;
+    let mut cfg = deleting(&rig);
+    cfg.delete_settle = std::time::Duration::from_millis(1500);
+    let settle = cfg.delete_settle;
+    let times = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let t = times.clone();
+    let hook: crate::harness::Hook = std::sync::Arc::new(move |e| {
+        if let viofo_pipeline::Event::Delete {
+            name,
+            outcome: viofo_pipeline::DeleteResult::Confirmed,
+        } = e
+        {
+            let now = std::time::Instant::now();
+            t.lock().unwrap().push((name.clone(), now));
+        }
+    });
+    let (syncer, _rx) = rig.syncer_with(cfg, Some(hook));
+    // Before the cycle, so before its first listing.
+    let started = std::time::Instant::now();
+    let s = syncer.run_cycle(&Shutdown::new()).await.unwrap();
+    assert_eq!((s.clips, s.deleted), (3, 3), "{s:?}");
+    let times = times.lock().unwrap().clone();
+    assert_eq!(times.len(), 3, "{times:?}");
+    for (name, at) in times {
+        let after = at.duration_since(started);
+        assert!(
+            after >= settle,
+            "{name} deleted {after:?} after the cycle began, before two listings {settle:?} apart"
+        );
+    }
+    for n in rig.names() {
+        assert!(rig.sim.deleted().contains(&n), "{n}");
+    }
 }
 
 /// `delete_archived` cleans the camera of clips archived by earlier runs,

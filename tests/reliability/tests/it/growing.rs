@@ -204,11 +204,11 @@ async fn grows_once_after_download() {
     .await;
 }
 
-/// With the default settle time (5 s): the older clip goes at once, the
-/// newest only once a listing at least 5 s after its first showed the same
-/// size. If a run ends before that, the newest stays on the camera with its
-/// tail unfinished (a passing reason, no stored outcome) and a later run
-/// decides.
+/// With the default settle time (5 s): the older clip goes in the first
+/// run, it and the newest each only once a listing at least 5 s after its
+/// first showed the same size (issue 18: every clip). If a run ends before
+/// that, the newest stays on the camera with its tail unfinished (a
+/// passing reason) and a later run decides.
 async fn newest_waits_for_settle() {
     let (rig, catalog, newest, mut cfg) = rig(2).await;
     let older = catalog.names()[0].clone();

@@ -34,9 +34,10 @@ fn cam() -> CameraState {
         listing_complete: true,
         recording: false,
         newest_of_channel: false,
-        size_settled: false,
+        size_settled: true,
         duplicate_name: false,
         delete_locked: false,
+        identity_proved: true,
     }
 }
 
@@ -255,9 +256,47 @@ fn table() {
             Some(l.clone()),
             CameraState {
                 newest_of_channel: true,
+                size_settled: false,
                 ..cam()
             },
             Keep(K::NotSettled),
+        ),
+        (
+            "an older clip, not settled (issue 18)",
+            a.clone(),
+            Some(l.clone()),
+            CameraState {
+                size_settled: false,
+                ..cam()
+            },
+            Keep(K::NotSettled),
+        ),
+        (
+            "an older clip, rounded size, not settled",
+            a.clone(),
+            Some(Listed {
+                exact: false,
+                size: 1005,
+                ..l.clone()
+            }),
+            CameraState {
+                size_settled: false,
+                ..cam()
+            },
+            Keep(K::NotSettled),
+        ),
+        (
+            "not settled and another size: the size is the lasting reason",
+            a.clone(),
+            Some(listed(2000)),
+            CameraState {
+                size_settled: false,
+                ..cam()
+            },
+            Keep(K::SizeDiffers {
+                archived: 1000,
+                listed: 2000,
+            }),
         ),
         (
             "newest, settled",
@@ -285,6 +324,29 @@ fn table() {
             Keep(K::NotSettled),
         ),
         (
+            "identity not proved (issue 18)",
+            a.clone(),
+            Some(l.clone()),
+            CameraState {
+                identity_proved: false,
+                ..cam()
+            },
+            Keep(K::IdentityNotProved),
+        ),
+        (
+            "identity not proved, locked: the lasting reason first",
+            a.clone(),
+            Some(Listed {
+                locked: true,
+                ..l.clone()
+            }),
+            CameraState {
+                identity_proved: false,
+                ..cam()
+            },
+            Keep(K::Locked),
+        ),
+        (
             "newest, grown (size first)",
             a.clone(),
             Some(listed(2000)),
@@ -310,6 +372,7 @@ fn passing_and_lasting_reasons() {
     assert!(KeepReason::PossiblyRecording.is_passing());
     assert!(KeepReason::ListingIncomplete.is_passing());
     assert!(KeepReason::ListingTooOld.is_passing());
+    assert!(KeepReason::IdentityNotProved.is_passing());
     assert!(!KeepReason::Locked.is_passing());
     assert!(!KeepReason::NotListed.is_passing());
     assert!(!KeepReason::DuplicateName.is_passing());
@@ -353,12 +416,14 @@ fn step() -> impl Strategy<Value = Step> {
 proptest! {
     /// However the listings change, a delete is only ever decided on a
     /// listing that shows the archived size, unlocked, at the downloaded
-    /// path, with the camera not recording; for the newest clip, that size
-    /// was also shown by an earlier listing at least the settle time before.
+    /// path, that size also shown by an earlier listing at least the settle
+    /// time before (every clip), and for the newest clip the camera not
+    /// recording.
     #[test]
     fn never_deletes_what_the_latest_listing_contradicts(
         steps in prop::collection::vec(step(), 1..12),
         newest in any::<bool>(),
+        proved in prop::bool::weighted(0.8),
     ) {
         let settle = Duration::from_secs(2);
         let t0 = Instant::now();
@@ -381,26 +446,29 @@ proptest! {
                 newest_of_channel: newest,
                 recording: s.recording,
                 size_settled: history.settled(name, at, settle),
+                identity_proved: proved,
                 ..cam()
             };
             if may_delete(&a, Some(&l), &c) == Decision::Delete {
+                prop_assert!(proved);
                 prop_assert_eq!(s.size, 1000);
                 prop_assert!(!s.locked);
                 prop_assert!(!s.moved);
                 if newest {
                     prop_assert!(!s.recording);
-                    // Every listing since `settle` before this one showed
-                    // the same size, and at least one earlier listing did.
-                    let earlier: Vec<_> = seen.iter().rev().skip(1).collect();
-                    prop_assert!(earlier.iter().any(|(t, _)| at.duration_since(*t) >= settle));
-                    let since_unchanged = seen
-                        .iter()
-                        .rev()
-                        .take_while(|(_, sz)| *sz == 1000)
-                        .last()
-                        .map(|(t, _)| *t);
-                    prop_assert!(since_unchanged.is_some_and(|t| at.duration_since(t) >= settle));
                 }
+                // For every clip, newest or not (issue 18): every listing
+                // since `settle` before this one showed the archived size,
+                // and an earlier listing at least `settle` before did.
+                let earlier: Vec<_> = seen.iter().rev().skip(1).collect();
+                prop_assert!(earlier.iter().any(|(t, _)| at.duration_since(*t) >= settle));
+                let since_unchanged = seen
+                    .iter()
+                    .rev()
+                    .take_while(|(_, sz)| *sz == 1000)
+                    .last()
+                    .map(|(t, _)| *t);
+                prop_assert!(since_unchanged.is_some_and(|t| at.duration_since(t) >= settle));
             }
         }
     }
