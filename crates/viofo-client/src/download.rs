@@ -86,6 +86,14 @@ impl Run<'_, '_> {
         Ok(())
     }
 
+    /// Drops the `.part`'s bytes and what the observer saw of them: the
+    /// download starts over from byte 0.
+    async fn start_over(&mut self, file: &mut fs_err::tokio::File) -> Result<(), Error> {
+        file.set_len(0).await.map_err(|e| self.io(e))?;
+        self.observer.reset();
+        Ok(())
+    }
+
     fn report(&mut self, p: Progress) {
         if let Some(f) = self.progress.as_mut() {
             f(p);
@@ -250,8 +258,7 @@ impl Client {
                         tracing::warn!(what = %run.what, have, "camera refused the Range; starting over");
                         drop(resp);
                         drop(permit);
-                        file.set_len(0).await.map_err(|e| run.io(e))?;
-                        run.observer.reset();
+                        run.start_over(&mut file).await?;
                         have = 0;
                         restarted = true;
                         continue;
@@ -263,8 +270,7 @@ impl Client {
                     Answer::Whole { len } => {
                         if have > 0 {
                             tracing::info!(what = %run.what, have, "camera ignored Range; restarting from byte 0");
-                            file.set_len(0).await.map_err(|e| run.io(e))?;
-                            run.observer.reset();
+                            run.start_over(&mut file).await?;
                             have = 0;
                         }
                         len
@@ -305,8 +311,7 @@ impl Client {
                              under this name?); starting over"
                         );
                         drop(permit);
-                        file.set_len(0).await.map_err(|e| run.io(e))?;
-                        run.observer.reset();
+                        run.start_over(&mut file).await?;
                         have = 0;
                         restarted = true;
                         continue;

@@ -19,6 +19,49 @@ pub mod hostile;
 
 pub use binary::viofosync_binary;
 
+/// `viofosync sync` of camera `viofo_testkit::CAMERA` at `url` into
+/// `archive` with the state database `db`, as a scenario runs it: a clean
+/// environment rooted at `home`, text logs on stderr, deletes on, no legacy
+/// import, no disk guard (the test machine's disk may be fuller than 90 %),
+/// short timeouts; `extra` arguments after those. Stdin and stdout closed,
+/// killed when dropped; the caller sets stderr.
+pub fn sync_command(
+    bin: &std::path::Path,
+    home: &std::path::Path,
+    url: &str,
+    archive: &std::path::Path,
+    db: &std::path::Path,
+    extra: &[&str],
+) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new(bin);
+    cmd.env_clear()
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_STATE_HOME", home.join("state"))
+        .current_dir(home)
+        .args(["--log-format", "text", "sync", "--address", url])
+        .args(["--camera-id", viofo_testkit::CAMERA])
+        .arg("--archive")
+        .arg(archive)
+        .arg("--state-db")
+        .arg(db)
+        .args([
+            "--delete-after-download",
+            "--import-legacy=false",
+            "--max-used-disk",
+            "none",
+            "--timeout",
+            "5s",
+            "--connect-timeout",
+            "2s",
+        ])
+        .args(extra)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true);
+    cmd
+}
+
 /// `SyncConfig::delete_settle` for scenarios that delete: short, so a
 /// cycle's wait before deleting the newest clip of a channel (its size seen
 /// unchanged on two listings this far apart) costs little.

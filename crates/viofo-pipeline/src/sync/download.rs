@@ -93,18 +93,13 @@ impl Syncer {
                         st.picks.in_flight.push(row.id);
                         return Ok(Some((row, rec.clone())));
                     }
-                    Err(reason) if reason == SIZE_CHANGING => {
-                        // Looked at again after the next listing.
-                        st.picks.changing.push(row.id);
-                        drop(st);
-                        s.events.emit(Event::ItemSkipped {
-                            name: row.name.clone(),
-                            reason,
-                        });
-                        continue;
-                    }
                     Err(reason) => {
-                        st.picks.passed.push(row.id);
+                        if reason == SIZE_CHANGING {
+                            // Looked at again after the next listing.
+                            st.picks.changing.push(row.id);
+                        } else {
+                            st.picks.passed.push(row.id);
+                        }
                         drop(st);
                         s.events.emit(Event::ItemSkipped {
                             name: row.name.clone(),

@@ -70,34 +70,8 @@ struct Run {
 
 impl Run {
     fn spawn(bin: &Path, home: &Path, url: &str, archive: &Path, db: &Path) -> Run {
-        let mut cmd = tokio::process::Command::new(bin);
-        cmd.env_clear()
-            .env("HOME", home)
-            .env("XDG_CONFIG_HOME", home.join("config"))
-            .env("XDG_STATE_HOME", home.join("state"))
-            .current_dir(home)
-            .args(["--log-format", "text", "sync", "--address", url])
-            .args(["--camera-id", CAMERA])
-            .arg("--archive")
-            .arg(archive)
-            .arg("--state-db")
-            .arg(db)
-            .args([
-                "--delete-after-download",
-                "--gps",
-                "--import-legacy=false",
-                // The test machine's disk may be fuller than the default 90 %.
-                "--max-used-disk",
-                "none",
-                "--timeout",
-                "5s",
-                "--connect-timeout",
-                "2s",
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
+        let mut cmd = viofosync_reliability::sync_command(bin, home, url, archive, db, &["--gps"]);
+        cmd.stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("start viofosync");
         let stderr = child.stderr.take().expect("piped stderr");
         let (tx, lines) = mpsc::unbounded_channel();

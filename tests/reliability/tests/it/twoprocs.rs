@@ -21,32 +21,7 @@ fn sync(
     archive: &std::path::Path,
     db: &std::path::Path,
 ) -> tokio::process::Command {
-    let mut cmd = tokio::process::Command::new(bin);
-    cmd.env_clear()
-        .env("HOME", home)
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env("XDG_STATE_HOME", home.join("state"))
-        .current_dir(home)
-        .args(["--log-format", "text", "sync", "--address", url])
-        .args(["--camera-id", viofo_testkit::CAMERA])
-        .arg("--archive")
-        .arg(archive)
-        .arg("--state-db")
-        .arg(db)
-        .args([
-            "--delete-after-download",
-            "--import-legacy=false",
-            "--max-used-disk",
-            "none",
-            "--timeout",
-            "5s",
-            "--connect-timeout",
-            "2s",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .kill_on_drop(true);
-    cmd
+    viofosync_reliability::sync_command(bin, home, url, archive, db, &[])
 }
 
 pub(crate) async fn two_processes_one_archive() {
