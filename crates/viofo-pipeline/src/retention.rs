@@ -269,7 +269,10 @@ pub(crate) fn scan_to_depth(
             if !is_clip_name(name) || !meta.is_file() {
                 continue;
             }
-            let when = recorded_at(name).or_else(|| {
+            // A second recording under a name is archived as `<stem>~N.<ext>`:
+            // its time and lock are the camera name's.
+            let (camera_name, _) = crate::archive::unversioned_name(name);
+            let when = recorded_at(&camera_name).or_else(|| {
                 let m = meta.modified().ok()?;
                 Some(clock.local_at(time::OffsetDateTime::from(m)))
             });
@@ -287,7 +290,7 @@ pub(crate) fn scan_to_depth(
             out.push(ArchivedClip {
                 size: meta.len(),
                 recorded_at: when,
-                locked: locked(name),
+                locked: locked(&camera_name),
                 sidecar_bytes: sidecars.iter().map(|(_, n)| n).sum(),
                 sidecars: sidecars.into_iter().map(|(p, _)| p).collect(),
                 path,

@@ -239,3 +239,28 @@ fn scan_finds_clips_in_groups_with_sidecars_and_remove_takes_them_together() {
     // Removing again is fine: already gone.
     remove(c).unwrap();
 }
+
+/// A second recording under a name (`<stem>~2.<ext>`) is planned with the
+/// camera name's time and lock, and its own sidecar.
+#[test]
+fn a_versioned_clip_takes_its_camera_names_time_and_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let v2 = dir.path().join("2026_0102_101010_000001F~2.MP4");
+    std::fs::write(&v2, b"0123").unwrap();
+    std::fs::write(
+        viofo_gps::sidecar_path(&v2, viofo_gps::Format::Gpx),
+        b"<gpx/>",
+    )
+    .unwrap();
+    let found = scan_archive(
+        dir.path(),
+        crate::CameraClock::default(),
+        &|n| (n == "2026_0102_101010_000001F.MP4").then_some(datetime!(2026-01-02 10:10:10)),
+        &|n| n == "2026_0102_101010_000001F.MP4",
+    )
+    .unwrap();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].recorded_at, datetime!(2026-01-02 10:10:10));
+    assert!(found[0].locked);
+    assert_eq!(found[0].sidecars.len(), 1);
+}
