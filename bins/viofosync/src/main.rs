@@ -42,7 +42,8 @@ Exit codes:
   0    success
   1    other error (I/O, state database, camera error)
   2    configuration error (invalid value, unknown key, missing address or
-       archive; the archive folder missing, not a folder or not writable)
+       archive; the archive folder missing, not a folder or not writable,
+       or in use by another viofosync process)
   3    camera unreachable
   4    disk full (or fuller than max_used_disk, or the archive at its quota)
   5    finished with failures: clips left failed or deferred (see them with
