@@ -54,7 +54,7 @@
 //! ([`TriageMode::skeleton`]). On a 1 GiB clip with 180 blocks that is at
 //! most 0.07 % (skeleton, about 20 requests) or 0.56 % (full) of its bytes.
 //! The `moov`'s metadata (creation time, duration, tracks) comes along as
-//! [`MoovMetadata`], read with the `mp4` crate. A clip without a `gps `
+//! [`MoovMetadata`], read by the same nom box walker. A clip without a `gps `
 //! index has no triage ([`TriageOutcome::NoTriage`], not an error).
 //!
 //! ```
