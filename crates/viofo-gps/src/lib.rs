@@ -116,8 +116,8 @@ pub use mp4box::{
     MAX_INDEX_ENTRIES, MAX_MDAT_BOXES, MAX_MOOV_SIZE, MAX_TOP_LEVEL_BOXES, MovieInfo,
 };
 pub use output::{
-    Format, remove_stale_sidecar_temps, sidecar_path, write_geojson, write_gpx, write_sidecar,
-    write_track,
+    Format, GpxTrack, remove_stale_sidecar_temps, sidecar_path, write_geojson, write_gpx,
+    write_gpx_tracks, write_sidecar, write_track,
 };
 pub use ranged::{
     MAX_TRIAGE_READS, NoTriage, RangeSource, Triage, TriageMode, TriageOutcome, extract_ranged,
