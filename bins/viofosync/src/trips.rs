@@ -5,13 +5,12 @@
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
-use serde_json::{Value, json};
+use serde_json::Value;
 use time::format_description::well_known::Rfc3339;
 use time::{Date, OffsetDateTime};
 use viofo_pipeline::CameraClock;
-use viofo_pipeline::journeys::{
-    JourneyClip, JourneyOptions, detect, gpx::sanitize, rebuild_journeys,
-};
+use viofo_pipeline::journeys::output::{clip_json, geojson, journey_json, span, write_gpx};
+use viofo_pipeline::journeys::{journey_track, rebuild_journeys};
 use viofo_store::{JourneyId, JourneyRow, Store, TrackPoint};
 
 use crate::commands::{open_existing_store, open_store, state_db, sync_config};
@@ -80,15 +79,6 @@ fn parse_since(s: &str, clock: CameraClock) -> Result<i64> {
     Ok(i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MIN))
 }
 
-fn utc(ms: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
-}
-
-fn rfc3339(ms: i64) -> String {
-    utc(ms).format(&Rfc3339).unwrap_or_default()
-}
-
 /// `trips`.
 pub(crate) async fn trips(l: &Loaded, args: &TripsArgs) -> Result<Exit> {
     let clock = l.settings.sync.camera_clock;
@@ -111,7 +101,7 @@ pub(crate) async fn trips(l: &Loaded, args: &TripsArgs) -> Result<Exit> {
         if args.format == TripFormat::Table {
             outln!("no journeys yet (no state database)");
         } else {
-            print(args.format, &[], &[], clock);
+            print(args.format, Vec::new(), clock)?;
         }
         return Ok(Exit::Success);
     }
@@ -156,47 +146,43 @@ async fn list(
     clock: CameraClock,
 ) -> Result<Exit> {
     let rows = store.journeys(camera, since, MAX_TRIPS).await?;
-    let mut tracks = Vec::new();
-    if matches!(format, TripFormat::Geojson | TripFormat::Gpx) {
-        for j in &rows {
-            tracks.push(merged_track(store, j, clock).await?);
-        }
+    let mut journeys = Vec::with_capacity(rows.len());
+    for j in rows {
+        let track = if matches!(format, TripFormat::Geojson | TripFormat::Gpx) {
+            journey_track(store, j.id).await?
+        } else {
+            Vec::new()
+        };
+        journeys.push((j, track));
     }
-    print(format, &rows, &tracks, clock);
+    print(format, journeys, clock)?;
     Ok(Exit::Success)
 }
 
-fn print(format: TripFormat, rows: &[JourneyRow], tracks: &[Vec<TrackPoint>], clock: CameraClock) {
+/// Prints the journeys (with their merged tracks for GeoJSON and GPX): the
+/// table here, the rest as the library renders it.
+fn print(
+    format: TripFormat,
+    journeys: Vec<(JourneyRow, Vec<TrackPoint>)>,
+    clock: CameraClock,
+) -> Result<()> {
     match format {
-        TripFormat::Table => table(rows, clock),
+        TripFormat::Table => {
+            let rows: Vec<JourneyRow> = journeys.into_iter().map(|(j, _)| j).collect();
+            table(&rows, clock);
+        }
         TripFormat::Json => {
-            let v: Vec<Value> = rows.iter().map(journey_json).collect();
+            let v: Vec<Value> = journeys.iter().map(|(j, _)| journey_json(j)).collect();
             outln!("{}", Value::Array(v));
         }
-        TripFormat::Geojson => outln!("{}", geojson(rows, tracks)),
-        TripFormat::Gpx => out!("{}", gpx(rows, tracks, clock)),
+        TripFormat::Geojson => outln!("{}", geojson(&journeys)),
+        TripFormat::Gpx => {
+            let mut buf = Vec::new();
+            write_gpx(&journeys, clock, &mut buf).context("writing the GPX document")?;
+            out!("{}", String::from_utf8_lossy(&buf));
+        }
     }
-}
-
-/// "Tue 2026-03-24 08:12–08:47" on the camera's clock.
-fn span(j: &JourneyRow, clock: CameraClock) -> String {
-    let (a, b) = (
-        clock.local_at(utc(j.start_ms)),
-        clock.local_at(utc(j.end_ms)),
-    );
-    let day = a.weekday().to_string();
-    let end = if a.date() == b.date() {
-        format!("{:02}:{:02}", b.hour(), b.minute())
-    } else {
-        format!("{} {:02}:{:02}", b.date(), b.hour(), b.minute())
-    };
-    format!(
-        "{} {} {:02}:{:02}-{end}",
-        day.get(..3).unwrap_or(&day),
-        a.date(),
-        a.hour(),
-        a.minute()
-    )
+    Ok(())
 }
 
 fn place(p: Option<&str>) -> &str {
@@ -245,140 +231,6 @@ fn table(rows: &[JourneyRow], clock: CameraClock) {
     }
 }
 
-fn pos_json(p: Option<(f64, f64)>) -> Value {
-    p.map_or(Value::Null, |(lat, lon)| json!({ "lat": lat, "lon": lon }))
-}
-
-fn journey_json(j: &JourneyRow) -> Value {
-    let channels: serde_json::Map<String, Value> = j
-        .channels
-        .iter()
-        .map(|(c, n)| (c.as_str().to_owned(), Value::from(*n)))
-        .collect();
-    json!({
-        "id": j.id.0,
-        "camera_id": j.camera_id,
-        "start": rfc3339(j.start_ms),
-        "end": rfc3339(j.end_ms),
-        "start_ms": j.start_ms,
-        "end_ms": j.end_ms,
-        "from": j.from_place,
-        "to": j.to_place,
-        "start_position": pos_json(j.start_pos),
-        "end_position": pos_json(j.end_pos),
-        "distance_m": j.distance_m,
-        "moving_s": j.moving_ms / 1000,
-        "max_speed_mps": j.max_speed_mps,
-        "clips": j.clips,
-        "channels": channels,
-        "bytes": j.bytes,
-        "downloaded_bytes": j.downloaded_bytes,
-        "downloaded_fraction": j.downloaded_fraction(),
-        "gpx": j.gpx_path,
-    })
-}
-
-/// The journey's merged track, from its clips' stored tracks (one channel
-/// per moment, as detection takes it).
-async fn merged_track(
-    store: &Store,
-    j: &JourneyRow,
-    clock: CameraClock,
-) -> Result<Vec<TrackPoint>> {
-    let mut clips = Vec::new();
-    for c in store.journey_clips(j.id).await? {
-        let points = store
-            .track(c.id)
-            .await?
-            .map(|t| t.track.points)
-            .unwrap_or_default();
-        clips.push(JourneyClip {
-            id: c.id,
-            name: c.name,
-            channel: c.channel,
-            parking: false,
-            recorded_at: c.recorded_at,
-            size: c.size,
-            state: c.state,
-            points,
-        });
-    }
-    let opts = JourneyOptions {
-        gap: std::time::Duration::from_secs(u64::MAX / 4_000),
-        clock,
-        ..JourneyOptions::default()
-    };
-    Ok(detect(&clips, &[], &opts)
-        .into_iter()
-        .flat_map(|x| x.points)
-        .collect())
-}
-
-fn geojson(rows: &[JourneyRow], tracks: &[Vec<TrackPoint>]) -> Value {
-    let features: Vec<Value> = rows
-        .iter()
-        .zip(tracks)
-        .map(|(j, t)| {
-            let coords: Vec<Value> = t.iter().map(|p| json!([p.lon, p.lat])).collect();
-            json!({
-                "type": "Feature",
-                "geometry": { "type": "LineString", "coordinates": coords },
-                "properties": journey_json(j),
-            })
-        })
-        .collect();
-    json!({ "type": "FeatureCollection", "features": features })
-}
-
-fn gps_points(t: &[TrackPoint]) -> Vec<viofo_gps::Point> {
-    t.iter()
-        .map(|p| viofo_gps::Point {
-            time: utc(p.time_ms),
-            lat: p.lat,
-            lon: p.lon,
-            speed_mps: f64::from(p.speed_mps),
-            course_deg: f64::from(p.course_deg),
-            accel: None,
-        })
-        .collect()
-}
-
-/// One GPX document with a track per journey: each written by
-/// viofo-gps's writer, their `<trk>` elements put under one `<gpx>`.
-fn gpx(rows: &[JourneyRow], tracks: &[Vec<TrackPoint>], clock: CameraClock) -> String {
-    let mut head = String::new();
-    let mut body = String::new();
-    let docs = rows.iter().zip(tracks).map(|(j, t)| {
-        let name = format!(
-            "{} {}-{}",
-            span(j, clock),
-            sanitize(j.from_place.as_deref()),
-            sanitize(j.to_place.as_deref())
-        );
-        let mut buf = Vec::new();
-        let _ = viofo_gps::write_gpx(&gps_points(t), Some(&name), &mut buf);
-        String::from_utf8_lossy(&buf).into_owned()
-    });
-    for doc in docs.chain(rows.is_empty().then(|| {
-        let mut buf = Vec::new();
-        let _ = viofo_gps::write_gpx(&[], None, &mut buf);
-        String::from_utf8_lossy(&buf).into_owned()
-    })) {
-        let (Some(a), Some(b)) = (doc.find("<trk>"), doc.rfind("</trk>")) else {
-            continue;
-        };
-        if head.is_empty() {
-            head = doc.get(..a).unwrap_or_default().to_owned();
-        }
-        if !rows.is_empty() {
-            body.push_str("  ");
-            body.push_str(doc.get(a..b + "</trk>".len()).unwrap_or_default());
-            body.push('\n');
-        }
-    }
-    format!("{head}{}</gpx>\n", body.trim_start())
-}
-
 async fn show(
     store: &Store,
     id: JourneyId,
@@ -414,20 +266,7 @@ async fn show(
             }
         }
         TripFormat::Json => {
-            let cs: Vec<Value> = clips
-                .iter()
-                .map(|c| {
-                    json!({
-                        "id": c.id.0,
-                        "name": c.name,
-                        "channel": c.channel.as_str(),
-                        "locked": c.locked,
-                        "size": c.size,
-                        "state": c.state.as_str(),
-                        "local_path": c.local_path,
-                    })
-                })
-                .collect();
+            let cs: Vec<Value> = clips.iter().map(clip_json).collect();
             let mut v = journey_json(&j);
             if let Some(o) = v.as_object_mut() {
                 o.insert("clip_list".into(), Value::Array(cs));
@@ -435,8 +274,8 @@ async fn show(
             outln!("{v}");
         }
         TripFormat::Geojson | TripFormat::Gpx => {
-            let t = merged_track(store, &j, clock).await?;
-            print(format, std::slice::from_ref(&j), &[t], clock);
+            let t = journey_track(store, j.id).await?;
+            print(format, vec![(j, t)], clock)?;
         }
     }
     Ok(Exit::Success)
@@ -458,51 +297,5 @@ mod tests {
             1_774_742_400_000
         );
         assert!(parse_since("yesterday", clock).is_err());
-    }
-
-    #[test]
-    fn gpx_output_is_one_document_with_a_track_each() {
-        let row = |id, start_ms| JourneyRow {
-            id: JourneyId(id),
-            camera_id: "c".into(),
-            start_ms,
-            end_ms: start_ms + 60_000,
-            start_pos: None,
-            end_pos: None,
-            from_place: Some("Home".into()),
-            to_place: None,
-            distance_m: 0.0,
-            moving_ms: 0,
-            max_speed_mps: 0.0,
-            clips: 1,
-            channels: Vec::new(),
-            bytes: 0,
-            downloaded_bytes: 0,
-            gpx_path: None,
-            updated_at: 0,
-        };
-        let pt = |t| TrackPoint {
-            time_ms: t,
-            lat: 1.0,
-            lon: 2.0,
-            speed_mps: 1.0,
-            course_deg: 0.0,
-        };
-        let t0 = 1_774_742_400_000;
-        let doc = gpx(
-            &[row(2, t0 + 3_600_000), row(1, t0)],
-            &[vec![pt(t0 + 3_600_000)], vec![pt(t0), pt(t0 + 1000)]],
-            CameraClock::default(),
-        );
-        assert_eq!(doc.matches("<gpx ").count(), 1, "{doc}");
-        assert_eq!(doc.matches("<trk>").count(), 2, "{doc}");
-        assert_eq!(doc.matches("<trkpt").count(), 3, "{doc}");
-        assert!(doc.trim_end().ends_with("</gpx>"));
-        assert!(doc.contains("Home-unknown"));
-        let empty = gpx(&[], &[], CameraClock::default());
-        assert!(
-            empty.contains("<gpx") && !empty.contains("<trk>"),
-            "{empty}"
-        );
     }
 }

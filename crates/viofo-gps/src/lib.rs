@@ -54,7 +54,7 @@
 //! ([`TriageMode::skeleton`]). On a 1 GiB clip with 180 blocks that is at
 //! most 0.07 % (skeleton, about 20 requests) or 0.56 % (full) of its bytes.
 //! The `moov`'s metadata (creation time, duration, tracks) comes along as
-//! [`MoovMetadata`], read with the `mp4` crate. A clip without a `gps `
+//! [`MoovMetadata`], read by the same nom box walker. A clip without a `gps `
 //! index has no triage ([`TriageOutcome::NoTriage`], not an error).
 //!
 //! ```
@@ -116,8 +116,8 @@ pub use mp4box::{
     MAX_INDEX_ENTRIES, MAX_MDAT_BOXES, MAX_MOOV_SIZE, MAX_TOP_LEVEL_BOXES, MovieInfo,
 };
 pub use output::{
-    Format, remove_stale_sidecar_temps, sidecar_path, write_geojson, write_gpx, write_sidecar,
-    write_track,
+    Format, GpxTrack, remove_stale_sidecar_temps, sidecar_path, write_geojson, write_gpx,
+    write_gpx_tracks, write_sidecar, write_track,
 };
 pub use ranged::{
     MAX_TRIAGE_READS, NoTriage, RangeSource, Triage, TriageMode, TriageOutcome, extract_ranged,

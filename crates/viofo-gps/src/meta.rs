@@ -1,18 +1,16 @@
-//! `moov` metadata (creation time, duration, tracks) read with the `mp4`
-//! crate's box parsers, over boxes our own walker has located and checked.
-//!
-//! Only the leaf boxes (`mvhd`, `tkhd`, `mdhd`, `hdlr`) go to `mp4`: its
-//! container walk (`MoovBox::read_box`, `Mp4Reader::read_header`) loops
-//! forever on a child box of size 0 — measured on mp4 0.14.0, see
-//! docs/ARCHITECTURE.md — so the tree is walked by [`children`], which
-//! always advances and never reaches outside its parent.
+//! `moov` metadata (creation time, duration, tracks): the leaf boxes
+//! `mvhd`, `tkhd`, `mdhd` and `hdlr` parsed with nom, over boxes located by
+//! [`children`], which always advances and never reaches outside its
+//! parent. Each parser reads only the fields it returns, from a slice that
+//! holds only that box, and allocates nothing (see docs/ARCHITECTURE.md
+//! for why this is not the `mp4` crate).
 
-use std::io::Cursor;
-
-use mp4::ReadBox;
+use nom::Parser;
+use nom::bytes::complete::take;
+use nom::number::complete::{be_u32, be_u64};
 use time::{Duration, OffsetDateTime};
 
-use crate::mp4box::{children, media_duration, mp4_time};
+use crate::mp4box::{children, full_box, media_duration, parse_mvhd};
 
 /// At most this many tracks are described (camera clips have 2–4).
 pub const MAX_TRACKS: usize = 64;
@@ -51,7 +49,7 @@ pub struct TrackInfo {
     pub height: u16,
 }
 
-/// What a clip's `moov` says about it, read by the `mp4` crate.
+/// What a clip's `moov` says about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct MoovMetadata {
@@ -66,35 +64,28 @@ pub struct MoovMetadata {
 
 impl MoovMetadata {
     /// Read the metadata from a `moov` box's body (the bytes after its
-    /// header). `None` without a readable `mvhd`. Never panics or loops on
-    /// any input; allocates at most a copy of one child box.
+    /// header). `None` without a readable `mvhd` (the first one decides).
+    /// Never panics or loops on any input; allocates only the track list
+    /// (at most [`MAX_TRACKS`] entries).
     #[must_use]
     pub fn from_moov_body(body: &[u8]) -> Option<Self> {
-        // mp4 0.14 names its leaf box types only through `MoovBox`'s fields,
-        // so a default `MoovBox` serves as typed slots for the parsers.
-        let mut slots = mp4::MoovBox::default();
-        let mut mvhd_read = false;
+        let mut movie = None;
         let mut tracks = Vec::new();
         for (typ, content) in children(body) {
             match &typ {
-                b"mvhd" if !mvhd_read => {
-                    slots.mvhd = leaf(typ, content)?;
-                    mvhd_read = true;
-                }
+                b"mvhd" if movie.is_none() => movie = Some(parse_mvhd(content)?),
                 b"trak" if tracks.len() < MAX_TRACKS => {
-                    if let Some(t) = track(&mut slots, content) {
+                    if let Some(t) = track(content) {
                         tracks.push(t);
                     }
                 }
                 _ => {}
             }
         }
-        if !mvhd_read {
-            return None;
-        }
+        let movie = movie?;
         Some(MoovMetadata {
-            creation_time: mp4_time(slots.mvhd.creation_time),
-            duration: media_duration(slots.mvhd.duration, slots.mvhd.timescale),
+            creation_time: movie.creation_time,
+            duration: movie.duration,
             tracks,
         })
     }
@@ -106,35 +97,70 @@ impl MoovMetadata {
     }
 }
 
-/// One `trak`'s `tkhd`, `mdia/mdhd` and `mdia/hdlr`; `None` without a
-/// readable `tkhd`.
-fn track(slots: &mut mp4::MoovBox, trak: &[u8]) -> Option<TrackInfo> {
-    slots.traks.clear();
-    slots.traks.push(Default::default());
-    let t = slots.traks.last_mut()?;
-    let mut tkhd_read = false;
-    let (mut mdhd_read, mut hdlr_read) = (false, false);
+/// `tkhd`: (track id, width, height); `None` when cut short or of a
+/// version other than 0 or 1.
+fn parse_tkhd(content: &[u8]) -> Option<(u32, u16, u16)> {
+    type E<'a> = nom::error::Error<&'a [u8]>;
+    let (rest, version) = full_box(content).ok()?;
+    // Creation and modification time, then the id, a reserved word and
+    // the duration: 32-bit times and duration in version 0, 64-bit in 1.
+    let times = if version == 1 { 16usize } else { 8 };
+    let duration = if version == 1 { 8usize } else { 4 };
+    let (rest, (_, id, _, _)) = (take::<_, _, E<'_>>(times), be_u32, be_u32, take(duration))
+        .parse(rest)
+        .ok()?;
+    // Reserved (8), layer, alternate group, volume, reserved (2 each),
+    // the matrix (36), then width and height in 16.16 fixed point.
+    let (_, (_, w, h)) = (take::<_, _, E<'_>>(52usize), be_u32, be_u32)
+        .parse(rest)
+        .ok()?;
+    let px = |fixed: u32| u16::try_from(fixed >> 16).unwrap_or(u16::MAX);
+    Some((id, px(w), px(h)))
+}
+
+/// `mdhd`: its duration (`None` inside when unknown); `None` when cut
+/// short or of a version other than 0 or 1.
+fn parse_mdhd(content: &[u8]) -> Option<Option<Duration>> {
+    type E<'a> = nom::error::Error<&'a [u8]>;
+    let (rest, version) = full_box(content).ok()?;
+    let (timescale, duration) = if version == 1 {
+        let (_, (_, ts, d)) = (take::<_, _, E<'_>>(16usize), be_u32, be_u64)
+            .parse(rest)
+            .ok()?;
+        (ts, d)
+    } else {
+        let (_, (_, ts, d)) = (take::<_, _, E<'_>>(8usize), be_u32, be_u32)
+            .parse(rest)
+            .ok()?;
+        (ts, u64::from(d))
+    };
+    Some(media_duration(duration, timescale))
+}
+
+/// `hdlr`: its handler type (after the version, flags and a pre-defined
+/// word; the reserved words and the name are not read).
+fn parse_hdlr(content: &[u8]) -> Option<[u8; 4]> {
+    type E<'a> = nom::error::Error<&'a [u8]>;
+    let (rest, _version) = full_box(content).ok()?;
+    let (_, (_, handler)) = (take::<_, _, E<'_>>(4usize), take(4usize))
+        .parse(rest)
+        .ok()?;
+    handler.try_into().ok()
+}
+
+/// One `trak`'s `tkhd`, `mdia/mdhd` and `mdia/hdlr` (the first readable
+/// one of each); `None` without a readable `tkhd` (the first one decides).
+fn track(trak: &[u8]) -> Option<TrackInfo> {
+    let mut tkhd = None;
+    let (mut duration, mut handler) = (None, None);
     for (typ, content) in children(trak) {
         match &typ {
-            b"tkhd" if !tkhd_read => {
-                t.tkhd = leaf(typ, content)?;
-                tkhd_read = true;
-            }
+            b"tkhd" if tkhd.is_none() => tkhd = Some(parse_tkhd(content)?),
             b"mdia" => {
                 for (typ, content) in children(content) {
                     match &typ {
-                        b"mdhd" if !mdhd_read => {
-                            if let Some(m) = leaf(typ, content) {
-                                t.mdia.mdhd = m;
-                                mdhd_read = true;
-                            }
-                        }
-                        b"hdlr" if !hdlr_read => {
-                            if let Some(h) = leaf(typ, content) {
-                                t.mdia.hdlr = h;
-                                hdlr_read = true;
-                            }
-                        }
+                        b"mdhd" if duration.is_none() => duration = parse_mdhd(content),
+                        b"hdlr" if handler.is_none() => handler = parse_hdlr(content),
                         _ => {}
                     }
                 }
@@ -142,23 +168,15 @@ fn track(slots: &mut mp4::MoovBox, trak: &[u8]) -> Option<TrackInfo> {
             _ => {}
         }
     }
-    if !tkhd_read {
-        return None;
-    }
-    let handler = if hdlr_read {
-        t.mdia.hdlr.handler_type.value
-    } else {
-        [0; 4]
-    };
+    let (id, width, height) = tkhd?;
+    let handler = handler.unwrap_or([0; 4]);
     Some(TrackInfo {
-        id: t.tkhd.track_id,
+        id,
         kind: kind_of(&handler),
         handler,
-        duration: mdhd_read
-            .then(|| media_duration(t.mdia.mdhd.duration, t.mdia.mdhd.timescale))
-            .flatten(),
-        width: t.tkhd.width.value(),
-        height: t.tkhd.height.value(),
+        duration: duration.flatten(),
+        width,
+        height,
     })
 }
 
@@ -170,23 +188,6 @@ fn kind_of(handler: &[u8; 4]) -> TrackKind {
         b"meta" => TrackKind::Metadata,
         _ => TrackKind::Other,
     }
-}
-
-/// Parse one leaf box with `mp4`: re-framed with a plain 8-byte header
-/// (what its parsers assume) in a cursor holding only that box, so a parser
-/// can read, seek or allocate nothing beyond it.
-fn leaf<T>(typ: [u8; 4], content: &[u8]) -> Option<T>
-where
-    T: for<'a> ReadBox<&'a mut Cursor<Vec<u8>>>,
-{
-    let size = u32::try_from(content.len().checked_add(8)?).ok()?;
-    let mut framed = Vec::with_capacity(content.len() + 8);
-    framed.extend_from_slice(&size.to_be_bytes());
-    framed.extend_from_slice(&typ);
-    framed.extend_from_slice(content);
-    let mut cursor = Cursor::new(framed);
-    cursor.set_position(8);
-    T::read_box(&mut cursor, u64::from(size)).ok()
 }
 
 #[cfg(test)]
@@ -269,8 +270,9 @@ mod tests {
         assert_eq!(movie.duration, md.duration);
     }
 
-    /// The input that makes mp4 0.14's own moov walk loop forever: a child
-    /// box of size 0, at the moov level and inside a trak.
+    /// The input that made mp4 0.14's own moov walk loop forever (see
+    /// docs/ARCHITECTURE.md): a child box of size 0, at the moov level and
+    /// inside a trak.
     #[test]
     fn zero_size_children_end_the_walk() {
         let mut m = mvhd(0, 0, 0);
@@ -281,6 +283,49 @@ mod tests {
         assert_eq!(md.creation_time, None);
         assert_eq!(md.duration, None);
         assert!(md.tracks.is_empty());
+    }
+
+    /// Version 1 boxes: 64-bit times and durations move the later fields.
+    #[test]
+    fn version_1_leaves() {
+        let mut mvhd = vec![0u8; 112];
+        mvhd[0] = 1;
+        mvhd[20..24].copy_from_slice(&90_000u32.to_be_bytes());
+        mvhd[24..32].copy_from_slice(&(90_000u64 * 61).to_be_bytes());
+        let mut tkhd = vec![0u8; 96];
+        tkhd[0] = 1;
+        tkhd[20..24].copy_from_slice(&7u32.to_be_bytes());
+        tkhd[88..92].copy_from_slice(&(1920u32 << 16).to_be_bytes());
+        tkhd[92..96].copy_from_slice(&(1080u32 << 16 | 0x8000).to_be_bytes());
+        let mut mdhd = vec![0u8; 34];
+        mdhd[0] = 1;
+        mdhd[20..24].copy_from_slice(&1000u32.to_be_bytes());
+        mdhd[24..32].copy_from_slice(&2500u64.to_be_bytes());
+        let mut hdlr = vec![0u8; 8];
+        hdlr.extend_from_slice(b"vide");
+        let mut mdia = bx(b"mdhd", &mdhd);
+        mdia.extend(bx(b"hdlr", &hdlr));
+        let mut t = bx(b"tkhd", &tkhd);
+        t.extend(bx(b"mdia", &mdia));
+        let mut m = bx(b"mvhd", &mvhd);
+        m.extend(bx(b"trak", &t));
+        let md = MoovMetadata::from_moov_body(&m).unwrap();
+        assert_eq!(md.duration, Some(Duration::seconds(61)));
+        assert_eq!(
+            md.tracks,
+            [TrackInfo {
+                id: 7,
+                kind: TrackKind::Video,
+                handler: *b"vide",
+                duration: Some(Duration::milliseconds(2500)),
+                width: 1920,
+                height: 1080,
+            }]
+        );
+        // A version 1 tkhd cut before its height: the track is left out.
+        let mut m = bx(b"mvhd", &mvhd);
+        m.extend(bx(b"trak", &bx(b"tkhd", &tkhd[..92])));
+        assert!(MoovMetadata::from_moov_body(&m).unwrap().tracks.is_empty());
     }
 
     #[test]

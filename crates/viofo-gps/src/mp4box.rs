@@ -3,6 +3,7 @@
 use nom::IResult;
 use nom::Parser;
 use nom::bytes::complete::take;
+use nom::combinator::verify;
 use nom::number::complete::{be_u32, be_u64, u8 as be_u8};
 use time::{Duration, OffsetDateTime};
 
@@ -158,9 +159,18 @@ pub(crate) fn parse_gps_index(content: &[u8]) -> Vec<(u32, u32)> {
     out
 }
 
-fn parse_mvhd(content: &[u8]) -> Option<MovieInfo> {
+/// A full box's version (0 or 1, the only ones `mvhd`, `tkhd` and `mdhd`
+/// define) and flags; an error for any other version.
+pub(crate) fn full_box(i: &[u8]) -> IResult<&[u8], u8> {
+    let (rest, (version, _flags)) = (verify(be_u8, |v: &u8| *v <= 1), take(3usize)).parse(i)?;
+    Ok((rest, version))
+}
+
+/// `mvhd`: creation time and duration; `None` when cut short or of a
+/// version other than 0 or 1.
+pub(crate) fn parse_mvhd(content: &[u8]) -> Option<MovieInfo> {
     type E<'a> = nom::error::Error<&'a [u8]>;
-    let (rest, (version, _flags)) = (be_u8::<_, E<'_>>, take(3usize)).parse(content).ok()?;
+    let (rest, version) = full_box(content).ok()?;
     let (created, timescale, duration) = if version == 1 {
         let (_, (c, _m, ts, d)) = (be_u64::<_, E<'_>>, be_u64, be_u32, be_u64)
             .parse(rest)
@@ -179,7 +189,7 @@ fn parse_mvhd(content: &[u8]) -> Option<MovieInfo> {
 }
 
 /// An MP4 time (seconds since 1904-01-01); `None` for zero or out of range.
-pub(crate) fn mp4_time(secs: u64) -> Option<OffsetDateTime> {
+fn mp4_time(secs: u64) -> Option<OffsetDateTime> {
     i64::try_from(secs)
         .ok()
         .filter(|&c| c > 0)

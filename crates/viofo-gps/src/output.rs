@@ -80,6 +80,26 @@ const TPX_NS: &str = "http://www.garmin.com/xmlschemas/TrackPointExtension/v2";
 /// Write failures; a point whose time cannot be written as an RFC 3339
 /// UTC timestamp (year outside 0000–9999).
 pub fn write_gpx<W: Write>(points: &[Point], name: Option<&str>, w: W) -> Result<(), Error> {
+    write_gpx_tracks(&[GpxTrack { name, points }], w)
+}
+
+/// One track of a GPX document: its name and its points (one segment).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GpxTrack<'a> {
+    /// The track's `<name>`, if any.
+    pub name: Option<&'a str>,
+    /// Its points, in order.
+    pub points: &'a [Point],
+}
+
+/// Write one GPX 1.1 document holding `tracks`, in order, each a `<trk>`
+/// with its name and one segment, written as [`write_gpx`] writes its one
+/// track (which it is: [`write_gpx`] is this with a single track). No
+/// tracks gives a valid document without a `<trk>`.
+///
+/// # Errors
+/// As [`write_gpx`].
+pub fn write_gpx_tracks<W: Write>(tracks: &[GpxTrack<'_>], w: W) -> Result<(), Error> {
     let mut x = Writer::new_with_indent(w, b' ', 2);
     x.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
     x.write_event(Event::Start(BytesStart::new("gpx").with_attributes([
@@ -88,26 +108,34 @@ pub fn write_gpx<W: Write>(points: &[Point], name: Option<&str>, w: W) -> Result
         ("xmlns", GPX_NS),
         ("xmlns:gpxtpx", TPX_NS),
     ])))?;
-    x.write_event(Event::Start(BytesStart::new("trk")))?;
-    if let Some(name) = name {
-        let name = xml_chars(name);
-        x.create_element("name")
-            .write_text_content(BytesText::new(&name))?;
+    for t in tracks {
+        write_trk(&mut x, t)?;
     }
-    if points.is_empty() {
-        x.create_element("trkseg").write_empty()?;
-    } else {
-        x.write_event(Event::Start(BytesStart::new("trkseg")))?;
-        for p in points {
-            write_trkpt(&mut x, p)?;
-        }
-        x.write_event(Event::End(BytesEnd::new("trkseg")))?;
-    }
-    x.write_event(Event::End(BytesEnd::new("trk")))?;
     x.write_event(Event::End(BytesEnd::new("gpx")))?;
     let mut w = x.into_inner();
     w.write_all(b"\n")?;
     w.flush()?;
+    Ok(())
+}
+
+/// One `<trk>`: `name`, then one `trkseg`.
+fn write_trk<W: Write>(x: &mut Writer<W>, t: &GpxTrack<'_>) -> Result<(), Error> {
+    x.write_event(Event::Start(BytesStart::new("trk")))?;
+    if let Some(name) = t.name {
+        let name = xml_chars(name);
+        x.create_element("name")
+            .write_text_content(BytesText::new(&name))?;
+    }
+    if t.points.is_empty() {
+        x.create_element("trkseg").write_empty()?;
+    } else {
+        x.write_event(Event::Start(BytesStart::new("trkseg")))?;
+        for p in t.points {
+            write_trkpt(x, p)?;
+        }
+        x.write_event(Event::End(BytesEnd::new("trkseg")))?;
+    }
+    x.write_event(Event::End(BytesEnd::new("trk")))?;
     Ok(())
 }
 

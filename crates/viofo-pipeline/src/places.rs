@@ -12,12 +12,14 @@
 //!   longitude −180..=180, radius above 0, all finite; names non-empty and
 //!   unique ignoring case.
 
-use viofo_store::TrackPoint;
+pub use viofo_gps::haversine_m;
+use viofo_store::{Store, TrackPoint};
 
 use crate::{Error, Result};
 
-/// Mean Earth radius in metres (the haversine's sphere).
-const EARTH_RADIUS_M: f64 = 6_371_008.8;
+/// Metres per degree of latitude on the haversine's sphere, rounded down
+/// (a wider box only lets more candidates through to the exact check).
+const M_PER_DEG_LAT: f64 = 111_000.0;
 
 /// A named circle on the map.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,6 +58,23 @@ impl Place {
     /// Whether the track has at least one fix and every fix lies inside.
     pub fn holds_track(&self, points: &[TrackPoint]) -> bool {
         !points.is_empty() && points.iter().all(|p| self.contains(p.lat, p.lon))
+    }
+
+    /// `[min_lon, min_lat, max_lon, max_lat]` (degrees) around the circle:
+    /// every point inside lies in it (the whole longitude range near a pole
+    /// or across the antimeridian). The store's candidates for
+    /// [`clips_inside`].
+    pub fn bounding_box(&self) -> [f64; 4] {
+        let dlat = self.radius_m / M_PER_DEG_LAT;
+        let (min_lat, max_lat) = ((self.lat - dlat).max(-90.0), (self.lat + dlat).min(90.0));
+        let cos = min_lat.to_radians().cos().min(max_lat.to_radians().cos());
+        let dlon = if cos > 1e-6 { dlat / cos } else { 360.0 };
+        let (min_lon, max_lon) = (self.lon - dlon, self.lon + dlon);
+        if min_lon < -180.0 || max_lon > 180.0 {
+            [-180.0, min_lat, 180.0, max_lat]
+        } else {
+            [min_lon, min_lat, max_lon, max_lat]
+        }
     }
 
     /// The reason a clip parked here is skipped: `parked at <name>`.
@@ -153,13 +172,20 @@ pub fn place_at(places: &[Place], lat: f64, lon: f64) -> Option<&Place> {
     places.iter().find(|p| p.contains(lat, lon))
 }
 
-/// Great-circle distance in metres between two points in degrees.
-pub fn haversine_m(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
-    let (p1, p2) = (lat1.to_radians(), lat2.to_radians());
-    let dp = p2 - p1;
-    let dl = (lon2 - lon1).to_radians();
-    let a = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
-    2.0 * EARTH_RADIUS_M * a.sqrt().min(1.0).asin()
+/// How many clips (of `camera_id`, or of every camera) have a stored track
+/// (from a triage or the downloaded file) lying wholly inside `place`
+/// ([`Place::holds_track`]), whatever their state or kind: the same rule
+/// that skips parking clips.
+pub async fn clips_inside(store: &Store, camera_id: Option<&str>, place: &Place) -> Result<u64> {
+    let mut n = 0;
+    for id in store.tracks_within(camera_id, place.bounding_box()).await? {
+        if let Some(t) = store.track(id).await?
+            && place.holds_track(&t.track.points)
+        {
+            n += 1;
+        }
+    }
+    Ok(n)
 }
 
 #[cfg(test)]

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use viofo_status::Throughput;
+
 use crate::output::bytes;
 
 /// The cycle's overall progress, as its line shows it.
@@ -21,25 +23,21 @@ pub(crate) struct Overall {
 }
 
 impl Overall {
+    /// Speed since the first download and time left, by the status
+    /// model's rule ([`Throughput`]).
+    fn throughput(&self) -> Throughput {
+        Throughput::of(self.bytes_done, self.bytes_total, self.elapsed)
+    }
+
     /// Bytes per second since the first download, once there is enough
-    /// to say (0.2 s and a byte).
-    #[allow(clippy::cast_precision_loss)]
+    /// to say.
     pub(crate) fn speed(&self) -> Option<f64> {
-        let secs = self.elapsed.as_secs_f64();
-        (secs >= 0.2 && self.bytes_done > 0).then(|| self.bytes_done as f64 / secs)
+        self.throughput().bytes_per_sec
     }
 
     /// Time left at the session speed, when the total is known.
-    #[allow(
-        clippy::cast_precision_loss,
-        clippy::cast_possible_truncation,
-        clippy::cast_sign_loss
-    )]
     pub(crate) fn eta(&self) -> Option<Duration> {
-        let left = self.bytes_total?.saturating_sub(self.bytes_done);
-        let speed = self.speed().filter(|s| *s > 0.0)?;
-        // Finite and non-negative: the cast saturates.
-        Some(Duration::from_secs((left as f64 / speed).ceil() as u64))
+        self.throughput().eta_secs.map(Duration::from_secs)
     }
 }
 

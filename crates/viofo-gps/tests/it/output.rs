@@ -5,8 +5,8 @@ use std::path::Path;
 use time::macros::datetime;
 use viofo_gps::fixture::{ClipBuilder, drive};
 use viofo_gps::{
-    Format, Layout, Options, Point, extract_reader, remove_stale_sidecar_temps, sidecar_path,
-    write_geojson, write_gpx, write_sidecar,
+    Format, GpxTrack, Layout, Options, Point, extract_reader, remove_stale_sidecar_temps,
+    sidecar_path, write_geojson, write_gpx, write_gpx_tracks, write_sidecar,
 };
 
 fn points() -> Vec<Point> {
@@ -49,6 +49,66 @@ fn empty_track_is_still_valid_gpx() {
     write_gpx(&[], None, &mut out).unwrap();
     let doc = gpx::read(out.as_slice()).unwrap();
     assert_eq!(doc.tracks[0].segments[0].points.len(), 0);
+}
+
+/// Several named tracks in one document read back track by track, and
+/// each `<trk>` is byte for byte the one a single-track document holds.
+#[test]
+fn several_tracks_in_one_document_round_trip() {
+    let pts = points();
+    let (a, b) = pts.split_at(3);
+    let tracks = [
+        GpxTrack {
+            name: Some("Home -> Office"),
+            points: a,
+        },
+        GpxTrack {
+            name: None,
+            points: &[],
+        },
+        GpxTrack {
+            name: Some("back & forth"),
+            points: b,
+        },
+    ];
+    let mut out = Vec::new();
+    write_gpx_tracks(&tracks, &mut out).unwrap();
+    let doc = gpx::read(out.as_slice()).unwrap();
+    assert_eq!(doc.version, gpx::GpxVersion::Gpx11);
+    assert_eq!(doc.tracks.len(), 3);
+    for (read, written) in doc.tracks.iter().zip(&tracks) {
+        assert_eq!(read.name.as_deref(), written.name);
+        let seg = &read.segments[0];
+        assert_eq!(seg.points.len(), written.points.len());
+        for (w, p) in seg.points.iter().zip(written.points) {
+            assert_eq!((w.point().y(), w.point().x()), (p.lat, p.lon));
+            assert_eq!(time::OffsetDateTime::from(w.time.unwrap()), p.time);
+        }
+    }
+    let text = String::from_utf8(out).unwrap();
+    assert_eq!(text.matches("<gpx ").count(), 1, "{text}");
+    for t in &tracks {
+        let mut one = Vec::new();
+        write_gpx(t.points, t.name, &mut one).unwrap();
+        let one = String::from_utf8(one).unwrap();
+        let trk = &one[one.find("<trk>").unwrap()..one.rfind("</trk>").unwrap() + 6];
+        assert!(text.contains(&format!("  {trk}\n")), "{trk}\nin\n{text}");
+    }
+    // A single track is exactly write_gpx's document.
+    let mut single = Vec::new();
+    write_gpx_tracks(&tracks[..1], &mut single).unwrap();
+    let mut plain = Vec::new();
+    write_gpx(a, Some("Home -> Office"), &mut plain).unwrap();
+    assert_eq!(single, plain);
+}
+
+#[test]
+fn no_tracks_is_still_valid_gpx() {
+    let mut out = Vec::new();
+    write_gpx_tracks(&[], &mut out).unwrap();
+    let doc = gpx::read(out.as_slice()).unwrap();
+    assert!(doc.tracks.is_empty());
+    assert!(!String::from_utf8(out).unwrap().contains("<trk"));
 }
 
 #[test]

@@ -58,7 +58,9 @@ pub fn file_name(
     )
 }
 
-fn gps_points(points: &[TrackPoint]) -> Vec<viofo_gps::Point> {
+/// The stored fixes as the GPS crate's points (a fix whose time is out of
+/// range left out).
+pub(super) fn gps_points(points: &[TrackPoint]) -> Vec<viofo_gps::Point> {
     points
         .iter()
         .filter_map(|p| {

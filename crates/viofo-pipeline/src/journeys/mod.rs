@@ -29,10 +29,12 @@
 //! task of their own, off the download path, and replaced in one store
 //! transaction, with a merged GPX file per journey in
 //! `<archive>/journeys/` ([`gpx`]); [`rebuild_journeys`] recomputes them
-//! all.
+//! all. A stored journey's track is [`merge_tracks`] of its clips
+//! ([`journey_track`]); its JSON, GeoJSON and GPX are in [`output`].
 
 pub mod gpx;
 mod moments;
+pub mod output;
 mod stats;
 #[cfg(test)]
 mod tests;
@@ -46,8 +48,9 @@ use viofo_store::{Channel, ClipId, ClipState, TrackPoint};
 use crate::CameraClock;
 use crate::places::Place;
 
-pub use stats::place_at;
-pub use update::{JourneySettings, RebuildReport, rebuild_journeys, update_journeys_around};
+pub use update::{
+    JourneySettings, RebuildReport, journey_track, rebuild_journeys, update_journeys_around,
+};
 
 /// Default gap between two clips of one journey.
 pub const DEFAULT_GAP: Duration = Duration::from_secs(5 * 60);
@@ -208,4 +211,14 @@ pub fn detect(clips: &[JourneyClip], places: &[Place], opts: &JourneyOptions) ->
         out.push(stats::journey(&run, places, opts, gap_ms));
     }
     out
+}
+
+/// The merged track of one journey's clips (any order): for each moment
+/// (the clips of one recording time) the fixes of one channel (front
+/// first), fixes with a non-finite position left out, in time order. The
+/// same track [`detect`] gives the journey ([`Journey::points`]), without
+/// detecting anything: for the clips of a stored journey.
+pub fn merge_tracks(clips: &[JourneyClip]) -> Vec<TrackPoint> {
+    // The clock only dates clips without a fix, which add no point.
+    moments::merged(&moments::moments(clips, CameraClock::default()))
 }

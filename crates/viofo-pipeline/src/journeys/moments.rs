@@ -116,6 +116,19 @@ pub(super) fn moments(clips: &[JourneyClip], clock: CameraClock) -> Vec<Moment<'
     out
 }
 
+/// The merged track of `moments`: each one's track (one channel), fixes
+/// with a non-finite position left out, in time order (stable: fixes of
+/// one time keep the moments' order).
+pub(super) fn merged<'a>(moments: impl IntoIterator<Item = &'a Moment<'a>>) -> Vec<TrackPoint> {
+    let mut points: Vec<TrackPoint> = moments
+        .into_iter()
+        .flat_map(|m| m.track.iter().copied())
+        .filter(|p| p.lat.is_finite() && p.lon.is_finite())
+        .collect();
+    points.sort_by_key(|p| p.time_ms);
+    points
+}
+
 fn moment(start_ms: i64, end_ms: i64, parking: bool, mut clips: Vec<&JourneyClip>) -> Moment<'_> {
     clips.sort_by_key(|c| (channel_rank(c.channel), c.name.as_str(), c.id.0));
     let track = clips

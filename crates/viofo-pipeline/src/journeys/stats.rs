@@ -3,17 +3,9 @@
 
 use viofo_store::TrackPoint;
 
-use super::moments::{Moment, channel_rank};
+use super::moments::{Moment, channel_rank, merged};
 use super::{ChannelCount, Journey, JourneyOptions, Position, is_downloaded};
-use crate::places::{Place, haversine_m};
-
-/// The name of the first place in `places` that contains (`lat`, `lon`).
-pub fn place_at(places: &[Place], lat: f64, lon: f64) -> Option<String> {
-    places
-        .iter()
-        .find(|p| p.contains(lat, lon))
-        .map(|p| p.name.clone())
-}
+use crate::places::{Place, haversine_m, place_at};
 
 pub(super) fn journey(
     run: &[&Moment<'_>],
@@ -23,12 +15,7 @@ pub(super) fn journey(
 ) -> Journey {
     let start_ms = run.iter().map(|m| m.start_ms).min().unwrap_or(0);
     let end_ms = run.iter().map(|m| m.end_ms).max().unwrap_or(start_ms);
-    let mut points: Vec<TrackPoint> = run
-        .iter()
-        .flat_map(|m| m.track.iter().copied())
-        .filter(|p| p.lat.is_finite() && p.lon.is_finite())
-        .collect();
-    points.sort_by_key(|p| p.time_ms);
+    let points = merged(run.iter().copied());
     let mut distance_m = 0.0;
     let mut moving_ms = 0i64;
     let mut max_speed_mps = 0.0f64;
@@ -52,7 +39,10 @@ pub(super) fn journey(
     };
     let start_pos = points.first().map(pos);
     let end_pos = points.last().map(pos);
-    let name_of = |p: Option<Position>| p.and_then(|p| place_at(places, p.lat, p.lon));
+    let name_of = |p: Option<Position>| {
+        p.and_then(|p| place_at(places, p.lat, p.lon))
+            .map(|p| p.name.clone())
+    };
     let mut channels: Vec<ChannelCount> = Vec::new();
     let (mut bytes, mut downloaded_bytes) = (0u64, 0u64);
     let mut clips = Vec::new();

@@ -9,10 +9,10 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use viofo_store::{JourneyRow, NewJourney, Store};
+use viofo_store::{JourneyId, JourneyRow, NewJourney, Store, TrackPoint};
 
 use super::gpx::{JOURNEYS_DIR, file_name, write_gpx};
-use super::{DEFAULT_GAP, Journey, JourneyClip, JourneyOptions, detect};
+use super::{DEFAULT_GAP, Journey, JourneyClip, JourneyOptions, detect, merge_tracks};
 use crate::config::SyncConfig;
 use crate::{Error, Result};
 
@@ -76,6 +76,30 @@ async fn load(store: &Store, camera_id: &str, from: i64, to: i64) -> Result<Vec<
             points: t.points,
         })
         .collect())
+}
+
+/// The merged track of the stored journey `id` ([`merge_tracks`] of its
+/// clips' stored tracks); empty for an unknown journey.
+pub async fn journey_track(store: &Store, id: JourneyId) -> Result<Vec<TrackPoint>> {
+    let mut clips = Vec::new();
+    for c in store.journey_clips(id).await? {
+        let points = store
+            .track(c.id)
+            .await?
+            .map(|t| t.track.points)
+            .unwrap_or_default();
+        clips.push(JourneyClip {
+            id: c.id,
+            name: c.name,
+            channel: c.channel,
+            parking: c.parking,
+            recorded_at: c.recorded_at,
+            size: c.size,
+            state: c.state,
+            points,
+        });
+    }
+    Ok(merge_tracks(&clips))
 }
 
 /// Recomputes all of `camera_id`'s journeys from its clips' stored tracks

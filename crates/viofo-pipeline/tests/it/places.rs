@@ -226,3 +226,41 @@ async fn parked_clips_at_a_skipping_place_are_never_downloaded_nor_deleted() {
     }
     assert_eq!(rig.store.counts(None).await.unwrap().skipped, 0);
 }
+
+/// The box the store's candidates are picked by holds every point of the
+/// circle: points just inside it on every bearing, near the equator, the
+/// south, a pole and the antimeridian.
+#[test]
+fn the_bounding_box_holds_the_circle() {
+    for (lat, lon, r) in [
+        (48.85, 2.35, 150.0),
+        (-33.9, 151.2, 5_000.0),
+        (89.99, 0.0, 2_000.0),
+        (0.0, 179.999, 500.0),
+    ] {
+        let p = Place {
+            radius_m: r,
+            ..place("P", (lat, lon), false)
+        };
+        let [min_lon, min_lat, max_lon, max_lat] = p.bounding_box();
+        for k in 0..360 {
+            let a = f64::from(k).to_radians();
+            // A point just inside the circle on bearing `a`.
+            let d = r * 0.999 / 6_371_008.8;
+            let (la, lo) = (lat.to_radians(), lon.to_radians());
+            let la2 = (la.sin() * d.cos() + la.cos() * d.sin() * a.cos()).asin();
+            let lo2 = lo + (a.sin() * d.sin() * la.cos()).atan2(d.cos() - la.sin() * la2.sin());
+            let (la2, mut lo2) = (la2.to_degrees(), lo2.to_degrees());
+            if lo2 > 180.0 {
+                lo2 -= 360.0;
+            }
+            assert!(
+                p.contains(la2, lo2),
+                "{la2},{lo2} {}",
+                viofo_pipeline::places::haversine_m(lat, lon, la2, lo2)
+            );
+            assert!((min_lat..=max_lat).contains(&la2), "{p:?} {la2}");
+            assert!((min_lon..=max_lon).contains(&lo2), "{p:?} {lo2}");
+        }
+    }
+}

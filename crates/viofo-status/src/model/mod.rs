@@ -2,6 +2,7 @@
 //! the pipeline's events ([`EventSink`]) and by a refresh from the store
 //! and the archive's filesystem (`refresh`).
 
+mod rate;
 mod refresh;
 pub(crate) mod state;
 #[cfg(test)]
@@ -17,6 +18,7 @@ use viofo_pipeline::{Event, EventSink};
 use crate::metrics::Metrics;
 use crate::snapshot::StatusSnapshot;
 use crate::sticky::{StickyKind, StickyStore};
+pub use rate::Throughput;
 use state::State;
 
 /// What the model watches and how often it reads the store.

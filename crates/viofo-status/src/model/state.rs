@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use viofo_pipeline::{DeleteResult, Event};
 
+use super::Throughput;
 use crate::metrics::{KindLabel, Metrics, OutcomeLabel, gauge_value};
 use crate::snapshot::{
     ArchiveStatus, CameraStatus, CycleProgress, CycleReport, DiskStatus, DownloadStatus,
@@ -472,23 +473,24 @@ impl State {
             .downloads
             .iter()
             .map(|d| {
-                let speed = rate(d.bytes, now.saturating_duration_since(d.started));
+                let rate =
+                    Throughput::of(d.bytes, d.total, now.saturating_duration_since(d.started));
                 DownloadStatus {
                     clip: d.name.clone(),
                     bytes: d.bytes,
                     total: d.total,
                     percent: d.total.and_then(|t| ratio(d.bytes, t)).map(|r| r * 100.0),
-                    speed_bps: speed,
-                    eta_secs: d.total.and_then(|t| eta(t.saturating_sub(d.bytes), speed)),
+                    speed_bps: rate.bytes_per_sec,
+                    eta_secs: rate.eta_secs,
                     started_at: rfc3339(d.started_ms),
                 }
             })
             .collect();
         let cycle = self.cycle.as_ref().map(|c| {
             let (done, total) = self.cycle_bytes();
-            let speed = c
-                .first_download
-                .and_then(|t| rate(done, now.saturating_duration_since(t)));
+            let rate = c.first_download.map_or_else(Throughput::default, |t| {
+                Throughput::of(done, total, now.saturating_duration_since(t))
+            });
             CycleProgress {
                 started_at: rfc3339(c.started_ms),
                 mode: c.mode.to_owned(),
@@ -497,8 +499,8 @@ impl State {
                 bytes_done: done,
                 bytes_total: total,
                 percent: total.and_then(|t| ratio(done, t)).map(|r| r * 100.0),
-                speed_bps: speed,
-                eta_secs: total.and_then(|t| eta(t.saturating_sub(done), speed)),
+                speed_bps: rate.bytes_per_sec,
+                eta_secs: rate.eta_secs,
             }
         });
         StatusSnapshot {
@@ -552,21 +554,4 @@ pub(crate) fn failed_message(n: u64) -> String {
 #[allow(clippy::cast_precision_loss)]
 fn ratio(part: u64, whole: u64) -> Option<f64> {
     (whole > 0).then(|| (part as f64 / whole as f64).min(1.0))
-}
-
-#[allow(clippy::cast_precision_loss)]
-fn rate(bytes: u64, over: Duration) -> Option<f64> {
-    let secs = over.as_secs_f64();
-    (secs >= 0.2 && bytes > 0).then(|| bytes as f64 / secs)
-}
-
-#[allow(
-    clippy::cast_precision_loss,
-    clippy::cast_possible_truncation,
-    clippy::cast_sign_loss
-)]
-fn eta(left: u64, speed: Option<f64>) -> Option<u64> {
-    let speed = speed.filter(|s| *s > 0.0)?;
-    // Finite and non-negative: the cast saturates at u64::MAX.
-    Some((left as f64 / speed).ceil() as u64)
 }

@@ -8,7 +8,7 @@ use viofo_pipeline::{Shutdown, SyncConfig, Syncer};
 use viofo_sim::{ClipSpec, Sim, SimConfig};
 use viofo_status::{
     NoActions, NoPersistence, ServerConfig, StatusConfig, StatusModel, StickyFile, StickyKind,
-    SyncState,
+    SyncState, Throughput,
 };
 use viofo_store::{Channel, CycleMode, ListedClip, Store, StoreOptions};
 
@@ -301,4 +301,25 @@ async fn a_real_sync_against_the_simulator_shows_on_every_surface() {
     refresher.await.unwrap();
     store.close().await.unwrap();
     sim.shutdown().await;
+}
+
+/// The one speed and time-left rule the page and the terminal share: no
+/// speed before 0.2 s or a byte, the time left rounded up, none without a
+/// total, 0 past it, saturating instead of overflowing.
+#[test]
+fn throughput_says_speed_and_time_left_once_it_can() {
+    let t = |done, total, ms| Throughput::of(done, total, Duration::from_millis(ms));
+    let s = |bps: f64, eta| Throughput {
+        bytes_per_sec: Some(bps),
+        eta_secs: eta,
+    };
+    assert_eq!(t(1_000, Some(3_000), 2_000), s(500.0, Some(4)));
+    assert_eq!(t(1_000, Some(2_001), 1_000), s(1_000.0, Some(2)));
+    assert_eq!(t(1_000, None, 2_000), s(500.0, None));
+    assert_eq!(t(5_000, Some(4_000), 1_000), s(5_000.0, Some(0)));
+    assert_eq!(t(1_000, Some(3_000), 199), Throughput::default());
+    assert_eq!(t(0, Some(3_000), 5_000), Throughput::default());
+    assert_eq!(t(1_000, Some(3_000), 200).bytes_per_sec, Some(5_000.0));
+    let slow = Throughput::of(1, Some(u64::MAX), Duration::from_secs(u64::MAX));
+    assert_eq!(slow.eta_secs, Some(u64::MAX));
 }
