@@ -8,9 +8,8 @@
 use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
-use tracing::Instrument as _;
 use viofo_daemon::{Camera, Fleet};
-use viofo_pipeline::{NoEvents, Shutdown, Syncer};
+use viofo_pipeline::Shutdown;
 
 use crate::commands::{
     self, address, client, open_store, spawn_signal_handler, sync_config, usable_archive,
@@ -118,54 +117,37 @@ pub(crate) async fn sync(l: &Loaded, only: Option<&str>, bars: bool) -> Result<E
     let store = open_store(l, false).await?;
     let shutdown = Shutdown::new();
     spawn_signal_handler(shutdown.clone(), true);
-    let results = each_camera(&cams, &store, |syncer| {
-        let shutdown = shutdown.clone();
-        async move { Ok(syncer.run_cycle(&shutdown).await) }
-    })
-    .await;
-    store.close().await.ok();
-    let mut codes = Vec::new();
-    for (id, archive, r) in results {
-        codes.push(match r {
-            Ok(Ok(summary)) => commands::synced(l, &format!("camera {id}: "), &summary, &archive),
-            Ok(Err(e)) => report_camera(&id, &anyhow::Error::new(e), l),
-            Err(e) => report_camera(&id, &e, l),
-        });
-    }
-    Ok(worst(codes))
-}
-
-/// Runs `work` for every camera at once, each with its own syncer (its
-/// client, limits and back-off) on the shared store and its log lines in a
-/// `camera` span. Returns each camera's id, archive folder and result.
-async fn each_camera<T, F, Fut>(
-    cams: &[Loaded],
-    store: &viofo_store::Store,
-    work: F,
-) -> Vec<(String, PathBuf, Result<T>)>
-where
-    F: Fn(Syncer) -> Fut,
-    Fut: Future<Output = Result<T>>,
-{
-    let runs = cams.iter().map(|c| {
+    let mut fleet = Fleet::new(store.clone(), l.settings.interval, &shutdown);
+    // A camera that cannot be set up is reported; the others sync.
+    let mut unmade = std::collections::HashMap::new();
+    for c in &cams {
         let id = c.camera_id().unwrap_or_default();
         let archive = c.settings.archive.clone().unwrap_or_default();
         let made = address(c).and_then(|address| {
-            Ok(Syncer::new(
-                client(c, &address)?,
-                store.clone(),
-                sync_config(c, &id, &archive),
-                NoEvents,
-            )?)
+            let camera = Camera::new(client(c, &address)?, sync_config(c, &id, &archive));
+            Ok(fleet.add(camera)?)
         });
-        let span = tracing::info_span!("camera", id = %id);
-        let run = match made {
-            Ok(syncer) => futures_util::future::Either::Left(work(syncer)),
-            Err(e) => futures_util::future::Either::Right(async move { Err(e) }),
-        };
-        async move { (id, archive, run.instrument(span).await) }
-    });
-    futures_util::future::join_all(runs).await
+        if let Err(e) = made {
+            unmade.insert(id, e);
+        }
+    }
+    let mut results: std::collections::HashMap<_, _> =
+        fleet.sync_once().await.into_iter().collect();
+    store.close().await.ok();
+    let mut codes = Vec::new();
+    for c in &cams {
+        let id = c.camera_id().unwrap_or_default();
+        let archive = c.settings.archive.clone().unwrap_or_default();
+        codes.push(match (unmade.remove(&id), results.remove(&id)) {
+            (Some(e), _) => report_camera(&id, &e, l),
+            (None, Some(Ok(summary))) => {
+                commands::synced(l, &format!("camera {id}: "), &summary, &archive)
+            }
+            (None, Some(Err(e))) => report_camera(&id, &anyhow::Error::new(e), l),
+            (None, None) => continue,
+        });
+    }
+    Ok(worst(codes))
 }
 
 /// One camera's error, named, with the exit code it calls for.

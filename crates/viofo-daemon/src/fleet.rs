@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use tracing::Instrument as _;
 use viofo_client::Client;
-use viofo_pipeline::{Event, EventSink as _, Shutdown, SyncConfig, Syncer, WatchControl, Watcher};
+use viofo_pipeline::{
+    CycleSummary, Event, EventSink as _, Shutdown, SyncConfig, Syncer, WatchControl, Watcher,
+};
 use viofo_status::{NoPersistence, StatusConfig, StatusModel};
 use viofo_store::Store;
 
@@ -171,6 +173,20 @@ impl Fleet {
             .iter()
             .map(|m| m.watcher.syncer().config().camera_id.clone())
             .collect()
+    }
+
+    /// Runs one cycle of every camera at once (`sync` of several cameras),
+    /// each in its `camera` span, stopped by the fleet's shutdown; returns
+    /// each camera's id and how its cycle ended, in the order they were
+    /// added.
+    pub async fn sync_once(&self) -> Vec<(String, viofo_pipeline::Result<CycleSummary>)> {
+        let runs = self.members.iter().map(|m| {
+            let syncer = m.watcher.syncer();
+            let id = syncer.config().camera_id.clone();
+            let span = tracing::info_span!("camera", id = %id);
+            async move { (id, syncer.run_cycle(&self.shutdown).await) }.instrument(span)
+        });
+        futures_util::future::join_all(runs).await
     }
 
     /// Watches every camera at once (see [`serve`]) until each has stopped;
