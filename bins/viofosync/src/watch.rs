@@ -73,7 +73,7 @@ pub(crate) async fn watch(l: &Loaded, bars: bool) -> Result<Exit> {
         p.archive.display()
     );
     let watcher = Watcher::new(p.syncer, l.settings.interval, &shutdown);
-    let result = viofo_daemon::serve(watcher, &p.store, status, surfaces).await;
+    let result = Box::pin(viofo_daemon::serve(watcher, &p.store, status, surfaces)).await;
     p.store.close().await.ok();
     result?;
     tracing::info!("stopped");
