@@ -1,14 +1,15 @@
 //! Several cameras (issue 14): `sync` and `watch` over the `[[camera]]`
 //! tables, every camera's cycle running concurrently and independently
-//! (its own client, connection limit, back-off and state) on one store.
+//! (its own client, connection limit, back-off and state) on one store;
+//! `watch` is viofo-daemon's `Fleet`, wired from the configuration.
 //! With one camera (no tables, or `--camera ID`) the single-camera paths
 //! of `commands` and `watch` run unchanged.
 
 use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
-use tracing::Instrument as _;
-use viofo_pipeline::{NoEvents, Shutdown, Syncer};
+use viofo_daemon::{Camera, Fleet};
+use viofo_pipeline::Shutdown;
 
 use crate::commands::{
     self, address, client, open_store, spawn_signal_handler, sync_config, usable_archive,
@@ -17,7 +18,7 @@ use crate::config::{ConfigError, Loaded};
 use crate::errors::{self, Exit};
 use crate::output::Progress;
 use crate::stdout::{errln, outln};
-use crate::watch::{Surfaces, after_watch, model, serve_and_run};
+use crate::watch::{Surfaces, after_watch, status_model};
 
 /// The cameras a command works on: every configured camera, or the one
 /// `only` names (an unknown id is a configuration error listing the ids).
@@ -116,54 +117,37 @@ pub(crate) async fn sync(l: &Loaded, only: Option<&str>, bars: bool) -> Result<E
     let store = open_store(l, false).await?;
     let shutdown = Shutdown::new();
     spawn_signal_handler(shutdown.clone(), true);
-    let results = each_camera(&cams, &store, |syncer| {
-        let shutdown = shutdown.clone();
-        async move { Ok(syncer.run_cycle(&shutdown).await) }
-    })
-    .await;
-    store.close().await.ok();
-    let mut codes = Vec::new();
-    for (id, archive, r) in results {
-        codes.push(match r {
-            Ok(Ok(summary)) => commands::synced(l, &format!("camera {id}: "), &summary, &archive),
-            Ok(Err(e)) => report_camera(&id, &anyhow::Error::new(e), l),
-            Err(e) => report_camera(&id, &e, l),
-        });
-    }
-    Ok(worst(codes))
-}
-
-/// Runs `work` for every camera at once, each with its own syncer (its
-/// client, limits and back-off) on the shared store and its log lines in a
-/// `camera` span. Returns each camera's id, archive folder and result.
-async fn each_camera<T, F, Fut>(
-    cams: &[Loaded],
-    store: &viofo_store::Store,
-    work: F,
-) -> Vec<(String, PathBuf, Result<T>)>
-where
-    F: Fn(Syncer) -> Fut,
-    Fut: Future<Output = Result<T>>,
-{
-    let runs = cams.iter().map(|c| {
+    let mut fleet = Fleet::new(store.clone(), l.settings.interval, &shutdown);
+    // A camera that cannot be set up is reported; the others sync.
+    let mut unmade = std::collections::HashMap::new();
+    for c in &cams {
         let id = c.camera_id().unwrap_or_default();
         let archive = c.settings.archive.clone().unwrap_or_default();
         let made = address(c).and_then(|address| {
-            Ok(Syncer::new(
-                client(c, &address)?,
-                store.clone(),
-                sync_config(c, &id, &archive),
-                NoEvents,
-            )?)
+            let camera = Camera::new(client(c, &address)?, sync_config(c, &id, &archive));
+            Ok(fleet.add(camera)?)
         });
-        let span = tracing::info_span!("camera", id = %id);
-        let run = match made {
-            Ok(syncer) => futures_util::future::Either::Left(work(syncer)),
-            Err(e) => futures_util::future::Either::Right(async move { Err(e) }),
-        };
-        async move { (id, archive, run.instrument(span).await) }
-    });
-    futures_util::future::join_all(runs).await
+        if let Err(e) = made {
+            unmade.insert(id, e);
+        }
+    }
+    let mut results: std::collections::HashMap<_, _> =
+        fleet.sync_once().await.into_iter().collect();
+    store.close().await.ok();
+    let mut codes = Vec::new();
+    for c in &cams {
+        let id = c.camera_id().unwrap_or_default();
+        let archive = c.settings.archive.clone().unwrap_or_default();
+        codes.push(match (unmade.remove(&id), results.remove(&id)) {
+            (Some(e), _) => report_camera(&id, &e, l),
+            (None, Some(Ok(summary))) => {
+                commands::synced(l, &format!("camera {id}: "), &summary, &archive)
+            }
+            (None, Some(Err(e))) => report_camera(&id, &anyhow::Error::new(e), l),
+            (None, None) => continue,
+        });
+    }
+    Ok(worst(codes))
 }
 
 /// One camera's error, named, with the exit code it calls for.
@@ -202,118 +186,71 @@ pub(crate) async fn watch(l: &Loaded, only: Option<&str>, bars: bool) -> Result<
     for (i, c) in cams.iter().enumerate() {
         let listen = match c.settings.listen {
             None => None,
-            Some(a) => Some(std::net::SocketAddr::new(
-                a.ip(),
-                u16::try_from(i)
-                    .ok()
-                    .and_then(|i| a.port().checked_add(i))
-                    .ok_or_else(|| {
-                        ConfigError::new(format!(
-                            "listen = {a}: no port left for camera {} (each camera serves on \
-                             the next port)",
-                            i + 1
-                        ))
-                    })?,
-            )),
+            Some(a) => Some(viofo_daemon::nth_port(a, i).ok_or_else(|| {
+                ConfigError::new(format!(
+                    "listen = {a}: no port left for camera {} (each camera serves on \
+                     the next port)",
+                    i + 1
+                ))
+            })?),
         };
         checked.push(Surfaces::checked(c, listen)?);
     }
     let store = open_store(l, false).await?;
-    let parts = match camera_parts(&cams, &store, checked).await {
-        Ok(p) => p,
-        Err(e) => {
-            store.close().await.ok();
-            return Err(e);
-        }
-    };
     let shutdown = Shutdown::new();
+    let (fleet, progress) =
+        match fleet(&cams, &store, checked, l.settings.interval, &shutdown).await {
+            Ok(f) => f,
+            Err(e) => {
+                store.close().await.ok();
+                return Err(e);
+            }
+        };
     spawn_signal_handler(shutdown.clone(), true);
-    let interval = l.settings.interval;
-    let runs = parts.into_iter().map(|part| {
-        let (store, shutdown) = (store.clone(), shutdown.clone());
-        let span = tracing::info_span!("camera", id = %part.id);
-        async move {
-            tracing::info!(
-                "watching {} every {}; archive {}",
-                part.address,
-                crate::config::show_duration(interval),
-                part.archive.display()
-            );
-            let r = serve_and_run(
-                &part.syncer,
-                &store,
-                part.status,
-                &*part.sink,
-                part.surfaces,
-                interval,
-                &shutdown,
-            )
-            .await;
-            (part.id, part.progress, r)
-        }
-        .instrument(span)
-    });
-    let results = futures_util::future::join_all(runs).await;
+    let ends = fleet.run().await;
     store.close().await.ok();
-    let codes: Vec<Exit> = results
+    let codes: Vec<Exit> = ends
         .into_iter()
-        .zip(&cams)
-        .map(|((id, progress, r), c)| match r {
-            Ok(()) => after_watch(&progress, c),
-            Err(e) => report_camera(&id, &e, l),
+        .zip(progress.iter().zip(&cams))
+        .map(|(end, (progress, c))| match end.result {
+            Ok(()) => after_watch(progress, c),
+            Err(e) => report_camera(&end.id, &anyhow::Error::new(e), l),
         })
         .collect();
     tracing::info!("stopped");
     Ok(worst(codes))
 }
 
-/// One camera of a several-camera watch, ready to run.
-struct Part {
-    id: String,
-    address: String,
-    archive: PathBuf,
-    progress: Progress,
-    status: viofo_status::StatusModel,
-    sink: crate::watch::Sink,
-    syncer: Syncer,
-    surfaces: Surfaces<tokio::net::TcpListener>,
-}
-
-/// Each camera's status model, syncer (on the shared store) and bound
-/// surfaces.
-async fn camera_parts(
+/// The cameras' fleet: each camera's client, sync configuration, status
+/// model, terminal progress and bound surfaces, on the shared store.
+async fn fleet(
     cams: &[Loaded],
     store: &viofo_store::Store,
-    checked: Vec<Surfaces<std::net::SocketAddr>>,
-) -> Result<Vec<Part>> {
-    let mut parts = Vec::new();
+    checked: Vec<Surfaces>,
+    interval: std::time::Duration,
+    shutdown: &Shutdown,
+) -> Result<(Fleet, Vec<Progress>)> {
+    let mut fleet = Fleet::new(store.clone(), interval, shutdown);
+    let mut progresses = Vec::new();
     for (c, surfaces) in cams.iter().zip(checked) {
         let id = c.camera_id().unwrap_or_default();
         let address = address(c)?;
         let archive = c.settings.archive.clone().unwrap_or_default();
         let progress = Progress::new(false).announce_failures();
-        let (status, sink) = model(c, &id, &progress)?;
-        let events = {
-            let sink = sink.clone();
-            move |e| sink(e)
-        };
-        let syncer = Syncer::new(
-            client(c, &address)?,
-            store.clone(),
-            sync_config(c, &id, &archive),
-            events,
-        )?;
+        let camera = Camera::new(client(c, &address)?, sync_config(c, &id, &archive))
+            .status(status_model(c, &id)?)
+            .events(progress.sink())
+            .surfaces(surfaces.bind().await?);
+        fleet.add(camera)?;
         progress.read_queue(store.clone(), &id);
-        parts.push(Part {
-            id,
-            address,
-            archive,
-            progress,
-            status,
-            sink,
-            syncer,
-            surfaces: surfaces.bind().await?,
+        tracing::info_span!("camera", id = %id).in_scope(|| {
+            tracing::info!(
+                "watching {address} every {}; archive {}",
+                crate::config::show_duration(interval),
+                archive.display()
+            );
         });
+        progresses.push(progress);
     }
-    Ok(parts)
+    Ok((fleet, progresses))
 }

@@ -49,7 +49,7 @@
 //!   locked meanwhile is fetched from its new `RO` path. While the camera
 //!   records, the newest clip of each channel is held back.
 //! - A camera that goes away ends the cycle cleanly ([`Error::is_offline`]);
-//!   [`Syncer::watch`] then backs off 10 s, 30 s, 2 min, 10 min.
+//!   [`Watcher`] then backs off 10 s, 30 s, 2 min, 10 min.
 //! - [`Shutdown`]: the first request stops starting downloads and drains the
 //!   tail; the second aborts. A `.part` file is resumed next time; a clip
 //!   whose tail did not finish has it resumed next time.
@@ -204,6 +204,7 @@ pub mod places;
 pub mod retention;
 mod shutdown;
 mod sync;
+mod watch;
 
 pub use archive::check_archive;
 pub use clock::{CameraClock, CameraTime};
@@ -219,3 +220,4 @@ pub use sync::{
     Archived, CameraState, Decision, DryRun, KeepReason, Listed, SizeHistory, Syncer, may_delete,
     recorded_at_from_name,
 };
+pub use watch::{WatchControl, Watcher};

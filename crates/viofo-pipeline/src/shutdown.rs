@@ -41,6 +41,16 @@ impl Shutdown {
         self.abort.cancel();
     }
 
+    /// A shutdown of its own that follows this one: a request made here
+    /// reaches it too, one made on it stays with it (a watch stops one
+    /// cycle, or one camera of several, without stopping the rest).
+    pub fn child(&self) -> Self {
+        Self {
+            stop: self.stop.child_token(),
+            abort: self.abort.child_token(),
+        }
+    }
+
     /// A stop (or abort) was requested.
     pub fn is_stopping(&self) -> bool {
         self.stop.is_cancelled()
@@ -75,5 +85,18 @@ mod tests {
         let clone = s.clone();
         clone.request();
         assert!(s.is_aborting());
+    }
+
+    #[test]
+    fn a_child_follows_its_parent_and_not_the_other_way_round() {
+        let parent = Shutdown::new();
+        let child = parent.child();
+        child.abort();
+        assert!(child.is_aborting() && !parent.is_stopping());
+        let child = parent.child();
+        parent.stop();
+        assert!(child.is_stopping() && !child.is_aborting());
+        parent.abort();
+        assert!(child.is_aborting());
     }
 }

@@ -246,43 +246,9 @@ impl Syncer {
         }
     }
 
-    /// Runs cycles until shutdown: after a cycle, waits `interval`; while
-    /// the camera is away, backs off 10 s, 30 s, 2 min, then 10 min, and
-    /// resets on success. Returns on shutdown or on an error that a later
-    /// cycle cannot fix (store, configuration).
-    pub async fn watch(&self, interval: Duration, shutdown: &Shutdown) -> Result<()> {
-        let mut backoff = self.inner.cfg.backoff.clone();
-        backoff.reset();
-        loop {
-            if shutdown.is_stopping() {
-                return Ok(());
-            }
-            let (delay, camera_away) = match self.run_cycle(shutdown).await {
-                Ok(_) => {
-                    backoff.reset();
-                    (interval, false)
-                }
-                Err(e) if e.is_interrupted() => return Ok(()),
-                Err(e) if e.is_offline() => {
-                    let d = backoff.next_delay();
-                    tracing::info!("camera away; next try in {}s", d.as_secs());
-                    (d, true)
-                }
-                Err(e) if e.is_store() || e.is_config() => return Err(e),
-                Err(e) => {
-                    tracing::warn!("cycle failed: {e}; next try in {}s", interval.as_secs());
-                    backoff.reset();
-                    (interval, false)
-                }
-            };
-            self.inner
-                .events
-                .emit(Event::NextCycle { delay, camera_away });
-            tokio::select! {
-                () = tokio::time::sleep(delay) => {}
-                () = shutdown.stopped() => return Ok(()),
-            }
-        }
+    /// Where its events go (the watch loop announces its waits there).
+    pub(crate) fn events(&self) -> &dyn EventSink {
+        &*self.inner.events
     }
 
     /// Runs one cycle: probe, list, reconcile, download everything pending

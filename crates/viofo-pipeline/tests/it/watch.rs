@@ -1,10 +1,11 @@
-//! Watch mode: the back-off while the camera is away, reset on success.
+//! The watcher over the simulator: the back-off while the camera is away,
+//! reset on success; its control handle against a real camera.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use viofo_pipeline::backoff::Backoff;
-use viofo_pipeline::{Event, Shutdown};
+use viofo_pipeline::{Event, Shutdown, Watcher};
 use viofo_sim::{ClipSpec, SimConfig};
 
 use crate::harness::{Hook, start_rig};
@@ -43,7 +44,8 @@ async fn watch_backs_off_while_the_camera_is_away_and_resets_on_success() {
     let mut cfg = rig.config();
     cfg.backoff = Backoff::with_steps(steps);
     let (syncer, _rx) = rig.syncer_with(cfg, Some(hook));
-    tokio::time::timeout(Duration::from_secs(60), syncer.watch(interval, &shutdown))
+    let watcher = Watcher::new(syncer, interval, &shutdown);
+    tokio::time::timeout(Duration::from_secs(60), watcher.run())
         .await
         .expect("watch ends when asked")
         .unwrap();
@@ -66,4 +68,63 @@ async fn watch_backs_off_while_the_camera_is_away_and_resets_on_success() {
     for n in rig.names() {
         rig.assert_archived(&n, &rig.sim.clip_bytes(&n).unwrap());
     }
+}
+
+/// The control handle on a real camera, the interval an hour: sync now
+/// runs a cycle at once, a pause refuses it, resume runs one, stop ends
+/// the watch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_control_handle_drives_a_watch_of_a_real_camera() {
+    let rig = start_rig(SimConfig::default().with_clips(ClipSpec::synthetic(2).size(50_000))).await;
+    let (syncer, mut rx) = rig.syncer_with(rig.config(), None);
+    let shutdown = Shutdown::new();
+    let watcher = Watcher::new(syncer, Duration::from_secs(3600), &shutdown);
+    let control = watcher.control();
+    let run = tokio::spawn(async move { watcher.run().await });
+    // Waits (at most 20 s) for the next cycle's end and the wait after it.
+    let mut next_wait = async |what: &str| {
+        tokio::time::timeout(Duration::from_secs(20), async {
+            loop {
+                match rx.recv().await.expect("events flow") {
+                    Event::NextCycle { delay, camera_away } => return (delay, camera_away),
+                    _ => continue,
+                }
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("{what}: no cycle ran in 20 s"))
+    };
+    assert_eq!(
+        next_wait("the first cycle").await,
+        (Duration::from_secs(3600), false)
+    );
+    for n in rig.names() {
+        rig.assert_archived(&n, &rig.sim.clip_bytes(&n).unwrap());
+    }
+    let listed = || {
+        rig.sim
+            .requests()
+            .iter()
+            .filter(|r| r.cmd == Some(3015))
+            .count()
+    };
+    let before = listed();
+    assert!(control.sync_now());
+    next_wait("sync now").await;
+    assert!(listed() > before, "sync now listed the camera again");
+
+    assert!(control.pause());
+    assert!(!control.sync_now(), "refused while paused");
+    let before = listed();
+    assert!(control.resume());
+    next_wait("resume").await;
+    assert!(listed() > before, "resume ran a cycle");
+
+    control.stop();
+    tokio::time::timeout(Duration::from_secs(20), run)
+        .await
+        .expect("stop ends the watch")
+        .unwrap()
+        .unwrap();
+    assert!(!shutdown.is_stopping(), "the stop stays with the watcher");
 }
