@@ -11,6 +11,7 @@ mod archive;
 mod cameras;
 mod config;
 mod failures;
+mod help;
 mod import;
 mod logs;
 mod misc;
