@@ -113,13 +113,22 @@ pub(super) fn sync_dir(dir: &Path) -> std::io::Result<()> {
     crate::archive::sync_folder(dir)
 }
 
-/// Removes the sources of a recorded batch (`--move`); each failure is
-/// returned with its path, the rest go on. The folders they were in are
-/// synced so the removals last.
-pub(super) fn remove_sources(sources: &[PathBuf]) -> Vec<(PathBuf, String)> {
+/// Removes the sources of a recorded batch (`--move`), each given with its
+/// archived copy; one that is the archive's own file
+/// ([`may_remove_source`](super::guard::may_remove_source)) is kept. Each
+/// failure is returned with its path, the rest go on. The folders they
+/// were in are synced so the removals last.
+pub(super) fn remove_sources(
+    sources: &[(PathBuf, PathBuf)],
+    archive: &Path,
+) -> Vec<(PathBuf, String)> {
     let mut failed = Vec::new();
     let mut dirs = BTreeSet::new();
-    for s in sources {
+    for (s, copy) in sources {
+        if let Err(why) = may_remove(s, copy, archive) {
+            failed.push((s.clone(), why));
+            continue;
+        }
         match fs_err::remove_file(s) {
             Ok(()) => {
                 if let Some(d) = s.parent() {
@@ -141,10 +150,23 @@ pub(super) fn remove_sources(sources: &[PathBuf]) -> Vec<(PathBuf, String)> {
     failed
 }
 
+/// Whether `source` may be removed now that `copy` is archived: the
+/// facts read, then the decision.
+fn may_remove(source: &Path, copy: &Path, archive: &Path) -> Result<(), String> {
+    let facts = super::guard::Facts::read(source, copy, archive)?;
+    super::guard::may_remove_source(&facts)
+}
+
 /// `--move` for a clip archived by an earlier run (an import killed after
 /// recording its batch, or a card read twice): the source is removed only
-/// when the archived copy has its size and hash. Returns why it was kept.
-pub(super) fn remove_if_archived(source: &Path, archived: &Path) -> Result<(), String> {
+/// when it is not the archive's own file and the archived copy has its
+/// size and hash. Returns why it was kept.
+pub(super) fn remove_if_archived(
+    source: &Path,
+    archived: &Path,
+    archive: &Path,
+) -> Result<(), String> {
+    may_remove(source, archived, archive)?;
     let src = super::copy::hash_file(source).map_err(|e| format!("cannot read it: {e}"))?;
     let copy = super::copy::hash_file(archived)
         .map_err(|e| format!("its archived copy cannot be read: {e}"))?;

@@ -54,6 +54,7 @@
 
 mod commit;
 mod copy;
+mod guard;
 mod run;
 mod scan;
 

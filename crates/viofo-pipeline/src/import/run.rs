@@ -172,11 +172,12 @@ impl Importer {
         events: &Events,
         summary: &mut ImportSummary,
     ) -> Result<()> {
+        let archive = self.cfg.archive.clone();
         let outcomes = blocking(move || {
             archived
                 .into_iter()
                 .map(|(src, at)| {
-                    let r = commit::remove_if_archived(&src, &at);
+                    let r = commit::remove_if_archived(&src, &at, &archive);
                     (src, r)
                 })
                 .collect::<Vec<_>>()
@@ -215,6 +216,7 @@ impl Importer {
             max_bytes: self.opts.batch_bytes,
             cx: CommitCx {
                 store: self.store.clone(),
+                archive: self.cfg.archive.clone(),
                 camera_id: self.cfg.camera_id.clone(),
                 move_sources: self.opts.move_sources,
                 events: events.clone(),
@@ -393,6 +395,8 @@ impl Flow {
 #[derive(Clone)]
 struct CommitCx {
     store: viofo_store::Store,
+    /// The archive's folder (a `--move` source must not lie in it).
+    archive: PathBuf,
     camera_id: String,
     move_sources: bool,
     events: Events,
@@ -455,10 +459,15 @@ async fn commit_batch(cx: CommitCx, batch: Vec<(Candidate, Copied)>) -> Result<C
         });
     }
     if cx.move_sources {
-        let sources: Vec<PathBuf> = batch.into_iter().map(|(c, _)| c.path).collect();
+        let pairs: Vec<(PathBuf, PathBuf)> =
+            batch.into_iter().map(|(c, k)| (c.path, k.dest)).collect();
+        let archive = cx.archive.clone();
         let (sources, failed) = blocking(move || {
-            let failed = commit::remove_sources(&sources);
-            (sources, failed)
+            let failed = commit::remove_sources(&pairs, &archive);
+            (
+                pairs.into_iter().map(|(s, _)| s).collect::<Vec<_>>(),
+                failed,
+            )
         })
         .await?;
         for s in sources {

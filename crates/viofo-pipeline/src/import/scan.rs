@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use viofo_client::{Recording, Size};
 
+use super::guard::{FileId, ids_up};
 use crate::{Error, Result};
 
 /// Most files (clips or not) one import looks at; past it the scan stops
@@ -43,6 +44,7 @@ pub(super) fn check_sources(sources: &[PathBuf], archive: &Path) -> Result<Vec<P
         return Err(Error::config("import: no folder given"));
     }
     let archive = std::fs::canonicalize(archive).unwrap_or_else(|_| archive.to_owned());
+    let archive_id = dir_id(&archive);
     let mut out = Vec::with_capacity(sources.len());
     for src in sources {
         match std::fs::metadata(src) {
@@ -67,7 +69,10 @@ pub(super) fn check_sources(sources: &[PathBuf], archive: &Path) -> Result<Vec<P
             Ok(_) => {}
         }
         let canon = std::fs::canonicalize(src).unwrap_or_else(|_| src.clone());
-        if canon.starts_with(&archive) {
+        // By its resolved path, or by a folder above it being the
+        // archive's (the archive bind-mounted elsewhere).
+        let by_id = archive_id.is_some_and(|a| ids_up(&canon).is_ok_and(|ids| ids.contains(&a)));
+        if canon.starts_with(&archive) || by_id {
             return Err(Error::config(format!(
                 "import: {} is inside the archive {}",
                 src.display(),
@@ -83,6 +88,7 @@ pub(super) fn check_sources(sources: &[PathBuf], archive: &Path) -> Result<Vec<P
 /// below it. The archive's own folder is never entered.
 pub(super) fn scan(roots: &[PathBuf], archive: &Path, max_depth: usize) -> Scan {
     let archive = std::fs::canonicalize(archive).unwrap_or_else(|_| archive.to_owned());
+    let archive_id = dir_id(&archive);
     let mut scan = Scan::default();
     let mut seen_dirs = HashSet::new();
     let mut entries = 0usize;
@@ -118,7 +124,7 @@ pub(super) fn scan(roots: &[PathBuf], archive: &Path, max_depth: usize) -> Scan 
                     continue;
                 };
                 if ft.is_dir() {
-                    if path == archive {
+                    if path == archive || archive_id.is_some_and(|a| dir_id(&path) == Some(a)) {
                         scan.skipped
                             .push((path, "the archive itself: not imported".to_owned()));
                     } else if depth >= max_depth {
@@ -162,6 +168,11 @@ pub(super) fn scan(roots: &[PathBuf], archive: &Path, max_depth: usize) -> Scan 
         }
     }
     scan
+}
+
+/// A folder's device and inode, if it can be read.
+fn dir_id(dir: &Path) -> Option<FileId> {
+    std::fs::metadata(dir).ok().as_ref().and_then(FileId::of)
 }
 
 /// A link inside the tree to a file: its size. A dangling link counts as

@@ -10,16 +10,16 @@ use viofo_pipeline::{Grouping, Shutdown, SyncConfig};
 use viofo_sim::{ClipSpec, Folder, Sim, SimConfig};
 use viofo_store::{ClipState, Store, StoreOptions, TrackSource};
 
-const CAMERA: &str = "card-camera";
+pub(super) const CAMERA: &str = "card-camera";
 
-struct Setup {
-    dir: tempfile::TempDir,
-    store: Store,
-    archive: PathBuf,
+pub(super) struct Setup {
+    pub(super) dir: tempfile::TempDir,
+    pub(super) store: Store,
+    pub(super) archive: PathBuf,
 }
 
 impl Setup {
-    async fn new() -> Setup {
+    pub(super) async fn new() -> Setup {
         let dir = tempfile::tempdir().unwrap();
         let archive = dir.path().join("archive");
         std::fs::create_dir(&archive).unwrap();
@@ -33,14 +33,14 @@ impl Setup {
         }
     }
 
-    fn config(&self) -> SyncConfig {
+    pub(super) fn config(&self) -> SyncConfig {
         let mut cfg = SyncConfig::new(CAMERA, &self.archive);
         // The machine's own disk use must not decide a test.
         cfg.max_used_disk = None;
         cfg
     }
 
-    async fn import(
+    pub(super) async fn import(
         &self,
         cfg: SyncConfig,
         opts: ImportOptions,
@@ -64,7 +64,7 @@ impl Setup {
 /// A simulated camera's clips written out as a card: `DCIM/Movie`,
 /// `DCIM/Movie/Parking`, `DCIM/Movie/RO`. Returns the card root and each
 /// clip's (name, folder, bytes).
-async fn card(root: &Path, spec: ClipSpec) -> Vec<(String, Folder, Vec<u8>)> {
+pub(super) async fn card(root: &Path, spec: ClipSpec) -> Vec<(String, Folder, Vec<u8>)> {
     let sim = Sim::start(SimConfig::default().with_clips(spec))
         .await
         .unwrap();

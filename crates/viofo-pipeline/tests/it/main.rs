@@ -8,6 +8,7 @@ mod deletes;
 mod faults;
 mod identity;
 mod import;
+mod import_move;
 mod journey_outputs;
 mod journeys;
 mod places;

@@ -15,6 +15,7 @@ mod cutlisting;
 mod diskfull;
 mod growing;
 mod hostile;
+mod importmove;
 mod locked;
 mod locking;
 mod namereuse;
@@ -51,6 +52,7 @@ where
 fn main() -> ExitCode {
     let args = Arguments::from_args();
     let tmpfs = diskfull::probe_tmpfs();
+    let bind = importmove::probe_bind();
     let trials = vec![
         scenario("crash::crash_anywhere", crash::crash_anywhere),
         scenario("network::network_faults", network::network_faults),
@@ -81,6 +83,11 @@ fn main() -> ExitCode {
             "twoprocs::two_processes_one_archive",
             twoprocs::two_processes_one_archive,
         ),
+        scenario(
+            "importmove::bind_mounted_archive",
+            importmove::bind_mounted_archive,
+        )
+        .with_ignored_flag(bind.is_err()),
     ];
     if let Err(why) = &tmpfs
         && !args.list
@@ -93,6 +100,13 @@ fn main() -> ExitCode {
                 "SKIPPED: {test} (reported as ignored): needs {what} and cannot mount one here: {why}"
             ));
         }
+    }
+    if let Err(why) = &bind
+        && !args.list
+    {
+        note(&format!(
+            "SKIPPED: importmove::bind_mounted_archive (reported as ignored): needs mount --bind and cannot here: {why}"
+        ));
     }
     libtest_mimic::run(&args, trials).exit_code()
 }
