@@ -35,10 +35,13 @@ pub(crate) fn classify(e: &anyhow::Error) -> Exit {
         if let Some(p) = cause.downcast_ref::<viofo_pipeline::Error>() {
             return exit_for_pipeline(p);
         }
-        if let Some(s) = cause.downcast_ref::<viofo_store::Error>()
-            && (s.is_network_fs() || s.is_inside_recordings())
-        {
-            return Exit::Config;
+        if let Some(s) = cause.downcast_ref::<viofo_store::Error>() {
+            if s.is_network_fs() || s.is_inside_recordings() {
+                return Exit::Config;
+            }
+            if s.is_disk_full() {
+                return Exit::DiskFull;
+            }
         }
         if let Some(c) = cause.downcast_ref::<viofo_client::Error>() {
             if c.is_offline() {

@@ -146,12 +146,15 @@ impl Error {
     }
 
     /// The archive's disk is full, or fuller than the configured guard, or
-    /// the next clip would take the archive over its quota.
+    /// the next clip would take the archive over its quota; or the disk
+    /// holding the state database is full (then [`is_store`](Self::is_store)
+    /// too).
     pub fn is_disk_full(&self) -> bool {
-        matches!(
-            self.kind,
-            ErrorKind::DiskFull(_) | ErrorKind::DiskGuard { .. } | ErrorKind::Quota { .. }
-        )
+        match &self.kind {
+            ErrorKind::DiskFull(_) | ErrorKind::DiskGuard { .. } | ErrorKind::Quota { .. } => true,
+            ErrorKind::Store(e) => e.is_disk_full(),
+            _ => false,
+        }
     }
 
     /// The cycle stopped because shutdown was requested.

@@ -58,6 +58,11 @@ pub(crate) enum ErrorKind {
     #[error("state database: {0}")]
     Database(Arc<sqlx::Error>),
     #[error(
+        "the disk holding the state database is full ({0}); the write was not applied. \
+         Free space there and run again"
+    )]
+    Full(Arc<sqlx::Error>),
+    #[error(
         "state database stayed locked by another process for {waited:?}; the write was not \
          applied (is a second viofosync running on the same state database?)"
     )]
@@ -105,6 +110,9 @@ impl Error {
     }
 
     pub(crate) fn db(e: sqlx::Error) -> Self {
+        if is_sqlite_full(&e) {
+            return Self::new(ErrorKind::Full(Arc::new(e)));
+        }
         Self::new(ErrorKind::Database(Arc::new(e)))
     }
 
@@ -129,6 +137,13 @@ impl Error {
     /// Nothing of the failed write was applied; it is safe to retry later.
     pub fn is_busy(&self) -> bool {
         matches!(*self.kind, ErrorKind::Busy { .. })
+    }
+
+    /// The disk holding the state database is full (SQLite could not
+    /// grow it): nothing of the failed write was applied; writes go on
+    /// once space is freed.
+    pub fn is_disk_full(&self) -> bool {
+        matches!(*self.kind, ErrorKind::Full(_))
     }
 
     /// The store was closed (or its writer stopped) before the command ran.
@@ -224,4 +239,20 @@ pub(crate) fn is_sqlite_busy(e: &sqlx::Error) -> bool {
         Ok(c) => matches!(c & 0xff, 5 | 6),
         Err(_) => false,
     }
+}
+
+/// After this SQLite error, SQLite may have rolled the whole transaction
+/// back on its own: a full disk, an I/O error, no memory.
+pub(crate) fn ends_transaction(e: &sqlx::Error) -> bool {
+    sqlite_code(e).is_some_and(|c| matches!(c & 0xff, 7 | 10 | 13))
+}
+
+/// Is this SQLite error a full database or disk (SQLITE_FULL)?
+pub(crate) fn is_sqlite_full(e: &sqlx::Error) -> bool {
+    sqlite_code(e).is_some_and(|c| c & 0xff == 13)
+}
+
+/// The SQLite result code of a database error.
+fn sqlite_code(e: &sqlx::Error) -> Option<i64> {
+    e.as_database_error()?.code()?.parse().ok()
 }

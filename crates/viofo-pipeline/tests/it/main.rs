@@ -14,5 +14,6 @@ mod journeys;
 mod places;
 mod policies;
 mod shared;
+mod store_full;
 mod triage;
 mod watch;

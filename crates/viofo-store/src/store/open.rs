@@ -64,6 +64,11 @@ pub struct StoreOptions {
     /// Injected shutdown: when cancelled, the writer takes no new commands,
     /// commits what is queued, and stops.
     pub shutdown: Option<CancellationToken>,
+    /// Most pages the database may hold (SQLite `max_page_count`, never
+    /// below its size when opened): past it a write fails as on a full
+    /// disk. For tests of a full disk; default none.
+    #[doc(hidden)]
+    pub max_page_count: Option<u32>,
 }
 
 impl Default for StoreOptions {
@@ -79,6 +84,7 @@ impl Default for StoreOptions {
             read_connections: 4,
             max_queued_timings: 262_144,
             shutdown: None,
+            max_page_count: None,
         }
     }
 }
@@ -165,6 +171,12 @@ impl Store {
         };
 
         let recovery = recover(&mut conn).await.map_err(open_err)?;
+        if let Some(n) = opts.max_page_count {
+            sqlx::query(&format!("PRAGMA max_page_count = {n}"))
+                .execute(&mut conn)
+                .await
+                .map_err(open_err)?;
+        }
         if recovery.returned_to_pending > 0 || recovery.unfinished_tails > 0 {
             tracing::info!(
                 returned_to_pending = recovery.returned_to_pending,

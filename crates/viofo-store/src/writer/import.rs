@@ -32,8 +32,13 @@ pub(crate) struct ImportRow {
 pub(super) async fn record(c: &mut SqliteConnection, input: &ImportInput) -> OpResult<Out> {
     sqlx::query("SAVEPOINT import").execute(&mut *c).await?;
     let r = record_all(c, input).await;
-    if r.is_err() {
-        sqlx::query("ROLLBACK TO import").execute(&mut *c).await?;
+    match r {
+        // The whole transaction goes (SQLite may have ended it already).
+        Err(OpErr::Abort(e)) => return Err(OpErr::Abort(e)),
+        Err(_) => {
+            sqlx::query("ROLLBACK TO import").execute(&mut *c).await?;
+        }
+        Ok(_) => {}
     }
     sqlx::query("RELEASE import").execute(&mut *c).await?;
     r

@@ -17,11 +17,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use sqlx::{Connection, SqliteConnection};
+use sqlx::{Connection, Sqlite, SqliteConnection, TransactionManager as _};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use crate::error::{Error, ErrorKind, Result, is_sqlite_busy};
+use crate::error::{Error, ErrorKind, Result, ends_transaction, is_sqlite_busy};
 use crate::types::Stage;
 
 pub(crate) use import::{ImportInput, ImportRow};
@@ -58,7 +58,10 @@ async fn cancelled(tok: &Option<CancellationToken>) {
 }
 
 enum OpErr {
-    /// Abort the whole transaction (lock conflict) and retry the batch.
+    /// Abort the whole transaction and retry the batch: a lock conflict,
+    /// or an error after which SQLite may have rolled the transaction back
+    /// itself (a full disk, an I/O error, no memory), so nothing else of
+    /// the batch may run outside it.
     Abort(sqlx::Error),
     /// This command fails; the others in the batch go on.
     Refuse(Error),
@@ -66,7 +69,7 @@ enum OpErr {
 
 impl From<sqlx::Error> for OpErr {
     fn from(e: sqlx::Error) -> Self {
-        if is_sqlite_busy(&e) {
+        if is_sqlite_busy(&e) || ends_transaction(&e) {
             OpErr::Abort(e)
         } else {
             OpErr::Refuse(Error::db(e))
@@ -216,7 +219,11 @@ impl Writer {
         let mut delay = Duration::from_millis(5);
         let mut other_failures = 0u32;
         loop {
-            match self.try_batch(ops, keep, detached).await {
+            let tried = self.try_batch(ops, keep, detached).await;
+            if tried.is_err() {
+                self.leave_transaction().await;
+            }
+            match tried {
                 Ok(outs) => return Ok(outs),
                 Err(e) if is_sqlite_busy(&e) => {
                     let waited = start.elapsed();
@@ -235,6 +242,30 @@ impl Writer {
             }
             tokio::time::sleep(delay).await;
             delay = (delay * 2).min(Duration::from_millis(500));
+        }
+    }
+
+    /// After a failed batch, makes sure the connection is in no
+    /// transaction, so the next batch can begin one. When SQLite ended
+    /// the transaction itself (a full disk), the rollback of the dropped
+    /// transaction failed ("no transaction is active") and sqlx still
+    /// counts it open, refusing every later `BEGIN`: a transaction is
+    /// opened for that count's `ROLLBACK` to close.
+    async fn leave_transaction(&mut self) {
+        // The dropped transaction's rollback is queued: wait for it.
+        if let Err(e) = self.conn.ping().await {
+            tracing::warn!(error = %e, "state database writer connection");
+            return;
+        }
+        if !self.conn.is_in_transaction() {
+            return;
+        }
+        // Fails harmlessly if SQLite is still in the transaction.
+        let _ = sqlx::query("BEGIN").execute(&mut self.conn).await;
+        if let Err(e) =
+            <Sqlite as sqlx::Database>::TransactionManager::rollback(&mut self.conn).await
+        {
+            tracing::warn!(error = %e, "rolling back a failed state write batch");
         }
     }
 
@@ -257,10 +288,16 @@ impl Writer {
             } else if let Op::Reconcile(input) = op {
                 sqlx::query("SAVEPOINT reconcile").execute(&mut *tx).await?;
                 let r = reconcile(&mut tx, input).await;
-                if r.is_err() {
-                    sqlx::query("ROLLBACK TO reconcile")
-                        .execute(&mut *tx)
-                        .await?;
+                match r {
+                    // The whole transaction goes (SQLite may have ended it
+                    // already).
+                    Err(OpErr::Abort(e)) => return Err(e),
+                    Err(_) => {
+                        sqlx::query("ROLLBACK TO reconcile")
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    Ok(_) => {}
                 }
                 sqlx::query("RELEASE reconcile").execute(&mut *tx).await?;
                 r.map(Out::Reconcile)

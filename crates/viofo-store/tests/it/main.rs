@@ -6,6 +6,7 @@ mod concurrency;
 mod copy;
 mod cycles;
 mod deferral;
+mod full;
 mod import;
 mod journeys;
 mod legacy;
