@@ -184,9 +184,18 @@ pub(crate) async fn status_json(l: &Loaded, only: Option<&str>) -> Result<Exit> 
         .and_then(|c| c.settings.archive.clone())
         .or_else(|| l.settings.archive.clone())
         .unwrap_or_default();
+    // The id the watch keys its sticky errors by (its address when none
+    // is configured).
+    let sticky =
+        t.id.clone()
+            .or_else(|| t.config.as_ref().and_then(|c| c.settings.address.clone()));
+    let sticky = match &sticky {
+        Some(id) => StickyFile::for_camera(&db, id),
+        None => StickyFile::beside(&db),
+    };
     let model = StatusModel::new(
         StatusConfig::new(t.id.clone().unwrap_or_default(), archive),
-        StickyFile::beside(&db).read_only(),
+        sticky.read_only(),
     );
     let mut code = Exit::Success;
     if let Some((c, address)) = t

@@ -102,7 +102,7 @@ pub(crate) fn after_watch(progress: &Progress, l: &Loaded) -> Exit {
 pub(crate) fn status_model(l: &Loaded, camera_id: &str) -> Result<StatusModel> {
     Ok(StatusModel::new(
         StatusConfig::new(camera_id, archive(l)?),
-        StickyFile::beside(&state_db(l)?),
+        StickyFile::for_camera(&state_db(l)?, camera_id),
     ))
 }
 

@@ -1,7 +1,7 @@
 //! Sticky errors: conditions that stay on the status until they clear (never
 //! overwritten by the next quiet cycle), and where they are kept across
-//! restarts ([`StickyStore`]; [`StickyFile`] is a JSON file beside the
-//! state database).
+//! restarts ([`StickyStore`]; [`StickyFile`] is a JSON file per camera
+//! beside the state database).
 
 use std::path::{Path, PathBuf};
 
@@ -125,6 +125,26 @@ impl StickyFile {
         Self::at(db.with_file_name(format!("{stem}.status.json")))
     }
 
+    /// `<dir>/<stem>.<camera>.status.json` beside the state database `db`:
+    /// one camera's file, so cameras sharing a state database keep their
+    /// errors apart (and their writes never meet). A camera id's bytes
+    /// other than letters, digits, `-` and `_` are written `%XX`, so two
+    /// ids never share a file and none names a path.
+    pub fn for_camera(db: &Path, camera_id: &str) -> Self {
+        let stem = db
+            .file_stem()
+            .map_or_else(|| "viofosync".into(), |s| s.to_string_lossy().into_owned());
+        let mut id = String::with_capacity(camera_id.len());
+        for b in camera_id.bytes() {
+            if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' {
+                id.push(char::from(b));
+            } else {
+                id.push_str(&format!("%{b:02X}"));
+            }
+        }
+        Self::at(db.with_file_name(format!("{stem}.{id}.status.json")))
+    }
+
     /// The file.
     pub fn path(&self) -> &Path {
         &self.path
@@ -202,6 +222,39 @@ mod tests {
         );
         f.save(&[]).unwrap();
         assert!(f.load().unwrap().is_empty());
+    }
+
+    #[test]
+    fn cameras_sharing_a_database_keep_their_errors_apart() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("viofosync.db");
+        let err = |kind, message: &str| StickyError {
+            kind,
+            message: message.into(),
+            since: "2026-01-01T00:00:00Z".into(),
+        };
+        let front = StickyFile::for_camera(&db, "front");
+        let rear = StickyFile::for_camera(&db, "rear");
+        assert_ne!(front.path(), rear.path());
+        let f = err(StickyKind::DiskFull, "front's disk is full");
+        let r = err(StickyKind::ArchiveUnwritable, "rear's archive is read-only");
+        front.save(std::slice::from_ref(&f)).unwrap();
+        rear.save(std::slice::from_ref(&r)).unwrap();
+        // Both persisted, each its own (as a restart loads them).
+        assert_eq!(
+            StickyFile::for_camera(&db, "front").load().unwrap(),
+            vec![f]
+        );
+        assert_eq!(StickyFile::for_camera(&db, "rear").load().unwrap(), vec![r]);
+        // Ids that differ only in characters a file name cannot hold do
+        // not share a file, and none leaves the folder.
+        let odd = ["a.b", "a_b", "a%2Eb", "../x", "a/b", "192.168.1.254"];
+        let mut paths = std::collections::HashSet::new();
+        for id in odd {
+            let p = StickyFile::for_camera(&db, id).path().to_owned();
+            assert_eq!(p.parent(), Some(dir.path()), "{id}: {}", p.display());
+            assert!(paths.insert(p), "{id} shares a file");
+        }
     }
 
     #[test]
