@@ -19,12 +19,49 @@ fn lost(e: &io::Error) {
     }
 }
 
-/// Writes to stdout; see the module's doc.
+/// Text fit for a terminal: each control character (ESC, CR, BEL, DEL,
+/// the C1 range ...) is written escaped (`\u{1b}`), so a firmware string,
+/// clip name, path or error text from a camera or a card cannot move the
+/// cursor, retitle the window or hide what was printed. Newlines and tabs
+/// stay. Every report and error line passes through it ([`write_out`],
+/// [`write_err`]); JSON output never holds a raw control character.
+pub(crate) fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| c.is_control() && c != '\n' && c != '\t';
+    if !text.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// The text of `args`, [`printable`].
+fn printable_args(args: fmt::Arguments<'_>) -> String {
+    match args.as_str() {
+        Some(s) => printable(s).into_owned(),
+        None => {
+            let text = args.to_string();
+            match printable(&text) {
+                std::borrow::Cow::Borrowed(_) => text,
+                std::borrow::Cow::Owned(o) => o,
+            }
+        }
+    }
+}
+
+/// Writes to stdout ([`printable`]); see the module's doc.
 pub(crate) fn write_out(args: fmt::Arguments<'_>) {
     if GONE.load(Ordering::Relaxed) {
         return;
     }
-    if let Err(e) = io::stdout().lock().write_fmt(args) {
+    let text = printable_args(args);
+    if let Err(e) = io::stdout().lock().write_all(text.as_bytes()) {
         lost(&e);
     }
 }
@@ -42,7 +79,8 @@ pub(crate) fn flush_out() {
 /// Writes to stderr, ignoring a closed or failing stderr (there is nowhere
 /// left to say so).
 pub(crate) fn write_err(args: fmt::Arguments<'_>) {
-    let _ = io::stderr().lock().write_fmt(args);
+    let text = printable_args(args);
+    let _ = io::stderr().lock().write_all(text.as_bytes());
 }
 
 /// Whether writing to stdout failed for a reason other than the reader
@@ -96,3 +134,27 @@ macro_rules! errln {
 }
 
 pub(crate) use {errln, out, outln};
+
+#[cfg(test)]
+mod tests {
+    use super::printable;
+
+    #[test]
+    fn control_characters_are_escaped_newlines_and_tabs_kept() {
+        let cases = [
+            ("V1.0 firmware", "V1.0 firmware"),
+            ("a\tb\nc", "a\tb\nc"),
+            ("V1\u{1b}[2J", "V1\\u{1b}[2J"),
+            ("t\u{1b}]0;x\u{7}\r!", "t\\u{1b}]0;x\\u{7}\\r!"),
+            ("c1\u{9b}31m del\u{7f}", "c1\\u{9b}31m del\\u{7f}"),
+        ];
+        for (raw, want) in cases {
+            let got = printable(raw);
+            assert_eq!(got, want, "{raw:?}");
+            assert!(
+                !got.chars()
+                    .any(|c| c.is_control() && c != '\n' && c != '\t')
+            );
+        }
+    }
+}

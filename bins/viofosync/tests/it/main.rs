@@ -10,6 +10,7 @@ mod addresses;
 mod archive;
 mod cameras;
 mod config;
+mod escapes;
 mod failures;
 mod help;
 mod import;
