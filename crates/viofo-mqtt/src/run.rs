@@ -23,8 +23,13 @@ const QUEUE: usize = 64;
 /// How long a clean stop waits to say `offline` before it drops the
 /// connection (the broker's last will says it otherwise).
 const GOODBYE: Duration = Duration::from_secs(1);
-/// Largest command accepted from the broker.
-const MAX_INCOMING: usize = 16 * 1024;
+/// Largest packet taken from the broker. The client drops the connection
+/// on a bigger one, so it is well above any command: a stray big message
+/// on the command topic is read and ignored, not a reconnect loop (and a
+/// retained one is cleared at each connection, see [`Publisher::announce`]).
+const MAX_INCOMING: usize = 1024 * 1024;
+/// Longest command payload acted on (an action's name is a few bytes).
+const MAX_COMMAND: usize = 64;
 
 /// Runs the MQTT surface for the camera of `status` until `shutdown`
 /// completes: connects to the broker (retrying with back-off while it is
@@ -164,6 +169,14 @@ async fn drive(
                     return;
                 }
             }
+            // A retained command is an old one (a retained `pause` would
+            // pause every start): never acted on.
+            Ok(Event::Incoming(Packet::Publish(p))) if p.topic == command_topic && p.retain => {
+                tracing::info!(
+                    bytes = p.payload.len(),
+                    "MQTT command ignored: a retained message (commands are never retained)"
+                );
+            }
             Ok(Event::Incoming(Packet::Publish(p))) if p.topic == command_topic => {
                 if tx.send(Link::Command(p.payload)).await.is_err() {
                     return;
@@ -193,6 +206,13 @@ async fn drive(
 
 /// A button press: the payload names an [`Action`].
 fn command(payload: &[u8], actions: &impl ActionHandler) {
+    if payload.len() > MAX_COMMAND {
+        tracing::warn!(
+            bytes = payload.len(),
+            "MQTT command ignored: longer than any action name"
+        );
+        return;
+    }
     let name = std::str::from_utf8(payload).unwrap_or("").trim();
     let Some(action) = Action::from_path(name) else {
         tracing::warn!(
@@ -270,10 +290,14 @@ impl Publisher {
         }
     }
 
-    /// Subscribes to commands, publishes every discovery message and then
-    /// `online`.
+    /// Clears any retained message on the command topic (a command is
+    /// never retained; one left there would come back at every
+    /// connection), subscribes to commands, publishes every discovery
+    /// message and then `online`.
     fn announce(&self, snapshot: &StatusSnapshot) -> Result<(), rumqttc::ClientError> {
         if self.sync_due {
+            self.client
+                .try_publish(&self.topics.command, QoS::AtLeastOnce, true, Vec::new())?;
             self.client
                 .try_subscribe(&self.topics.command, QoS::AtLeastOnce)?;
         }

@@ -138,6 +138,8 @@ impl Watcher {
     pub(crate) fn new(port: u16, name: &str, filters: &[&str]) -> Self {
         let mut opts = MqttOptions::new(format!("test-{name}"), "127.0.0.1", port);
         opts.set_keep_alive(Duration::from_secs(5));
+        // Room for the big messages a test sends and receives.
+        opts.set_max_packet_size(1 << 20, 1 << 20);
         let (client, mut el) = AsyncClient::new(opts, 64);
         let (tx, rx) = mpsc::unbounded_channel();
         let filters: Vec<String> = filters.iter().map(|f| (*f).to_owned()).collect();
@@ -188,6 +190,23 @@ impl Watcher {
     /// Forgets what was received so far.
     pub(crate) fn drain(&mut self) {
         while self.rx.try_recv().is_ok() {}
+    }
+
+    /// Publishes `payload` retained: the broker hands it to every later
+    /// subscriber.
+    pub(crate) fn publish_retained(&self, topic: &str, payload: Vec<u8>) {
+        self.client
+            .try_publish(topic, QoS::AtLeastOnce, true, payload)
+            .expect("test publish");
+    }
+
+    /// Everything received and not yet taken.
+    pub(crate) fn received(&mut self) -> Vec<Msg> {
+        let mut out = Vec::new();
+        while let Ok(m) = self.rx.try_recv() {
+            out.push(m);
+        }
+        out
     }
 
     pub(crate) fn publish(&self, topic: &str, payload: &str) {

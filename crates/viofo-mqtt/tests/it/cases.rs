@@ -247,6 +247,62 @@ pub(crate) async fn a_button_press_delivers_the_action() {
     task.stop().await;
 }
 
+/// The next action within 10 s.
+async fn next_action(asked: &mut mpsc::Receiver<Action>) -> Option<Action> {
+    tokio::time::timeout(Duration::from_secs(10), asked.recv())
+        .await
+        .expect("an action within 10 s")
+}
+
+/// A retained command is an old one: never acted on at start (a retained
+/// `pause` would pause every restart), and one too big for the client
+/// (300 KB) neither takes the connection down in a loop nor shows the
+/// device offline; commands sent afterwards are taken.
+pub(crate) async fn retained_and_huge_commands_are_ignored() {
+    let broker = Broker::start(&mosquitto().unwrap()).await;
+    let status = model();
+    let mut w = Watcher::new(broker.port, "retained", &[AVAILABILITY, COMMAND]);
+    w.publish_retained(COMMAND, b"pause".to_vec());
+    // The broker holds it before the task starts.
+    w.expect("the retained pause", |m| {
+        m.topic == COMMAND && m.payload == "pause"
+    })
+    .await;
+    let (actions, mut asked) = mpsc::channel(4);
+    let task = Task::spawn(config(&broker.url()), &status, actions);
+    w.expect("online", |m| m.payload == "online").await;
+    w.publish(COMMAND, "sync-now");
+    assert_eq!(
+        next_action(&mut asked).await,
+        Some(Action::SyncNow),
+        "the retained pause was acted on"
+    );
+    task.stop().await;
+
+    w.publish_retained(COMMAND, vec![b'x'; 300_000]);
+    w.expect("the retained 300 KB", |m| {
+        m.topic == COMMAND && m.payload.len() == 300_000
+    })
+    .await;
+    let (actions, mut asked) = mpsc::channel(4);
+    let task = Task::spawn(config(&broker.url()), &status, actions);
+    w.expect("online again", |m| m.payload == "online").await;
+    for (cmd, want) in [
+        ("resume", Action::Resume),
+        ("retry-failed", Action::RetryFailed),
+    ] {
+        w.publish(COMMAND, cmd);
+        assert_eq!(next_action(&mut asked).await, Some(want));
+    }
+    let offline: Vec<_> = w
+        .received()
+        .into_iter()
+        .filter(|m| m.topic == AVAILABILITY && m.payload == "offline")
+        .collect();
+    assert!(offline.is_empty(), "the device went offline: {offline:?}");
+    task.stop().await;
+}
+
 pub(crate) async fn recovers_after_the_broker_restarts() {
     let mut broker = Broker::start(&mosquitto().unwrap()).await;
     let status = model();

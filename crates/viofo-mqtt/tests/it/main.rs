@@ -36,6 +36,9 @@ fn main() -> ExitCode {
         needs("broker::a_button_press_delivers_the_action", || {
             cases::on_runtime(cases::a_button_press_delivers_the_action())
         }),
+        needs("broker::retained_and_huge_commands_are_ignored", || {
+            cases::on_runtime(cases::retained_and_huge_commands_are_ignored())
+        }),
         needs("broker::recovers_after_the_broker_restarts", || {
             cases::on_runtime(cases::recovers_after_the_broker_restarts())
         }),
