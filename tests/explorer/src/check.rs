@@ -204,7 +204,7 @@ async fn check_archive(
         match now.get(&path) {
             Some((h, _)) if *h == seen.hash => {}
             Some((h, size)) => {
-                if !pruned {
+                if !pruned && !w.model.is_later_version(&seen.hash, h) {
                     v(
                         out,
                         Invariant::ArchivedChanged,
@@ -218,6 +218,11 @@ async fn check_archive(
                     );
                 }
                 w.model.archive.remove(&path);
+                if w.model.is_later_version(&seen.hash, h) {
+                    w.model
+                        .archive
+                        .insert(path.clone(), crate::model::Seen { hash: *h, step });
+                }
             }
             None => {
                 if !pruned {

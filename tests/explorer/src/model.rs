@@ -68,8 +68,8 @@ pub struct Seen {
 pub struct Model {
     /// Every recording ever made, in order.
     pub recs: Vec<Recording>,
-    /// Version hash → recording index.
-    by_hash: HashMap<Hash, usize>,
+    /// Version hash → recording index and version.
+    by_hash: HashMap<Hash, (usize, usize)>,
     /// The camera clock: the next recording's start time.
     pub clock: PrimitiveDateTime,
     /// The next sequence number in a name.
@@ -110,7 +110,7 @@ impl Model {
 
     /// Adds a recording now on its card.
     pub fn record(&mut self, device: Device, name: &str, hash: Hash, size: u64, step: usize) {
-        self.by_hash.insert(hash, self.recs.len());
+        self.by_hash.insert(hash, (self.recs.len(), 0));
         self.recs.push(Recording {
             device,
             name: name.to_owned(),
@@ -130,8 +130,8 @@ impl Model {
 
     /// A recording's new version (it grew on the card).
     pub fn new_version(&mut self, i: usize, hash: Hash, size: u64) {
-        self.by_hash.insert(hash, i);
         if let Some(r) = self.recs.get_mut(i) {
+            self.by_hash.insert(hash, (i, r.versions.len()));
             r.versions.push((hash, size));
         }
     }
@@ -145,7 +145,17 @@ impl Model {
 
     /// The recording (and which version) some bytes are, if any.
     pub fn whose(&self, hash: &Hash) -> Option<&Recording> {
-        self.by_hash.get(hash).and_then(|&i| self.recs.get(i))
+        self.by_hash.get(hash).and_then(|&(i, _)| self.recs.get(i))
+    }
+
+    /// Whether `new` is a later version of the recording `old` is (the
+    /// clip grew on the camera after it was archived: the archive may take
+    /// its final bytes).
+    pub fn is_later_version(&self, old: &Hash, new: &Hash) -> bool {
+        match (self.by_hash.get(old), self.by_hash.get(new)) {
+            (Some(&(a, va)), Some(&(b, vb))) => a == b && vb > va,
+            _ => false,
+        }
     }
 
     /// The camera's recordings on its card now.
@@ -161,7 +171,7 @@ impl Model {
         match self
             .by_hash
             .get(hash)
-            .and_then(|&i| self.recs.get(i).map(|r| (i, r)))
+            .and_then(|&(i, _)| self.recs.get(i).map(|r| (i, r)))
         {
             Some((i, r)) => format!(
                 "recording r{i} ({}{}, recorded at step {})",
