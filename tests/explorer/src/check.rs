@@ -102,8 +102,8 @@ pub async fn check(w: &mut World, step: &Step, ran: &Ran) -> Vec<Violation> {
         .map(|(p, h, s)| (p.clone(), (*h, *s)))
         .collect();
     let held: BTreeSet<Hash> = files.iter().map(|(_, h, _)| *h).collect();
-    check_deletes(w, &held, &mut out);
     check_archive(w, &now, &mut out).await;
+    check_deletes(w, &held, &mut out).await;
     check_store(w, &mut out).await;
     check_events(w, step, ran, &mut out);
     out
@@ -112,7 +112,7 @@ pub async fn check(w: &mut World, step: &Step, ran: &Ran) -> Vec<Violation> {
 /// Every delete the camera saw: the clip's exact bytes are in the archive
 /// (or were, until retention removed them). The other camera is never
 /// touched.
-fn check_deletes(w: &mut World, held: &BTreeSet<Hash>, out: &mut Vec<Violation>) {
+async fn check_deletes(w: &mut World, held: &BTreeSet<Hash>, out: &mut Vec<Violation>) {
     let deleted = w.rig.sim.deleted_clips();
     for d in deleted.iter().skip(w.model.deletes_seen) {
         let Some(i) = w.model.on_card(Device::Camera, &d.name) else {
@@ -141,6 +141,16 @@ fn check_deletes(w: &mut World, held: &BTreeSet<Hash>, out: &mut Vec<Violation>)
                     d.name, d.size
                 ),
             );
+        }
+        // Downloaded, deleted and pruned within one step: the store's row
+        // says pruned.
+        let pruned_now = !held.contains(&hash)
+            && matches!(
+                w.rig.store.get_by_name(CAMERA, &d.name).await,
+                Ok(Some(row)) if row.state == ClipState::Pruned && row.size == d.size
+            );
+        if pruned_now {
+            w.model.pruned_hashes.insert(hash);
         }
         if !held.contains(&hash) && !w.model.pruned_hashes.contains(&hash) {
             v(
@@ -201,6 +211,11 @@ async fn check_archive(
         .collect();
     for (path, seen) in before {
         let pruned = w.model.pruned_paths.contains(&path) || row_pruned(w, &path).await;
+        if pruned && !now.contains_key(&path) {
+            // Retention removed it (an import's retention reports no event;
+            // the store's row says pruned): its bytes may go.
+            w.model.pruned_hashes.insert(seen.hash);
+        }
         match now.get(&path) {
             Some((h, _)) if *h == seen.hash => {}
             Some((h, size)) => {

@@ -38,26 +38,40 @@ pub use world::World;
 /// The kinds the CI test generates: every kind whose failures are fixed on
 /// main. A kind that finds a failure whose fix has not landed yet is left
 /// out here, with the failure named, and put back when the fix lands (see
-/// docs/RELIABILITY.md, "The whole-system explorer").
+/// docs/RELIABILITY.md, "The whole-system explorer"). Left out today
+/// (`viofo-explorer --seeds 0..40 --kinds ...` finds each within a few
+/// seeds):
+///
+/// - [`Kind::Format`]: after a format with the clock reset, a recording
+///   under an archived name and another size is downloaded over the
+///   archived file (issue 18 case 1: `archived-changed`); under an archived
+///   name with the same size it is taken for the archived clip and deleted
+///   from the camera unarchived (`deleted-unarchived`).
+/// - [`Kind::SecondDevice`]: another camera at the fallback address, before
+///   the store knows enough of this one, is synced into this camera's
+///   archive, over its files, and its clips are deleted (`foreign-bytes`,
+///   `lost`).
+/// - [`Kind::DryRun`]: with `delete_archived`, the real run deletes clips
+///   archived earlier that the dry run's plan does not name
+///   (`dry-run-differs`).
+/// - [`Kind::TwoProcesses`]: two processes (two state databases) on one
+///   archive: one downloads a grown clip over the file the other's store
+///   records at its old size (`store-disagrees`).
 pub const CI_KINDS: &[Kind] = &[
     Kind::Record,
     Kind::Grow,
     Kind::Lock,
     Kind::Unlock,
     Kind::LoopOverwrite,
-    Kind::Format,
     Kind::Fault,
     Kind::IgnoreRange,
     Kind::CutListing,
-    Kind::SecondDevice,
     Kind::Firmware,
     Kind::Sync,
     Kind::Watch,
     Kind::Import,
     Kind::ImportMove,
     Kind::ImportArchiveView,
-    Kind::DryRun,
-    Kind::TwoProcesses,
     Kind::Places,
     Kind::Quota,
     Kind::Channels,
