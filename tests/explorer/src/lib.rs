@@ -31,7 +31,9 @@ pub mod step;
 pub mod world;
 
 pub use check::{Invariant, Violation};
-pub use run::{Failure, Plan, SeedRun, Verdict, run_generated, run_seed, run_steps, shrink};
+pub use run::{
+    Failure, Plan, SeedRun, Verdict, run_generated, run_labelled, run_seed, run_steps, shrink,
+};
 pub use step::{ALL_KINDS, Kind, LinkFault, Step, generate};
 pub use world::World;
 

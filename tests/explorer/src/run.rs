@@ -35,6 +35,13 @@ impl Verdict {
 /// Runs `steps` on a fresh world (its own current-thread runtime), checking
 /// the invariants after each; stops at the first step that breaks one.
 pub fn run_steps(steps: &[Step]) -> Verdict {
+    let labels: Vec<usize> = (0..steps.len()).collect();
+    run_labelled(steps, &labels)
+}
+
+/// [`run_steps`], the violations naming each step by its label (its index
+/// among the seed's generated steps, as the trace shows it).
+pub fn run_labelled(steps: &[Step], labels: &[usize]) -> Verdict {
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -55,8 +62,8 @@ pub fn run_steps(steps: &[Step]) -> Verdict {
             let mut w = World::start().await;
             let mut verdict = Verdict::Pass;
             for (i, step) in steps.iter().enumerate() {
-                w.step = i;
-                let ran = w.apply(step).await;
+                w.step = labels.get(i).copied().unwrap_or(i);
+                let ran = Box::pin(w.apply(step)).await;
                 let violations = check(&mut w, step, &ran).await;
                 if !violations.is_empty() {
                     verdict = Verdict::Fail { at: i, violations };
@@ -182,7 +189,7 @@ pub fn run_generated(
 ) -> SeedRun {
     let kept: Vec<usize> = keep.unwrap_or_else(|| (0..steps.len()).collect());
     let chosen = select(&steps, &kept);
-    match run_steps(&chosen) {
+    match run_labelled(&chosen, &kept) {
         Verdict::Pass => SeedRun {
             steps_run: chosen.len(),
             failure: None,
@@ -239,7 +246,7 @@ pub fn shrink(
             let mut candidate = kept.clone();
             candidate.drain(i..end);
             runs += 1;
-            match run_steps(&select(steps, &candidate)) {
+            match run_labelled(&select(steps, &candidate), &candidate) {
                 Verdict::Fail { at, violations: vs }
                     if vs.first().map(|v| v.invariant) == target =>
                 {

@@ -380,7 +380,10 @@ fn draw(kind: Kind, rng: &mut StdRng) -> Step {
             clips: rng.random_range(1..=3),
             parking: rng.random_bool(0.25),
             rear: rng.random_bool(0.3),
-            size: SIZES[rng.random_range(0..SIZES.len())],
+            size: SIZES
+                .get(rng.random_range(0..SIZES.len()))
+                .copied()
+                .unwrap_or(90_000),
             gap_hours: if rng.random_bool(0.2) {
                 rng.random_range(1..=30)
             } else {

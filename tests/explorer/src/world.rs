@@ -279,7 +279,7 @@ impl World {
                     },
                 };
             }
-            Step::TwoProcesses => return self.two_processes().await,
+            Step::TwoProcesses => return Box::pin(self.two_processes()).await,
             Step::Places(on) => {
                 self.cfg.places.clear();
                 if *on {
@@ -481,7 +481,7 @@ impl World {
         let first = self.rig.syncer(self.cfg.clone());
         let (sd1, sd2) = (Shutdown::new(), Shutdown::new());
         let both = async { tokio::join!(first.run_cycle(&sd1), second.run_cycle(&sd2)) };
-        let r = tokio::time::timeout(OP_BOUND, both).await;
+        let r = Box::pin(tokio::time::timeout(OP_BOUND, both)).await;
         let mut ran = Ran {
             events: self.rig.events(),
             concurrent: true,

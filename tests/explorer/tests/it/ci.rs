@@ -7,8 +7,8 @@ use std::time::Instant;
 use viofo_explorer::{CI_KINDS, Plan, run_seed};
 
 /// Seeds and steps per seed the CI test runs (a few minutes on 2 cores).
-const SEEDS: u64 = 40;
-const STEPS: usize = 30;
+const SEEDS: u64 = 60;
+const STEPS: usize = 40;
 
 #[test]
 fn a_fixed_budget_of_seeds_holds_every_invariant() {
