@@ -144,11 +144,7 @@ async fn check_deletes(w: &mut World, held: &BTreeSet<Hash>, out: &mut Vec<Viola
         }
         // Downloaded, deleted and pruned within one step: the store's row
         // says pruned.
-        let pruned_now = !held.contains(&hash)
-            && matches!(
-                w.rig.store.get_by_name(CAMERA, &d.name).await,
-                Ok(Some(row)) if row.state == ClipState::Pruned && row.size == d.size
-            );
+        let pruned_now = !held.contains(&hash) && row_pruned(w, &w.archive().join(&d.name)).await;
         if pruned_now {
             w.model.pruned_hashes.insert(hash);
         }
@@ -308,10 +304,21 @@ async fn row_pruned(w: &World, path: &std::path::Path) -> bool {
     let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
         return false;
     };
-    matches!(
-        w.rig.store.get_by_name(CAMERA, name).await,
-        Ok(Some(row)) if row.state == ClipState::Pruned
-    )
+    // Any store on this archive (a second process has its own) with a
+    // pruned row for that file: by its path, or by its name (rows of a
+    // reused name are several).
+    for store in w.stores() {
+        if let Ok(rows) = store
+            .list(Some(CAMERA), &[ClipState::Pruned], u32::MAX)
+            .await
+            && rows
+                .iter()
+                .any(|r| r.local_path.as_deref() == Some(path) || r.name.eq_ignore_ascii_case(name))
+        {
+            return true;
+        }
+    }
+    false
 }
 
 /// The store agrees with the disk: a row that says its clip is archived

@@ -497,6 +497,14 @@ impl World {
         ran
     }
 
+    /// The stores on this archive: the rig's, and the second process's once
+    /// opened.
+    pub fn stores(&self) -> Vec<Store> {
+        let mut v = vec![self.rig.store.clone()];
+        v.extend(self.store2.clone());
+        v
+    }
+
     /// Closes the stores.
     pub async fn close(self) {
         if let Some(s) = self.store2 {
