@@ -54,9 +54,12 @@ pub use world::World;
 /// - [`Kind::DryRun`]: with `delete_archived`, the real run deletes clips
 ///   archived earlier that the dry run's plan does not name
 ///   (`dry-run-differs`).
-/// - [`Kind::TwoProcesses`]: two state databases on one archive: one
-///   process's retention removes files the other's store still records
-///   `done` (`store-disagrees`, `archived-changed`).
+/// - [`Kind::TwoProcesses`]: it runs two syncers (two state databases) in
+///   one process; main's archive owner lock is per process, so they share
+///   it and do not model two processes any more (their failures on main
+///   are not the binary's). Before the lock it found a grown clip
+///   re-downloaded by one over the file the other's store records
+///   (`store-disagrees`). Needs a second real process to come back.
 /// - [`Kind::ImportArchiveView`]: `import --move` of a folder of hard links
 ///   into the archive imports its versioned copies (`X~2.MP4`) again as
 ///   new clips (`X~2~2.MP4`, a row named `X~2.MP4`: `store-disagrees`).

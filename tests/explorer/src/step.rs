@@ -47,7 +47,8 @@ pub enum Kind {
     ImportArchiveView,
     /// A dry run, then the real sync it plans, compared.
     DryRun,
-    /// Two processes (two state databases) sync one archive at once.
+    /// Two syncers with two state databases sync one archive at once, in
+    /// this process (sharing its archive owner lock: not two OS processes).
     TwoProcesses,
     /// Places with `skip_parking` around parking clips (triage on), or none.
     Places,
