@@ -205,6 +205,14 @@ async fn check_archive(
         .iter()
         .map(|(p, s)| (p.clone(), *s))
         .collect();
+    // Whether the archive held this camera's clips: before that, nothing
+    // tells another device at the address from it (a first sync of a new
+    // camera id takes whatever answers).
+    let known = before.iter().any(|(_, s)| {
+        w.model
+            .whose(&s.hash)
+            .is_some_and(|r| r.device == Device::Camera)
+    });
     for (path, seen) in before {
         let pruned = w.model.pruned_paths.contains(&path) || row_pruned(w, &path).await;
         if pruned && !now.contains_key(&path) {
@@ -265,7 +273,7 @@ async fn check_archive(
                     path.display()
                 ),
             ),
-            Some(r) if r.device == Device::Other => v(
+            Some(r) if r.device == Device::Other && known => v(
                 out,
                 Invariant::Foreign,
                 format!(
