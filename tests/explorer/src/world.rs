@@ -355,8 +355,8 @@ impl World {
             }
         });
         let (syncer, _rx) = self.rig.syncer_with(cfg, Some(hook));
-        let r = tokio::time::timeout(OP_BOUND, syncer.watch(Duration::from_millis(30), &shutdown))
-            .await;
+        let watcher = viofo_pipeline::Watcher::new(syncer, Duration::from_millis(30), &shutdown);
+        let r = tokio::time::timeout(OP_BOUND, watcher.run()).await;
         let events = self.rig.events();
         let mut ran = Ran::default();
         for e in &events {
