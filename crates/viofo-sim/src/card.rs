@@ -15,6 +15,8 @@ use viofo_gps::fixture::{Route, splitmix64};
 use crate::body::{GpsPoint, Synth};
 use crate::names::{hash_name, is_parking_name, name_time, parse_name_time, parse_seq};
 
+mod reset;
+
 /// A clip's body source.
 #[derive(Debug, Clone)]
 pub(crate) enum Body {
@@ -486,6 +488,12 @@ fn from_def(def: &ClipDef, seed: u64, start: PrimitiveDateTime) -> Clip {
         splitmix64(seed ^ hash_name(def.folder.url_dir()))
     } else {
         seed
+    };
+    // Another recording under a reused name gets its own content.
+    let seed = if def.variant == 0 {
+        seed
+    } else {
+        splitmix64(seed ^ def.variant.wrapping_mul(0x9e37_79b9_7f4a_7c15))
     };
     let (body, size) = match &def.body {
         DefBody::Bytes(b) => (Body::Bytes(b.clone()), b.len() as u64),

@@ -221,6 +221,8 @@ pub struct ClipDef {
     pub(crate) start: Option<PrimitiveDateTime>,
     pub(crate) duration: Duration,
     pub(crate) same_name: bool,
+    /// Mixed into the content seed (0: the name alone decides the bytes).
+    pub(crate) variant: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -239,6 +241,7 @@ impl ClipDef {
             start: None,
             duration: Duration::from_secs(60),
             same_name: false,
+            variant: 0,
         }
     }
 
@@ -251,6 +254,7 @@ impl ClipDef {
             start: None,
             duration: Duration::from_secs(60),
             same_name: false,
+            variant: 0,
         }
     }
 
@@ -274,6 +278,17 @@ impl ClipDef {
     /// name in listing order; the `*_at(folder, name)` ones pick one.
     pub fn allow_same_name(mut self) -> Self {
         self.same_name = true;
+        self
+    }
+
+    /// Another recording under the same name: a synthetic clip's bytes
+    /// come from its name (and size), so a name reused after a card format
+    /// or a camera clock reset would otherwise serve the old recording's
+    /// bytes again. A non-zero `variant` is mixed into the content seed:
+    /// same name, other bytes (the GPS route changes with it). 0 (the
+    /// default) keeps the name-only content.
+    pub fn variant(mut self, variant: u64) -> Self {
+        self.variant = variant;
         self
     }
 

@@ -411,6 +411,24 @@ impl Sim {
         self.shared.lock().card.remove(name).is_some()
     }
 
+    /// Formats the card: every clip gone without a delete recorded (they
+    /// are not in [`Sim::deleted_clips`]), recording stopped, sequence
+    /// numbers from 1 again and, with `clock`, the camera clock set back
+    /// to that time, so new recordings ([`Sim::add_clip`] with
+    /// [`ClipDef::variant`], or [`Sim::set_recording`]) take names an
+    /// archive may already hold. Returns how many clips were on the card.
+    pub fn format_card(&self, clock: Option<time::PrimitiveDateTime>) -> usize {
+        self.shared.lock().card.format(Instant::now(), clock)
+    }
+
+    /// The user unlocks a clip: a clip in `RO` goes back to `Movie` (its
+    /// `RO` path goes stale), a clip locked in place loses its mark.
+    /// False if there is no locked clip of that name, or `Movie` already
+    /// has one.
+    pub fn unlock_clip(&self, name: &str) -> bool {
+        self.shared.lock().card.unlock(name)
+    }
+
     /// Serves these bytes verbatim as the cmd=3015 body (hostile listings);
     /// `None` restores the real listing.
     pub fn set_listing_override(&self, body: Option<Bytes>) {

@@ -10,6 +10,7 @@ mod faults;
 mod firmware;
 mod link;
 mod recording;
+mod reset;
 
 use std::io;
 use std::net::SocketAddr;

@@ -1,0 +1,72 @@
+//! The checker catches what it must: an archived file whose bytes are
+//! replaced, and a clip deleted from the camera whose bytes the archive
+//! does not hold (both done by hand here, behind the pipeline's back).
+
+use viofo_explorer::check::check;
+use viofo_explorer::world::Ran;
+use viofo_explorer::{Invariant, Step, World};
+
+fn record() -> Step {
+    Step::Record {
+        clips: 2,
+        parking: false,
+        rear: false,
+        size: 60_000,
+        gap_hours: 0,
+    }
+}
+
+async fn run(w: &mut World, step: &Step) -> Vec<Invariant> {
+    let ran = w.apply(step).await;
+    check(w, step, &ran)
+        .await
+        .into_iter()
+        .map(|v| v.invariant)
+        .collect()
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn an_archived_file_replaced_or_a_clip_deleted_unarchived_is_caught() {
+    let mut w = World::start().await;
+    assert_eq!(run(&mut w, &record()).await, vec![]);
+    w.step = 1;
+    assert_eq!(
+        run(&mut w, &Step::Sync).await,
+        vec![],
+        "a plain sync holds every invariant"
+    );
+    let archived = viofo_explorer::world::archive_hashes(w.archive());
+    assert_eq!(archived.len(), 2, "both clips archived");
+
+    // Replace an archived file's bytes: caught after the next step.
+    let (path, _, _) = archived.first().cloned().expect("one archived");
+    std::fs::write(&path, b"other bytes").expect("write");
+    w.step = 2;
+    let found = run(&mut w, &Step::Deletes(false)).await;
+    assert!(found.contains(&Invariant::ArchivedChanged), "{found:?}");
+
+    // A new clip deleted from the camera before it was archived: caught.
+    w.step = 3;
+    let _ = run(&mut w, &record()).await;
+    let newest = w.rig.sim.clips().last().cloned().expect("a clip");
+    let client = w.rig.client();
+    let listing = client
+        .list(viofo_client::ListSource::Xml)
+        .await
+        .expect("listing");
+    let rec = listing
+        .recordings
+        .iter()
+        .find(|r| r.file_name().as_str() == newest.name)
+        .expect("listed");
+    client.delete(rec).await.expect("deleted");
+    w.step = 4;
+    let ran = Ran::default();
+    let found: Vec<Invariant> = check(&mut w, &Step::Sync, &ran)
+        .await
+        .into_iter()
+        .map(|v| v.invariant)
+        .collect();
+    assert!(found.contains(&Invariant::DeletedUnarchived), "{found:?}");
+    w.close().await;
+}
