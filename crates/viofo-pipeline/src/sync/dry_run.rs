@@ -58,6 +58,8 @@ impl Syncer {
             // The device is judged as a cycle judges it (into the copy).
             *lock(&cx.identity) = Some(info);
             plan.refresh(&cx).await?;
+            // The skips decided as a cycle decides them (into the copy).
+            plan.recheck_skips().await;
             let mut download = Vec::new();
             while let Some((row, rec)) = plan.pick(&cx).await? {
                 download.push((row, rec));

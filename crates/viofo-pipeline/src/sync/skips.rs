@@ -1,16 +1,36 @@
-//! Place-aware sync: a pending parking clip whose track (learnt by triage,
-//! stored before its download) lies wholly inside a place flagged
-//! `skip_parking` is skipped, "parked at `<name>`": the store's queues pass
-//! it over, so it is never downloaded and, never archived, never deleted
-//! from the camera. Decided when its triage track is stored and re-decided
-//! at the start of every cycle against the current places, so a clip comes
-//! back when the places no longer skip it.
+//! Skipped clips: a pending clip the sync will not download gets a skip
+//! reason (the store's queues pass it over; never archived, so never
+//! deleted from the camera): left out by the filters (`channels`,
+//! `locked_only`, `include_parking`), or a parking clip whose track (learnt
+//! by triage, stored before its download) lies wholly inside a place
+//! flagged `skip_parking` ("parked at `<name>`"). Decided when a triage
+//! track is stored and re-decided at the start of every cycle against the
+//! current settings, so a clip comes back when they no longer skip it.
 
-use viofo_store::{ClipRow, Track};
+use viofo_store::{Channel, ClipRow, ClipState, Track};
 
 use super::Syncer;
+use crate::config::SyncConfig;
 use crate::events::Event;
 use crate::places::{Place, parked_at};
+
+/// Why the filters leave a clip out, if they do: `channel filter
+/// (channels = F)`, `not locked (locked_only)`, `parking clip
+/// (include_parking = false)` — the same rules as the store's download
+/// queue ([`viofo_store::Filter`]).
+pub(super) fn filter_reason(cfg: &SyncConfig, row: &ClipRow) -> Option<String> {
+    if !cfg.channels.is_empty() && !cfg.channels.contains(&row.channel) {
+        let list: Vec<&str> = cfg.channels.iter().map(|c| Channel::as_str(*c)).collect();
+        return Some(format!("channel filter (channels = {})", list.join(", ")));
+    }
+    if cfg.locked_only && !row.locked {
+        return Some("not locked (locked_only)".to_owned());
+    }
+    if !cfg.include_parking && row.parking {
+        return Some("parking clip (include_parking = false)".to_owned());
+    }
+    None
+}
 
 /// The skip reason a clip (`parking` or not, listed with `size` bytes)
 /// should have now: `Some("parked at <name>")` for a parking clip whose
@@ -34,13 +54,17 @@ pub(super) fn skip_reason(
 }
 
 impl Syncer {
-    /// At the start of a cycle (after the listing): every pending parking
-    /// clip with a track, and every skipped one, decided again against the
-    /// current places. A store failure is logged; the cycle goes on (the
-    /// queues keep the reasons they had).
+    /// At the start of a cycle (after the listing): every pending clip
+    /// decided again against the current filters and places. A store
+    /// failure is logged; the cycle goes on (the queues keep the reasons
+    /// they had).
     pub(super) async fn recheck_skips(&self) {
         let s = &*self.inner;
-        let rows = match s.store.skip_candidates(&s.cfg.camera_id).await {
+        let rows = match s
+            .store
+            .list(Some(&s.cfg.camera_id), &[ClipState::Pending], u32::MAX)
+            .await
+        {
             Ok(r) => r,
             Err(e) => {
                 tracing::warn!("skipped clips not re-checked: the store could not be read: {e:#}");
@@ -49,7 +73,11 @@ impl Syncer {
         };
         let any_skip_place = s.cfg.places.iter().any(|p| p.skip_parking);
         for row in rows {
-            let want = if any_skip_place {
+            if let Some(why) = filter_reason(&s.cfg, &row) {
+                self.apply_skip(&row, Some(why)).await;
+                continue;
+            }
+            let want = if any_skip_place && row.parking {
                 match s.store.track(row.id).await {
                     Ok(t) => skip_reason(
                         &s.cfg.places,
@@ -174,5 +202,62 @@ mod tests {
             None,
             "not skip_parking"
         );
+    }
+
+    fn row(channel: Channel, locked: bool, parking: bool) -> ClipRow {
+        ClipRow {
+            id: viofo_store::ClipId(1),
+            camera_id: "cam".into(),
+            name: "2026_0101_100000_000001F.MP4".into(),
+            remote_path: "/DCIM/Movie/2026_0101_100000_000001F.MP4".into(),
+            size: 1,
+            size_exact: true,
+            locked,
+            parking,
+            channel,
+            recorded_at: None,
+            state: ClipState::Pending,
+            attempts: 0,
+            last_error: None,
+            deferrals: 0,
+            deferred_in: None,
+            priority: 0,
+            local_path: None,
+            local_size: None,
+            gps: None,
+            deleted_from_camera_at: None,
+            pruned_at: None,
+            delete_outcome: None,
+            cycle_id: None,
+            skip_reason: None,
+            times: viofo_store::StageTimes::default(),
+        }
+    }
+
+    #[test]
+    fn the_filters_name_why_they_leave_a_clip_out() {
+        let mut cfg = SyncConfig::new("cam", "/archive");
+        let front = row(Channel::Front, false, false);
+        assert_eq!(filter_reason(&cfg, &front), None, "no filter");
+        cfg.channels = vec![Channel::Rear, Channel::Interior];
+        assert_eq!(
+            filter_reason(&cfg, &front).as_deref(),
+            Some("channel filter (channels = R, I)")
+        );
+        assert_eq!(filter_reason(&cfg, &row(Channel::Rear, false, false)), None);
+        cfg.channels.clear();
+        cfg.locked_only = true;
+        assert_eq!(
+            filter_reason(&cfg, &front).as_deref(),
+            Some("not locked (locked_only)")
+        );
+        assert_eq!(filter_reason(&cfg, &row(Channel::Front, true, false)), None);
+        cfg.locked_only = false;
+        cfg.include_parking = false;
+        assert_eq!(
+            filter_reason(&cfg, &row(Channel::Front, false, true)).as_deref(),
+            Some("parking clip (include_parking = false)")
+        );
+        assert_eq!(filter_reason(&cfg, &front), None);
     }
 }
