@@ -79,28 +79,40 @@ impl Syncer {
                 .await?
             {
                 let snap = cx.snapshot();
-                let verdict = self.eligibility(&snap, &row);
-                let mut st = cx.st();
-                // Another worker may have taken it meanwhile: ask again.
-                if st.picks.in_flight.contains(&row.id)
-                    || st.picks.passed.contains(&row.id)
-                    || st.picks.changing.contains(&row.id)
+                let verdict = self.eligibility(&snap, &row).cloned();
                 {
-                    continue;
+                    let mut st = cx.st();
+                    // Another worker may have taken it meanwhile: ask again.
+                    if st.picks.in_flight.contains(&row.id)
+                        || st.picks.passed.contains(&row.id)
+                        || st.picks.changing.contains(&row.id)
+                    {
+                        continue;
+                    }
+                    match &verdict {
+                        Ok(_) => st.picks.in_flight.push(row.id),
+                        // Looked at again after the next listing.
+                        Err(reason) if reason == SIZE_CHANGING => st.picks.changing.push(row.id),
+                        Err(_) => st.picks.passed.push(row.id),
+                    }
                 }
                 match verdict {
                     Ok(rec) => {
-                        st.picks.in_flight.push(row.id);
-                        return Ok(Some((row, rec.clone())));
+                        if let Some(reason) = self.parked_skip(&row, &rec).await {
+                            {
+                                let mut st = cx.st();
+                                st.picks.in_flight.retain(|i| *i != row.id);
+                                st.picks.passed.push(row.id);
+                            }
+                            s.events.emit(Event::ItemSkipped {
+                                name: row.name.clone(),
+                                reason,
+                            });
+                            continue;
+                        }
+                        return Ok(Some((row, rec)));
                     }
                     Err(reason) => {
-                        if reason == SIZE_CHANGING {
-                            // Looked at again after the next listing.
-                            st.picks.changing.push(row.id);
-                        } else {
-                            st.picks.passed.push(row.id);
-                        }
-                        drop(st);
                         s.events.emit(Event::ItemSkipped {
                             name: row.name.clone(),
                             reason,

@@ -32,10 +32,44 @@ pub(super) fn filter_reason(cfg: &SyncConfig, row: &ClipRow) -> Option<String> {
     None
 }
 
+/// How far (ms) the first fix may be from the clip's start, the last from
+/// its end, and a gap between fixes beyond the sample spacing, for the
+/// fixes to count as covering the clip ([`covers_clip`]).
+pub(super) const COVER_SLACK_MS: i64 = 3_000;
+
+/// Whether fixes at `fix_times_ms` (UTC ms, any order) cover a clip of
+/// `clip_ms` sampled every `spacing_ms`: the clip's length is known, there
+/// is at least one fix, the fixes span at least the clip's length less
+/// twice [`COVER_SLACK_MS`] (every fix lies within the clip, so the first
+/// is then within that of its start and the last of its end), and no two
+/// consecutive fixes are further apart than `spacing_ms` plus
+/// [`COVER_SLACK_MS`] (no stretch of the clip went unread, as when the
+/// fixes stop because the GPS was lost while the car left). A clip of
+/// unknown length is never covered.
+pub(super) fn covers_clip(fix_times_ms: &[i64], clip_ms: Option<i64>, spacing_ms: i64) -> bool {
+    let Some(clip_ms) = clip_ms.filter(|d| *d >= 0) else {
+        return false;
+    };
+    let mut times = fix_times_ms.to_vec();
+    times.sort_unstable();
+    let (Some(first), Some(last)) = (times.first(), times.last()) else {
+        return false;
+    };
+    let span = last.saturating_sub(*first);
+    let max_gap = spacing_ms.max(0).saturating_add(COVER_SLACK_MS);
+    span.saturating_add(2 * COVER_SLACK_MS) >= clip_ms
+        && times.windows(2).all(|w| match w {
+            [a, b] => b.saturating_sub(*a) <= max_gap,
+            _ => true,
+        })
+}
+
 /// The skip reason a clip (`parking` or not, listed with `size` bytes)
 /// should have now: `Some("parked at <name>")` for a parking clip whose
-/// track, taken at the clip's current size, has at least one fix and every
-/// fix inside one `skip_parking` place.
+/// triage track, taken at the clip's current size, covers the whole clip
+/// ([`covers_clip`], with the sample spacing and clip length its label
+/// records) with every fix inside one `skip_parking` place. A track
+/// that may have missed the clip leaving the place never skips it.
 pub(super) fn skip_reason(
     places: &[Place],
     parking: bool,
@@ -48,6 +82,11 @@ pub(super) fn skip_reason(
     let t = track?;
     if t.clip_size != size {
         // The clip grew since: its track is triaged again first.
+        return None;
+    }
+    let (spacing_ms, clip_ms) = super::triage::parse_label(t.mode.as_deref()?)?;
+    let times: Vec<i64> = t.points.iter().map(|p| p.time_ms).collect();
+    if !covers_clip(&times, clip_ms, spacing_ms) {
         return None;
     }
     parked_at(places, &t.points).map(Place::skip_reason)
@@ -147,7 +186,7 @@ mod tests {
     fn track(size: u64, lat: f64) -> Track {
         Track {
             source: TrackSource::Triage,
-            mode: None,
+            mode: Some("skeleton 10s, clip 1000ms".to_owned()),
             clip_size: size,
             summary: GpsSummary {
                 points: 1,
@@ -196,12 +235,149 @@ mod tests {
             None,
             "outside"
         );
+        let mut unknown_length = t.clone();
+        unknown_length.mode = Some("skeleton 10s".to_owned());
+        assert_eq!(
+            skip_reason(&places, true, 100, Some(&unknown_length)),
+            None,
+            "the clip's length unknown: not known to be covered"
+        );
+        let mut longer = t.clone();
+        longer.mode = Some("skeleton 10s, clip 60000ms".to_owned());
+        assert_eq!(
+            skip_reason(&places, true, 100, Some(&longer)),
+            None,
+            "one fix does not cover a minute"
+        );
         home.skip_parking = false;
         assert_eq!(
             skip_reason(&[home], true, 100, Some(&t)),
             None,
             "not skip_parking"
         );
+    }
+
+    #[test]
+    fn coverage_table() {
+        let s = |v: &[i64]| v.to_vec();
+        // (fixes, clip length, spacing, covered)
+        type Case = (Vec<i64>, Option<i64>, i64, bool, &'static str);
+        let cases: &[Case] = &[
+            (
+                s(&[0, 10_000, 20_000, 29_000]),
+                Some(30_000),
+                10_000,
+                true,
+                "skeleton, ends read",
+            ),
+            (
+                s(&[1_000, 11_000, 21_000, 28_000]),
+                Some(30_000),
+                10_000,
+                true,
+                "a second in at each end",
+            ),
+            (
+                s(&[0, 10_000]),
+                Some(30_000),
+                10_000,
+                false,
+                "the fixes stop a third in",
+            ),
+            (
+                s(&[20_000, 29_000]),
+                Some(30_000),
+                10_000,
+                false,
+                "the fixes start late",
+            ),
+            (
+                s(&[0, 29_000]),
+                Some(30_000),
+                10_000,
+                false,
+                "a hole in the middle",
+            ),
+            (
+                s(&[0, 13_000, 26_000]),
+                Some(30_000),
+                10_000,
+                true,
+                "gaps within spacing and slack",
+            ),
+            (
+                s(&[0, 14_000, 28_000]),
+                Some(30_000),
+                10_000,
+                false,
+                "a gap past spacing and slack",
+            ),
+            (
+                s(&[29_000, 0, 10_000, 20_000]),
+                Some(30_000),
+                10_000,
+                true,
+                "any order",
+            ),
+            (s(&[]), Some(30_000), 10_000, false, "no fix"),
+            (
+                s(&[0, 10_000, 20_000, 29_000]),
+                None,
+                10_000,
+                false,
+                "length unknown",
+            ),
+            (
+                s(&[0]),
+                Some(6_000),
+                1_000,
+                true,
+                "a clip within twice the slack",
+            ),
+            (
+                s(&[0, 1_000, 2_000, 3_000]),
+                Some(30_000),
+                1_000,
+                false,
+                "full, only the start",
+            ),
+        ];
+        for (fixes, clip, spacing, want, why) in cases {
+            assert_eq!(covers_clip(fixes, *clip, *spacing), *want, "{why}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Covered means: no stretch of the clip longer than the spacing
+        /// plus the slack (at the start, between fixes, at the end) went
+        /// without a fix. Fixes are placed inside a clip of known length.
+        #[test]
+        fn covered_means_no_unread_stretch(
+            clip_ms in 0i64..200_000,
+            spacing_ms in 1i64..20_000,
+            raw in proptest::collection::vec(0u32..=1_000, 0..40),
+        ) {
+            let fixes: Vec<i64> = raw.iter().map(|r| clip_ms * i64::from(*r) / 1_000).collect();
+            let covered = covers_clip(&fixes, Some(clip_ms), spacing_ms);
+            let mut sorted = fixes.clone();
+            sorted.sort_unstable();
+            if covered {
+                let first = sorted[0];
+                let last = *sorted.last().unwrap();
+                proptest::prop_assert!(first <= 2 * COVER_SLACK_MS);
+                proptest::prop_assert!(clip_ms - last <= 2 * COVER_SLACK_MS);
+                for w in sorted.windows(2) {
+                    proptest::prop_assert!(w[1] - w[0] <= spacing_ms + COVER_SLACK_MS);
+                }
+            } else if let (Some(first), Some(last)) = (sorted.first(), sorted.last()) {
+                let gaps_ok = sorted.windows(2).all(|w| w[1] - w[0] <= spacing_ms + COVER_SLACK_MS);
+                // Not covered although evenly read from end to end is
+                // impossible.
+                proptest::prop_assert!(!(gaps_ok && *first <= COVER_SLACK_MS && clip_ms - last <= COVER_SLACK_MS));
+            }
+            // Without a length, never.
+            proptest::prop_assert!(!covers_clip(&fixes, None, spacing_ms));
+        }
     }
 
     fn row(channel: Channel, locked: bool, parking: bool) -> ClipRow {
