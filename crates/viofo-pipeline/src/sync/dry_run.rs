@@ -59,7 +59,7 @@ impl Syncer {
             *lock(&cx.identity) = Some(info);
             plan.refresh(&cx).await?;
             // The skips decided as a cycle decides them (into the copy).
-            plan.recheck_skips().await;
+            plan.recheck_skips(&cx).await;
             let mut download = Vec::new();
             while let Some((row, rec)) = plan.pick(&cx).await? {
                 download.push((row, rec));

@@ -9,10 +9,11 @@
 
 use viofo_store::{Channel, ClipRow, ClipState, Track};
 
-use super::Syncer;
+use super::{Cycle, Syncer};
 use crate::config::SyncConfig;
 use crate::events::Event;
 use crate::places::{Place, parked_at};
+use crate::retention::OLDER_THAN_QUOTA_KEEPS;
 
 /// Why the filters leave a clip out, if they do: `channel filter
 /// (channels = F)`, `not locked (locked_only)`, `parking clip
@@ -94,10 +95,11 @@ pub(super) fn skip_reason(
 
 impl Syncer {
     /// At the start of a cycle (after the listing): every pending clip
-    /// decided again against the current filters and places. A store
+    /// decided again against the current filters, places and quota
+    /// (older than what the quota keeps). A store
     /// failure is logged; the cycle goes on (the queues keep the reasons
     /// they had).
-    pub(super) async fn recheck_skips(&self) {
+    pub(super) async fn recheck_skips(&self, cx: &Cycle) {
         let s = &*self.inner;
         let rows = match s
             .store
@@ -132,6 +134,21 @@ impl Syncer {
             } else {
                 None
             };
+            if want.is_none() && row.skip_reason.as_deref() == Some(OLDER_THAN_QUOTA_KEEPS) {
+                // The quota's to decide, below.
+                continue;
+            }
+            self.apply_skip(&row, want).await;
+        }
+        for (id, want) in self.quota_skips(cx).await {
+            let row = match s.store.get(id).await {
+                Ok(Some(r)) => r,
+                Ok(None) => continue,
+                Err(e) => {
+                    tracing::warn!("a skip not re-checked: {e:#}");
+                    continue;
+                }
+            };
             self.apply_skip(&row, want).await;
         }
     }
@@ -149,7 +166,7 @@ impl Syncer {
 
     /// Records `want` as the clip's skip reason if it differs from the one
     /// it has, and says so.
-    async fn apply_skip(&self, row: &ClipRow, want: Option<String>) {
+    pub(super) async fn apply_skip(&self, row: &ClipRow, want: Option<String>) {
         let s = &*self.inner;
         if want == row.skip_reason {
             return;

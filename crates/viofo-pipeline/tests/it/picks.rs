@@ -61,3 +61,92 @@ async fn clips_left_out_by_the_channel_filter_are_skipped_not_pending() {
         );
     }
 }
+
+/// A clip name for a camera-clock time.
+fn name_at(t: time::PrimitiveDateTime, seq: u32) -> String {
+    format!(
+        "{:04}_{:02}{:02}_{:02}{:02}{:02}_{seq:06}F.MP4",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+/// Four days of clips, three a day, 100 kB each, oldest first: `n` of them
+/// from the start.
+fn four_days() -> Vec<(String, time::PrimitiveDateTime)> {
+    let start = time::macros::datetime!(2025-12-20 09:00);
+    (0..12u32)
+        .map(|i| {
+            let t = start
+                + time::Duration::days(i64::from(i / 3))
+                + time::Duration::hours(i64::from(i % 3));
+            (name_at(t, i + 1), t)
+        })
+        .collect()
+}
+
+/// The quota rotates: four days of clips, a quota that holds four of
+/// them. The cycle ends well (no "retention can free no more"), holding
+/// the newest clips that fit; the older ones are skipped, not downloaded
+/// only to be pruned; a clip recorded later takes the place of the oldest
+/// kept (issue 18 item 7).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quota_keeps_the_newest_clips_and_rotates() {
+    let clips = four_days();
+    let mut sim = SimConfig::default();
+    for (name, t) in &clips {
+        sim = sim.with_clip(
+            viofo_sim::ClipDef::synthetic(name, viofo_sim::Folder::Movie, 100_000).start_time(*t),
+        );
+    }
+    let rig = start_rig(sim).await;
+    let mut cfg = rig.config();
+    cfg.retention.quota = Some(450_000);
+    let summary = rig
+        .syncer(cfg.clone())
+        .run_cycle(&Shutdown::new())
+        .await
+        .unwrap();
+    rig.store.flush().await.unwrap();
+    let names: Vec<&str> = clips.iter().map(|(n, _)| n.as_str()).collect();
+    let (old, kept) = names.split_at(8);
+    assert_eq!(summary.clips, 4, "{summary:?}");
+    assert_eq!(summary.pruned, 0, "nothing downloaded only to be pruned");
+    let mut started = rig.started_order();
+    started.sort();
+    assert_eq!(started, kept, "only the newest that fit are downloaded");
+    for n in kept {
+        assert!(rig.in_archive(n), "{n}");
+    }
+    for n in old {
+        let row = rig.row(n).await;
+        assert_eq!(
+            (row.state, row.skip_reason.as_deref()),
+            (ClipState::Pending, Some("older than what the quota keeps")),
+            "{n}"
+        );
+    }
+
+    // A newer clip: downloaded, the oldest kept one pruned to make room.
+    let t = clips[11].1 + time::Duration::hours(1);
+    let newer = name_at(t, 13);
+    rig.sim
+        .add_clip(
+            viofo_sim::ClipDef::synthetic(&newer, viofo_sim::Folder::Movie, 100_000).start_time(t),
+        )
+        .unwrap();
+    rig.clear_events();
+    let summary = rig.syncer(cfg).run_cycle(&Shutdown::new()).await.unwrap();
+    rig.store.flush().await.unwrap();
+    assert_eq!((summary.clips, summary.pruned), (1, 1), "{summary:?}");
+    assert!(rig.in_archive(&newer));
+    assert!(!rig.in_archive(kept[0]));
+    assert_eq!(rig.row(kept[0]).await.state, ClipState::Pruned);
+    for n in &kept[1..] {
+        assert!(rig.in_archive(n), "{n}");
+    }
+}
