@@ -150,3 +150,126 @@ async fn a_quota_keeps_the_newest_clips_and_rotates() {
         assert!(rig.in_archive(n), "{n}");
     }
 }
+
+/// The dry run plans with the real run's rules, and the real run then does
+/// what it planned: parking clips at a place that skips them, the quota
+/// (older clips skipped, room made by pruning), the channel filter and the
+/// keep period (issue 18 item 8; before, the dry run listed all of them as
+/// downloads).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dry_run_plans_what_the_real_run_does_for_every_rule() {
+    use viofo_gps::fixture::{ClipBuilder, drive};
+    use viofo_gps::{Layout, TriageMode};
+    use viofo_pipeline::places::Place;
+    use viofo_sim::{ClipDef, Folder};
+    const HOME: (f64, f64) = (48.8566, 2.3522);
+    let day = time::macros::datetime!(2025-12-24 08:00);
+    let gps_clip = |name: &str, folder: Folder, t: time::PrimitiveDateTime, speed: f64| {
+        let bytes = ClipBuilder::new(Layout::Variable)
+            .total_len(200_000)
+            .points(drive(t, 30, HOME.0, HOME.1, speed, 0.0))
+            .build()
+            .to_vec();
+        ClipDef::from_bytes(name, folder, bytes).start_time(t)
+    };
+    let mut sim = SimConfig::default();
+    let mut names = Vec::new();
+    for i in 0..8u32 {
+        let t = day + time::Duration::hours(i64::from(i));
+        let (name, folder, speed) = match i {
+            // Parked at home (the newest: the quota weighs them until
+            // their triage skips them).
+            6 | 7 => (
+                format!("{}PF.MP4", &name_at(t, i + 1)[..23]),
+                Folder::Parking,
+                0.0,
+            ),
+            // Rear: left out by the channel filter.
+            3 => (
+                format!("{}R.MP4", &name_at(t, i + 1)[..23]),
+                Folder::Movie,
+                12.0,
+            ),
+            _ => (name_at(t, i + 1), Folder::Movie, 12.0),
+        };
+        sim = sim.with_clip(gps_clip(&name, folder, t, speed));
+        names.push(name);
+    }
+    let rig = start_rig(sim).await;
+    let size = rig.sim.clip_bytes(&names[5]).unwrap().len() as u64;
+    // Archived already: one old clip the keep period removes, and one of
+    // the day before, which the quota makes room by.
+    let old = rig.archive.join("2019_0101_120000_000001F.MP4");
+    std::fs::write(&old, vec![0u8; 1000]).unwrap();
+    let yesterday = rig.archive.join("2025_1223_120000_000001F.MP4");
+    std::fs::write(
+        &yesterday,
+        vec![0u8; usize::try_from(size * 5 / 2).unwrap()],
+    )
+    .unwrap();
+
+    let mut cfg = rig.config();
+    cfg.triage = Some(TriageMode::skeleton());
+    cfg.places = vec![Place {
+        name: "Home".into(),
+        lat: HOME.0,
+        lon: HOME.1,
+        radius_m: 150.0,
+        skip_parking: true,
+    }];
+    cfg.channels = vec![Channel::Front];
+    cfg.retention.keep = Some(std::time::Duration::from_secs(3600 * 24 * 365 * 6));
+    // Three clips and their sidecars.
+    cfg.retention.quota = Some(3 * size + 50_000);
+    let plan = rig.syncer(cfg.clone()).dry_run().await.unwrap();
+    let planned: Vec<String> = plan.download.iter().map(|(n, _)| n.clone()).collect();
+    let skipped: std::collections::BTreeMap<String, String> = plan.skip.iter().cloned().collect();
+    // The newest front clip; the parked, rear and older ones not.
+    assert_eq!(planned, [names[5].clone()], "{plan:#?}");
+    for n in &names[6..] {
+        assert_eq!(
+            skipped.get(n).map(String::as_str),
+            Some("parked at Home"),
+            "{n}: {plan:#?}"
+        );
+    }
+    assert_eq!(
+        skipped.get(&names[3]).map(String::as_str),
+        Some("channel filter (channels = F)"),
+        "{plan:#?}"
+    );
+    for n in [&names[0], &names[1], &names[2], &names[4]] {
+        assert_eq!(
+            skipped.get(n).map(String::as_str),
+            Some("older than what the quota keeps"),
+            "{n}: {plan:#?}"
+        );
+    }
+    let mut prune = plan.prune.clone();
+    prune.sort();
+    assert_eq!(prune, [old.clone(), yesterday.clone()], "{plan:#?}");
+    assert!(
+        old.is_file() && yesterday.is_file(),
+        "the dry run removed nothing"
+    );
+
+    // The real run does exactly that.
+    rig.clear_events();
+    rig.syncer(cfg).run_cycle(&Shutdown::new()).await.unwrap();
+    assert_eq!(rig.started_order(), planned);
+    let mut pruned: Vec<std::path::PathBuf> = rig
+        .events()
+        .into_iter()
+        .filter_map(|e| match e {
+            viofo_pipeline::Event::Pruned { path, .. } => Some(path),
+            _ => None,
+        })
+        .collect();
+    pruned.sort();
+    assert_eq!(pruned, prune);
+    rig.store.flush().await.unwrap();
+    for (name, why) in &skipped {
+        let row = rig.row(name).await;
+        assert_eq!(row.skip_reason.as_deref(), Some(why.as_str()), "{name}");
+    }
+}
