@@ -59,10 +59,15 @@ pub struct QuotaKeep {
     /// The newest recording among the items: the space rules' newest day
     /// ends there.
     pub newest: Option<PrimitiveDateTime>,
+    /// The newest day begins after this.
+    pub floor: Option<PrimitiveDateTime>,
 }
 
 impl QuotaKeep {
-    /// What item `i` (a clip waiting on the camera) is to the quota.
+    /// What item `i` (a clip waiting on the camera) is to the quota: kept;
+    /// older than what is kept (newer clips are kept instead, and it is
+    /// not of the newest day, which is kept whole, so taken while there is
+    /// room); or nothing newer is kept and what the quota holds cannot go.
     pub fn verdict(&self, items: &[QuotaItem], i: usize) -> QuotaVerdict {
         if self.keep.get(i).copied().unwrap_or(false) {
             return QuotaVerdict::Keep;
@@ -78,7 +83,12 @@ impl QuotaKeep {
                 && !(c.locked && self.pinned.get(j).copied().unwrap_or(false))
                 && key(c) > key(me)
         });
-        if newer_kept {
+        let newest_day = self.floor.is_none_or(|f| me.recorded_at > f);
+        if newer_kept && newest_day {
+            // The newest day is kept whole (retention never removes it):
+            // not skipped as older; taken while there is room.
+            QuotaVerdict::Keep
+        } else if newer_kept {
             QuotaVerdict::Older
         } else {
             QuotaVerdict::Full {
@@ -113,6 +123,7 @@ pub fn quota_keep(
         locked_bytes: 0,
         newest_day_bytes: 0,
         newest,
+        floor,
     };
     let mut used = reserved;
     for (i, c) in items.iter().enumerate() {

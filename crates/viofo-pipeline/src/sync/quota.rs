@@ -107,6 +107,7 @@ impl Syncer {
                 locked_bytes: 0,
                 newest_day_bytes: 0,
                 newest: None,
+                floor: None,
             },
             archived: 0,
             unrecorded: 0,
@@ -378,10 +379,11 @@ impl Syncer {
 
 /// Why retention can free no more for the next clip, in numbers.
 fn left_reason(locked: u64, newest_day: u64, newer: u64) -> String {
-    let mb = |b: u64| b / 1_000_000;
+    #[allow(clippy::cast_precision_loss)] // a size in MB for a message
+    let mb = |b: u64| b as f64 / 1e6;
     format!(
-        "what is left is {} MB of locked clips, {} MB of the newest day and {} MB newer than \
-         the clip",
+        "what is left is {:.1} MB of locked clips, {:.1} MB of the newest day and {:.1} MB \
+         newer than the clip",
         mb(locked),
         mb(newest_day),
         mb(newer)

@@ -134,7 +134,10 @@ impl Syncer {
             } else {
                 None
             };
-            if want.is_none() && row.skip_reason.as_deref() == Some(OLDER_THAN_QUOTA_KEEPS) {
+            if want.is_none()
+                && row.skip_reason.as_deref() == Some(OLDER_THAN_QUOTA_KEEPS)
+                && s.cfg.retention.quota.is_some()
+            {
                 // The quota's to decide, below.
                 continue;
             }
