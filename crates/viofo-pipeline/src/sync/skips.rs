@@ -426,6 +426,7 @@ mod tests {
             delete_outcome: None,
             cycle_id: None,
             skip_reason: None,
+            superseded_at: None,
             times: viofo_store::StageTimes::default(),
         }
     }
