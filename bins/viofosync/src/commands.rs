@@ -319,10 +319,21 @@ pub(crate) async fn dry_run(l: &Loaded, camera_id: &str, address: &str) -> Resul
     Ok(Exit::Success)
 }
 
+/// A state `queue --state` selects: a clip state, or `skipped` (pending
+/// clips with a skip reason: filtered out, parked at a place, older than
+/// what the quota keeps).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum QueueState {
+    /// Clips in this state (`pending` includes the skipped ones).
+    Clip(ClipState),
+    /// Pending clips with a skip reason.
+    Skipped,
+}
+
 /// `queue`: clips by state.
 pub(crate) async fn queue(
     l: &Loaded,
-    states: &[ClipState],
+    states: &[QueueState],
     camera: Option<&str>,
     limit: usize,
 ) -> Result<Exit> {
@@ -330,17 +341,39 @@ pub(crate) async fn queue(
         return Ok(Exit::Success);
     };
     let counts = store.counts(camera).await?;
+    let skipped = states.contains(&QueueState::Skipped);
+    let mut clip_states: Vec<ClipState> = states
+        .iter()
+        .filter_map(|s| match s {
+            QueueState::Clip(c) => Some(*c),
+            QueueState::Skipped => None,
+        })
+        .collect();
+    let with_pending = clip_states.contains(&ClipState::Pending);
+    // Skipped clips are pending ones (listed with them).
     let matching: u64 = if states.is_empty() {
         counts.total()
     } else {
-        // Skipped clips are pending ones (listed with them).
-        let skipped = states
-            .contains(&ClipState::Pending)
-            .then_some(counts.skipped);
-        states.iter().map(|s| counts.get(*s)).sum::<u64>() + skipped.unwrap_or(0)
+        clip_states.iter().map(|s| counts.get(*s)).sum::<u64>()
+            + if with_pending || skipped {
+                counts.skipped
+            } else {
+                0
+            }
     };
     let take = u32::try_from(limit).unwrap_or(u32::MAX);
-    let selected = store.list(camera, states, take).await?;
+    let selected = if skipped && !with_pending {
+        // Skipped alone (or with other states): pending rows, then only
+        // those with a reason.
+        clip_states.push(ClipState::Pending);
+        let rows = store.list(camera, &clip_states, u32::MAX).await?;
+        rows.into_iter()
+            .filter(|r| r.state != ClipState::Pending || r.skip_reason.is_some())
+            .take(limit)
+            .collect()
+    } else {
+        store.list(camera, &clip_states, take).await?
+    };
     store.close().await.ok();
     outln!("{:>10} {:>3}  {:<40} STATE", "SIZE", "TRY", "NAME");
     for r in &selected {

@@ -159,9 +159,10 @@ struct CameraArgs {
 #[derive(Debug, Args)]
 struct QueueArgs {
     /// Only clips in these states (pending, downloading, downloaded, done,
-    /// failed, gone, pruned); repeat or comma-separate.
+    /// failed, gone, pruned, or skipped: pending clips the sync leaves out,
+    /// with why); repeat or comma-separate.
     #[arg(long, value_delimiter = ',', value_parser = parse_state)]
-    state: Vec<viofo_store::ClipState>,
+    state: Vec<commands::QueueState>,
     /// Only this camera id (default: every camera).
     #[arg(long = "camera")]
     camera_filter: Option<String>,
@@ -224,14 +225,21 @@ struct ConfigArgs {
     settings: SettingsArgs,
 }
 
-fn parse_state(s: &str) -> Result<viofo_store::ClipState, String> {
+fn parse_state(s: &str) -> Result<commands::QueueState, String> {
     use viofo_store::ClipState;
+    if s.trim().eq_ignore_ascii_case("skipped") {
+        return Ok(commands::QueueState::Skipped);
+    }
     ClipState::ALL
         .into_iter()
         .find(|c| c.as_str().eq_ignore_ascii_case(s.trim()))
+        .map(commands::QueueState::Clip)
         .ok_or_else(|| {
             let all: Vec<&str> = ClipState::ALL.iter().map(|c| c.as_str()).collect();
-            format!("unknown state {s:?}: expected one of {}", all.join(", "))
+            format!(
+                "unknown state {s:?}: expected one of {}, skipped",
+                all.join(", ")
+            )
         })
 }
 

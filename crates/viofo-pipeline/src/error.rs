@@ -29,6 +29,9 @@ enum ErrorKind {
         archive: u64,
         clip: u64,
         quota: u64,
+        /// Why retention can free no more (`None`: locked clips or the
+        /// newest day).
+        why: Option<String>,
     },
     Io(std::io::Error),
     Interrupted,
@@ -86,6 +89,18 @@ impl Error {
                 archive,
                 clip,
                 quota,
+                why: None,
+            },
+        }
+    }
+    /// [`Error::quota`] with why retention can free no more.
+    pub(crate) fn quota_because(archive: u64, clip: u64, quota: u64, why: String) -> Self {
+        Self {
+            kind: ErrorKind::Quota {
+                archive,
+                clip,
+                quota,
+                why: Some(why),
             },
         }
     }
@@ -240,14 +255,17 @@ impl fmt::Display for Error {
                 archive,
                 clip,
                 quota,
+                why,
             } => write!(
                 f,
                 "quota reached: the archive holds {} MB; the next clip ({} MB) would take it \
-                 over its quota of {} MB, and retention can free no more (what is left is \
-                 locked or the newest day); raise the quota or free space",
+                 over its quota of {} MB, and retention can free no more ({}); raise the quota \
+                 or free space",
                 archive / 1_000_000,
                 clip / 1_000_000,
-                quota / 1_000_000
+                quota / 1_000_000,
+                why.as_deref()
+                    .unwrap_or("what is left is locked or the newest day")
             )?,
             ErrorKind::Io(_) => f.write_str("local file operation failed")?,
             ErrorKind::Interrupted => f.write_str("interrupted")?,

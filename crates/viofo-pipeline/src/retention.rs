@@ -122,6 +122,21 @@ pub fn plan(
     disk: Option<DiskSpace>,
     protect_from: Option<PrimitiveDateTime>,
 ) -> Plan {
+    plan_around(clips, policy, now, disk, protect_from, None)
+}
+
+/// [`plan`], with the newest recording known beyond the archive (a clip
+/// waiting on the camera, about to be downloaded): the space rules' newest
+/// day is the day before the newest of it and the archive's clips, so the
+/// archive's last day can make room for the camera's newer clips.
+pub fn plan_around(
+    clips: &[ArchivedClip],
+    policy: &RetentionPolicy,
+    now: PrimitiveDateTime,
+    disk: Option<DiskSpace>,
+    protect_from: Option<PrimitiveDateTime>,
+    newest_known: Option<PrimitiveDateTime>,
+) -> Plan {
     let mut order: Vec<usize> = (0..clips.len())
         .filter(|&i| {
             clips
@@ -152,7 +167,11 @@ pub fn plan(
     }
     // The space rules never remove the newest day (nor what is newer than
     // the clip being downloaded).
-    let newest = clips.iter().map(|c| c.recorded_at).max();
+    let newest = clips
+        .iter()
+        .map(|c| c.recorded_at)
+        .chain(newest_known)
+        .max();
     let floor = newest.and_then(|n| {
         n.checked_sub(time::Duration::try_from(SPACE_FLOOR).unwrap_or(time::Duration::DAY))
     });
@@ -324,3 +343,6 @@ pub(crate) use apply::{Apply, apply};
 
 #[cfg(test)]
 mod tests;
+
+mod quota;
+pub use quota::{OLDER_THAN_QUOTA_KEEPS, QuotaItem, QuotaKeep, QuotaVerdict, quota_keep};

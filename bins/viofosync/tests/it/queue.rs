@@ -92,3 +92,31 @@ fn a_deferred_pending_clip_says_how_often_and_why() {
         "{out}"
     );
 }
+
+/// Clips the `channels` filter leaves out are skipped with a reason:
+/// `queue --state skipped` lists them, `status` counts them apart from the
+/// pending ones (issue 18 item 9).
+#[test]
+fn clips_left_out_by_channels_are_listed_as_skipped() {
+    let cam = Camera::start(
+        viofo_sim::SimConfig::default()
+            .with_clips(viofo_sim::ClipSpec::synthetic(2).size(20_000).rear(true)),
+    );
+    let env = Env::new();
+    env.sync_ok(&cam, &["sync", "--channels", "front"]);
+    let out = env.sync_ok(&cam, &["queue", "--state", "skipped"]);
+    assert!(out.contains("2 clips"), "{out}");
+    let rear: Vec<&str> = out.lines().filter(|l| l.contains("R.MP4")).collect();
+    assert_eq!(rear.len(), 2, "{out}");
+    assert!(
+        rear.iter()
+            .all(|l| l.contains("skipped: channel filter (channels = F)")),
+        "{out}"
+    );
+    assert!(!out.contains("F.MP4"), "{out}");
+    let out = env.sync_ok(&cam, &["status"]);
+    assert!(
+        out.contains("0 pending") && out.contains("2 done") && out.contains("2 skipped"),
+        "{out}"
+    );
+}

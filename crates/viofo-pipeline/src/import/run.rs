@@ -88,6 +88,7 @@ impl Importer {
                 clock: self.cfg.camera_clock,
                 events: &crate::NoEvents,
                 shared_root: self.cfg.shared_archive.clone(),
+                newest_known: None,
             })
             .await;
         }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use time::PrimitiveDateTime;
 
-use super::{ArchivedClip, EvictReason, Plan, RetentionPolicy, plan, remove, scan_to_depth};
+use super::{ArchivedClip, EvictReason, Plan, RetentionPolicy, plan_around, remove, scan_to_depth};
 use crate::disk::DiskSpace;
 
 /// What [`apply`] needs from the running sync.
@@ -29,6 +29,10 @@ pub(crate) struct Apply<'a> {
     /// The folder holding every camera's archive folder when several
     /// cameras share the archive (`root` is then `<shared>/<camera id>`).
     pub(crate) shared_root: Option<PathBuf>,
+    /// The newest recording known beyond the archive (the newest clip the
+    /// quota keeps, on the camera): the newest day the space rules keep
+    /// ends there.
+    pub(crate) newest_known: Option<PrimitiveDateTime>,
 }
 
 /// Applies retention to the archive: plans (off the async threads),
@@ -45,6 +49,7 @@ pub(crate) async fn apply(a: Apply<'_>) -> u64 {
     let locked = a.locked;
     let protect_from = a.protect_from;
     let clock = a.clock;
+    let newest_known = a.newest_known;
     let during_downloads = protect_from.is_some();
     let planned = tokio::task::spawn_blocking(move || {
         let disk = DiskSpace::of(&root).ok();
@@ -65,11 +70,25 @@ pub(crate) async fn apply(a: Apply<'_>) -> u64 {
         let is_locked = |n: &str| locked.contains(n);
         if let Some(shared) = &shared {
             let clips = scan_to_depth(shared, 2, clock, &crate::recorded_at_from_name, &is_locked)?;
-            let plan = plan_shared(&clips, &root, &policy, clock.now(), disk, protect_from);
+            let plan = plan_shared(
+                &clips,
+                &root,
+                &policy,
+                clock.now(),
+                disk,
+                (protect_from, newest_known),
+            );
             return Ok((clips, plan));
         }
         let clips = scan_to_depth(&root, 1, clock, &crate::recorded_at_from_name, &is_locked)?;
-        let plan = plan(&clips, &policy, clock.now(), disk, protect_from);
+        let plan = plan_around(
+            &clips,
+            &policy,
+            clock.now(),
+            disk,
+            protect_from,
+            newest_known,
+        );
         Ok::<_, std::io::Error>((clips, plan))
     })
     .await;
@@ -197,7 +216,7 @@ pub(crate) fn plan_shared(
     policy: &RetentionPolicy,
     now: PrimitiveDateTime,
     disk: Option<DiskSpace>,
-    protect_from: Option<PrimitiveDateTime>,
+    (protect_from, newest_known): (Option<PrimitiveDateTime>, Option<PrimitiveDateTime>),
 ) -> Plan {
     let own_idx: Vec<usize> = (0..all.len())
         .filter(|&i| all.get(i).is_some_and(|c| c.path.starts_with(own)))
@@ -210,7 +229,7 @@ pub(crate) fn plan_shared(
         quota: None,
         ..policy.clone()
     };
-    let age = plan(&pick(&own_idx), &age_policy, now, None, None);
+    let age = plan_around(&pick(&own_idx), &age_policy, now, None, None, None);
     let aged: std::collections::HashSet<usize> = age
         .evictions
         .iter()
@@ -221,12 +240,13 @@ pub(crate) fn plan_shared(
         keep: None,
         ..policy.clone()
     };
-    let space = plan(
+    let space = plan_around(
         &pick(&rest_idx),
         &space_policy,
         now,
         disk.map(|d| d.after_freeing(age.freed)),
         protect_from,
+        newest_known,
     );
     let mut out = Plan {
         freed: age.freed.saturating_add(space.freed),
@@ -298,7 +318,7 @@ mod tests {
             ..RetentionPolicy::default()
         };
         let now = datetime!(2026-11-11 09:00);
-        let p = plan_shared(&all, Path::new("/s/a"), &policy, now, None, None);
+        let p = plan_shared(&all, Path::new("/s/a"), &policy, now, None, (None, None));
         assert_eq!(
             evicted(&all, &p),
             vec![
@@ -318,7 +338,7 @@ mod tests {
             ..RetentionPolicy::default()
         };
         let now = datetime!(2026-11-11 09:00);
-        let p = plan_shared(&all, Path::new("/s/a"), &policy, now, None, None);
+        let p = plan_shared(&all, Path::new("/s/a"), &policy, now, None, (None, None));
         assert_eq!(
             evicted(&all, &p),
             vec![
@@ -327,7 +347,7 @@ mod tests {
             ]
         );
         // From the other camera's side: only its clips.
-        let p = plan_shared(&all, Path::new("/s/b"), &policy, now, None, None);
+        let p = plan_shared(&all, Path::new("/s/b"), &policy, now, None, (None, None));
         assert_eq!(evicted(&all, &p).len(), 2);
         assert!(
             evicted(&all, &p)

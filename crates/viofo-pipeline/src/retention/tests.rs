@@ -264,3 +264,198 @@ fn a_versioned_clip_takes_its_camera_names_time_and_lock() {
     assert!(found[0].locked);
     assert_eq!(found[0].sidecars.len(), 1);
 }
+
+fn item(name: &str, at: PrimitiveDateTime, bytes: u64, archived: bool, locked: bool) -> QuotaItem {
+    QuotaItem {
+        name: name.to_owned(),
+        recorded_at: at,
+        bytes,
+        archived,
+        locked,
+    }
+}
+
+/// The quota keeps the newest clips that fit, archived or waiting; the
+/// newest day and locked clips are kept first; a waiting clip not kept is
+/// older than what is kept, or, when nothing newer is kept, the quota is
+/// full of what cannot go (issue 18 item 7).
+#[test]
+fn the_quota_keeps_the_newest_that_fit() {
+    let d = |day: u8, h: u8| {
+        datetime!(2026-01-01 00:00)
+            + time::Duration::days(i64::from(day))
+            + time::Duration::hours(i64::from(h))
+    };
+    let items = vec![
+        item("a1", d(1, 9), 100, true, false),
+        item("a2", d(1, 10), 100, true, true),
+        item("a3", d(2, 9), 100, true, false),
+        item("w3", d(2, 12), 100, false, false),
+        item("w4", d(4, 9), 100, false, false),
+        item("w4b", d(4, 10), 100, false, false),
+    ];
+    let k = quota_keep(&items, 350, 0, true);
+    // Locked a2 first (100), then newest first: w4b, w4, then w3 does not
+    // fit (400 > 350): w3, a3 and a1 are not kept.
+    assert_eq!(k.keep, [false, true, false, false, true, true]);
+    assert_eq!((k.locked_bytes, k.newest_day_bytes), (100, 0));
+    assert_eq!(k.newest, Some(d(4, 10)));
+    assert_eq!(k.verdict(&items, 3), QuotaVerdict::Older);
+    assert_eq!(k.verdict(&items, 4), QuotaVerdict::Keep);
+    // Reserved bytes (downloads not yet archived) count first.
+    let k = quota_keep(&items, 350, 150, true);
+    assert_eq!(k.keep, [false, true, false, false, false, true]);
+    // The newest day archived and a locked clip fill it: the waiting
+    // clips, newer than the archive, cannot be kept: full.
+    let full = vec![
+        item("old-locked", d(1, 9), 100, true, true),
+        item("today", d(4, 8), 200, true, false),
+        item("now", d(4, 9), 100, false, false),
+    ];
+    let k = quota_keep(&full, 300, 0, true);
+    assert_eq!(k.keep, [true, true, false]);
+    assert_eq!(
+        k.verdict(&full, 2),
+        QuotaVerdict::Full {
+            locked: 100,
+            newest_day: 200
+        }
+    );
+    // Locked clips not protected: removable like the rest.
+    let k = quota_keep(&full, 300, 0, false);
+    assert_eq!(k.keep, [false, true, true]);
+}
+
+/// With a newer clip known, the archive's last day is no longer the newest
+/// day: the space floor moves with it.
+#[test]
+fn the_floor_is_the_day_before_the_newest_known() {
+    let clips = vec![
+        clip("yesterday", datetime!(2026-01-29 10:00), 100, false),
+        clip("today", datetime!(2026-01-30 10:00), 100, false),
+    ];
+    let policy = RetentionPolicy {
+        quota: Some(100),
+        ..RetentionPolicy::default()
+    };
+    let p = plan(&clips, &policy, NOW, None, None);
+    assert_eq!(names(&clips, &p), ["yesterday"]);
+    let p = plan(
+        &clips,
+        &policy,
+        NOW,
+        None,
+        Some(datetime!(2026-01-30 09:00)),
+    );
+    assert_eq!(names(&clips, &p), ["yesterday"]);
+    let tight = RetentionPolicy {
+        quota: Some(0),
+        ..RetentionPolicy::default()
+    };
+    let p = plan(&clips, &tight, NOW, None, None);
+    assert_eq!(names(&clips, &p), ["yesterday"], "today is the newest day");
+    let p = plan_around(
+        &clips,
+        &tight,
+        NOW,
+        None,
+        None,
+        Some(datetime!(2026-01-31 11:00)),
+    );
+    assert_eq!(names(&clips, &p), ["yesterday", "today"]);
+}
+
+mod rotation {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn at(minutes: u32) -> PrimitiveDateTime {
+        datetime!(2026-01-01 00:00) + time::Duration::minutes(i64::from(minutes))
+    }
+
+    proptest! {
+        /// Rotation: whatever the archive holds and the camera has waiting
+        /// (unlocked, over several days), downloading the waiting clips the
+        /// quota keeps, oldest first as a cycle may, each after making
+        /// room with retention's plan (never a clip newer than it), never
+        /// prunes a clip downloaded in the same run, and ends with the
+        /// archive holding exactly the clips kept: the newest that fit,
+        /// within the quota unless the newest day alone is over it.
+        #[test]
+        fn a_cycle_under_a_quota_ends_with_the_newest_that_fit(
+            raw in proptest::collection::vec((0u32..(6 * 1440), 1u64..50, any::<bool>()), 1..30),
+            quota in 0u64..400,
+        ) {
+            let mut items: Vec<QuotaItem> = raw
+                .iter()
+                .enumerate()
+                .map(|(i, (m, b, archived))| item(&format!("c{i:02}"), at(*m), *b, *archived, false))
+                .collect();
+            items.sort_by(|a, b| (a.recorded_at, &a.name).cmp(&(b.recorded_at, &b.name)));
+            let k = quota_keep(&items, quota, 0, true);
+            // The kept clips that may go are the newest: none older than
+            // one that is not kept.
+            for (i, a) in items.iter().enumerate() {
+                for (j, b) in items.iter().enumerate() {
+                    if k.keep[i] && !k.pinned[i] && !k.keep[j] {
+                        prop_assert!((a.recorded_at, &a.name) > (b.recorded_at, &b.name));
+                    }
+                }
+            }
+            let kept_bytes: u64 = (0..items.len()).filter(|&i| k.keep[i]).map(|i| items[i].bytes).sum();
+            let pinned_bytes: u64 = (0..items.len()).filter(|&i| k.pinned[i]).map(|i| items[i].bytes).sum();
+            prop_assert!(kept_bytes <= quota.max(pinned_bytes));
+
+            // Run it: the archive, then the kept waiting clips oldest first.
+            let mut archive: Vec<ArchivedClip> = items
+                .iter()
+                .filter(|c| c.archived)
+                .map(|c| clip(&c.name, c.recorded_at, c.bytes, false))
+                .collect();
+            let mut downloaded: Vec<String> = Vec::new();
+            for (i, c) in items.iter().enumerate() {
+                if c.archived || !k.keep[i] {
+                    continue;
+                }
+                let size: u64 = archive.iter().map(|a| a.size).sum();
+                if size + c.bytes > quota {
+                    let policy = RetentionPolicy {
+                        quota: Some(quota.saturating_sub(c.bytes)),
+                        ..RetentionPolicy::default()
+                    };
+                    let p = plan_around(&archive, &policy, NOW, None, Some(c.recorded_at), k.newest);
+                    let gone: Vec<String> = names(&archive, &p);
+                    for g in &gone {
+                        prop_assert!(!downloaded.contains(g), "{g} downloaded, then pruned");
+                    }
+                    archive.retain(|a| !gone.contains(&a.path.display().to_string()));
+                }
+                let size: u64 = archive.iter().map(|a| a.size).sum();
+                prop_assert!(size + c.bytes <= quota.max(pinned_bytes + c.bytes), "no room made for {}", c.name);
+                archive.push(clip(&c.name, c.recorded_at, c.bytes, false));
+                downloaded.push(c.name.clone());
+            }
+            // What is left of the old archive beyond the kept set goes at
+            // the cycle's end (the plan without a download in flight).
+            let policy = RetentionPolicy { quota: Some(quota), ..RetentionPolicy::default() };
+            let p = plan_around(&archive, &policy, NOW, None, None, k.newest);
+            let gone = names(&archive, &p);
+            for g in &gone {
+                prop_assert!(!downloaded.contains(g), "{g} downloaded, then pruned");
+            }
+            archive.retain(|a| !gone.contains(&a.path.display().to_string()));
+            let left: Vec<String> = archive.iter().map(|a| a.path.display().to_string()).collect();
+            // Every clip kept is there; anything else left is an old
+            // archived clip the quota has room for still.
+            for i in (0..items.len()).filter(|&i| k.keep[i]) {
+                prop_assert!(left.contains(&items[i].name), "{} kept, not there", items[i].name);
+            }
+            for name in &left {
+                let i = items.iter().position(|c| &c.name == name).unwrap();
+                prop_assert!(k.keep[i] || items[i].archived, "{name}");
+            }
+            let size: u64 = archive.iter().map(|a| a.size).sum();
+            prop_assert!(size <= quota.max(pinned_bytes), "{size} over {quota}");
+        }
+    }
+}

@@ -79,28 +79,40 @@ impl Syncer {
                 .await?
             {
                 let snap = cx.snapshot();
-                let verdict = self.eligibility(&snap, &row);
-                let mut st = cx.st();
-                // Another worker may have taken it meanwhile: ask again.
-                if st.picks.in_flight.contains(&row.id)
-                    || st.picks.passed.contains(&row.id)
-                    || st.picks.changing.contains(&row.id)
+                let verdict = self.eligibility(&snap, &row).cloned();
                 {
-                    continue;
+                    let mut st = cx.st();
+                    // Another worker may have taken it meanwhile: ask again.
+                    if st.picks.in_flight.contains(&row.id)
+                        || st.picks.passed.contains(&row.id)
+                        || st.picks.changing.contains(&row.id)
+                    {
+                        continue;
+                    }
+                    match &verdict {
+                        Ok(_) => st.picks.in_flight.push(row.id),
+                        // Looked at again after the next listing.
+                        Err(reason) if reason == SIZE_CHANGING => st.picks.changing.push(row.id),
+                        Err(_) => st.picks.passed.push(row.id),
+                    }
                 }
                 match verdict {
                     Ok(rec) => {
-                        st.picks.in_flight.push(row.id);
-                        return Ok(Some((row, rec.clone())));
+                        if let Some(reason) = self.parked_skip(&row, &rec).await {
+                            {
+                                let mut st = cx.st();
+                                st.picks.in_flight.retain(|i| *i != row.id);
+                                st.picks.passed.push(row.id);
+                            }
+                            s.events.emit(Event::ItemSkipped {
+                                name: row.name.clone(),
+                                reason,
+                            });
+                            continue;
+                        }
+                        return Ok(Some((row, rec)));
                     }
                     Err(reason) => {
-                        if reason == SIZE_CHANGING {
-                            // Looked at again after the next listing.
-                            st.picks.changing.push(row.id);
-                        } else {
-                            st.picks.passed.push(row.id);
-                        }
-                        drop(st);
                         s.events.emit(Event::ItemSkipped {
                             name: row.name.clone(),
                             reason,
@@ -193,35 +205,6 @@ impl Syncer {
         Ok(())
     }
 
-    /// With a quota: the next clip must fit in it, counting what the store
-    /// holds and what this cycle downloaded but has not recorded yet (the
-    /// reservations), after retention freed what it may (never a clip newer
-    /// than this one, nor the newest day). Returns the bytes reserved for
-    /// it (0 without a quota).
-    async fn quota_guard(&self, cx: &Cycle, rec: &Recording) -> Result<u64> {
-        let s = &*self.inner;
-        let Some(quota) = s.cfg.retention.quota else {
-            return Ok(0);
-        };
-        let need = rec.size().bytes();
-        let used = async || -> Result<u64> {
-            let stored = s.store.archived_bytes(None).await?;
-            Ok(stored.saturating_add(cx.st().quota_reserved))
-        };
-        let mut have = used().await?;
-        if have.saturating_add(need) > quota {
-            self.retention(cx, Some(rec.start().unwrap_or(PrimitiveDateTime::MAX)))
-                .await;
-            s.store.flush().await?;
-            have = used().await?;
-        }
-        if have.saturating_add(need) > quota {
-            return Err(Error::quota(have, need, quota));
-        }
-        cx.st().quota_reserved += need;
-        Ok(need)
-    }
-
     pub(super) fn dest_for(&self, rec: &Recording) -> PathBuf {
         let cfg = &self.inner.cfg;
         let date = rec
@@ -253,8 +236,20 @@ impl Syncer {
             let Some((row, rec)) = self.pick(cx).await? else {
                 return Ok(());
             };
-            let reserved = match self.quota_guard(cx, &rec).await {
-                Ok(r) => r,
+            let reserved = match self.quota_guard(cx, &row, &rec).await {
+                Ok(super::quota::Admit::Go(r)) => r,
+                Ok(super::quota::Admit::Skip(reason)) => {
+                    {
+                        let mut st = cx.st();
+                        st.picks.in_flight.retain(|i| *i != row.id);
+                        st.picks.passed.push(row.id);
+                    }
+                    s.events.emit(Event::ItemSkipped {
+                        name: row.name.clone(),
+                        reason,
+                    });
+                    continue;
+                }
                 Err(e) => {
                     cx.st().picks.in_flight.retain(|i| *i != row.id);
                     Self::halt(cx, e);

@@ -46,28 +46,58 @@ impl Syncer {
         let store = Store::open(StoreOptions::at(&scratch.db)).await?;
         let skipped = Arc::new(Mutex::new(Vec::new()));
         let seen = skipped.clone();
-        let sink = move |e: Event| {
-            if let Event::ItemSkipped { name, reason } = e {
-                lock(&seen).push((name, reason));
+        let sink = move |e: Event| match e {
+            Event::ItemSkipped { name, reason } | Event::Skipped { name, reason } => {
+                let mut seen = lock(&seen);
+                if !seen.iter().any(|(n, _)| *n == name) {
+                    seen.push((name, reason));
+                }
             }
+            _ => {}
         };
         let planned = async {
             let plan = Syncer::new(s.client.clone(), store.clone(), s.cfg.clone(), sink)?;
             let id = store.begin_cycle(&s.cfg.camera_id, s.cfg.tail).await?;
             let cx = Cycle::new(id, Instant::now());
+            cx.st().dry_pruned = Some(Vec::new());
             // The device is judged as a cycle judges it (into the copy).
             *lock(&cx.identity) = Some(info);
             plan.refresh(&cx).await?;
+            // The skips decided as a cycle decides them (into the copy).
+            plan.recheck_skips(&cx).await;
             let mut download = Vec::new();
+            // The workers' own pick and quota check, clip after clip; a
+            // quota that stops them stops the plan there.
             while let Some((row, rec)) = plan.pick(&cx).await? {
-                download.push((row, rec));
+                match plan.quota_guard(&cx, &row, &rec).await {
+                    Ok(super::quota::Admit::Go(_)) => download.push((row, rec)),
+                    Ok(super::quota::Admit::Skip(reason)) => {
+                        plan.inner.events.emit(Event::ItemSkipped {
+                            name: row.name.clone(),
+                            reason,
+                        });
+                    }
+                    Err(e) if e.is_disk_full() => {
+                        plan.inner.events.emit(Event::ItemSkipped {
+                            name: row.name.clone(),
+                            reason: format!("{e}"),
+                        });
+                        break;
+                    }
+                    Err(e) => return Err(e),
+                }
             }
             let tails = store.unfinished_tails(Some(&s.cfg.camera_id)).await?;
-            Ok::<_, Error>((download, tails, cx.snapshot()))
+            let room = cx.st().dry_pruned.take().unwrap_or_default();
+            let dests: Vec<(PathBuf, u64, Option<time::PrimitiveDateTime>)> = download
+                .iter()
+                .map(|(_, rec)| (plan.dest_for(rec), rec.size().bytes(), rec.start()))
+                .collect();
+            Ok::<_, Error>((download, tails, cx.snapshot(), room, dests))
         }
         .await;
         store.close().await.ok();
-        let (download, tails, snap) = planned?;
+        let (download, tails, snap, room, dests) = planned?;
         let mut out = DryRun {
             skip: std::mem::take(&mut *lock(&skipped)),
             ..DryRun::default()
@@ -105,17 +135,43 @@ impl Syncer {
                 .filter(|r| r.is_locked())
                 .map(|r| r.file_name().as_str().to_owned())
                 .collect();
+            let gone: Vec<PathBuf> = room.iter().map(|(p, _)| p.clone()).collect();
             let pruned = tokio::task::spawn_blocking(move || {
-                let clips = retention::scan_archive(&root, clock, &recorded_at_from_name, &|n| {
-                    locked.contains(n)
-                })
-                .unwrap_or_default();
+                // The archive as the cycle's end would find it: what making
+                // room removed gone, the planned downloads there.
+                let mut clips: Vec<retention::ArchivedClip> =
+                    retention::scan_archive(&root, clock, &recorded_at_from_name, &|n| {
+                        locked.contains(n)
+                    })
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|c| !gone.contains(&c.path))
+                    .collect();
+                let real = clips.len();
+                for (path, size, start) in dests {
+                    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                    let Some(at) = start.or_else(|| recorded_at_from_name(name)) else {
+                        continue;
+                    };
+                    clips.push(retention::ArchivedClip {
+                        locked: locked.contains(name),
+                        path,
+                        size,
+                        recorded_at: at,
+                        sidecars: Vec::new(),
+                        sidecar_bytes: 0,
+                    });
+                }
                 let disk = DiskSpace::of(&root).ok();
                 let plan = retention::plan(&clips, &policy, clock.now(), disk, None);
-                plan.evictions
-                    .iter()
-                    .filter_map(|e| clips.get(e.index).map(|c| c.path.clone()))
-                    .collect::<Vec<_>>()
+                let mut out = gone;
+                out.extend(
+                    plan.evictions
+                        .iter()
+                        .filter(|e| e.index < real)
+                        .filter_map(|e| clips.get(e.index).map(|c| c.path.clone())),
+                );
+                out
             })
             .await
             .unwrap_or_default();

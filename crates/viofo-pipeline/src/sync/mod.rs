@@ -9,6 +9,7 @@ mod download;
 mod dry_run;
 mod identity;
 mod listing;
+mod quota;
 mod skips;
 mod tail;
 mod triage;
@@ -129,6 +130,9 @@ pub(super) struct CycleState {
     /// Clips the triage stage may triage before the next download starts
     /// (one per download started).
     pub(super) triage_turns: u64,
+    /// A dry run's: archive files retention would have removed (and
+    /// their bytes), so the quota counts them gone. `None` in a real run.
+    pub(super) dry_pruned: Option<Vec<(std::path::PathBuf, u64)>>,
 }
 
 #[derive(Default)]
@@ -180,6 +184,7 @@ impl Cycle {
                 quota_reserved: 0,
                 since_listing: 0,
                 triage_turns: 0,
+                dry_pruned: None,
             }),
         }
     }
@@ -405,7 +410,7 @@ impl Syncer {
         s.events.emit(Event::CameraOnline { firmware, model });
         self.refresh(cx).await?;
         // The places may have changed since the clips were last decided.
-        self.recheck_skips().await;
+        self.recheck_skips(cx).await;
 
         let (tx, rx) = mpsc::channel::<TailJob>(s.cfg.tail_queue);
         // Tails left unfinished by an earlier run go first.
@@ -489,6 +494,7 @@ impl Syncer {
             clock: s.cfg.camera_clock,
             events: &*s.events,
             shared_root: s.cfg.shared_archive.clone(),
+            newest_known: None,
         })
         .await;
         cx.st().counters.pruned += pruned;

@@ -57,6 +57,40 @@ pub(super) fn mode_label(mode: TriageMode) -> String {
     }
 }
 
+/// The label a triage is stored with: its mode, and the clip's length
+/// when its `mvhd` gave one (`skeleton 10s, clip 60000ms`), which
+/// [`parse_label`] reads back to decide a skip.
+pub(super) fn triage_label(mode: TriageMode, clip: Option<std::time::Duration>) -> String {
+    match clip {
+        Some(d) => format!("{}, clip {}ms", mode_label(mode), d.as_millis()),
+        None => mode_label(mode),
+    }
+}
+
+/// A triage label's sample spacing and clip length in ms: `full` is one
+/// fix a second; `None` for a label it cannot read.
+pub(super) fn parse_label(label: &str) -> Option<(i64, Option<i64>)> {
+    let (mode, clip) = match label.split_once(", clip ") {
+        Some((m, c)) => (m, Some(c.strip_suffix("ms")?.parse::<i64>().ok()?)),
+        None => (label, None),
+    };
+    let spacing = match mode {
+        "full" => 1_000,
+        m => {
+            let every = m.strip_prefix("skeleton ")?;
+            match every.strip_suffix("ms") {
+                Some(ms) => ms.parse::<i64>().ok()?,
+                None => every
+                    .strip_suffix('s')?
+                    .parse::<i64>()
+                    .ok()?
+                    .checked_mul(1_000)?,
+            }
+        }
+    };
+    Some((spacing, clip))
+}
+
 /// At most `max` of `points`, evenly spaced, the first and the last kept.
 fn thin<T: Copy>(points: &[T], max: usize) -> Vec<T> {
     if points.len() <= max || max < 2 {
@@ -272,6 +306,46 @@ impl Syncer {
         }
     }
 
+    /// With triage on and a place that skips parking, a parking clip is
+    /// never downloaded before its triage decided: the one the pick is
+    /// about to hand out is triaged now if it has no track at its size (a
+    /// camera read, so the link waits only for the camera; clips that are
+    /// not parking clips are never held up). Returns its skip reason when
+    /// it is skipped (recorded in the store); `None` to download it, also
+    /// when its triage could not be done (a download loses nothing).
+    pub(super) async fn parked_skip(&self, row: &ClipRow, rec: &Recording) -> Option<String> {
+        let s = &*self.inner;
+        let mode = s.cfg.triage?;
+        if !row.parking || rec.is_photo() || !s.cfg.places.iter().any(|p| p.skip_parking) {
+            return None;
+        }
+        let stored = match s.store.track(row.id).await {
+            Ok(t) => t.map(|t| t.track).filter(|t| t.clip_size == row.size),
+            Err(e) => {
+                tracing::warn!("{}: its track could not be read: {e:#}", row.name);
+                return None;
+            }
+        };
+        if let Some(track) = stored {
+            let want = super::skips::skip_reason(&s.cfg.places, true, row.size, Some(&track));
+            if want.is_some() {
+                self.decide_skip(row, &track).await;
+            }
+            return want;
+        }
+        if s.range_ignored.load(Ordering::Relaxed) {
+            return None;
+        }
+        match self.triage_one(row, rec, mode).await {
+            // Stored, and the skip decided with it.
+            Triaged::Stored => match s.store.get(row.id).await {
+                Ok(Some(now)) => now.skip_reason,
+                _ => None,
+            },
+            Triaged::Failed | Triaged::Stop => None,
+        }
+    }
+
     /// Triages one clip and stores what it found.
     async fn triage_one(&self, row: &ClipRow, rec: &Recording, mode: TriageMode) -> Triaged {
         let s = &*self.inner;
@@ -289,7 +363,13 @@ impl Syncer {
             Ok(t) => match &t.outcome {
                 TriageOutcome::Track(ex) => stored_track(
                     TrackSource::Triage,
-                    label,
+                    Some(triage_label(
+                        mode,
+                        ex.movie
+                            .as_ref()
+                            .and_then(|m| m.duration)
+                            .and_then(|d| std::time::Duration::try_from(d).ok()),
+                    )),
                     clip_size,
                     ex,
                     "no GPS fixes in the blocks fetched",
@@ -408,5 +488,26 @@ mod tests {
             mode_label(TriageMode::Skeleton { every }),
             "skeleton 2500ms"
         );
+    }
+
+    #[test]
+    fn labels_read_back() {
+        let every = std::time::Duration::from_millis(2500);
+        let clip = Some(std::time::Duration::from_secs(60));
+        for (mode, clip, want) in [
+            (TriageMode::Full, clip, (1_000, Some(60_000))),
+            (TriageMode::skeleton(), clip, (10_000, Some(60_000))),
+            (TriageMode::Skeleton { every }, None, (2_500, None)),
+        ] {
+            let label = triage_label(mode, clip);
+            assert_eq!(parse_label(&label), Some(want), "{label}");
+        }
+        assert_eq!(
+            triage_label(TriageMode::skeleton(), clip),
+            "skeleton 10s, clip 60000ms"
+        );
+        for bad in ["", "skeleton", "skeleton xs", "full, clip 5", "other 10s"] {
+            assert_eq!(parse_label(bad), None, "{bad}");
+        }
     }
 }

@@ -11,6 +11,7 @@ mod import;
 mod import_move;
 mod journey_outputs;
 mod journeys;
+mod picks;
 mod places;
 mod policies;
 mod shared;

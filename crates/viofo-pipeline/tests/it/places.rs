@@ -264,3 +264,64 @@ fn the_bounding_box_holds_the_circle() {
         }
     }
 }
+
+/// Twelve clips parked at home in a row, triage on, one download at a
+/// time: every one is skipped, none downloaded (the triage ran one clip
+/// ahead of the downloads, so every other one was downloaded before its
+/// own triage); and a clip whose fixes stop a third of the way in (the
+/// GPS lost as the car left) is not known to stay at home: downloaded
+/// (issue 18 item 6).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_parked_clip_is_triaged_before_its_download_and_only_a_covered_one_is_skipped() {
+    use viofo_gps::fixture::Block;
+    let t = |i: i64| datetime!(2025-12-24 20:00:00) + time::Duration::minutes(i);
+    let parked: Vec<String> = (0..12)
+        .map(|i| {
+            let at = t(i);
+            format!(
+                "2025_1224_{:02}{:02}00_{:06}P.MP4",
+                at.hour(),
+                at.minute(),
+                i + 1
+            )
+        })
+        .collect();
+    let lost = "2025_1224_201200_000013P.MP4";
+    let drive_away = "2025_1224_201300_000014F.MP4";
+    let mut sim = SimConfig::default();
+    for (i, name) in (0i64..).zip(&parked) {
+        sim = sim.with_clip(clip(name, Folder::Parking, t(i), Some((HOME, 0.0))));
+    }
+    let lost_bytes = ClipBuilder::new(Layout::Variable)
+        .total_len(300_000)
+        .points(drive(t(12), 10, HOME.0, HOME.1, 0.0, 0.0))
+        .blocks((0..20).map(|_| Block::NoFixV))
+        .build()
+        .to_vec();
+    sim = sim
+        .with_clip(ClipDef::from_bytes(lost, Folder::Parking, lost_bytes).start_time(t(12)))
+        .with_clip(clip(drive_away, Folder::Movie, t(13), Some((OFFICE, 15.0))));
+    let rig = start_rig(sim).await;
+    let mut cfg = config(&rig, true);
+    cfg.downloads = 1;
+    rig.cycle(cfg).await.unwrap();
+    rig.store.flush().await.unwrap();
+    let downloaded: Vec<&String> = parked.iter().filter(|n| rig.in_archive(n)).collect();
+    assert!(downloaded.is_empty(), "downloaded: {downloaded:?}");
+    for name in &parked {
+        let row = rig.row(name).await;
+        assert_eq!(
+            (row.state, row.skip_reason.as_deref()),
+            (ClipState::Pending, Some("parked at Home")),
+            "{name}"
+        );
+        assert_eq!(rig.delete_requests_for(name), 0, "{name}");
+    }
+    let row = rig.row(lost).await;
+    assert_eq!(
+        (row.state, row.skip_reason),
+        (ClipState::Done, None),
+        "{lost}"
+    );
+    assert_eq!(rig.row(drive_away).await.state, ClipState::Done);
+}

@@ -356,9 +356,10 @@ async fn recent_first_and_the_keep_period_read_the_camera_clock() {
     assert_eq!(rig.started_order(), [recent, older], "recent first");
 }
 
-/// A quota in bytes: the clip that would take the archive over it is not
-/// started, the cycle stops as "disk full" with the numbers, and the clip
-/// stays pending; retention cannot free the newest day (issue 14).
+/// A quota in bytes: within the newest day (which retention never
+/// removes) the clip that would take the archive over it is not started,
+/// the cycle stops as "disk full" with the numbers and the true reason,
+/// and the clip stays pending (issue 14; issue 18 item 7).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_quota_stops_before_the_clip_that_would_exceed_it() {
     let rig = start_rig(SimConfig::default().with_clips(ClipSpec::synthetic(3).size(40_000))).await;
@@ -371,7 +372,11 @@ async fn a_quota_stops_before_the_clip_that_would_exceed_it() {
         .await
         .unwrap_err();
     assert!(e.is_disk_full(), "{e}");
-    assert!(e.to_string().contains("quota"), "{e}");
+    let msg = e.to_string();
+    assert!(
+        msg.contains("quota") && msg.contains("of the newest day"),
+        "{msg}"
+    );
     assert!(rig.in_archive(&names[0]) && rig.in_archive(&names[1]));
     assert!(!rig.in_archive(&names[2]));
     assert_eq!(
