@@ -115,6 +115,10 @@ pub enum KeepReason {
     /// The device at the address in use is not yet proved to be this
     /// camera: no listing there showed a clip it archived (issue 18).
     IdentityNotProved,
+    /// The camera's clip of this name and size is another recording: its
+    /// last bytes are not the archived copy's (found after the rule said
+    /// delete, by reading them; the camera's clip is archived beside).
+    OtherRecording,
 }
 
 impl KeepReason {
@@ -155,6 +159,10 @@ impl fmt::Display for KeepReason {
             Self::PossiblyRecording => f.write_str("may still be recording"),
             Self::NotSettled => f.write_str("its size not yet seen settled"),
             Self::IdentityNotProved => f.write_str("camera identity not yet proved"),
+            Self::OtherRecording => f.write_str(
+                "the camera's clip under this name is another recording (other bytes); \
+                 archived beside the old one",
+            ),
         }
     }
 }

@@ -10,6 +10,7 @@ mod dry_run;
 mod identity;
 mod listing;
 mod quota;
+mod same_bytes;
 mod skips;
 mod tail;
 mod triage;

@@ -353,7 +353,38 @@ impl Syncer {
                 delete_locked: s.cfg.delete_locked,
                 identity_proved: proved,
             };
-            let outcome = match (may_delete(&archived, listed.as_ref(), &cam), rec) {
+            let mut decision = may_delete(&archived, listed.as_ref(), &cam);
+            if let (Decision::Delete, Some(r)) = (&decision, rec) {
+                // The same name and size are not the same bytes (a card
+                // formatted, a clock reset): the camera's clip must end
+                // with the archived copy's last bytes.
+                match super::same_bytes::check(&s.client, r, &d.path, d.bytes).await {
+                    Ok(Some(false)) => {
+                        tracing::warn!(
+                            "{}: the camera's clip is another recording than the archived one                              (same name and size, other bytes): kept, and archived beside it",
+                            d.name
+                        );
+                        // Its row keeps the archived copy; the next listing
+                        // makes the camera's clip a new row to download.
+                        if let Err(e) = s.store.supersede(d.id).await {
+                            tracing::error!("{}: could not record it: {e}", d.name);
+                        }
+                        decision = Decision::Keep(KeepReason::OtherRecording);
+                    }
+                    // Checked; or the camera cannot be asked for a range
+                    // (it ignores Range): the rule's checks stand alone.
+                    Ok(Some(true) | None) => {}
+                    Err(e) => {
+                        tracing::warn!(
+                            "{}: could not compare the camera's bytes ({e}); asked again later",
+                            d.name
+                        );
+                        still.push(d);
+                        continue;
+                    }
+                }
+            }
+            let outcome = match (decision, rec) {
                 (Decision::Delete, Some(rec)) => match s.client.delete(rec).await {
                     Ok(o) if o.is_confirmed() => DeleteResult::Confirmed,
                     Ok(viofo_client::DeleteAnswer::Refused { status }) => {

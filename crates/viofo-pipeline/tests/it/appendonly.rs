@@ -214,3 +214,53 @@ async fn an_import_under_an_archived_name_is_archived_beside_it() {
     );
     assert_eq!(rows[1].local_path.as_deref(), Some(v2.as_path()));
 }
+
+/// A clip archived while deletes were off, then the card formatted and a
+/// new recording made under its name with the very same size: the delete
+/// rule sees the archived name and size listed, but the camera's bytes are
+/// not the archived ones (their last 64 KiB are compared before any
+/// delete), so the clip is kept, archived beside the old one, and only then
+/// deleted. Before, it was deleted unarchived (the explorer's `format`
+/// case).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_same_size_recording_under_an_archived_name_is_never_deleted_unarchived() {
+    let rig = start_rig(SimConfig::default().with_clips(ClipSpec::synthetic(2).size(90_000))).await;
+    let names = rig.names();
+    rig.cycle(rig.config()).await.unwrap();
+    let original = std::fs::read(rig.archive.join(&names[0])).unwrap();
+
+    assert!(rig.sim.remove_clip(&names[0]));
+    let again = other_bytes(original.len(), 0x21);
+    rig.sim
+        .add_clip(ClipDef::from_bytes(
+            names[0].clone(),
+            Folder::Movie,
+            again.clone(),
+        ))
+        .unwrap();
+    let mut cfg = rig.config();
+    cfg.delete_after_download = true;
+    cfg.delete_archived = true;
+    for _ in 0..3 {
+        rig.cycle(cfg.clone()).await.unwrap();
+    }
+    assert_eq!(
+        std::fs::read(rig.archive.join(&names[0])).unwrap(),
+        original
+    );
+    let v2 = rig.archive.join(versioned_name(&names[0], 2));
+    assert_eq!(std::fs::read(&v2).unwrap(), again, "archived beside");
+    let deleted = rig.sim.deleted_clip_reader(&names[0]).map(|r| {
+        let mut v = Vec::new();
+        std::io::Read::read_to_end(&mut { r }, &mut v).unwrap();
+        v
+    });
+    assert_eq!(
+        deleted.as_deref(),
+        Some(again.as_slice()),
+        "deleted once archived"
+    );
+    let rows = rows_of(&rig, &names[0]).await;
+    assert_eq!(rows.len(), 2, "{rows:#?}");
+    assert!(rows[0].superseded_at.is_some());
+}

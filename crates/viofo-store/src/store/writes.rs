@@ -191,6 +191,15 @@ impl Store {
         self.send(Op::MarkPruned { id, at: now_ms() }, out_unit)
     }
 
+    /// The camera holds another recording under this archived clip's name
+    /// (found by comparing bytes before a delete): the row keeps its
+    /// archived file and is marked superseded, so the next listing inserts
+    /// the camera's clip as a new row of that name (see
+    /// [`reconcile`](Self::reconcile)).
+    pub fn supersede(&self, id: ClipId) -> Ack<()> {
+        self.send(Op::Supersede { id, at: now_ms() }, out_unit)
+    }
+
     /// `failed` → `pending` with attempts reset, for one camera or all.
     /// Resolves to the number of clips requeued.
     pub fn retry_failed(&self, camera_id: Option<&str>) -> Ack<u64> {

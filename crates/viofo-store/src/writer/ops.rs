@@ -49,6 +49,10 @@ pub(crate) enum Op {
         id: ClipId,
         at: i64,
     },
+    Supersede {
+        id: ClipId,
+        at: i64,
+    },
     RetryFailed {
         camera_id: Option<String>,
     },
@@ -103,6 +107,7 @@ impl Op {
             | Op::RecordDelete { id, .. }
             | Op::FinishTail { id }
             | Op::MarkPruned { id, .. }
+            | Op::Supersede { id, .. }
             | Op::SetPriority { id, .. }
             | Op::SetTrack { id, .. }
             | Op::SetSkip { id, .. }
@@ -130,6 +135,7 @@ impl Op {
             Op::RecordDelete { .. } => "recording a delete",
             Op::FinishTail { .. } => "finishing a tail",
             Op::MarkPruned { .. } => "recording a pruned clip",
+            Op::Supersede { .. } => "recording a clip superseded by another recording",
             Op::RetryFailed { .. } => "retrying failed clips",
             Op::SetPriority { .. } => "setting a priority",
             Op::Timing { .. } => "recording a timing",

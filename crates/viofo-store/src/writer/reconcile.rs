@@ -180,6 +180,28 @@ pub(super) async fn reconcile(
         );
     }
 
+    // Files found in the archive that a row already records (a superseded
+    // recording's copy under the name) are that row's, never another's to
+    // heal onto: healing is for a file no row records (a crash between the
+    // rename and the record).
+    let found_paths: Vec<String> = input
+        .archived
+        .values()
+        .filter_map(|a| path_text(&a.path).ok())
+        .collect();
+    let recorded: std::collections::HashSet<String> = if found_paths.is_empty() {
+        std::collections::HashSet::new()
+    } else {
+        let json = serde_json::to_string(&found_paths)
+            .map_err(|e| Error::invalid(format!("archived paths: {e}")))?;
+        let rows: Vec<String> = sqlx::query_scalar(
+            "SELECT local_path FROM clips WHERE local_path IN (SELECT value FROM json_each(?))",
+        )
+        .bind(&json)
+        .fetch_all(&mut *c)
+        .await?;
+        rows.into_iter().collect()
+    };
     let mut seen: std::collections::HashSet<&str> =
         std::collections::HashSet::with_capacity(input.listing.len());
     // (clip, size, found in the archive, supersedes an archived row)
@@ -198,7 +220,8 @@ pub(super) async fn reconcile(
         let archived = input
             .archived
             .get(&clip.name)
-            .filter(|a| archive_matches(size, clip.size_exact, a));
+            .filter(|a| archive_matches(size, clip.size_exact, a))
+            .filter(|a| path_text(&a.path).is_ok_and(|p| !recorded.contains(&p)));
         let Some(ex) = existing.get(&clip.name) else {
             inserts.push((clip, size, archived, false));
             continue;

@@ -255,6 +255,16 @@ pub(super) async fn exec(
                 .await?;
             Ok(Out::Unit)
         }
+        Op::Supersede { id, at } => {
+            sqlx::query(
+                "UPDATE clips SET superseded_at = ? WHERE id = ? AND superseded_at IS NULL",
+            )
+            .bind(at)
+            .bind(id.0)
+            .execute(&mut *c)
+            .await?;
+            Ok(Out::Unit)
+        }
         Op::RetryFailed { camera_id } => {
             let r = sqlx::query(
                 "UPDATE clips SET state = 'pending', attempts = 0 \
