@@ -43,29 +43,22 @@ pub use world::World;
 /// docs/RELIABILITY.md, "The whole-system explorer", for seeds and traces).
 /// Left out today:
 ///
-/// - [`Kind::Format`]: after a format with the clock reset, a recording
-///   under an archived name with the archived size is taken for the
-///   archived clip and, deletes on, deleted from the camera unarchived
-///   (`deleted-unarchived`). (With another size it was downloaded over the
-///   archived file, issue 18 case 1; fixed on main by versioned names.)
-/// - [`Kind::SecondDevice`]: another camera at the fallback address, before
-///   the store knows enough of this one, is synced into this camera's
-///   archive and its clips deleted (`foreign-bytes`, `lost`).
-/// - [`Kind::DryRun`]: with `delete_archived`, the real run deletes clips
-///   archived earlier that the dry run's plan does not name
-///   (`dry-run-differs`).
+/// - [`Kind::SecondDevice`]: another camera (not in the configuration) at
+///   the fallback address, once every clip this camera archived has been
+///   deleted from its card, is synced into this camera's archive and its
+///   clips deleted (`foreign-bytes`, `lost`): with nothing of this camera
+///   left on a card there is no evidence to tell the two apart. (A
+///   configured camera's address as another's fallback is refused.)
 /// - [`Kind::TwoProcesses`]: it runs two syncers (two state databases) in
 ///   one process; main's archive owner lock is per process, so they share
-///   it and do not model two processes any more (their failures on main
-///   are not the binary's). Before the lock it found a grown clip
-///   re-downloaded by one over the file the other's store records
-///   (`store-disagrees`). Needs a second real process to come back.
-/// - [`Kind::ImportArchiveView`]: `import --move` of a folder of hard links
-///   into the archive imports its versioned copies (`X~2.MP4`) again as
-///   new clips (`X~2~2.MP4`, a row named `X~2.MP4`: `store-disagrees`).
-/// - [`Kind::Places`]: a parking clip skipped as parked (triage beside the
-///   downloads) is downloaded anyway in the same cycle, now and then
-///   (`skipped-downloaded`; timing-dependent).
+///   it and do not model two processes. The reliability scenario
+///   `twoprocs::two_processes_one_archive` runs two real processes.
+///
+/// Put back in this session: `Format` (a same-size reuse is compared
+/// before any delete), `DryRun` (the plan names delete_archived's
+/// deletes), `ImportArchiveView` (a source that is an archived file is
+/// already archived), `Places` (a parking clip is triaged before its
+/// download).
 pub const CI_KINDS: &[Kind] = &[
     Kind::Record,
     Kind::Grow,
@@ -84,4 +77,8 @@ pub const CI_KINDS: &[Kind] = &[
     Kind::Channels,
     Kind::Deletes,
     Kind::Triage,
+    Kind::Format,
+    Kind::DryRun,
+    Kind::ImportArchiveView,
+    Kind::Places,
 ];

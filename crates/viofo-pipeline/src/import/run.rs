@@ -3,7 +3,7 @@
 //! sources, then retention.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -119,15 +119,34 @@ impl Importer {
                 u32::MAX,
             )
             .await?;
-        let known: HashMap<String, ClipRow> =
-            rows.into_iter().map(|r| (r.name.clone(), r)).collect();
+        let archived_paths: Vec<PathBuf> =
+            rows.iter().filter_map(|r| r.local_path.clone()).collect();
+        let known: HashMap<String, ClipRow> = rows
+            .into_iter()
+            .filter(|r| r.superseded_at.is_none())
+            .map(|r| (r.name.clone(), r))
+            .collect();
         let cfg = self.cfg.clone();
         let (todo, skipped, archived) = blocking(move || {
             let mut first: HashMap<String, PathBuf> = HashMap::new();
             let mut todo = Vec::new();
             let mut skipped = Vec::new();
             let mut archived = Vec::new();
+            // The archived files by device and inode, read once if a source
+            // is on the archive's file system: a source that *is* an
+            // archived file (a hard link, the archive reached by another
+            // path) is already archived, whatever its name says.
+            let mut inodes: Option<HashMap<(u64, u64), PathBuf>> = None;
             for c in candidates {
+                if let Some(at) = archived_file(&c.path, &cfg.archive, &archived_paths, &mut inodes)
+                {
+                    // Already archived; for --move the guard decides (it
+                    // never removes an archived file itself).
+                    let why = format!("already archived ({})", at.display());
+                    archived.push((c.path.clone(), at));
+                    skipped.push((c.path, why, true));
+                    continue;
+                }
                 let name = c.rec.file_name().as_str().to_owned();
                 if let Some(p) = first.get(&name) {
                     let why = format!("the same clip name as {}, imported from there", p.display());
@@ -495,6 +514,40 @@ fn skip(events: &Events, summary: &mut ImportSummary, path: PathBuf, reason: Str
         reason: reason.clone(),
     });
     summary.skipped.push((path, reason));
+}
+
+/// The archived file `src` is (the same device and inode), if it is one;
+/// `inodes` is built from `archived` on the first call that needs it (a
+/// source on the archive's file system: a hard link is on the same one).
+fn archived_file(
+    src: &Path,
+    root: &Path,
+    archived: &[PathBuf],
+    inodes: &mut Option<HashMap<(u64, u64), PathBuf>>,
+) -> Option<PathBuf> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        let m = std::fs::metadata(src).ok()?;
+        if std::fs::metadata(root).ok()?.dev() != m.dev() {
+            return None;
+        }
+        let map = inodes.get_or_insert_with(|| {
+            archived
+                .iter()
+                .filter_map(|p| {
+                    let m = std::fs::metadata(p).ok()?;
+                    Some(((m.dev(), m.ino()), p.clone()))
+                })
+                .collect()
+        });
+        map.get(&(m.dev(), m.ino())).cloned()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (src, root, archived, inodes);
+        None
+    }
 }
 
 /// Where the store says this clip is archived with this size (its copy

@@ -119,6 +119,9 @@ pub enum KeepReason {
     /// last bytes are not the archived copy's (found after the rule said
     /// delete, by reading them; the camera's clip is archived beside).
     OtherRecording,
+    /// The camera answers a ranged read with the whole clip, so its bytes
+    /// cannot be compared with the archived copy's before a delete: kept.
+    CannotCompare,
 }
 
 impl KeepReason {
@@ -159,6 +162,9 @@ impl fmt::Display for KeepReason {
             Self::PossiblyRecording => f.write_str("may still be recording"),
             Self::NotSettled => f.write_str("its size not yet seen settled"),
             Self::IdentityNotProved => f.write_str("camera identity not yet proved"),
+            Self::CannotCompare => f.write_str(
+                "the camera ignores Range, so its bytes cannot be compared with the archived copy",
+            ),
             Self::OtherRecording => f.write_str(
                 "the camera's clip under this name is another recording (other bytes); \
                  archived beside the old one",

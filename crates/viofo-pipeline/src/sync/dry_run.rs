@@ -88,27 +88,47 @@ impl Syncer {
                 }
             }
             let tails = store.unfinished_tails(Some(&s.cfg.camera_id)).await?;
+            // With delete_archived the clips archived earlier join the
+            // deletes, as queue_archived_deletes has them join a cycle's.
+            let earlier: Vec<String> = if s.cfg.delete_archived {
+                store
+                    .list(
+                        Some(&s.cfg.camera_id),
+                        &[viofo_store::ClipState::Done],
+                        u32::MAX,
+                    )
+                    .await?
+                    .into_iter()
+                    .filter(|r| r.deleted_from_camera_at.is_none() && r.superseded_at.is_none())
+                    .filter(|r| r.local_path.is_some() && r.local_size.is_some())
+                    .map(|r| r.name)
+                    .collect()
+            } else {
+                Vec::new()
+            };
             let room = cx.st().dry_pruned.take().unwrap_or_default();
             let dests: Vec<(PathBuf, u64, Option<time::PrimitiveDateTime>)> = download
                 .iter()
                 .map(|(_, rec)| (plan.dest_for(rec), rec.size().bytes(), rec.start()))
                 .collect();
-            Ok::<_, Error>((download, tails, cx.snapshot(), room, dests))
+            Ok::<_, Error>((download, tails, earlier, cx.snapshot(), room, dests))
         }
         .await;
         store.close().await.ok();
-        let (download, tails, snap, room, dests) = planned?;
+        let (download, tails, earlier, snap, room, dests) = planned?;
         let mut out = DryRun {
             skip: std::mem::take(&mut *lock(&skipped)),
             ..DryRun::default()
         };
-        if s.cfg.delete_after_download {
+        if s.cfg.delete_after_download || s.cfg.delete_archived {
             // Once archived, each is deleted if the delete rule allows it
             // then; what can be told now: locked, listed twice, recording.
-            let names = download
+            let fresh = download
                 .iter()
                 .map(|(row, _)| row.name.as_str())
-                .chain(tails.iter().map(|r| r.name.as_str()));
+                .chain(tails.iter().map(|r| r.name.as_str()))
+                .filter(|_| s.cfg.delete_after_download);
+            let names = fresh.chain(earlier.iter().map(String::as_str));
             for name in names {
                 let Some(rec) = snap.recordings.get(name) else {
                     continue;

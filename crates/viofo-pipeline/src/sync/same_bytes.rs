@@ -14,7 +14,7 @@ const TAIL: u64 = 64 * 1024;
 /// `Some(true)`: the camera's clip ends with the archived copy's bytes;
 /// `Some(false)`: it does not (another recording); `None`: the camera
 /// cannot be asked for a range (it answers Range with the whole clip), so
-/// nothing was compared. An error (why): a read failed (try again later).
+/// nothing could be compared (and nothing is deleted). An error (why): a read failed (try again later).
 pub(super) async fn check(
     client: &Client,
     rec: &Recording,

@@ -371,9 +371,11 @@ impl Syncer {
                         }
                         decision = Decision::Keep(KeepReason::OtherRecording);
                     }
-                    // Checked; or the camera cannot be asked for a range
-                    // (it ignores Range): the rule's checks stand alone.
-                    Ok(Some(true) | None) => {}
+                    Ok(Some(true)) => {}
+                    // The camera answers Range with the whole clip: its
+                    // bytes cannot be compared, so it is not deleted (a
+                    // same-size recording under the name would be lost).
+                    Ok(None) => decision = Decision::Keep(KeepReason::CannotCompare),
                     Err(e) => {
                         tracing::warn!(
                             "{}: could not compare the camera's bytes ({e}); asked again later",

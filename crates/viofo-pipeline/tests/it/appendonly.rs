@@ -264,3 +264,70 @@ async fn a_same_size_recording_under_an_archived_name_is_never_deleted_unarchive
     assert_eq!(rows.len(), 2, "{rows:#?}");
     assert!(rows[0].superseded_at.is_some());
 }
+
+/// `import --move` of a folder of hard links to the archive (a view of
+/// it): every source is an archived file, versioned ones (`X~2.MP4`)
+/// included, so nothing is copied again and nothing removed. Before, a
+/// versioned copy was imported again as `X~2~2.MP4` (the explorer's
+/// `import-archive-view` case).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_of_hard_links_to_the_archive_copies_nothing() {
+    use viofo_pipeline::import::{ImportOptions, Importer};
+    let rig = start_rig(SimConfig::default().with_clips(ClipSpec::synthetic(2).size(70_000))).await;
+    let names = rig.names();
+    rig.cycle(rig.config()).await.unwrap();
+    assert!(rig.sim.remove_clip(&names[0]));
+    rig.sim
+        .add_clip(ClipDef::from_bytes(
+            names[0].clone(),
+            Folder::Movie,
+            other_bytes(30_000, 9),
+        ))
+        .unwrap();
+    let mut cfg = rig.config();
+    cfg.accept_camera = true;
+    rig.cycle(cfg).await.unwrap();
+    let v2 = rig.archive.join(versioned_name(&names[0], 2));
+    assert!(v2.is_file());
+
+    let view = tempfile::tempdir_in(rig.archive.parent().unwrap()).unwrap();
+    let movie = view.path().join("DCIM").join("Movie");
+    std::fs::create_dir_all(&movie).unwrap();
+    let mut clips = Vec::new();
+    for e in std::fs::read_dir(&rig.archive).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "MP4") {
+            std::fs::hard_link(&p, movie.join(p.file_name().unwrap())).unwrap();
+            clips.push(p);
+        }
+    }
+    assert_eq!(clips.len(), 3, "{clips:?}");
+    let before = viofo_testkit::walk(&rig.archive).len();
+    let opts = ImportOptions {
+        move_sources: true,
+        ..ImportOptions::default()
+    };
+    let importer = Importer::new(rig.store.clone(), rig.config(), opts).unwrap();
+    let summary = importer
+        .run(
+            &[view.path().to_path_buf()],
+            |_| {},
+            &viofo_pipeline::Shutdown::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(summary.imported, 0, "{summary:?}");
+    assert_eq!(
+        viofo_testkit::walk(&rig.archive).len(),
+        before,
+        "nothing added"
+    );
+    for p in &clips {
+        assert!(p.is_file(), "{} kept", p.display());
+    }
+    assert!(
+        !rig.archive
+            .join(versioned_name(&versioned_name(&names[0], 2), 2))
+            .exists()
+    );
+}
