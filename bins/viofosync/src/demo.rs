@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 use viofo_client::{Client, ClientConfig};
-use viofo_pipeline::{GpsConfig, Grouping, Shutdown, SyncConfig, Syncer, TailMode};
+use viofo_pipeline::{CycleMode, GpsConfig, Grouping, Shutdown, SyncConfig, Syncer};
 use viofo_sim::{ClipDef, ClipSpec, Folder, Sim, SimConfig};
 use viofo_store::{Store, StoreOptions};
 
@@ -171,17 +171,17 @@ async fn sync(
     })
     .await
     .context("opening the demo's state database")?;
-    let modes: &[TailMode] = match args.tail {
-        DemoTail::Both => &[TailMode::Pipelined, TailMode::Inline],
-        DemoTail::Pipelined => &[TailMode::Pipelined],
-        DemoTail::Inline => &[TailMode::Inline],
+    let modes: &[CycleMode] = match args.tail {
+        DemoTail::Both => &[CycleMode::Pipelined, CycleMode::Inline],
+        DemoTail::Pipelined => &[CycleMode::Pipelined],
+        DemoTail::Inline => &[CycleMode::Inline],
     };
     let shutdown = Shutdown::new();
     spawn_signal_handler(shutdown.clone(), true);
     let progress = Progress::new(bars);
     for (i, mode) in modes.iter().enumerate() {
         let how = match mode {
-            TailMode::Inline => {
+            CycleMode::Inline => {
                 "GPX, camera deletes and database writes between downloads, as the Python tool did"
             }
             _ => "GPX, camera deletes and database writes beside the downloads",

@@ -13,7 +13,7 @@
 use std::time::{Duration, Instant};
 
 use viofo_client::{Client, ClientConfig};
-use viofo_pipeline::{NoEvents, Shutdown, SyncConfig, Syncer, TailMode};
+use viofo_pipeline::{CycleMode, NoEvents, Shutdown, SyncConfig, Syncer};
 use viofo_sim::{ClipSpec, Sim, SimConfig};
 use viofo_store::{Store, StoreOptions};
 
@@ -30,7 +30,7 @@ struct Params {
 }
 
 struct Run {
-    mode: TailMode,
+    mode: CycleMode,
     wall: Duration,
     listing: Duration,
     bytes: u64,
@@ -40,7 +40,7 @@ struct Run {
     download_span_ms: i64,
 }
 
-async fn run(p: &Params, mode: TailMode) -> Run {
+async fn run(p: &Params, mode: CycleMode) -> Run {
     let mut cfg = SimConfig::default()
         .with_clips(ClipSpec::synthetic(p.clips).size(p.size))
         .delete_delay(p.delete)
@@ -192,7 +192,7 @@ async fn main() {
             latency: Duration::ZERO,
             gps: !has("--no-gps"),
         };
-        let r = run(&p, TailMode::Pipelined).await;
+        let r = run(&p, CycleMode::Pipelined).await;
         println!(
             "small clips: {} x {} KB ({:.0} MB) unthrottled, GPS {}: {:.2}s ({:.2} ms/clip); gap p50 {}, p95 {}; peak RSS {} KiB (sim in-process)",
             p.clips,
@@ -218,7 +218,7 @@ async fn main() {
             gps: true,
         };
         let before = vm_hwm_kib();
-        let r = run(&p, TailMode::Pipelined).await;
+        let r = run(&p, CycleMode::Pipelined).await;
         let after = vm_hwm_kib();
         println!(
             "rss: synced {} clips of {} MB ({:.1} GB) in {:.1}s; peak RSS (VmHWM, sim in-process) before {} KiB, after {} KiB",
@@ -261,7 +261,7 @@ async fn main() {
         p.delete.as_secs_f64()
     );
     let mut runs = Vec::new();
-    for mode in [TailMode::Pipelined, TailMode::Inline] {
+    for mode in [CycleMode::Pipelined, CycleMode::Inline] {
         runs.push(run(&p, mode).await);
     }
     println!(

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::backoff::Backoff;
-use crate::events::TailMode;
+use crate::events::CycleMode;
 use crate::grouping::Grouping;
 use crate::retention::RetentionPolicy;
 use crate::{Error, Result};
@@ -69,7 +69,7 @@ pub struct SyncConfig {
     /// Download parking-mode clips too.
     pub include_parking: bool,
     /// Pipelined tail (default) or inline, the old way.
-    pub tail: TailMode,
+    pub tail: CycleMode,
     /// Downloads at once, 1 to 3.
     pub downloads: usize,
     /// How many downloaded clips may wait for the tail before the
@@ -158,7 +158,7 @@ impl SyncConfig {
             locked_only: false,
             channels: Vec::new(),
             include_parking: true,
-            tail: TailMode::Pipelined,
+            tail: CycleMode::Pipelined,
             downloads: 1,
             tail_queue: 16,
             relist_every: Duration::from_secs(60),

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 /// Whether the tail ran behind a queue or between downloads: the store's
 /// cycle mode, one type for both.
-pub use viofo_store::CycleMode as TailMode;
+pub use viofo_store::CycleMode;
 pub use viofo_store::CycleOutcome;
 
 /// What became of a camera delete: the store's outcome type, one type for
@@ -16,7 +16,7 @@ pub use viofo_store::DeleteOutcome as DeleteResult;
 #[derive(Debug, Clone, PartialEq)]
 pub struct CycleSummary {
     /// How the tail ran.
-    pub mode: TailMode,
+    pub mode: CycleMode,
     /// Clips downloaded.
     pub clips: u64,
     /// Bytes downloaded.
@@ -141,7 +141,7 @@ pub enum Event {
     /// A cycle began.
     CycleStarted {
         /// How its tail runs.
-        mode: TailMode,
+        mode: CycleMode,
     },
     /// The camera answered.
     CameraOnline {

@@ -42,7 +42,7 @@
 //!   with a merged GPX per journey in `<archive>/journeys/`
 //!   ([`journeys`]; [`journeys::rebuild_journeys`] recomputes them all).
 //! - [`check_archive`] runs first: a missing, non-folder or unwritable
-//!   archive stops the cycle before the camera or any clip is touched. [`TailMode::Inline`] runs the same tail between
+//!   archive stops the cycle before the camera or any clip is touched. [`CycleMode::Inline`] runs the same tail between
 //!   downloads, the old way, for comparison.
 //! - The camera is re-listed beside the downloads (and once more when the
 //!   queue runs dry), so clips recorded meanwhile are taken and a clip
@@ -211,7 +211,7 @@ pub use clock::{CameraClock, CameraTime};
 pub use config::{GpsConfig, OnInterrupt, SyncConfig};
 pub use error::{Error, Result};
 pub use events::{
-    CycleOutcome, CycleSummary, DeleteResult, Event, EventSink, NoEvents, StopReason, TailMode,
+    CycleMode, CycleOutcome, CycleSummary, DeleteResult, Event, EventSink, NoEvents, StopReason,
 };
 pub use grouping::Grouping;
 pub use retention::RetentionPolicy;

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use viofo_pipeline::{CycleOutcome, CycleSummary, Event, EventSink, TailMode};
+use viofo_pipeline::{CycleMode, CycleOutcome, CycleSummary, Event, EventSink};
 use viofo_status::{NoActions, NoPersistence, ServerConfig, StatusConfig, StatusModel, serve};
 use viofo_store::{Channel, ListedClip, Store, StoreOptions};
 
@@ -50,7 +50,7 @@ async fn store_with_clips(dir: &std::path::Path) -> Store {
         })
         .collect();
     store.reconcile(CAM, &listing, |_| None).await.unwrap();
-    let cycle = store.begin_cycle(CAM, TailMode::Pipelined).await.unwrap();
+    let cycle = store.begin_cycle(CAM, CycleMode::Pipelined).await.unwrap();
     let rows = store.list(Some(CAM), &[], ARCHIVED).await.unwrap();
     let mut acks = Vec::new();
     for c in &rows {
@@ -78,7 +78,7 @@ async fn store_with_clips(dir: &std::path::Path) -> Store {
 
 fn feed(status: &StatusModel) {
     status.emit(Event::CycleStarted {
-        mode: TailMode::Pipelined,
+        mode: CycleMode::Pipelined,
     });
     for i in 0..CLIPS {
         let name = name(i);
@@ -98,7 +98,7 @@ fn feed(status: &StatusModel) {
         });
     }
     status.emit(Event::CycleDone(CycleSummary {
-        mode: TailMode::Pipelined,
+        mode: CycleMode::Pipelined,
         clips: u64::from(CLIPS),
         bytes: u64::from(CLIPS) * 100_000_000,
         failed: 0,

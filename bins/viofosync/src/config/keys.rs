@@ -3,7 +3,7 @@
 //! and docs/CONFIGURATION.md row are all made.
 
 use viofo_client::ListSource;
-use viofo_pipeline::{CameraClock, Grouping, OnInterrupt, TailMode};
+use viofo_pipeline::{CameraClock, CycleMode, Grouping, OnInterrupt};
 
 use super::LogFormat;
 use super::parse::{
@@ -356,7 +356,7 @@ pub(crate) static KEYS: &[Key] = &[
         help: "run sidecars, deletes and store updates beside the downloads (pipelined) or between them (inline)",
         apply: |s, v| {
             s.sync.tail = v
-                .parse::<TailMode>()
+                .parse::<CycleMode>()
                 .map_err(|_| "not a tail mode".to_owned())?;
             Ok(())
         },

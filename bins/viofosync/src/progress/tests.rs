@@ -1,14 +1,14 @@
 use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressDrawTarget};
-use viofo_pipeline::{CycleOutcome, CycleSummary, Event, TailMode};
+use viofo_pipeline::{CycleMode, CycleOutcome, CycleSummary, Event};
 
 use super::Progress;
 use super::line::{Overall, Quiet, overall_line, short_duration};
 
 fn summary(clips: u64) -> CycleSummary {
     CycleSummary {
-        mode: TailMode::Pipelined,
+        mode: CycleMode::Pipelined,
         clips,
         bytes: clips * 1_000,
         failed: 0,
@@ -103,7 +103,7 @@ fn bars_follow_the_cycle_and_come_down_at_its_end() {
     let p = Progress::on(Some(mp));
     let sink = p.sink();
     sink(Event::CycleStarted {
-        mode: TailMode::Pipelined,
+        mode: CycleMode::Pipelined,
     });
     sink(Event::Listed {
         clips: 5,

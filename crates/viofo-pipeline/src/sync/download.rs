@@ -16,7 +16,7 @@ use super::listing::Snapshot;
 use super::tail::TailJob;
 use super::{Cycle, Syncer, lock};
 use crate::disk::DiskSpace;
-use crate::events::{Event, TailMode};
+use crate::events::{CycleMode, Event};
 use crate::shutdown::Shutdown;
 use crate::{Error, Result};
 
@@ -273,7 +273,7 @@ impl Syncer {
             }
             match outcome {
                 Step::Downloaded(job) => {
-                    if s.cfg.tail == TailMode::Inline {
+                    if s.cfg.tail == CycleMode::Inline {
                         // The old way: all of the tail between downloads,
                         // the delete's listing and request included.
                         self.run_tails(cx, vec![*job]).await;

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use tokio::time::Instant;
 
 use super::*;
-use crate::events::TailMode;
+use crate::events::CycleMode;
 
 /// What a scripted cycle does.
 enum Step {
@@ -106,7 +106,7 @@ impl Cycles for Arc<Script> {
 
 fn summary() -> CycleSummary {
     CycleSummary {
-        mode: TailMode::default(),
+        mode: CycleMode::default(),
         clips: 0,
         bytes: 0,
         failed: 0,

@@ -6,13 +6,13 @@ use std::time::Duration;
 
 use sqlx::Connection;
 use viofo_gps::{Format, sidecar_path};
-use viofo_pipeline::{Event, Shutdown, TailMode};
+use viofo_pipeline::{CycleMode, Event, Shutdown};
 use viofo_sim::{ClipSpec, SimConfig};
-use viofo_store::{ClipState, CycleMode};
+use viofo_store::ClipState;
 
 use crate::harness::{CAMERA, Hook, start_rig, wait_for};
 
-async fn full_cycle(mode: TailMode) {
+async fn full_cycle(mode: CycleMode) {
     let rig =
         start_rig(SimConfig::default().with_clips(ClipSpec::synthetic(4).size(300_000))).await;
     let names = rig.names();
@@ -85,12 +85,12 @@ fn walk(root: &std::path::Path) -> Vec<std::path::PathBuf> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pipelined_cycle_archives_every_clip_with_gps_and_deletes_it() {
-    full_cycle(TailMode::Pipelined).await;
+    full_cycle(CycleMode::Pipelined).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn inline_cycle_gives_the_same_result() {
-    full_cycle(TailMode::Inline).await;
+    full_cycle(CycleMode::Inline).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -98,7 +98,7 @@ async fn cycles_are_recorded_with_their_mode() {
     let rig =
         start_rig(SimConfig::default().with_clips(ClipSpec::synthetic(1).size(100_000))).await;
     let mut cfg = rig.config();
-    cfg.tail = TailMode::Inline;
+    cfg.tail = CycleMode::Inline;
     rig.syncer(cfg).run_cycle(&Shutdown::new()).await.unwrap();
     let cycle = rig
         .store

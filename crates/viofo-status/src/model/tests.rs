@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use viofo_pipeline::{CycleOutcome, CycleSummary, Event, EventSink, TailMode};
+use viofo_pipeline::{CycleMode, CycleOutcome, CycleSummary, Event, EventSink};
 
 use super::{StatusConfig, StatusModel};
 use crate::snapshot::SyncState;
@@ -16,7 +16,7 @@ fn model() -> StatusModel {
 
 fn summary(outcome: CycleOutcome, failed: u64, note: Option<&str>) -> CycleSummary {
     CycleSummary {
-        mode: TailMode::Pipelined,
+        mode: CycleMode::Pipelined,
         clips: 1,
         bytes: 10,
         failed,
@@ -39,7 +39,7 @@ fn download_speed_eta_and_cycle_progress() {
     let at = |s: u64| t + Duration::from_secs(s);
     m.apply_at(
         &Event::CycleStarted {
-            mode: TailMode::Pipelined,
+            mode: CycleMode::Pipelined,
         },
         at(0),
         T0,
@@ -139,7 +139,7 @@ fn a_retryable_failure_returns_its_bytes_to_the_total() {
     let t = Instant::now();
     m.apply_at(
         &Event::CycleStarted {
-            mode: TailMode::Pipelined,
+            mode: CycleMode::Pipelined,
         },
         t,
         T0,
@@ -219,7 +219,7 @@ fn disk_full_is_sticky_until_a_clip_is_archived() {
     let t = Instant::now();
     m.apply_at(
         &Event::CycleStarted {
-            mode: TailMode::Pipelined,
+            mode: CycleMode::Pipelined,
         },
         t,
         T0,
@@ -237,7 +237,7 @@ fn disk_full_is_sticky_until_a_clip_is_archived() {
     // A quiet cycle with nothing to do does not clear it, and keeps its time.
     m.apply_at(
         &Event::CycleStarted {
-            mode: TailMode::Pipelined,
+            mode: CycleMode::Pipelined,
         },
         t,
         T0 + 60_000,
@@ -259,7 +259,7 @@ fn disk_full_is_sticky_until_a_clip_is_archived() {
     );
     m.apply_at(
         &Event::CycleStarted {
-            mode: TailMode::Pipelined,
+            mode: CycleMode::Pipelined,
         },
         t,
         T0,
@@ -300,7 +300,7 @@ fn failed_clips_are_an_error_that_does_not_hide_a_running_cycle() {
     let t = Instant::now();
     m.apply_at(
         &Event::CycleStarted {
-            mode: TailMode::Pipelined,
+            mode: CycleMode::Pipelined,
         },
         t,
         T0,
@@ -318,7 +318,7 @@ fn failed_clips_are_an_error_that_does_not_hide_a_running_cycle() {
     );
     m.apply_at(
         &Event::CycleStarted {
-            mode: TailMode::Pipelined,
+            mode: CycleMode::Pipelined,
         },
         t,
         T0,
@@ -341,7 +341,7 @@ fn archive_and_configuration_errors_clear_when_a_cycle_starts() {
     );
     assert_eq!(m.snapshot().errors.len(), 2);
     m.emit(Event::CycleStarted {
-        mode: TailMode::Pipelined,
+        mode: CycleMode::Pipelined,
     });
     assert!(m.snapshot().errors.is_empty());
     m.set_error(StickyKind::Configuration, "bad");

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use viofo_pipeline::{Event, EventSink, TailMode};
+use viofo_pipeline::{CycleMode, Event, EventSink};
 use viofo_status::{NoActions, ServerConfig, StatusSnapshot, SyncState};
 
 use crate::common::{Server, client};
@@ -11,7 +11,7 @@ use crate::common::{Server, client};
 async fn metrics_are_prometheus_text_with_the_documented_names() {
     let srv = Server::start(ServerConfig::default(), NoActions).await;
     srv.status.emit(Event::CycleStarted {
-        mode: TailMode::Pipelined,
+        mode: CycleMode::Pipelined,
     });
     srv.status.emit(Event::ItemStarted {
         name: "a.MP4".into(),
@@ -63,7 +63,7 @@ async fn api_status_is_the_model_as_json() {
         model: Some("A329S".into()),
     });
     srv.status.emit(Event::CycleStarted {
-        mode: TailMode::Pipelined,
+        mode: CycleMode::Pipelined,
     });
     srv.status.emit(Event::ItemStarted {
         name: "b.MP4".into(),
@@ -122,7 +122,7 @@ async fn the_page_escapes_a_clip_named_like_a_script() {
         model: Some("<i>model</i>".into()),
     });
     srv.status.emit(Event::CycleStarted {
-        mode: TailMode::Pipelined,
+        mode: CycleMode::Pipelined,
     });
     srv.status.emit(Event::ItemStarted {
         name: evil.into(),

@@ -261,9 +261,7 @@ async fn camera_leaves_mid_cycle_and_returns() {
     errors.iter().for_each(|e| assert_clear(e, "offline"));
     assert_finished(&rig, &catalog, "offline").await;
     // (Each delete first reads the clip's last 64 KiB, to compare.)
-    assert!(
-        rig.download_requests().values().sum::<usize>() <= CLIPS + 2 + rig.sim.deleted().len()
-    );
+    assert!(rig.download_requests().values().sum::<usize>() <= CLIPS + 2 + rig.sim.deleted().len());
 }
 
 async fn deletes_refused() {
