@@ -97,6 +97,27 @@ impl Archive {
         Ok(())
     }
 
+    /// Where a recording goes in the archive at `root`: its grouping folder
+    /// (by its start, else its end, on the camera's clock) and its camera
+    /// file name, the only part of a recording that becomes a path
+    /// component. The one rule for sync, dry run and import; the name
+    /// actually taken is [`free_name`](Self::free_name)'s.
+    pub fn recording_path(
+        root: &Path,
+        grouping: crate::Grouping,
+        rec: &viofo_client::Recording,
+    ) -> PathBuf {
+        let date = rec
+            .start()
+            .or_else(|| rec.end())
+            .map(time::PrimitiveDateTime::date);
+        let mut dir = root.to_path_buf();
+        if let Some(folder) = date.and_then(|d| grouping.folder(d)) {
+            dir.push(folder);
+        }
+        dir.join(rec.file_name().as_str())
+    }
+
     /// The first name among `wanted`, `<stem>~2.<ext>`, `<stem>~3.<ext>`, …
     /// that no file in its folder has: where a new recording goes, so that
     /// it never takes the name of bytes already archived. (A folder at a

@@ -5,6 +5,7 @@
 //! The facts are read from the filesystem ([`Facts::read`]); the decision
 //! is the pure [`may_remove_source`].
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// A file or folder as its filesystem knows it: device and inode. Two
@@ -120,6 +121,40 @@ pub(super) fn may_remove_source(f: &Facts) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// The archived file `src` is (the same device and inode), if it is one;
+/// `inodes` is built from `archived` on the first call that needs it (a
+/// source on the archive's file system: a hard link is on the same one).
+pub(super) fn archived_file(
+    src: &Path,
+    root: &Path,
+    archived: &[PathBuf],
+    inodes: &mut Option<HashMap<(u64, u64), PathBuf>>,
+) -> Option<PathBuf> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        let m = std::fs::metadata(src).ok()?;
+        if std::fs::metadata(root).ok()?.dev() != m.dev() {
+            return None;
+        }
+        let map = inodes.get_or_insert_with(|| {
+            archived
+                .iter()
+                .filter_map(|p| {
+                    let m = std::fs::metadata(p).ok()?;
+                    Some(((m.dev(), m.ino()), p.clone()))
+                })
+                .collect()
+        });
+        map.get(&(m.dev(), m.ino())).cloned()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (src, root, archived, inodes);
+        None
+    }
 }
 
 #[cfg(test)]

@@ -3,11 +3,10 @@
 //! sources, then retention.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use time::PrimitiveDateTime;
 use viofo_client::Recording;
 use viofo_store::{ClipRow, ClipState, ImportedClip, TrackSource};
 
@@ -138,7 +137,8 @@ impl Importer {
             // path) is already archived, whatever its name says.
             let mut inodes: Option<HashMap<(u64, u64), PathBuf>> = None;
             for c in candidates {
-                if let Some(at) = archived_file(&c.path, &cfg.archive, &archived_paths, &mut inodes)
+                if let Some(at) =
+                    super::guard::archived_file(&c.path, &cfg.archive, &archived_paths, &mut inodes)
                 {
                     // Already archived; for --move the guard decides (it
                     // never removes an archived file itself).
@@ -258,7 +258,11 @@ impl Importer {
                 path: c.path.clone(),
                 bytes: c.size,
             });
-            let dest = dest_for(&self.cfg, &c.rec);
+            let dest = crate::archive::Archive::recording_path(
+                &self.cfg.archive,
+                self.cfg.grouping,
+                &c.rec,
+            );
             let (ev, stop) = (events.clone(), shutdown.clone());
             let (gps, photo, src, size) = (self.cfg.gps, c.rec.is_photo(), c.path.clone(), c.size);
             let written = blocking(move || {
@@ -516,40 +520,6 @@ fn skip(events: &Events, summary: &mut ImportSummary, path: PathBuf, reason: Str
     summary.skipped.push((path, reason));
 }
 
-/// The archived file `src` is (the same device and inode), if it is one;
-/// `inodes` is built from `archived` on the first call that needs it (a
-/// source on the archive's file system: a hard link is on the same one).
-fn archived_file(
-    src: &Path,
-    root: &Path,
-    archived: &[PathBuf],
-    inodes: &mut Option<HashMap<(u64, u64), PathBuf>>,
-) -> Option<PathBuf> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt as _;
-        let m = std::fs::metadata(src).ok()?;
-        if std::fs::metadata(root).ok()?.dev() != m.dev() {
-            return None;
-        }
-        let map = inodes.get_or_insert_with(|| {
-            archived
-                .iter()
-                .filter_map(|p| {
-                    let m = std::fs::metadata(p).ok()?;
-                    Some(((m.dev(), m.ino()), p.clone()))
-                })
-                .collect()
-        });
-        map.get(&(m.dev(), m.ino())).cloned()
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = (src, root, archived, inodes);
-        None
-    }
-}
-
 /// Where the store says this clip is archived with this size (its copy
 /// still that size), if it is.
 fn already_archived(row: &ClipRow, size: u64) -> Option<PathBuf> {
@@ -571,19 +541,6 @@ fn too_old(cfg: &crate::SyncConfig, rec: &Recording) -> bool {
     time::OffsetDateTime::now_utc()
         .checked_sub(keep)
         .is_some_and(|cut| cfg.camera_clock.reading(start).to_utc() < cut)
-}
-
-/// The archive place of a clip, grouped like a sync's downloads.
-fn dest_for(cfg: &crate::SyncConfig, rec: &Recording) -> PathBuf {
-    let date = rec
-        .start()
-        .or_else(|| rec.end())
-        .map(PrimitiveDateTime::date);
-    let mut dir: PathBuf = cfg.archive.clone();
-    if let Some(folder) = date.and_then(|d| cfg.grouping.folder(d)) {
-        dir.push(folder);
-    }
-    dir.join(rec.file_name().as_str())
 }
 
 /// The store's record of a durable copy.

@@ -4,7 +4,6 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use time::PrimitiveDateTime;
 use tokio::sync::mpsc;
 use viofo_client::{ChunkObserver, DownloadOptions, Progress, Recording};
 use viofo_gps::StreamExtractor;
@@ -207,15 +206,7 @@ impl Syncer {
 
     pub(super) fn dest_for(&self, rec: &Recording) -> PathBuf {
         let cfg = &self.inner.cfg;
-        let date = rec
-            .start()
-            .or_else(|| rec.end())
-            .map(PrimitiveDateTime::date);
-        let mut dir = cfg.archive.clone();
-        if let Some(folder) = date.and_then(|d| cfg.grouping.folder(d)) {
-            dir.push(folder);
-        }
-        dir.join(rec.file_name().as_str())
+        crate::archive::Archive::recording_path(&cfg.archive, cfg.grouping, rec)
     }
 
     pub(super) async fn download_worker(
