@@ -98,15 +98,7 @@ impl Syncer {
                 match verdict {
                     Ok(rec) => {
                         if let Some(reason) = self.parked_skip(&row, &rec).await {
-                            {
-                                let mut st = cx.st();
-                                st.picks.in_flight.retain(|i| *i != row.id);
-                                st.picks.passed.push(row.id);
-                            }
-                            s.events.emit(Event::ItemSkipped {
-                                name: row.name.clone(),
-                                reason,
-                            });
+                            self.pass_over(cx, &row, reason);
                             continue;
                         }
                         return Ok(Some((row, rec)));
@@ -147,6 +139,20 @@ impl Syncer {
             }
             return Ok(None);
         }
+    }
+
+    /// A clip picked, then not taken after all: passed over for the rest of
+    /// the cycle, with why.
+    fn pass_over(&self, cx: &Cycle, row: &ClipRow, reason: String) {
+        {
+            let mut st = cx.st();
+            st.picks.in_flight.retain(|i| *i != row.id);
+            st.picks.passed.push(row.id);
+        }
+        self.inner.events.emit(Event::ItemSkipped {
+            name: row.name.clone(),
+            reason,
+        });
     }
 
     /// May this pending clip be downloaded now? The one rule, used by the
@@ -230,15 +236,7 @@ impl Syncer {
             let reserved = match self.quota_guard(cx, &row, &rec).await {
                 Ok(super::quota::Admit::Go(r)) => r,
                 Ok(super::quota::Admit::Skip(reason)) => {
-                    {
-                        let mut st = cx.st();
-                        st.picks.in_flight.retain(|i| *i != row.id);
-                        st.picks.passed.push(row.id);
-                    }
-                    s.events.emit(Event::ItemSkipped {
-                        name: row.name.clone(),
-                        reason,
-                    });
+                    self.pass_over(cx, &row, reason);
                     continue;
                 }
                 Err(e) => {

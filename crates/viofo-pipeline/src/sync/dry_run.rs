@@ -149,12 +149,7 @@ impl Syncer {
             let root = s.cfg.archive.clone();
             let policy = s.cfg.retention.clone();
             let clock = s.cfg.camera_clock;
-            let locked: HashSet<String> = snap
-                .recordings
-                .values()
-                .filter(|r| r.is_locked())
-                .map(|r| r.file_name().as_str().to_owned())
-                .collect();
+            let locked: HashSet<String> = snap.locked_names();
             let gone: Vec<PathBuf> = room.iter().map(|(p, _)| p.clone()).collect();
             let pruned = tokio::task::spawn_blocking(move || {
                 // The archive as the cycle's end would find it: what making

@@ -38,6 +38,17 @@ pub(crate) struct Snapshot {
     pub(super) taken_at: Option<Instant>,
 }
 
+impl Snapshot {
+    /// The names this listing shows locked (retention never removes them).
+    pub(super) fn locked_names(&self) -> HashSet<String> {
+        self.recordings
+            .values()
+            .filter(|r| r.is_locked())
+            .map(|r| r.file_name().as_str().to_owned())
+            .collect()
+    }
+}
+
 impl Default for Snapshot {
     fn default() -> Self {
         Self {

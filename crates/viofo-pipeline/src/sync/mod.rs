@@ -478,24 +478,31 @@ impl Syncer {
         if s.cfg.retention.is_noop() {
             return;
         }
-        let locked = cx
-            .snapshot()
-            .recordings
-            .values()
-            .filter(|r| r.is_locked())
-            .map(|r| r.file_name().as_str().to_owned())
-            .collect();
+        self.apply_retention(cx, &s.cfg.retention, protect_from, None)
+            .await;
+    }
+
+    /// Retention under `policy` (the configured one, or the quota's room
+    /// for the next clip), counted in the cycle.
+    pub(super) async fn apply_retention(
+        &self,
+        cx: &Cycle,
+        policy: &crate::retention::RetentionPolicy,
+        protect_from: Option<PrimitiveDateTime>,
+        newest_known: Option<PrimitiveDateTime>,
+    ) {
+        let s = &*self.inner;
         let pruned = crate::retention::apply(crate::retention::Apply {
             store: &s.store,
             camera_id: &s.cfg.camera_id,
-            policy: &s.cfg.retention,
+            policy,
             root: s.cfg.archive.clone(),
-            locked,
+            locked: cx.snapshot().locked_names(),
             protect_from,
             clock: s.cfg.camera_clock,
             events: &*s.events,
             shared_root: s.cfg.shared_archive.clone(),
-            newest_known: None,
+            newest_known,
         })
         .await;
         cx.st().counters.pruned += pruned;

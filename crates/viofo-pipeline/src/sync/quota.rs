@@ -56,12 +56,7 @@ impl Syncer {
             return Ok(None);
         };
         let snap = cx.snapshot();
-        let locked: HashSet<String> = snap
-            .recordings
-            .values()
-            .filter(|r| r.is_locked())
-            .map(|r| r.file_name().as_str().to_owned())
-            .collect();
+        let locked: HashSet<String> = snap.locked_names();
         let (root, shared, clock) = (
             s.cfg.archive.clone(),
             s.cfg.shared_archive.clone(),
@@ -289,27 +284,8 @@ impl Syncer {
                 .await;
             return;
         }
-        let locked = cx
-            .snapshot()
-            .recordings
-            .values()
-            .filter(|r| r.is_locked())
-            .map(|r| r.file_name().as_str().to_owned())
-            .collect();
-        let pruned = crate::retention::apply(crate::retention::Apply {
-            store: &s.store,
-            camera_id: &s.cfg.camera_id,
-            policy: &policy,
-            root: s.cfg.archive.clone(),
-            locked,
-            protect_from,
-            clock: s.cfg.camera_clock,
-            events: &*s.events,
-            shared_root: s.cfg.shared_archive.clone(),
-            newest_known,
-        })
-        .await;
-        cx.st().counters.pruned += pruned;
+        self.apply_retention(cx, &policy, protect_from, newest_known)
+            .await;
     }
 
     /// A dry run's [`make_room`](Self::make_room): the same plan, noted in
@@ -322,13 +298,7 @@ impl Syncer {
         newest_known: Option<PrimitiveDateTime>,
     ) {
         let s = &*self.inner;
-        let locked: HashSet<String> = cx
-            .snapshot()
-            .recordings
-            .values()
-            .filter(|r| r.is_locked())
-            .map(|r| r.file_name().as_str().to_owned())
-            .collect();
+        let locked: HashSet<String> = cx.snapshot().locked_names();
         let gone: Vec<PathBuf> = cx
             .st()
             .dry_pruned
