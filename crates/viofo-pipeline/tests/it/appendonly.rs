@@ -18,6 +18,23 @@ fn other_bytes(n: usize, fill: u8) -> Vec<u8> {
     vec![fill; n]
 }
 
+/// `import --move` of `source` into the rig's archive, as the rig's camera.
+async fn import_moving(
+    rig: &viofo_testkit::Rig,
+    source: PathBuf,
+) -> viofo_pipeline::import::ImportSummary {
+    use viofo_pipeline::import::{ImportOptions, Importer};
+    let opts = ImportOptions {
+        move_sources: true,
+        ..ImportOptions::default()
+    };
+    Importer::new(rig.store.clone(), rig.config(), opts)
+        .unwrap()
+        .run(&[source], |_| {}, &viofo_pipeline::Shutdown::new())
+        .await
+        .unwrap()
+}
+
 /// Every row of `name`, oldest first.
 async fn rows_of(rig: &viofo_testkit::Rig, name: &str) -> Vec<viofo_store::ClipRow> {
     let mut rows: Vec<_> = rig
@@ -172,7 +189,6 @@ async fn a_second_owner_of_the_archive_is_refused_before_the_camera() {
 /// archived clip and the store's row overwritten.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_import_under_an_archived_name_is_archived_beside_it() {
-    use viofo_pipeline::import::{ImportOptions, Importer};
     let rig = start_rig(SimConfig::default().with_clips(ClipSpec::synthetic(2).size(80_000))).await;
     let names = rig.names();
     rig.cycle(rig.config()).await.unwrap();
@@ -184,19 +200,7 @@ async fn an_import_under_an_archived_name_is_archived_beside_it() {
     let other = other_bytes(55_000, 0x77);
     let src = movie.join(&names[0]);
     std::fs::write(&src, &other).unwrap();
-    let opts = ImportOptions {
-        move_sources: true,
-        ..ImportOptions::default()
-    };
-    let importer = Importer::new(rig.store.clone(), rig.config(), opts).unwrap();
-    let summary = importer
-        .run(
-            &[card.path().to_path_buf()],
-            |_| {},
-            &viofo_pipeline::Shutdown::new(),
-        )
-        .await
-        .unwrap();
+    let summary = import_moving(&rig, card.path().to_path_buf()).await;
     assert_eq!(summary.imported, 1, "{summary:?}");
     assert_eq!(
         std::fs::read(rig.archive.join(&names[0])).unwrap(),
@@ -272,7 +276,6 @@ async fn a_same_size_recording_under_an_archived_name_is_never_deleted_unarchive
 /// `import-archive-view` case).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_import_of_hard_links_to_the_archive_copies_nothing() {
-    use viofo_pipeline::import::{ImportOptions, Importer};
     let rig = start_rig(SimConfig::default().with_clips(ClipSpec::synthetic(2).size(70_000))).await;
     let names = rig.names();
     rig.cycle(rig.config()).await.unwrap();
@@ -303,19 +306,7 @@ async fn an_import_of_hard_links_to_the_archive_copies_nothing() {
     }
     assert_eq!(clips.len(), 3, "{clips:?}");
     let before = viofo_testkit::walk(&rig.archive).len();
-    let opts = ImportOptions {
-        move_sources: true,
-        ..ImportOptions::default()
-    };
-    let importer = Importer::new(rig.store.clone(), rig.config(), opts).unwrap();
-    let summary = importer
-        .run(
-            &[view.path().to_path_buf()],
-            |_| {},
-            &viofo_pipeline::Shutdown::new(),
-        )
-        .await
-        .unwrap();
+    let summary = import_moving(&rig, view.path().to_path_buf()).await;
     assert_eq!(summary.imported, 0, "{summary:?}");
     assert_eq!(
         viofo_testkit::walk(&rig.archive).len(),
