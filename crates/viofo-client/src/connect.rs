@@ -27,6 +27,16 @@ impl Client {
         self.base(self.inner.current.load(Ordering::Relaxed))
     }
 
+    /// Whether the address in use is a fallback, not the primary.
+    pub fn at_fallback(&self) -> bool {
+        self.inner.current.load(Ordering::Relaxed) != 0
+    }
+
+    /// Whether fallback addresses are configured.
+    pub fn has_fallbacks(&self) -> bool {
+        self.inner.bases.len() > 1
+    }
+
     /// `bases[i]`; the primary for an index out of range (never the case:
     /// `current` only takes indices of `bases`).
     fn base(&self, i: usize) -> &str {

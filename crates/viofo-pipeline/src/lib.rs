@@ -169,6 +169,8 @@
 //!         duplicate_name: listed_as(&now, name).count() > 1,
 //!         delete_locked: false,
 //!         identity_proved: proved,
+//!         // No fallback addresses here, so no clip is kept as an anchor.
+//!         anchor: false,
 //!     };
 //!     let copy = Archived {
 //!         remote_path: a.remote_path(),

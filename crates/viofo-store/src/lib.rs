@@ -195,9 +195,9 @@ pub use placement::{
 pub use report::{CycleTimings, StageStats, percentile};
 pub use store::{Ack, ImportedClip, LegacyImport, Store, StoreOptions, now_ms};
 pub use types::{
-    ArchivedFile, CameraRow, CameraSeen, Channel, ClipId, ClipRow, ClipState, CycleId, CycleMode,
-    CycleOutcome, CycleRow, CycleStats, DeleteOutcome, FailOutcome, Filter, GpsSummary, KnownClip,
-    LegacyOutcome, LegacyReport, ListedClip, MAX_NO_TRACK_LEN, MAX_TRACK_MODE_LEN,
+    Anchor, ArchivedFile, CameraRow, CameraSeen, Channel, ClipId, ClipRow, ClipState, CycleId,
+    CycleMode, CycleOutcome, CycleRow, CycleStats, DeleteOutcome, FailOutcome, Filter, GpsSummary,
+    KnownClip, LegacyOutcome, LegacyReport, ListedClip, MAX_NO_TRACK_LEN, MAX_TRACK_MODE_LEN,
     MAX_TRACK_POINTS, Policy, ReconcileReport, RecoveryReport, SetTrack, Stage, StageTimes,
     StateCounts, Track, TrackPoint, TrackRow, TrackSource,
 };

@@ -282,6 +282,9 @@ async fn check_archive(
                     w.model.describe(hash)
                 ),
             ),
+            Some(r) if r.device == Device::Other => {
+                w.model.taken_for_ours.insert(*hash);
+            }
             Some(_) => {}
         }
         w.model.pruned_paths.remove(path);
@@ -390,6 +393,7 @@ async fn check_store(w: &mut World, out: &mut Vec<Violation>) {
         }
         match w.model.whose(&h) {
             Some(r) if r.device == Device::Camera && r.name.eq_ignore_ascii_case(&row.name) => {}
+            Some(_) if w.model.taken_for_ours.contains(&h) => {}
             _ => v(
                 out,
                 Invariant::StoreDisagrees,

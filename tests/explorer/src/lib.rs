@@ -43,18 +43,15 @@ pub use world::World;
 /// docs/RELIABILITY.md, "The whole-system explorer", for seeds and traces).
 /// Left out today:
 ///
-/// - [`Kind::SecondDevice`]: another camera (not in the configuration) at
-///   the fallback address, once every clip this camera archived has been
-///   deleted from its card, is synced into this camera's archive and its
-///   clips deleted (`foreign-bytes`, `lost`): with nothing of this camera
-///   left on a card there is no evidence to tell the two apart. (A
-///   configured camera's address as another's fallback is refused.)
 /// - [`Kind::TwoProcesses`]: it runs two syncers (two state databases) in
 ///   one process; main's archive owner lock is per process, so they share
 ///   it and do not model two processes. The reliability scenario
 ///   `twoprocs::two_processes_one_archive` runs two real processes.
 ///
-/// Put back in this session: `Format` (a same-size reuse is compared
+/// Put back after their fixes: `SecondDevice` (with fallback addresses the
+/// camera's newest archived clip stays on its card as its anchor, and at a
+/// fallback address only a device listing it is synced and deletes),
+/// `Format` (a same-size reuse is compared
 /// before any delete), `DryRun` (the plan names delete_archived's
 /// deletes), `ImportArchiveView` (a source that is an archived file is
 /// already archived), `Places` (a parking clip is triaged before its
@@ -81,4 +78,5 @@ pub const CI_KINDS: &[Kind] = &[
     Kind::DryRun,
     Kind::ImportArchiveView,
     Kind::Places,
+    Kind::SecondDevice,
 ];

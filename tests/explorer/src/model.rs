@@ -85,6 +85,10 @@ pub struct Model {
     pub deletes_seen: usize,
     /// Clips skipped as parked (`Event::Skipped`), not lifted since.
     pub skipped: BTreeSet<String>,
+    /// The other camera's recordings archived while nothing of this
+    /// camera was: nothing told the two apart then, so they are this
+    /// camera's as far as the archive can know (not a violation).
+    pub taken_for_ours: BTreeSet<Hash>,
 }
 
 impl Model {
@@ -100,6 +104,7 @@ impl Model {
             pruned_hashes: BTreeSet::new(),
             deletes_seen: 0,
             skipped: BTreeSet::new(),
+            taken_for_ours: BTreeSet::new(),
         }
     }
 

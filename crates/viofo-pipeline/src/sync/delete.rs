@@ -57,6 +57,11 @@ pub struct CameraState {
     /// The device was proved to be this camera at the address in use (a
     /// listing there showed a clip it archived; see `identity`).
     pub identity_proved: bool,
+    /// The clip is the camera's anchor: the newest clip it archived while
+    /// its identity was certain, left on the card (when fallback
+    /// addresses are configured) so a listing at a fallback address can
+    /// prove the device there is this camera.
+    pub anchor: bool,
 }
 
 /// The decision.
@@ -122,6 +127,10 @@ pub enum KeepReason {
     /// The camera answers a ranged read with the whole clip, so its bytes
     /// cannot be compared with the archived copy's before a delete: kept.
     CannotCompare,
+    /// The camera's anchor: the newest clip archived while its identity
+    /// was certain stays on the card, the evidence a fallback address
+    /// needs; it is deleted once a newer clip takes its place.
+    Anchor,
 }
 
 impl KeepReason {
@@ -134,6 +143,7 @@ impl KeepReason {
                 | Self::PossiblyRecording
                 | Self::NotSettled
                 | Self::IdentityNotProved
+                | Self::Anchor
         )
     }
 }
@@ -162,6 +172,10 @@ impl fmt::Display for KeepReason {
             Self::PossiblyRecording => f.write_str("may still be recording"),
             Self::NotSettled => f.write_str("its size not yet seen settled"),
             Self::IdentityNotProved => f.write_str("camera identity not yet proved"),
+            Self::Anchor => f.write_str(
+                "the newest archived clip stays on the card until a newer one is archived \
+                 (it proves the camera at a fallback address)",
+            ),
             Self::CannotCompare => f.write_str(
                 "the camera ignores Range, so its bytes cannot be compared with the archived copy",
             ),
@@ -184,7 +198,8 @@ impl fmt::Display for KeepReason {
 /// still that size, that size seen on two listings the settle time apart
 /// ([`SizeHistory::settled`](super::SizeHistory::settled)), for the newest
 /// clip of its channel the camera not recording and the size exact, and
-/// the device proved to be this camera. Otherwise the first reason to
+/// the device proved to be this camera, and the clip not the camera's
+/// anchor. Otherwise the first reason to
 /// keep it, lasting reasons before passing ones where both hold.
 ///
 /// ```
@@ -202,6 +217,7 @@ impl fmt::Display for KeepReason {
 ///     duplicate_name: false,
 ///     delete_locked: false,
 ///     identity_proved: true,
+///     anchor: false,
 /// };
 /// assert_eq!(may_delete(&archived, Some(&listed), &cam), Decision::Delete);
 /// // Locked on the camera since: kept for good.
@@ -271,6 +287,9 @@ pub fn may_delete(
     }
     if !cam.identity_proved {
         return keep(K::IdentityNotProved);
+    }
+    if cam.anchor {
+        return keep(K::Anchor);
     }
     Decision::Delete
 }

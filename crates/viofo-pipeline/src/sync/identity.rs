@@ -25,11 +25,24 @@
 //! The proof lasts for the syncer's life and ends when the address in use
 //! changes; until then every delete waits
 //! ([`KeepReason::IdentityNotProved`](super::delete::KeepReason)).
+//!
+//! A fallback address is only a guess at where the camera may be: another
+//! camera of the same model may answer there, and once this camera's
+//! clips are all deleted from its card nothing the device lists can tell
+//! the two apart. Clips archived there prove nothing (they may be the
+//! other camera's). So at a fallback address the only proof is the
+//! camera's *anchor* ([`viofo_store::Anchor`]): the newest clip archived
+//! while the identity was certain (at the primary address, or proved),
+//! recorded at each cycle's end, and left on the card by the deletes
+//! whenever fallback addresses are configured ([`pick_anchor`]). Each
+//! cycle's first listing at a fallback address must show it, or the
+//! device is refused ([`at_fallback`]); only a camera with nothing known
+//! (a first sync ever) is synced there without one, deleting nothing.
 
 use std::collections::{HashMap, HashSet};
 
 use viofo_client::CameraInfo;
-use viofo_store::{CameraRow, CameraSeen, KnownClip, ListedClip};
+use viofo_store::{Anchor, CameraRow, CameraSeen, KnownClip, ListedClip};
 
 use super::{Syncer, lock};
 use crate::{Error, Result};
@@ -133,6 +146,69 @@ pub(crate) fn known_clips_prove(listed: &[ListedClip], known: &[KnownClip]) -> b
     })
 }
 
+/// Does the listing show the camera's anchor: its name at its path with
+/// its size (exactly, or an HTML page's rounded size within 1 %)?
+pub(crate) fn anchor_listed(listed: &[ListedClip], anchor: &Anchor) -> bool {
+    listed.iter().any(|l| {
+        l.name == anchor.name
+            && l.remote_path == anchor.remote_path
+            && sizes_match(l.size, l.size_exact, anchor.size)
+    })
+}
+
+/// What a listing at a fallback address says of the device there.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Fallback {
+    /// It lists the camera's anchor: it is this camera.
+    Proved,
+    /// The camera has no anchor and nothing is known on it (a first sync
+    /// at a fallback address): synced, but its deletes wait (only the
+    /// anchor proves at a fallback address).
+    NoAnchor,
+    /// The camera left its anchor on its card and this device does not
+    /// list it: another camera, or this one's card formatted. Not synced
+    /// (a fallback address is a guess; the primary address is not).
+    AnchorMissing(String),
+}
+
+/// Judges the device at a fallback address by the camera's `anchor`;
+/// without one, only a camera with nothing `known` on it is synced there.
+pub(crate) fn at_fallback(
+    anchor: Option<&Anchor>,
+    listed: &[ListedClip],
+    known: &[KnownClip],
+) -> Fallback {
+    match anchor {
+        None if known.is_empty() => Fallback::NoAnchor,
+        // Clips known on the camera are no evidence here: some may have
+        // been archived at this very address from another device.
+        None => Fallback::AnchorMissing(
+            "this camera has no anchor yet (a clip archived at its primary address, by which \
+             it is recognised at a fallback address); it may be another camera (sync it once \
+             at its primary address, or use --accept-camera)"
+                .to_owned(),
+        ),
+        Some(a) if anchor_listed(listed, a) => Fallback::Proved,
+        Some(a) => Fallback::AnchorMissing(format!(
+            "it does not list {} ({} bytes), the clip this camera left on its card to be \
+             recognised at a fallback address; it may be another camera (if this camera's card \
+             was formatted, sync it once at its primary address, or use --accept-camera)",
+            a.name, a.size
+        )),
+    }
+}
+
+/// Which of the clips about to be decided is the camera's anchor: the
+/// newest archived (highest row id) of those `listed` shows as archived.
+/// `candidates` are (row id, shown as archived); `None` when none is.
+pub(crate) fn pick_anchor<I: Copy + Ord>(candidates: &[(I, bool)]) -> Option<I> {
+    candidates
+        .iter()
+        .filter(|(_, shown)| *shown)
+        .map(|(id, _)| *id)
+        .max()
+}
+
 /// Why the listing cannot be this camera's, if the clips say so.
 fn clips_disagree(listed: &[ListedClip], complete: bool, known: &[KnownClip]) -> Option<String> {
     if listed.is_empty() || known.is_empty() {
@@ -208,7 +284,28 @@ impl Syncer {
             }
             Verdict::Same => {}
         }
-        if known_clips_prove(listed, &known) {
+        if s.client.at_fallback() {
+            // At a fallback address only the anchor proves, on each cycle's
+            // first listing (another device may answer there next time).
+            self.forget_proof();
+            match at_fallback(
+                stored.as_ref().and_then(|r| r.anchor.as_ref()),
+                listed,
+                &known,
+            ) {
+                Fallback::Proved => {
+                    self.identity_proved_by("its anchor clip is listed at its path with its size");
+                }
+                Fallback::NoAnchor => {}
+                Fallback::AnchorMissing(why) if !s.cfg.accept_camera => {
+                    tracing::error!(camera = %id, %address, "not syncing the device at this fallback address: {why}");
+                    return Err(Error::wrong_camera(id, address, why));
+                }
+                Fallback::AnchorMissing(why) => {
+                    tracing::warn!(camera = %id, %address, "accepting the device as asked: {why}");
+                }
+            }
+        } else if known_clips_prove(listed, &known) {
             self.identity_proved_by("a clip it held before is listed with its size");
         }
         if let Some(was) = stored.as_ref().map(|r| r.seen.address.as_str())
@@ -235,6 +332,8 @@ pub(crate) struct Proof {
     proved_at: Option<String>,
     /// The address at which "not yet proved" was last said.
     said_at: Option<String>,
+    /// The anchor last recorded in the store by this syncer.
+    pub(super) anchor: Option<viofo_store::ClipId>,
 }
 
 impl Syncer {
@@ -242,6 +341,12 @@ impl Syncer {
     pub(super) fn identity_proved(&self) -> bool {
         let s = &*self.inner;
         lock(&s.proof).proved_at.as_deref() == Some(s.client.address())
+    }
+
+    /// The identity is no longer taken as proved (at a fallback address,
+    /// each cycle proves it anew).
+    fn forget_proof(&self) {
+        lock(&self.inner.proof).proved_at = None;
     }
 
     /// The camera's identity is proved at the address in use (`how`).
@@ -270,7 +375,10 @@ impl Syncer {
         if self.identity_proved() {
             return true;
         }
-        if listing_proves(listed, archived) {
+        let fallback = self.inner.client.at_fallback();
+        // At a fallback address the clips archived there prove nothing:
+        // they may be another camera's (see the module).
+        if !fallback && listing_proves(listed, archived) {
             self.identity_proved_by("a clip it archived is listed at its path with its size");
             return true;
         }
@@ -280,12 +388,22 @@ impl Syncer {
         if p.said_at.as_deref() != Some(address) {
             p.said_at = Some(address.to_owned());
             drop(p);
-            tracing::info!(
-                camera = %s.cfg.camera_id,
-                %address,
-                "camera identity not yet proved at this address: no clip is deleted until a \
-                 listing shows one this camera archived (same name, path and size)"
-            );
+            if fallback {
+                tracing::info!(
+                    camera = %s.cfg.camera_id,
+                    %address,
+                    "camera identity not proved at this fallback address: no clip is deleted \
+                     here until a listing shows the clip this camera left on its card as its \
+                     anchor"
+                );
+            } else {
+                tracing::info!(
+                    camera = %s.cfg.camera_id,
+                    %address,
+                    "camera identity not yet proved at this address: no clip is deleted until \
+                     a listing shows one this camera archived (same name, path and size)"
+                );
+            }
         }
         false
     }

@@ -2,6 +2,7 @@
 //! (with the tail behind them) → retention. This module owns the cycle's
 //! shared state and the outer loop; each stage lives in its own file.
 
+mod anchor;
 mod batch;
 mod convert;
 mod delete;
@@ -464,6 +465,7 @@ impl Syncer {
             }
             tracing::warn!("last listing for the deletes failed: {e:#}");
         }
+        self.record_anchor(cx).await;
         if !shutdown.is_aborting() {
             self.retention(cx, None).await;
         }

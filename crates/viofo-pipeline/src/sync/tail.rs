@@ -237,11 +237,11 @@ const MAX_END_OF_CYCLE_WAIT: std::time::Duration = std::time::Duration::from_sec
 
 /// An archived clip waiting for the listing that decides its delete.
 pub(crate) struct PendingDelete {
-    id: ClipId,
-    name: String,
+    pub(super) id: ClipId,
+    pub(super) name: String,
     path: PathBuf,
-    bytes: u64,
-    remote_path: String,
+    pub(super) bytes: u64,
+    pub(super) remote_path: String,
     /// When its archived record was durable.
     recorded: Instant,
     /// A delete was sent and answered ambiguously (an empty 200).
@@ -325,6 +325,11 @@ impl Syncer {
         let snap = cx.snapshot();
         let proved =
             self.prove_by_archived(&shown_listed(&snap, &pending), &shown_archived(&pending));
+        let anchor = if proved && s.client.has_fallbacks() {
+            self.keep_anchor(&snap, &pending)
+        } else {
+            None
+        };
         let mut still = Vec::new();
         for mut d in pending {
             if cx.halt.is_cancelled() {
@@ -352,6 +357,7 @@ impl Syncer {
                 duplicate_name: snap.duplicates.contains(&d.name),
                 delete_locked: s.cfg.delete_locked,
                 identity_proved: proved,
+                anchor: anchor == Some(d.id),
             };
             let mut decision = may_delete(&archived, listed.as_ref(), &cam);
             if let (Decision::Delete, Some(r)) = (&decision, rec) {
@@ -361,7 +367,8 @@ impl Syncer {
                 match super::same_bytes::check(&s.client, r, &d.path, d.bytes).await {
                     Ok(Some(false)) => {
                         tracing::warn!(
-                            "{}: the camera's clip is another recording than the archived one                              (same name and size, other bytes): kept, and archived beside it",
+                            "{}: the camera's clip is another recording than the archived one \
+                             (same name and size, other bytes): kept, and archived beside it",
                             d.name
                         );
                         // Its row keeps the archived copy; the next listing
@@ -543,7 +550,7 @@ fn shown_listed<'a>(snap: &'a Snapshot, pending: &[PendingDelete]) -> Vec<Shown<
 }
 
 /// The pending clips as this camera archived them.
-fn shown_archived(pending: &[PendingDelete]) -> Vec<Shown<'_>> {
+pub(super) fn shown_archived(pending: &[PendingDelete]) -> Vec<Shown<'_>> {
     pending
         .iter()
         .map(|d| Shown {

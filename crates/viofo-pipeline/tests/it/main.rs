@@ -2,6 +2,7 @@
 
 mod harness;
 
+mod anchor;
 mod appendonly;
 mod cycle;
 mod deletes;

@@ -8,7 +8,7 @@ use super::ack::{Ack, out_unit};
 use super::rows::to_u64;
 use super::{Store, now_ms};
 use crate::error::{Error, Result};
-use crate::types::{CameraRow, CameraSeen, KnownClip, cut};
+use crate::types::{Anchor, CameraRow, CameraSeen, ClipId, KnownClip, cut};
 use crate::writer::Op;
 
 /// Longest model, firmware or address text stored.
@@ -26,6 +26,21 @@ impl Store {
             Op::SawCamera {
                 seen: Box::new(seen),
                 at: now_ms(),
+            },
+            out_unit,
+        )
+    }
+
+    /// Records `anchor` as `camera_id`'s anchor (see [`Anchor`]), replacing
+    /// the one before. A camera id never seen
+    /// ([`saw_camera`](Self::saw_camera)) records nothing.
+    pub fn set_anchor(&self, camera_id: &str, mut anchor: Anchor) -> Ack<()> {
+        anchor.name = cut(anchor.name, MAX_IDENTITY_LEN);
+        anchor.remote_path = cut(anchor.remote_path, MAX_IDENTITY_LEN);
+        self.send(
+            Op::SetAnchor {
+                camera_id: camera_id.to_owned(),
+                anchor: Box::new(anchor),
             },
             out_unit,
         )
@@ -52,7 +67,45 @@ impl Store {
             },
             first_seen_at: r.try_get("first_seen_at").map_err(g)?,
             last_seen_at: r.try_get("last_seen_at").map_err(g)?,
+            anchor: match (
+                r.try_get::<Option<String>, _>("anchor_name").map_err(g)?,
+                r.try_get::<Option<String>, _>("anchor_path").map_err(g)?,
+                r.try_get::<Option<i64>, _>("anchor_size").map_err(g)?,
+            ) {
+                (Some(name), Some(remote_path), Some(size)) => Some(Anchor {
+                    name,
+                    remote_path,
+                    size: to_u64(size),
+                }),
+                _ => None,
+            },
         }))
+    }
+
+    /// The newest clip (highest row id) of `camera_id` archived and not
+    /// deleted from the camera, superseded or pruned, as an [`Anchor`]
+    /// candidate with its row id: its name, camera path and archived size.
+    pub async fn newest_archived(&self, camera_id: &str) -> Result<Option<(ClipId, Anchor)>> {
+        let row = sqlx::query(
+            "SELECT id, name, remote_path, local_size FROM clips WHERE camera_id = ? \
+             AND state IN ('downloaded', 'done') AND local_size IS NOT NULL \
+             AND deleted_from_camera_at IS NULL AND superseded_at IS NULL \
+             ORDER BY id DESC LIMIT 1",
+        )
+        .bind(camera_id)
+        .fetch_optional(&self.inner.read)
+        .await
+        .map_err(Error::db)?;
+        let Some(r) = row else { return Ok(None) };
+        let g = |e: sqlx::Error| Error::db(e);
+        Ok(Some((
+            ClipId(r.try_get("id").map_err(g)?),
+            Anchor {
+                name: r.try_get("name").map_err(g)?,
+                remote_path: r.try_get("remote_path").map_err(g)?,
+                size: to_u64(r.try_get("local_size").map_err(g)?),
+            },
+        )))
     }
 
     /// The clips of `camera_id` the store believes are still on the

@@ -1,5 +1,5 @@
-//! A camera's identity as last seen ([`CameraSeen`], [`CameraRow`]) and the
-//! clips the store believes are still on it ([`KnownClip`]).
+//! A camera's identity as last seen ([`CameraSeen`], [`CameraRow`], its
+//! [`Anchor`]) and the clips the store believes are still on it ([`KnownClip`]).
 
 /// What a camera id answered as, to record with
 /// [`Store::saw_camera`](crate::Store::saw_camera).
@@ -25,6 +25,22 @@ pub struct CameraRow {
     pub first_seen_at: i64,
     /// When it was last recorded.
     pub last_seen_at: i64,
+    /// The camera's anchor, if one was chosen
+    /// ([`Store::set_anchor`](crate::Store::set_anchor)).
+    pub anchor: Option<Anchor>,
+}
+
+/// A clip this camera archived while its identity was certain, left on
+/// the card so that a listing at a fallback address can prove the device
+/// there is this camera by showing it (issue 18).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Anchor {
+    /// File name.
+    pub name: String,
+    /// The camera path it was listed at.
+    pub remote_path: String,
+    /// Its size in bytes, as archived.
+    pub size: u64,
 }
 
 /// A clip the store believes is still on the camera

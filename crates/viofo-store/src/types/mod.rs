@@ -8,7 +8,7 @@ mod journey;
 mod open;
 mod track;
 
-pub use camera::{CameraRow, CameraSeen, KnownClip};
+pub use camera::{Anchor, CameraRow, CameraSeen, KnownClip};
 pub use cycle::{CycleMode, CycleOutcome, CycleRow, CycleStats};
 pub use journey::{ClipTrack, JourneyId, JourneyRow, NewJourney};
 pub(crate) use journey::{channels_from_json, channels_json};

@@ -1,9 +1,9 @@
 //! Recording a camera's identity: one row per camera id, a missing model
-//! or firmware keeping the stored one.
+//! or firmware keeping the stored one, and its anchor.
 
 use sqlx::SqliteConnection;
 
-use crate::types::CameraSeen;
+use crate::types::{Anchor, CameraSeen};
 
 use super::OpResult;
 use super::ops::Out;
@@ -27,6 +27,26 @@ pub(super) async fn saw_camera(
     .bind(&seen.address)
     .bind(at)
     .bind(at)
+    .execute(&mut *c)
+    .await?;
+    Ok(Out::Unit)
+}
+
+/// Records `anchor` as `camera_id`'s (a camera not seen yet has no row:
+/// nothing is recorded, as its first listing records it).
+pub(super) async fn set_anchor(
+    c: &mut SqliteConnection,
+    camera_id: &str,
+    anchor: &Anchor,
+) -> OpResult<Out> {
+    sqlx::query(
+        "UPDATE cameras SET anchor_name = ?, anchor_path = ?, anchor_size = ? \
+         WHERE camera_id = ?",
+    )
+    .bind(&anchor.name)
+    .bind(&anchor.remote_path)
+    .bind(i64::try_from(anchor.size).unwrap_or(i64::MAX))
+    .bind(camera_id)
     .execute(&mut *c)
     .await?;
     Ok(Out::Unit)

@@ -86,6 +86,10 @@ pub(crate) enum Op {
         seen: Box<CameraSeen>,
         at: i64,
     },
+    SetAnchor {
+        camera_id: String,
+        anchor: Box<crate::types::Anchor>,
+    },
     RecordImports(Box<super::ImportInput>),
     SetSkip {
         id: ClipId,
@@ -117,6 +121,7 @@ impl Op {
             | Op::BeginCycle { .. }
             | Op::FinishCycle { .. }
             | Op::SawCamera { .. }
+            | Op::SetAnchor { .. }
             | Op::RecordImports(_)
             | Op::ReplaceJourneys(_)
             | Op::Flush => None,
@@ -143,6 +148,7 @@ impl Op {
             Op::FinishCycle { .. } => "finishing a cycle",
             Op::SetTrack { .. } => "recording a GPS track",
             Op::SawCamera { .. } => "recording a camera's identity",
+            Op::SetAnchor { .. } => "recording a camera's anchor",
             Op::RecordImports(_) => "recording imported clips",
             Op::SetSkip { .. } => "recording a skip",
             Op::ReplaceJourneys(_) => "replacing journeys",

@@ -364,6 +364,9 @@ pub(super) async fn exec(
             at,
         } => super::tracks::set_track(c, *id, track, data, *at).await,
         Op::SawCamera { seen, at } => super::cameras::saw_camera(c, seen, *at).await,
+        Op::SetAnchor { camera_id, anchor } => {
+            super::cameras::set_anchor(c, camera_id, anchor).await
+        }
         Op::RecordImports(input) => super::import::record(c, input).await,
         Op::SetSkip { id, reason } => super::skips::set_skip(c, *id, reason.as_deref()).await,
         Op::ReplaceJourneys(input) => super::journeys::replace(c, input).await,

@@ -13,6 +13,7 @@ mod archive;
 mod crash;
 mod cutlisting;
 mod diskfull;
+mod fallback;
 mod growing;
 mod hostile;
 mod importmove;
@@ -78,6 +79,10 @@ fn main() -> ExitCode {
         scenario(
             "namereuse::names_reused_after_a_format",
             namereuse::names_reused_after_a_format,
+        ),
+        scenario(
+            "fallback::another_camera_at_the_fallback",
+            fallback::another_camera_at_the_fallback,
         ),
         scenario(
             "twoprocs::two_processes_one_archive",

@@ -38,6 +38,7 @@ fn cam() -> CameraState {
         duplicate_name: false,
         delete_locked: false,
         identity_proved: true,
+        anchor: false,
     }
 }
 
@@ -54,7 +55,7 @@ fn table() {
         CameraState,
         Decision,
     );
-    let cases: Vec<Case> = vec![
+    let mut cases: Vec<Case> = vec![
         ("plain", a.clone(), Some(l.clone()), cam(), Delete),
         (
             "listing taken before the record",
@@ -361,6 +362,27 @@ fn table() {
             }),
         ),
     ];
+    cases.push((
+        "the camera's anchor (issue 18, item 4)",
+        a.clone(),
+        Some(l.clone()),
+        CameraState {
+            anchor: true,
+            ..cam()
+        },
+        Keep(K::Anchor),
+    ));
+    cases.push((
+        "the anchor, not proved: the identity first",
+        a.clone(),
+        Some(l.clone()),
+        CameraState {
+            anchor: true,
+            identity_proved: false,
+            ..cam()
+        },
+        Keep(K::IdentityNotProved),
+    ));
     for (what, a, l, c, want) in cases {
         assert_eq!(may_delete(&a, l.as_ref(), &c), want, "{what}");
     }
@@ -373,6 +395,7 @@ fn passing_and_lasting_reasons() {
     assert!(KeepReason::ListingIncomplete.is_passing());
     assert!(KeepReason::ListingTooOld.is_passing());
     assert!(KeepReason::IdentityNotProved.is_passing());
+    assert!(KeepReason::Anchor.is_passing());
     assert!(!KeepReason::Locked.is_passing());
     assert!(!KeepReason::NotListed.is_passing());
     assert!(!KeepReason::DuplicateName.is_passing());
@@ -424,6 +447,7 @@ proptest! {
         steps in prop::collection::vec(step(), 1..12),
         newest in any::<bool>(),
         proved in prop::bool::weighted(0.8),
+        anchor in prop::bool::weighted(0.2),
     ) {
         let settle = Duration::from_secs(2);
         let t0 = Instant::now();
@@ -447,10 +471,12 @@ proptest! {
                 recording: s.recording,
                 size_settled: history.settled(name, at, settle),
                 identity_proved: proved,
+                anchor,
                 ..cam()
             };
             if may_delete(&a, Some(&l), &c) == Decision::Delete {
                 prop_assert!(proved);
+                prop_assert!(!anchor);
                 prop_assert_eq!(s.size, 1000);
                 prop_assert!(!s.locked);
                 prop_assert!(!s.moved);

@@ -40,6 +40,7 @@ fn row(model: Option<&str>, firmware: Option<&str>) -> CameraRow {
         },
         first_seen_at: 0,
         last_seen_at: 0,
+        anchor: None,
     }
 }
 
@@ -309,4 +310,135 @@ proptest! {
         let others: Vec<Shown<'_>> = l.iter().copied().filter(|x| !names.contains(x.name)).collect();
         prop_assert!(!listing_proves(&others, &a));
     }
+}
+
+fn anchor_of(l: &ListedClip) -> Anchor {
+    Anchor {
+        name: l.name.clone(),
+        remote_path: l.remote_path.clone(),
+        size: l.size,
+    }
+}
+
+/// At a fallback address only the anchor proves (issue 18, item 4).
+#[test]
+fn the_anchor_is_listed_only_at_its_path_with_its_size() {
+    let a = listed(7, 7, 1000);
+    let anchor = anchor_of(&a);
+    let others: Vec<ListedClip> = (1..5).map(|i| listed(i, i, 1000)).collect();
+    let with = |l: ListedClip| {
+        let mut v = others.clone();
+        v.push(l);
+        v
+    };
+    let cases: Vec<(&str, Vec<ListedClip>, bool)> = vec![
+        ("listed as it was", with(a.clone()), true),
+        ("not listed", others.clone(), false),
+        ("another size", with(listed(7, 7, 999)), false),
+        (
+            "moved to RO",
+            with(ListedClip {
+                remote_path: format!("/DCIM/Movie/RO/{}", a.name),
+                ..a.clone()
+            }),
+            false,
+        ),
+        (
+            "a rounded size within 1 %",
+            with(ListedClip {
+                size: 1005,
+                size_exact: false,
+                ..a.clone()
+            }),
+            true,
+        ),
+        ("an empty card", vec![], false),
+    ];
+    for (what, l, want) in cases {
+        assert_eq!(anchor_listed(&l, &anchor), want, "{what}");
+    }
+}
+
+#[test]
+fn the_anchor_is_the_newest_archived_clip_shown() {
+    type Case = (&'static str, Vec<(i64, bool)>, Option<i64>);
+    let cases: Vec<Case> = vec![
+        ("none", vec![], None),
+        ("none shown", vec![(1, false), (2, false)], None),
+        (
+            "the newest shown",
+            vec![(1, true), (3, true), (2, true)],
+            Some(3),
+        ),
+        ("the newest not shown", vec![(1, true), (3, false)], Some(1)),
+    ];
+    for (what, c, want) in cases {
+        assert_eq!(pick_anchor(&c), want, "{what}");
+    }
+}
+
+proptest! {
+    /// The anchor is one of the clips shown, and no clip shown is newer.
+    #[test]
+    fn the_anchor_is_shown_and_newest(c in prop::collection::vec((0i64..50, any::<bool>()), 0..20)) {
+        match pick_anchor(&c) {
+            Some(id) => {
+                prop_assert!(c.iter().any(|&(i, shown)| i == id && shown));
+                prop_assert!(c.iter().all(|&(i, shown)| !shown || i <= id));
+            }
+            None => prop_assert!(c.iter().all(|&(_, shown)| !shown)),
+        }
+    }
+
+    /// Whatever else a device lists, it proves nothing at a fallback
+    /// address unless one entry is the anchor itself.
+    #[test]
+    fn only_the_anchor_proves_at_a_fallback(
+        entries in prop::collection::vec((0i64..20, 0i64..30, 990u64..1010, any::<bool>()), 0..12),
+    ) {
+        let anchor = anchor_of(&listed(7, 7, 1000));
+        let l: Vec<ListedClip> = entries
+            .iter()
+            .map(|&(seq, minute, size, exact)| ListedClip { size_exact: exact, ..listed(seq, minute, size) })
+            .collect();
+        let shows = l.iter().any(|x| {
+            x.name == anchor.name
+                && x.remote_path == anchor.remote_path
+                && (if x.size_exact { x.size == 1000 } else { x.size.abs_diff(1000) <= x.size / 100 })
+        });
+        prop_assert_eq!(anchor_listed(&l, &anchor), shows);
+    }
+}
+
+#[test]
+fn a_fallback_device_without_the_anchor_is_not_synced() {
+    let a = listed(7, 7, 1000);
+    let anchor = anchor_of(&a);
+    let others: Vec<ListedClip> = (1..5).map(|i| listed(i, i, 1000)).collect();
+    let ours: Vec<KnownClip> = others[..2].iter().map(known).collect();
+    let theirs: Vec<ListedClip> = (1..5).map(|i| listed(i, i, 1234)).collect();
+    assert_eq!(at_fallback(None, &others, &[]), Fallback::NoAnchor);
+    // Without an anchor, known clips are no evidence at a fallback (they
+    // may have been archived there from another device).
+    assert!(matches!(
+        at_fallback(None, &others, &ours),
+        Fallback::AnchorMissing(_)
+    ));
+    assert!(matches!(
+        at_fallback(None, &theirs, &ours),
+        Fallback::AnchorMissing(_)
+    ));
+    let with_anchor = [others.clone(), vec![a]].concat();
+    assert_eq!(
+        at_fallback(Some(&anchor), &with_anchor, &ours),
+        Fallback::Proved
+    );
+    let Fallback::AnchorMissing(why) = at_fallback(Some(&anchor), &others, &ours) else {
+        panic!("the anchor is not listed")
+    };
+    assert!(why.contains(&anchor.name), "{why}");
+    assert!(matches!(
+        at_fallback(Some(&anchor), &[], &[]),
+        Fallback::AnchorMissing(_)
+    ));
 }
