@@ -14,6 +14,7 @@ mod crash;
 mod cutlisting;
 mod diskfull;
 mod fallback;
+mod features;
 mod growing;
 mod hostile;
 mod importmove;
@@ -84,6 +85,8 @@ fn main() -> ExitCode {
             "fallback::another_camera_at_the_fallback",
             fallback::another_camera_at_the_fallback,
         ),
+        scenario("features::parked_at_home", features::parked_at_home),
+        scenario("features::quota_rotates", features::quota_rotates),
         scenario(
             "twoprocs::two_processes_one_archive",
             twoprocs::two_processes_one_archive,
