@@ -32,6 +32,9 @@ pub enum Invariant {
     SkippedDownloaded,
     /// An outcome (what an exit code is made of) does not match what happened.
     Outcome,
+    /// `/api/status` or `/metrics` disagree with the store, or show work
+    /// in flight after the operation ended.
+    Surfaces,
     /// Terminal escapes from the camera reached an output.
     Escapes,
     /// An operation did not end.
@@ -52,6 +55,7 @@ impl Invariant {
             Invariant::StoreDisagrees => "store-disagrees",
             Invariant::SkippedDownloaded => "skipped-downloaded",
             Invariant::Outcome => "outcome",
+            Invariant::Surfaces => "surfaces-disagree",
             Invariant::Escapes => "escapes",
             Invariant::Hang => "hang",
             Invariant::Panic => "panic",
@@ -106,7 +110,74 @@ pub async fn check(w: &mut World, step: &Step, ran: &Ran) -> Vec<Violation> {
     check_deletes(w, &held, &mut out).await;
     check_store(w, &mut out).await;
     check_events(w, step, ran, &mut out);
+    check_surfaces(w, ran, &mut out).await;
     out
+}
+
+/// What the status page's model serves, fed every event and refreshed
+/// from the store as `watch` does: its queue counts and the metrics'
+/// `viofosync_queue_clips` gauges are the store's, and once an operation
+/// ended no download or cycle shows as in progress.
+async fn check_surfaces(w: &mut World, ran: &Ran, out: &mut Vec<Violation>) {
+    use viofo_pipeline::EventSink;
+    for e in &ran.events {
+        w.status.emit(e.clone());
+    }
+    if ran.concurrent || ran.hung.is_some() {
+        return;
+    }
+    if let Err(e) = w.status.refresh(&w.rig.store).await {
+        v(
+            out,
+            Invariant::Surfaces,
+            format!("the status cannot be refreshed: {e}"),
+        );
+        return;
+    }
+    let Ok(counts) = w.rig.store.counts(Some(CAMERA)).await else {
+        return;
+    };
+    let snap = w.status.snapshot();
+    let want = viofo_status::QueueCounts::from(counts);
+    if snap.queue != want {
+        v(
+            out,
+            Invariant::Surfaces,
+            format!("/api/status counts {:?}, the store {:?}", snap.queue, want),
+        );
+    }
+    let metrics = w.status.render_metrics();
+    for (state, n) in [
+        ("pending", want.pending),
+        ("downloaded", want.downloaded),
+        ("done", want.done),
+        ("failed", want.failed),
+        ("gone", want.gone),
+        ("pruned", want.pruned),
+    ] {
+        let line = format!("viofosync_queue_clips{{state=\"{state}\"}} ");
+        let got = metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(line.as_str()))
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        if got != Some(n) {
+            v(
+                out,
+                Invariant::Surfaces,
+                format!("/metrics says {got:?} clips {state}, the store {n}"),
+            );
+        }
+    }
+    if !snap.downloads.is_empty() {
+        v(
+            out,
+            Invariant::Surfaces,
+            format!(
+                "the operation ended and /api/status still shows {} download(s) in flight",
+                snap.downloads.len()
+            ),
+        );
+    }
 }
 
 /// Every delete the camera saw: the clip's exact bytes are in the archive

@@ -56,6 +56,9 @@ pub struct World {
     /// The step being carried out.
     pub step: usize,
     made: usize,
+    /// What `/api/status` and `/metrics` serve, fed every event of the
+    /// run as `watch` feeds it.
+    pub status: viofo_status::StatusModel,
 }
 
 fn client_config(base: &str, fallback: &str) -> ClientConfig {
@@ -118,6 +121,10 @@ impl World {
             .start()
             .await;
         let cfg = rig.config();
+        let status = viofo_status::StatusModel::new(
+            viofo_status::StatusConfig::new(viofo_testkit::CAMERA, &rig.archive),
+            viofo_status::NoPersistence,
+        );
         World {
             rig,
             other,
@@ -126,6 +133,7 @@ impl World {
             model,
             step: 0,
             made: 0,
+            status,
         }
     }
 

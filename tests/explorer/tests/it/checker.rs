@@ -70,3 +70,22 @@ async fn an_archived_file_replaced_or_a_clip_deleted_unarchived_is_caught() {
     assert!(found.contains(&Invariant::DeletedUnarchived), "{found:?}");
     w.close().await;
 }
+
+/// The status surfaces: a download left showing after the operation
+/// ended, or counts that are not the store's, are caught.
+#[tokio::test(flavor = "current_thread")]
+async fn a_status_that_disagrees_with_the_store_is_caught() {
+    use viofo_pipeline::EventSink;
+    let mut w = World::start().await;
+    assert_eq!(run(&mut w, &record()).await, vec![]);
+    w.step = 1;
+    assert_eq!(run(&mut w, &Step::Sync).await, vec![]);
+    // A download the status never saw end.
+    w.status.emit(viofo_pipeline::Event::ItemStarted {
+        name: "2025_1220_090000_000099F.MP4".into(),
+        size: Some(1),
+    });
+    w.step = 2;
+    let found = run(&mut w, &Step::Deletes(false)).await;
+    assert_eq!(found, vec![Invariant::Surfaces], "{found:?}");
+}
