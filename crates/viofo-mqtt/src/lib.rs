@@ -57,11 +57,13 @@
 mod config;
 mod discovery;
 mod error;
+mod orphans;
 mod run;
 mod state;
+mod tls;
 
-pub use config::{Broker, DEFAULT_PORT, MqttConfig};
-pub use discovery::{OFFLINE, ONLINE, Topics, discovery_messages};
+pub use config::{Broker, DEFAULT_PORT, DEFAULT_TLS_PORT, MqttConfig};
+pub use discovery::{ENTITY_COUNT, OFFLINE, ONLINE, Topics, device_name, discovery_messages};
 pub use error::{Error, Result};
 pub use run::run;
-pub use state::StatePayload;
+pub use state::{JourneyPayload, StatePayload};
