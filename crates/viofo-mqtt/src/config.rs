@@ -64,6 +64,11 @@ pub struct MqttConfig {
     /// Least time between two state publications while only figures change
     /// (default 1 s: at most once a second while downloading).
     pub state_min_gap: Duration,
+    /// How long after the start the state waits for the camera's first
+    /// probe (default 30 s): until then nothing about the camera is
+    /// published, so that the retained state of the previous run is not
+    /// replaced by figures not yet read. A paused watch publishes at once.
+    pub first_probe_wait: Duration,
 }
 
 impl std::fmt::Debug for MqttConfig {
@@ -85,6 +90,7 @@ impl std::fmt::Debug for MqttConfig {
             .field("stable_after", &self.stable_after)
             .field("poll_every", &self.poll_every)
             .field("state_min_gap", &self.state_min_gap)
+            .field("first_probe_wait", &self.first_probe_wait)
             .finish()
     }
 }
@@ -110,6 +116,7 @@ impl MqttConfig {
             stable_after: Duration::from_secs(60),
             poll_every: Duration::from_millis(250),
             state_min_gap: Duration::from_secs(1),
+            first_probe_wait: Duration::from_secs(30),
         }
     }
 

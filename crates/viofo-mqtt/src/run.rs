@@ -17,7 +17,7 @@ use crate::config::{Broker, MqttConfig};
 use crate::discovery::{OFFLINE, ONLINE, Topics, discovery_messages, slug};
 use crate::error::Result;
 use crate::orphans::Orphans;
-use crate::state::{JourneyPayload, StatePayload, Throttle};
+use crate::state::{JourneyPayload, StatePayload, Throttle, probed};
 
 /// Requests the client holds for the connection at most. A full queue
 /// refuses new publications at once (they are retried with the newest
@@ -110,6 +110,7 @@ where
         last_sync: None,
         sent_last_sync: None,
         sent_journey: None,
+        hold_until: Some(Instant::now() + config.first_probe_wait),
         cleared: std::collections::HashSet::new(),
         refused: 0,
     };
@@ -247,6 +248,9 @@ struct Publisher {
     /// topics (`None`: not yet on this connection).
     sent_last_sync: Option<String>,
     sent_journey: Option<JourneyPayload>,
+    /// Until the camera's first probe (or this instant), no state is
+    /// published (`None`: the state is published).
+    hold_until: Option<Instant>,
     /// Cameras whose retained topics were emptied.
     cleared: std::collections::HashSet<String>,
     /// Publications refused by a full queue (for the log).
@@ -287,6 +291,13 @@ impl Publisher {
         let state = StatePayload::from_snapshot(snapshot, self.last_sync.as_deref());
         self.last_sync.clone_from(&state.last_sync);
         self.side_topics(snapshot);
+        if let Some(until) = self.hold_until {
+            if probed(snapshot) || snapshot.state == SyncState::Paused || now >= until {
+                self.hold_until = None;
+            } else {
+                return;
+            }
+        }
         if !self.throttle.due(&state, now) {
             return;
         }

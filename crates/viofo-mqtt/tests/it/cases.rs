@@ -27,6 +27,16 @@ pub(crate) fn model() -> StatusModel {
     status
 }
 
+/// A camera that was asked (the state is published from then on).
+pub(crate) fn asked() -> StatusModel {
+    let status = model();
+    status.emit(Event::CameraOnline {
+        firmware: None,
+        model: None,
+    });
+    status
+}
+
 pub(crate) fn config(url: &str) -> MqttConfig {
     let mut c = MqttConfig::new(url);
     c.reconnect_min = Duration::from_millis(100);
@@ -74,7 +84,7 @@ fn is_state(m: &Msg, key: &str, want: &Value) -> bool {
 
 pub(crate) async fn discovery_is_retained_and_complete() {
     let broker = Broker::start(&mosquitto().unwrap()).await;
-    let status = model();
+    let status = asked();
     let (actions, _asked) = mpsc::channel(4);
     let task = Task::spawn(config(&broker.url()), &status, actions);
     let mut live = Watcher::new(broker.port, "live", &["viofosync/#"]);
@@ -207,11 +217,7 @@ pub(crate) async fn discovery_is_retained_and_complete() {
     assert!(state.retain);
     let s = json(&state);
     assert_eq!(s["state"], "waiting");
-    assert_eq!(
-        s["camera_online"],
-        Value::Null,
-        "not asked yet: neither online nor offline"
-    );
+    assert_eq!(s["camera_online"], true);
     assert_eq!(s["queue_pending"], 0);
     assert_eq!(s["download_progress"], 0.0);
     assert_eq!(s["download_speed"], 0);
@@ -231,7 +237,7 @@ pub(crate) async fn discovery_is_retained_and_complete() {
 
 pub(crate) async fn state_changes_are_published() {
     let broker = Broker::start(&mosquitto().unwrap()).await;
-    let status = model();
+    let status = asked();
     let (actions, _asked) = mpsc::channel(4);
     let task = Task::spawn(config(&broker.url()), &status, actions);
     let mut w = Watcher::new(broker.port, "state", &[STATE]);
@@ -271,7 +277,7 @@ pub(crate) async fn state_changes_are_published() {
 
 pub(crate) async fn a_button_press_delivers_the_action() {
     let broker = Broker::start(&mosquitto().unwrap()).await;
-    let status = model();
+    let status = asked();
     let (actions, mut asked) = mpsc::channel(4);
     let task = Task::spawn(config(&broker.url()), &status, actions);
     let mut w = Watcher::new(broker.port, "button", &[AVAILABILITY]);
