@@ -40,7 +40,10 @@ JSON
 hass=$!
 ok=
 for _ in $(seq 1 900); do
-  if curl -s -o /dev/null "http://127.0.0.1:$port/api/"; then ok=1; break; fi
+  if "$dir/bin/python" -c 'import sys,urllib.request,urllib.error
+try: urllib.request.urlopen(sys.argv[1], timeout=2)
+except urllib.error.HTTPError: pass
+' "http://127.0.0.1:$port/api/" 2>/dev/null; then ok=1; break; fi
   kill -0 "$hass" 2>/dev/null || break
   sleep 1
 done
