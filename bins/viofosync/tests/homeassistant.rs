@@ -83,8 +83,16 @@ fn main() -> ExitCode {
     libtest_mimic::run(&args, vec![trial]).exit_code()
 }
 
-/// Entity id, unit, device class, entity category of every entity.
-const ENTITIES: [(&str, Option<&str>, Option<&str>, Option<&str>); 22] = [
+/// Entity id, unit, device class, entity category.
+type Expected = (
+    &'static str,
+    Option<&'static str>,
+    Option<&'static str>,
+    Option<&'static str>,
+);
+
+/// Every entity.
+const ENTITIES: [Expected; 22] = [
     ("sensor.dashcam_sync_state", None, Some("enum"), None),
     ("sensor.dashcam_problem", None, None, None),
     ("sensor.dashcam_queue_pending", Some("clips"), None, None),

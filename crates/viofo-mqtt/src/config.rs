@@ -158,10 +158,18 @@ impl MqttConfig {
         {
             return Err(Error::Config("client id: 1 to 256 characters".into()));
         }
-        if self.ca_file.is_some() && !broker.tls {
-            return Err(Error::Config(
-                "a CA file is for mqtts:// (TLS) brokers only".into(),
-            ));
+        if let Some(ca) = &self.ca_file {
+            if !broker.tls {
+                return Err(Error::Config(
+                    "a CA file is for mqtts:// (TLS) brokers only".into(),
+                ));
+            }
+            if !ca.is_file() {
+                return Err(Error::Config(format!(
+                    "CA file {}: not a file",
+                    ca.display()
+                )));
+            }
         }
         if let Some(name) = &self.name
             && (name.trim().is_empty() || name.len() > 64 || name.chars().any(char::is_control))
@@ -346,11 +354,14 @@ mod tests {
         let mut c = MqttConfig::new("mqtt://h");
         c.reconnect_max = Duration::from_millis(10);
         assert!(c.validate().is_err());
+        let ca = tempfile::NamedTempFile::new().unwrap();
         let mut c = MqttConfig::new("mqtt://h");
-        c.ca_file = Some("/etc/ca.pem".into());
+        c.ca_file = Some(ca.path().into());
         assert!(c.validate().is_err(), "a CA file without TLS");
         c.url = "mqtts://h".into();
         assert!(c.validate().is_ok());
+        c.ca_file = Some("/nonexistent/ca.pem".into());
+        assert!(c.validate().is_err(), "a CA file that is not there");
         for (name, ok) in [
             ("front", true),
             ("", false),
