@@ -35,9 +35,9 @@ pub struct MqttConfig {
     pub node_id: String,
     /// The MQTT client id; default `<node_id>-<camera>`.
     pub client_id: Option<String>,
-    /// The camera's name in Home Assistant: the device is "Viofo <model>
-    /// (<name>)" and entity ids read `sensor.dashcam_<name>_…`. `None`
-    /// (a camera whose id is only its address): "Viofo <model>" and
+    /// The camera's name in Home Assistant: the device is `Viofo <model>
+    /// (<name>)` and entity ids read `sensor.dashcam_<name>_…`. `None`
+    /// (a camera whose id is only its address): `Viofo <model>` and
     /// `sensor.dashcam_…`, whatever the address.
     pub name: Option<String>,
     /// The status page's address, linked from the device in Home

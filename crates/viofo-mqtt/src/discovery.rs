@@ -291,7 +291,7 @@ pub(crate) fn object_topics() -> impl Iterator<Item = (&'static str, &'static st
 /// The number of discovery messages of a camera.
 pub const ENTITY_COUNT: usize = SPECS.len() + Action::ALL.len();
 
-/// The device's name in Home Assistant: "Viofo <model>", with the
+/// The device's name in Home Assistant: `Viofo <model>`, with the
 /// camera's configured name in brackets; `None` while the model is not
 /// known (the name Home Assistant has is kept, never replaced by a
 /// placeholder).
