@@ -196,6 +196,8 @@ pub(crate) async fn watch(l: &Loaded, only: Option<&str>, bars: bool) -> Result<
         };
         checked.push(Surfaces::checked(c, listen)?);
     }
+    let ids: Vec<String> = cams.iter().filter_map(Loaded::camera_id).collect();
+    let checked: Vec<Surfaces> = checked.into_iter().map(|s| s.in_fleet(&ids)).collect();
     let store = open_store(l, false).await?;
     let shutdown = Shutdown::new();
     let (fleet, progress) =

@@ -16,11 +16,18 @@ use crate::output::Progress;
 
 /// The MQTT surface's settings, checked before the camera or the store is
 /// touched (exit 2; the message never repeats the URL, which may hold
-/// credentials). `None`: `mqtt_url` is off.
-fn mqtt_config(l: &Loaded) -> Result<Option<viofo_mqtt::MqttConfig>> {
-    let Some(cfg) = crate::config::mqtt_config(&l.settings) else {
+/// credentials). `None`: `mqtt_url` is off. The camera's name in Home
+/// Assistant is its configured `camera_id` (none when the id is only the
+/// address); the device links to the status page on `listen` when that is
+/// a reachable address.
+fn mqtt_config(l: &Loaded, listen: Option<SocketAddr>) -> Result<Option<viofo_mqtt::MqttConfig>> {
+    let Some(mut cfg) = crate::config::mqtt_config(&l.settings) else {
         return Ok(None);
     };
+    cfg.name.clone_from(&l.settings.camera_id);
+    cfg.status_url = listen
+        .filter(|a| !a.ip().is_unspecified())
+        .map(|a| format!("http://{a}/"));
     cfg.validate()
         .map_err(|e| ConfigError::new(format!("mqtt_url and the mqtt_* settings: {e}")))?;
     Ok(Some(cfg))
@@ -127,8 +134,17 @@ impl Surfaces {
         };
         Ok(Self {
             server,
-            mqtt: mqtt_config(l)?,
+            mqtt: mqtt_config(l, listen)?,
         })
+    }
+
+    /// Several cameras on one broker: each knows the others' ids (so that
+    /// none removes another's Home Assistant device as an orphan).
+    pub(crate) fn in_fleet(mut self, ids: &[String]) -> Self {
+        if let Some(m) = &mut self.mqtt {
+            ids.clone_into(&mut m.cameras);
+        }
+        self
     }
 
     /// Binds the status server's address; a port in use is a

@@ -199,7 +199,7 @@ impl Fleet {
             let span = tracing::info_span!("camera", id = %id);
             let store = store.clone();
             async move {
-                let result = serve(m.watcher, &store, m.status.clone(), m.surfaces).await;
+                let result = Box::pin(serve(m.watcher, &store, m.status.clone(), m.surfaces)).await;
                 CameraEnd {
                     id,
                     status: m.status,

@@ -1,20 +1,27 @@
 //! The MQTT surface's settings ([`MqttConfig`]), their validation and the
 //! broker address parsed from `mqtt_url` ([`Broker`]).
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::error::{Error, Result};
 
 /// The broker's default port (plain MQTT).
 pub const DEFAULT_PORT: u16 = 1883;
+/// The broker's default port over TLS (`mqtts://`).
+pub const DEFAULT_TLS_PORT: u16 = 8883;
 
 /// Settings of the MQTT surface. `Debug` prints the password as `***`.
 #[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct MqttConfig {
     /// The broker: `mqtt://host[:port]` (port 1883 by default; an IPv6
-    /// host in brackets). No path, query or credentials in it.
+    /// host in brackets), or `mqtts://host[:port]` over TLS (port 8883 by
+    /// default). No path, query or credentials in it.
     pub url: String,
+    /// For `mqtts://`: a PEM file of the certificate authorities the
+    /// broker's certificate is checked against; default the system's.
+    pub ca_file: Option<PathBuf>,
     /// User name sent to the broker, if any.
     pub username: Option<String>,
     /// Password sent to the broker, if any (needs a user name). Never
@@ -28,6 +35,20 @@ pub struct MqttConfig {
     pub node_id: String,
     /// The MQTT client id; default `<node_id>-<camera>`.
     pub client_id: Option<String>,
+    /// The camera's name in Home Assistant: the device is `Viofo <model>
+    /// (<name>)` and entity ids read `sensor.dashcam_<name>_…`. `None`
+    /// (a camera whose id is only its address): `Viofo <model>` and
+    /// `sensor.dashcam_…`, whatever the address.
+    pub name: Option<String>,
+    /// The status page's address, linked from the device in Home
+    /// Assistant (`configuration_url`); `http://` or `https://` only.
+    pub status_url: Option<String>,
+    /// Every camera id this program publishes on the broker (several
+    /// cameras share the node id). At each connection the retained
+    /// discovery of a camera of `node_id` that is not among them (nor
+    /// this camera) is removed, so that a renamed camera leaves no
+    /// orphaned device in Home Assistant. Empty: this camera only.
+    pub cameras: Vec<String>,
     /// MQTT keep-alive (default 30 s; zero or at least 1 s).
     pub keep_alive: Duration,
     /// First wait before reconnecting to a broker that went away or is down
@@ -43,23 +64,33 @@ pub struct MqttConfig {
     /// Least time between two state publications while only figures change
     /// (default 1 s: at most once a second while downloading).
     pub state_min_gap: Duration,
+    /// How long after the start the state waits for the camera's first
+    /// probe (default 30 s): until then nothing about the camera is
+    /// published, so that the retained state of the previous run is not
+    /// replaced by figures not yet read. A paused watch publishes at once.
+    pub first_probe_wait: Duration,
 }
 
 impl std::fmt::Debug for MqttConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MqttConfig")
             .field("url", &self.url)
+            .field("ca_file", &self.ca_file)
             .field("username", &self.username)
             .field("password", &self.password.as_ref().map(|_| "***"))
             .field("discovery_prefix", &self.discovery_prefix)
             .field("node_id", &self.node_id)
             .field("client_id", &self.client_id)
+            .field("name", &self.name)
+            .field("status_url", &self.status_url)
+            .field("cameras", &self.cameras)
             .field("keep_alive", &self.keep_alive)
             .field("reconnect_min", &self.reconnect_min)
             .field("reconnect_max", &self.reconnect_max)
             .field("stable_after", &self.stable_after)
             .field("poll_every", &self.poll_every)
             .field("state_min_gap", &self.state_min_gap)
+            .field("first_probe_wait", &self.first_probe_wait)
             .finish()
     }
 }
@@ -70,17 +101,22 @@ impl MqttConfig {
     pub fn new(url: impl Into<String>) -> Self {
         Self {
             url: url.into(),
+            ca_file: None,
             username: None,
             password: None,
             discovery_prefix: "homeassistant".into(),
             node_id: "viofosync".into(),
             client_id: None,
+            name: None,
+            status_url: None,
+            cameras: Vec::new(),
             keep_alive: Duration::from_secs(30),
             reconnect_min: Duration::from_secs(1),
             reconnect_max: Duration::from_secs(60),
             stable_after: Duration::from_secs(60),
             poll_every: Duration::from_millis(250),
             state_min_gap: Duration::from_secs(1),
+            first_probe_wait: Duration::from_secs(30),
         }
     }
 
@@ -122,6 +158,29 @@ impl MqttConfig {
         {
             return Err(Error::Config("client id: 1 to 256 characters".into()));
         }
+        if let Some(ca) = &self.ca_file {
+            if !broker.tls {
+                return Err(Error::Config(
+                    "a CA file is for mqtts:// (TLS) brokers only".into(),
+                ));
+            }
+            if !ca.is_file() {
+                return Err(Error::Config(format!(
+                    "CA file {}: not a file",
+                    ca.display()
+                )));
+            }
+        }
+        if let Some(name) = &self.name
+            && (name.trim().is_empty() || name.len() > 64 || name.chars().any(char::is_control))
+        {
+            return Err(Error::Config("name: 1 to 64 printable characters".into()));
+        }
+        if let Some(url) = &self.status_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(Error::Config("status page URL: http:// or https://".into()));
+        }
         if !self.keep_alive.is_zero() && self.keep_alive < Duration::from_secs(1) {
             return Err(Error::Config("keep-alive: zero or at least 1 s".into()));
         }
@@ -144,31 +203,33 @@ fn is_id(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
-/// Where the broker is: host and port from `mqtt://host[:port]`.
+/// Where the broker is: host and port from `mqtt://host[:port]`, and
+/// whether it speaks TLS (`mqtts://`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Broker {
     /// Host name or address (an IPv6 address without its brackets).
     pub host: String,
     /// TCP port.
     pub port: u16,
+    /// TLS (`mqtts://`): the broker's certificate is checked for `host`.
+    pub tls: bool,
 }
 
 impl Broker {
-    /// Parses `mqtt://host[:port][/]`. Error messages never repeat the URL.
+    /// Parses `mqtt://host[:port][/]` or `mqtts://…`. Error messages never
+    /// repeat the URL.
     pub fn parse(url: &str) -> Result<Self> {
         let bad = |why: &str| Err(Error::Url(why.to_owned()));
         let url = url.trim();
         let Some((scheme, rest)) = url.split_once("://") else {
             return bad("expected mqtt://host[:port]");
         };
-        match scheme.to_ascii_lowercase().as_str() {
-            "mqtt" | "tcp" => {}
-            "mqtts" | "ssl" | "tls" => {
-                return bad("TLS (mqtts://) is not supported yet; use mqtt://");
-            }
+        let tls = match scheme.to_ascii_lowercase().as_str() {
+            "mqtt" | "tcp" => false,
+            "mqtts" | "ssl" | "tls" => true,
             "ws" | "wss" => return bad("MQTT over WebSocket is not supported; use mqtt://"),
-            _ => return bad("the scheme must be mqtt://"),
-        }
+            _ => return bad("the scheme must be mqtt:// or mqtts://"),
+        };
         let rest = rest.strip_suffix('/').unwrap_or(rest);
         if rest.contains('@') {
             return bad(
@@ -199,6 +260,7 @@ impl Broker {
             return bad("missing or invalid host");
         }
         let port = match port {
+            None if tls => DEFAULT_TLS_PORT,
             None => DEFAULT_PORT,
             Some(p) => match p.parse::<u16>() {
                 Ok(p) if p != 0 => p,
@@ -208,6 +270,7 @@ impl Broker {
         Ok(Self {
             host: host.to_owned(),
             port,
+            tls,
         })
     }
 }
@@ -236,7 +299,11 @@ mod tests {
         assert_eq!((b.host.as_str(), b.port), ("::1", 1884));
         assert_eq!(b.to_string(), "[::1]:1884");
         let b = Broker::parse("tcp://[fe80::1]").unwrap();
-        assert_eq!((b.host.as_str(), b.port), ("fe80::1", 1883));
+        assert_eq!((b.host.as_str(), b.port, b.tls), ("fe80::1", 1883, false));
+        let b = Broker::parse("mqtts://nas.local").unwrap();
+        assert_eq!((b.host.as_str(), b.port, b.tls), ("nas.local", 8883, true));
+        let b = Broker::parse("mqtts://127.0.0.1:18883").unwrap();
+        assert_eq!((b.port, b.tls), (18883, true));
     }
 
     #[test]
@@ -245,7 +312,7 @@ mod tests {
             "",
             "nas.local:1883",
             "http://nas.local",
-            "mqtts://nas.local",
+            "wss://nas.local",
             "mqtt://",
             "mqtt://:1883",
             "mqtt://host:0",
@@ -287,6 +354,29 @@ mod tests {
         let mut c = MqttConfig::new("mqtt://h");
         c.reconnect_max = Duration::from_millis(10);
         assert!(c.validate().is_err());
+        let ca = tempfile::NamedTempFile::new().unwrap();
+        let mut c = MqttConfig::new("mqtt://h");
+        c.ca_file = Some(ca.path().into());
+        assert!(c.validate().is_err(), "a CA file without TLS");
+        c.url = "mqtts://h".into();
+        assert!(c.validate().is_ok());
+        c.ca_file = Some("/nonexistent/ca.pem".into());
+        assert!(c.validate().is_err(), "a CA file that is not there");
+        for (name, ok) in [
+            ("front", true),
+            ("", false),
+            (" ", false),
+            ("a\u{1b}[2J", false),
+        ] {
+            let mut c = MqttConfig::new("mqtt://h");
+            c.name = Some(name.into());
+            assert_eq!(c.validate().is_ok(), ok, "{name:?}");
+        }
+        let mut c = MqttConfig::new("mqtt://h");
+        c.status_url = Some("javascript:alert(1)".into());
+        assert!(c.validate().is_err());
+        c.status_url = Some("http://nas.local:8740/".into());
+        assert!(c.validate().is_ok());
     }
 
     #[test]

@@ -4,18 +4,25 @@
 //! camera of a [`viofo_status::StatusModel`] and publishes, all retained:
 //!
 //! - **Discovery** under `<discovery_prefix>/<component>/<node>_<camera>/<object>/config`
-//!   ([`discovery_messages`]): one device per camera (model and firmware
-//!   from the status snapshot) with sensors for the sync state, clips
-//!   pending, failed clips, the last successful sync (a timestamp), disk
-//!   used (%), the current download's progress (%) and speed (B/s); a
-//!   binary sensor "camera online"; buttons sync now, pause, resume and
-//!   retry failed.
+//!   ([`discovery_messages`]): one device per camera, `Viofo <model>`
+//!   (model and firmware from the status snapshot, a link to the status
+//!   page), with stable entity ids (`sensor.dashcam_…`): sensors for the
+//!   sync state, the problem, clips pending and failed, the current clip,
+//!   download and sync progress, time left and speeds (MB/s), disk used,
+//!   the last successful sync and the last journey (timestamps, distance)
+//!   and the last command's answer; a binary sensor "camera online"; a
+//!   "Paused" switch; buttons sync now, pause, resume and retry failed
+//!   (the list: docs/STATUS.md). The retained discovery of a camera no
+//!   longer configured is removed.
 //! - **Availability** on `<node>/<camera>/availability`: `online` on each
 //!   connection, `offline` on a clean stop and as the last will.
 //! - **State** on `<node>/<camera>/state`: one JSON document
 //!   ([`StatePayload`]) the entities read their values from, published on
 //!   change, at most once a second while only the figures of a download
-//!   change.
+//!   change, and not before the camera's first probe (a restart never
+//!   replaces the retained state with placeholders); the last successful
+//!   sync and the newest journey ([`JourneyPayload`]) on their own
+//!   retained topics, once known.
 //!
 //! A button publishes the action's name (`sync-now`, `pause`, `resume`,
 //! `retry-failed`) on `<node>/<camera>/command`; it reaches the embedding
@@ -57,11 +64,13 @@
 mod config;
 mod discovery;
 mod error;
+mod orphans;
 mod run;
 mod state;
+mod tls;
 
-pub use config::{Broker, DEFAULT_PORT, MqttConfig};
-pub use discovery::{OFFLINE, ONLINE, Topics, discovery_messages};
+pub use config::{Broker, DEFAULT_PORT, DEFAULT_TLS_PORT, MqttConfig};
+pub use discovery::{ENTITY_COUNT, OFFLINE, ONLINE, Topics, device_name, discovery_messages};
 pub use error::{Error, Result};
 pub use run::run;
-pub use state::StatePayload;
+pub use state::{JourneyPayload, StatePayload};

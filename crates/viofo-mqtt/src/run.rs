@@ -7,14 +7,17 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use rumqttc::{AsyncClient, Event, EventLoop, LastWill, MqttOptions, Outgoing, Packet, QoS};
+use rumqttc::{
+    AsyncClient, Event, EventLoop, LastWill, MqttOptions, Outgoing, Packet, QoS, Transport,
+};
 use tokio::sync::mpsc;
-use viofo_status::{Action, ActionHandler, StatusModel, StatusSnapshot};
+use viofo_status::{Action, ActionHandler, StatusModel, StatusSnapshot, SyncState};
 
 use crate::config::{Broker, MqttConfig};
 use crate::discovery::{OFFLINE, ONLINE, Topics, discovery_messages, slug};
 use crate::error::Result;
-use crate::state::{StatePayload, Throttle};
+use crate::orphans::Orphans;
+use crate::state::{JourneyPayload, StatePayload, Throttle, probed};
 
 /// Requests the client holds for the connection at most. A full queue
 /// refuses new publications at once (they are retried with the newest
@@ -73,6 +76,11 @@ where
     if let Some(user) = &config.username {
         opts.set_credentials(user.clone(), config.password.clone().unwrap_or_default());
     }
+    if broker.tls {
+        opts.set_transport(Transport::tls_with_config(crate::tls::client_config(
+            config.ca_file.as_deref(),
+        )?));
+    }
     let (client, mut eventloop) = AsyncClient::new(opts, QUEUE);
     eventloop.network_options.set_connection_timeout(5);
 
@@ -82,21 +90,28 @@ where
         config.reconnect_max,
         config.stable_after,
     );
+    let orphans = Orphans::new(&config, &camera);
     let mut driver = tokio::spawn(drive(
         eventloop,
         tx,
         backoff,
         broker,
         topics.command.clone(),
+        orphans,
     ));
     let mut publisher = Publisher {
         client,
         topics,
+        config: config.clone(),
         connected: false,
         sync_due: false,
         device: None,
         throttle: Throttle::new(config.state_min_gap),
         last_sync: None,
+        sent_last_sync: None,
+        sent_journey: None,
+        hold_until: Some(Instant::now() + config.first_probe_wait),
+        cleared: std::collections::HashSet::new(),
         refused: 0,
     };
     let mut tick = tokio::time::interval(config.poll_every);
@@ -109,7 +124,8 @@ where
             link = rx.recv() => match link {
                 Some(Link::Up) => publisher.connected(&status.snapshot()),
                 Some(Link::Down) => publisher.connected = false,
-                Some(Link::Command(payload)) => command(&payload, &actions),
+                Some(Link::Command(payload)) => publisher.command(&payload, &actions, &status.snapshot()),
+                Some(Link::Orphan(o)) => publisher.remove_orphan(&o),
                 None => {
                     tracing::error!("MQTT connection task ended; MQTT stays off");
                     break;
@@ -145,6 +161,8 @@ enum Link {
     Down,
     /// A message on the command topic.
     Command(Bytes),
+    /// A retained discovery message this program no longer publishes.
+    Orphan(crate::orphans::Orphan),
 }
 
 /// Drives the client's event loop: reconnects with back-off and forwards
@@ -156,6 +174,7 @@ async fn drive(
     mut backoff: Backoff,
     broker: Broker,
     command_topic: String,
+    orphans: Orphans,
 ) {
     let mut connected_at: Option<Instant> = None;
     let mut failures = 0u32;
@@ -182,6 +201,13 @@ async fn drive(
                     return;
                 }
             }
+            Ok(Event::Incoming(Packet::Publish(p))) => {
+                if let Some(o) = orphans.check(&p.topic, p.retain, p.payload.is_empty())
+                    && tx.send(Link::Orphan(o)).await.is_err()
+                {
+                    return;
+                }
+            }
             Ok(Event::Outgoing(Outgoing::Disconnect)) => return,
             Ok(_) => {}
             Err(e) => {
@@ -204,35 +230,13 @@ async fn drive(
     }
 }
 
-/// A button press: the payload names an [`Action`].
-fn command(payload: &[u8], actions: &impl ActionHandler) {
-    if payload.len() > MAX_COMMAND {
-        tracing::warn!(
-            bytes = payload.len(),
-            "MQTT command ignored: longer than any action name"
-        );
-        return;
-    }
-    let name = std::str::from_utf8(payload).unwrap_or("").trim();
-    let Some(action) = Action::from_path(name) else {
-        tracing::warn!(
-            bytes = payload.len(),
-            "MQTT command ignored: not an action name"
-        );
-        return;
-    };
-    match actions.handle(action) {
-        Ok(()) => tracing::info!(action = action.as_str(), "MQTT: action asked for"),
-        Err(e) => tracing::warn!(action = action.as_str(), "MQTT action not taken: {e}"),
-    }
-}
-
 /// Publishes discovery, availability and state through the client's bounded
 /// queue, never waiting: what does not fit is retried on the next poll with
 /// the newest state (older states are dropped, never queued).
 struct Publisher {
     client: AsyncClient,
     topics: Topics,
+    config: MqttConfig,
     connected: bool,
     /// The subscription, discovery and `online` still have to be handed over.
     sync_due: bool,
@@ -240,6 +244,15 @@ struct Publisher {
     device: Option<(Option<String>, Option<String>)>,
     throttle: Throttle,
     last_sync: Option<String>,
+    /// The last successful sync and the journey as published on their own
+    /// topics (`None`: not yet on this connection).
+    sent_last_sync: Option<String>,
+    sent_journey: Option<JourneyPayload>,
+    /// Until the camera's first probe (or this instant), no state is
+    /// published (`None`: the state is published).
+    hold_until: Option<Instant>,
+    /// Cameras whose retained topics were emptied.
+    cleared: std::collections::HashSet<String>,
     /// Publications refused by a full queue (for the log).
     refused: u64,
 }
@@ -249,6 +262,8 @@ impl Publisher {
         self.connected = true;
         self.sync_due = true;
         self.throttle.reset();
+        self.sent_last_sync = None;
+        self.sent_journey = None;
         self.tick(snapshot, Instant::now());
     }
 
@@ -275,6 +290,14 @@ impl Publisher {
         }
         let state = StatePayload::from_snapshot(snapshot, self.last_sync.as_deref());
         self.last_sync.clone_from(&state.last_sync);
+        self.side_topics(snapshot);
+        if let Some(until) = self.hold_until {
+            if probed(snapshot) || snapshot.state == SyncState::Paused || now >= until {
+                self.hold_until = None;
+            } else {
+                return;
+            }
+        }
         if !self.throttle.due(&state, now) {
             return;
         }
@@ -290,18 +313,121 @@ impl Publisher {
         }
     }
 
+    /// The last successful sync and the newest journey, each on its own
+    /// retained topic, once known and when they change: never a
+    /// placeholder over a value Home Assistant has.
+    fn side_topics(&mut self, snapshot: &StatusSnapshot) {
+        if let Some(at) = &self.last_sync
+            && self.sent_last_sync.as_ref() != Some(at)
+        {
+            let topic = &self.topics.last_sync;
+            match self
+                .client
+                .try_publish(topic, QoS::AtLeastOnce, true, at.clone())
+            {
+                Ok(()) => self.sent_last_sync = Some(at.clone()),
+                Err(e) => tracing::debug!("MQTT last sync deferred: {e}"),
+            }
+        }
+        if let Some(j) = JourneyPayload::from_snapshot(snapshot)
+            && self.sent_journey.as_ref() != Some(&j)
+        {
+            let topic = &self.topics.journey;
+            match self
+                .client
+                .try_publish(topic, QoS::AtLeastOnce, true, j.to_json())
+            {
+                Ok(()) => self.sent_journey = Some(j),
+                Err(e) => tracing::debug!("MQTT journey deferred: {e}"),
+            }
+        }
+    }
+
+    /// A button press: the payload names an [`Action`]; what became of it
+    /// is said on the result topic ("Last command").
+    fn command(&self, payload: &[u8], actions: &impl ActionHandler, snapshot: &StatusSnapshot) {
+        if payload.len() > MAX_COMMAND {
+            tracing::warn!(
+                bytes = payload.len(),
+                "MQTT command ignored: longer than any action name"
+            );
+            return;
+        }
+        let name = std::str::from_utf8(payload).unwrap_or("").trim();
+        let Some(action) = Action::from_path(name) else {
+            tracing::warn!(
+                bytes = payload.len(),
+                "MQTT command ignored: not an action name"
+            );
+            return;
+        };
+        let said = match actions.handle(action) {
+            Ok(()) => {
+                tracing::info!(action = action.as_str(), "MQTT: action asked for");
+                if action == Action::SyncNow && snapshot.state == SyncState::Paused {
+                    "sync now: nothing done while paused; resume first".to_owned()
+                } else {
+                    format!("{}: asked", action.as_str())
+                }
+            }
+            Err(e) => {
+                tracing::warn!(action = action.as_str(), "MQTT action not taken: {e}");
+                format!("{}: not taken ({e})", action.as_str())
+            }
+        };
+        if let Err(e) = self
+            .client
+            .try_publish(&self.topics.result, QoS::AtLeastOnce, false, said)
+        {
+            tracing::debug!("MQTT command result not sent: {e}");
+        }
+    }
+
+    /// Empties a retained discovery message this program no longer
+    /// publishes (Home Assistant then removes the entity, and a device
+    /// left without entities), and the retained topics of a camera no
+    /// longer configured.
+    fn remove_orphan(&mut self, o: &crate::orphans::Orphan) {
+        let mut topics = vec![o.topic.clone()];
+        if let Some(cam) = &o.camera
+            && self.cleared.insert(cam.clone())
+        {
+            let node = &self.config.node_id;
+            for leaf in ["availability", "state", "last_sync", "journey"] {
+                topics.push(format!("{node}/{cam}/{leaf}"));
+            }
+            tracing::info!(
+                camera = cam.as_str(),
+                "removing a camera that is no longer configured from Home Assistant"
+            );
+        }
+        for t in topics {
+            if let Err(e) = self
+                .client
+                .try_publish(t, QoS::AtLeastOnce, true, Vec::new())
+            {
+                tracing::debug!("MQTT orphan removal deferred: {e}");
+            }
+        }
+    }
+
     /// Clears any retained message on the command topic (a command is
     /// never retained; one left there would come back at every
-    /// connection), subscribes to commands, publishes every discovery
-    /// message and then `online`.
+    /// connection), subscribes to commands and to the discovery topics
+    /// (to find orphans), publishes every discovery message and then
+    /// `online`.
     fn announce(&self, snapshot: &StatusSnapshot) -> Result<(), rumqttc::ClientError> {
         if self.sync_due {
             self.client
                 .try_publish(&self.topics.command, QoS::AtLeastOnce, true, Vec::new())?;
             self.client
                 .try_subscribe(&self.topics.command, QoS::AtLeastOnce)?;
+            self.client.try_subscribe(
+                format!("{}/+/+/+/config", self.config.discovery_prefix),
+                QoS::AtMostOnce,
+            )?;
         }
-        for (topic, payload) in discovery_messages(&self.topics, snapshot) {
+        for (topic, payload) in discovery_messages(&self.config, &self.topics, snapshot) {
             self.client
                 .try_publish(topic, QoS::AtLeastOnce, true, payload)?;
         }

@@ -68,6 +68,25 @@ pub struct StatusSnapshot {
     /// Sticky errors, oldest first: each stays until its condition clears,
     /// across restarts.
     pub errors: Vec<StickyError>,
+    /// The camera's newest journey; `null` until the store was read or
+    /// while it has none.
+    #[serde(default)]
+    pub last_journey: Option<JourneySummary>,
+}
+
+/// A journey in brief (the newest one, for Home Assistant).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JourneySummary {
+    /// When it started (RFC 3339, UTC).
+    pub started_at: String,
+    /// When it ended (RFC 3339, UTC).
+    pub ended_at: String,
+    /// Metres driven.
+    pub distance_m: f64,
+    /// The place it started in, if any.
+    pub from_place: Option<String>,
+    /// The place it ended in, if any.
+    pub to_place: Option<String>,
 }
 
 /// The camera.

@@ -447,6 +447,7 @@ pub(crate) static KEYS: &[Key] = &[
     super::mqtt::USERNAME,
     super::mqtt::PASSWORD,
     super::mqtt::DISCOVERY_PREFIX,
+    super::mqtt::CA_FILE,
     Key {
         name: "on_interrupt",
         env: "VIOFOSYNC_ON_INTERRUPT",

@@ -23,7 +23,9 @@ fn secret(v: &Option<String>) -> String {
 pub(crate) const URL: Key = Key {
     name: "mqtt_url",
     env: "VIOFOSYNC_MQTT_URL",
-    accepts: Accepts::Text("mqtt://host[:port] (port 1883 by default), or off"),
+    accepts: Accepts::Text(
+        "mqtt://host[:port] (port 1883 by default), mqtts://host[:port] (TLS, port 8883), or off",
+    ),
     help: "watch: publish the state to Home Assistant through this MQTT broker",
     apply: |s, v| {
         s.mqtt.url = if is_none_word(v) || v.trim().is_empty() {
@@ -85,5 +87,29 @@ pub(crate) const DISCOVERY_PREFIX: Key = Key {
         Ok(())
     },
     show: |s| s.mqtt.discovery_prefix.clone(),
+    ..BASE
+};
+
+/// `mqtt_ca_file`: for `mqtts://`, the certificate authorities (PEM) the
+/// broker's certificate is checked against; default the system's.
+pub(crate) const CA_FILE: Key = Key {
+    name: "mqtt_ca_file",
+    env: "VIOFOSYNC_MQTT_CA_FILE",
+    accepts: Accepts::Text("a PEM file, or off (the system's certificates)"),
+    help: "watch: the CA certificates (PEM) an mqtts:// broker is checked against",
+    apply: |s, v| {
+        s.mqtt.ca_file = if is_none_word(v) || v.trim().is_empty() {
+            None
+        } else {
+            Some(v.trim().into())
+        };
+        Ok(())
+    },
+    show: |s| {
+        s.mqtt
+            .ca_file
+            .as_ref()
+            .map_or_else(|| "off".to_owned(), |p| p.display().to_string())
+    },
     ..BASE
 };

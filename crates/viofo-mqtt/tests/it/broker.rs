@@ -38,6 +38,8 @@ pub(crate) struct Broker {
     pub(crate) port: u16,
     child: Option<tokio::process::Child>,
     starts: u32,
+    /// More of mosquitto.conf (a TLS listener).
+    extra: String,
 }
 
 impl Broker {
@@ -46,12 +48,18 @@ impl Broker {
     }
 
     pub(crate) async fn start_on(bin: &Path, port: u16) -> Self {
+        Self::start_with(bin, port, String::new()).await
+    }
+
+    /// With `extra` lines in its configuration.
+    pub(crate) async fn start_with(bin: &Path, port: u16, extra: String) -> Self {
         let mut b = Self {
             bin: bin.to_owned(),
             dir: tempfile::tempdir().expect("temp dir"),
             port,
             child: None,
             starts: 0,
+            extra,
         };
         b.launch().await;
         b
@@ -63,8 +71,8 @@ impl Broker {
         std::fs::write(
             &conf,
             format!(
-                "listener {} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\n",
-                self.port
+                "per_listener_settings false\nlistener {} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\n{}",
+                self.port, self.extra
             ),
         )
         .expect("write mosquitto.conf");
@@ -112,6 +120,15 @@ impl Broker {
         if let Some(mut c) = self.child.take() {
             c.kill().await.expect("kill mosquitto");
         }
+    }
+
+    /// What it logged since its last start.
+    pub(crate) fn log(&self) -> String {
+        let log = self
+            .dir
+            .path()
+            .join(format!("mosquitto-{}.log", self.starts));
+        std::fs::read_to_string(log).unwrap_or_default()
     }
 
     pub(crate) fn url(&self) -> String {

@@ -18,7 +18,7 @@ const STATE: &str = "viofosync/cam-1/state";
 const AVAILABILITY: &str = "viofosync/cam-1/availability";
 const COMMAND: &str = "viofosync/cam-1/command";
 
-fn model() -> StatusModel {
+pub(crate) fn model() -> StatusModel {
     let status = StatusModel::new(
         StatusConfig::new(CAMERA, "/nonexistent-archive"),
         NoPersistence,
@@ -27,7 +27,17 @@ fn model() -> StatusModel {
     status
 }
 
-fn config(url: &str) -> MqttConfig {
+/// A camera that was asked (the state is published from then on).
+pub(crate) fn asked() -> StatusModel {
+    let status = model();
+    status.emit(Event::CameraOnline {
+        firmware: None,
+        model: None,
+    });
+    status
+}
+
+pub(crate) fn config(url: &str) -> MqttConfig {
     let mut c = MqttConfig::new(url);
     c.reconnect_min = Duration::from_millis(100);
     c.reconnect_max = Duration::from_millis(500);
@@ -35,13 +45,17 @@ fn config(url: &str) -> MqttConfig {
 }
 
 /// The MQTT task, running until [`Task::stop`].
-struct Task {
+pub(crate) struct Task {
     stop: oneshot::Sender<()>,
     handle: tokio::task::JoinHandle<viofo_mqtt::Result<()>>,
 }
 
 impl Task {
-    fn spawn(cfg: MqttConfig, status: &StatusModel, actions: mpsc::Sender<Action>) -> Self {
+    pub(crate) fn spawn(
+        cfg: MqttConfig,
+        status: &StatusModel,
+        actions: mpsc::Sender<Action>,
+    ) -> Self {
         let (stop, stopped) = oneshot::channel::<()>();
         let handle = tokio::spawn(run(cfg, status.clone(), actions, async {
             let _ = stopped.await;
@@ -50,7 +64,7 @@ impl Task {
     }
 
     /// Stops it; it must return within 3 s.
-    async fn stop(self) {
+    pub(crate) async fn stop(self) {
         let _ = self.stop.send(());
         tokio::time::timeout(Duration::from_secs(3), self.handle)
             .await
@@ -70,7 +84,7 @@ fn is_state(m: &Msg, key: &str, want: &Value) -> bool {
 
 pub(crate) async fn discovery_is_retained_and_complete() {
     let broker = Broker::start(&mosquitto().unwrap()).await;
-    let status = model();
+    let status = asked();
     let (actions, _asked) = mpsc::channel(4);
     let task = Task::spawn(config(&broker.url()), &status, actions);
     let mut live = Watcher::new(broker.port, "live", &["viofosync/#"]);
@@ -82,7 +96,7 @@ pub(crate) async fn discovery_is_retained_and_complete() {
     // A client that subscribes now gets all of it from the broker's store.
     let mut late = Watcher::new(broker.port, "late", &["homeassistant/#", STATE]);
     let mut configs = std::collections::BTreeMap::new();
-    while configs.len() < 12 {
+    while configs.len() < viofo_mqtt::ENTITY_COUNT {
         let m = late
             .expect("a discovery message", |m| {
                 m.topic.starts_with("homeassistant/")
@@ -93,18 +107,29 @@ pub(crate) async fn discovery_is_retained_and_complete() {
     }
     let expected = [
         "sensor/viofosync_cam-1/sync_state",
+        "sensor/viofosync_cam-1/problem",
         "sensor/viofosync_cam-1/queue_pending",
         "sensor/viofosync_cam-1/failed_clips",
-        "sensor/viofosync_cam-1/last_sync",
-        "sensor/viofosync_cam-1/disk_used",
+        "sensor/viofosync_cam-1/current_clip",
         "sensor/viofosync_cam-1/download_progress",
+        "sensor/viofosync_cam-1/cycle_progress",
+        "sensor/viofosync_cam-1/cycle_eta",
         "sensor/viofosync_cam-1/download_speed",
+        "sensor/viofosync_cam-1/session_speed",
+        "sensor/viofosync_cam-1/disk_used",
+        "sensor/viofosync_cam-1/last_sync",
+        "sensor/viofosync_cam-1/last_journey_start",
+        "sensor/viofosync_cam-1/last_journey_end",
+        "sensor/viofosync_cam-1/last_journey_distance",
+        "sensor/viofosync_cam-1/last_command",
         "binary_sensor/viofosync_cam-1/camera_online",
+        "switch/viofosync_cam-1/paused",
         "button/viofosync_cam-1/sync_now",
         "button/viofosync_cam-1/pause",
         "button/viofosync_cam-1/resume",
         "button/viofosync_cam-1/retry_failed",
     ];
+    assert_eq!(expected.len(), viofo_mqtt::ENTITY_COUNT);
     let mut ids = std::collections::BTreeSet::new();
     for object in expected {
         let c = &configs[&format!("homeassistant/{object}/config")];
@@ -113,14 +138,22 @@ pub(crate) async fn discovery_is_retained_and_complete() {
         assert_eq!(c["device"]["model"], "A329S", "{object}");
         assert_eq!(c["device"]["sw_version"], "v1.0.7", "{object}");
         assert_eq!(c["device"]["manufacturer"], "VIOFO", "{object}");
+        assert_eq!(c["device"]["name"], "Viofo A329S", "{object}");
+        let leaf = object.rsplit('/').next().unwrap();
+        assert_eq!(c["object_id"], format!("dashcam_{leaf}"), "{object}");
         assert!(
             ids.insert(c["unique_id"].as_str().unwrap().to_owned()),
             "unique ids"
         );
         if object.starts_with("button/") {
             assert_eq!(c["command_topic"], COMMAND, "{object}");
+        } else if c["state_topic"] != STATE {
+            let own = ["last_sync", "journey", "result"].map(|t| format!("viofosync/cam-1/{t}"));
+            assert!(
+                own.iter().any(|t| c["state_topic"] == t.as_str()),
+                "{object}: {c}"
+            );
         } else {
-            assert_eq!(c["state_topic"], STATE, "{object}");
             assert!(
                 c["value_template"]
                     .as_str()
@@ -136,9 +169,27 @@ pub(crate) async fn discovery_is_retained_and_complete() {
         "timestamp"
     );
     assert_eq!(
+        c("sensor/viofosync_cam-1/last_sync")["state_topic"],
+        "viofosync/cam-1/last_sync"
+    );
+    assert_eq!(
         c("sensor/viofosync_cam-1/disk_used")["unit_of_measurement"],
         "%"
     );
+    for diagnostic in [
+        "disk_used",
+        "download_speed",
+        "session_speed",
+        "last_command",
+    ] {
+        let e = c(&format!("sensor/viofosync_cam-1/{diagnostic}"));
+        assert_eq!(e["entity_category"], "diagnostic", "{diagnostic}");
+    }
+    assert_eq!(
+        c("sensor/viofosync_cam-1/download_speed")["unit_of_measurement"],
+        "MB/s"
+    );
+    assert_eq!(c("switch/viofosync_cam-1/paused")["command_topic"], COMMAND);
     assert_eq!(
         c("sensor/viofosync_cam-1/download_progress")["unit_of_measurement"],
         "%"
@@ -166,8 +217,10 @@ pub(crate) async fn discovery_is_retained_and_complete() {
     assert!(state.retain);
     let s = json(&state);
     assert_eq!(s["state"], "waiting");
-    assert_eq!(s["camera_online"], false);
+    assert_eq!(s["camera_online"], true);
     assert_eq!(s["queue_pending"], 0);
+    assert_eq!(s["download_progress"], 0.0);
+    assert_eq!(s["download_speed"], 0);
 
     // A clean stop says offline (retained) before it goes.
     task.stop().await;
@@ -184,7 +237,7 @@ pub(crate) async fn discovery_is_retained_and_complete() {
 
 pub(crate) async fn state_changes_are_published() {
     let broker = Broker::start(&mosquitto().unwrap()).await;
-    let status = model();
+    let status = asked();
     let (actions, _asked) = mpsc::channel(4);
     let task = Task::spawn(config(&broker.url()), &status, actions);
     let mut w = Watcher::new(broker.port, "state", &[STATE]);
@@ -224,7 +277,7 @@ pub(crate) async fn state_changes_are_published() {
 
 pub(crate) async fn a_button_press_delivers_the_action() {
     let broker = Broker::start(&mosquitto().unwrap()).await;
-    let status = model();
+    let status = asked();
     let (actions, mut asked) = mpsc::channel(4);
     let task = Task::spawn(config(&broker.url()), &status, actions);
     let mut w = Watcher::new(broker.port, "button", &[AVAILABILITY]);

@@ -8,6 +8,7 @@
 
 mod broker;
 mod cases;
+mod lifecycle;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -41,6 +42,18 @@ fn main() -> ExitCode {
         }),
         needs("broker::recovers_after_the_broker_restarts", || {
             cases::on_runtime(cases::recovers_after_the_broker_restarts())
+        }),
+        needs("broker::nothing_false_before_the_camera_was_asked", || {
+            cases::on_runtime(lifecycle::nothing_false_before_the_camera_was_asked())
+        }),
+        needs("broker::orphaned_devices_are_removed", || {
+            cases::on_runtime(lifecycle::orphaned_devices_are_removed())
+        }),
+        needs("broker::sync_now_while_paused_says_why", || {
+            cases::on_runtime(lifecycle::sync_now_while_paused_says_why())
+        }),
+        needs("broker::tls_with_a_ca_file", || {
+            cases::on_runtime(lifecycle::tls_with_a_ca_file())
         }),
         needs(
             "broker::the_password_is_never_logged",

@@ -14,7 +14,7 @@ use super::StatusModel;
 use super::state::{Wants, failed_message};
 use crate::error::Result;
 use crate::metrics::{StageLabel, gauge_value};
-use crate::snapshot::{CycleReport, DiskStatus, FailedClip, QueueCounts};
+use crate::snapshot::{CycleReport, DiskStatus, FailedClip, JourneySummary, QueueCounts};
 use crate::sticky::StickyKind;
 use crate::time::rfc3339;
 
@@ -26,6 +26,7 @@ struct Reading {
     pending: Option<Vec<(String, u64)>>,
     archive: Option<(u64, u64)>,
     cycles: Option<Vec<CycleReport>>,
+    journey: Option<Option<JourneySummary>>,
     stages: Vec<(&'static str, f64)>,
     newest_cycle: Option<CycleId>,
     disk: Option<(Option<DiskStatus>, Option<String>)>,
@@ -177,6 +178,20 @@ impl StatusModel {
             }
         }
         r.newest_cycle = newest;
+        r.journey =
+            Some(
+                store
+                    .journeys(Some(cam), None, 1)
+                    .await?
+                    .first()
+                    .map(|j| JourneySummary {
+                        started_at: rfc3339(j.start_ms),
+                        ended_at: rfc3339(j.end_ms),
+                        distance_m: j.distance_m,
+                        from_place: j.from_place.clone(),
+                        to_place: j.to_place.clone(),
+                    }),
+            );
         r.cycles = Some(
             ours.iter()
                 .map(|t| {
@@ -226,6 +241,9 @@ impl StatusModel {
         }
         if let Some(c) = &r.cycles {
             st.last_cycles.clone_from(c);
+        }
+        if let Some(j) = r.journey {
+            st.last_journey = j;
         }
         if let Some((bytes, clips)) = r.archive {
             st.archive_bytes = bytes;

@@ -12,7 +12,7 @@ use super::Throughput;
 use crate::metrics::{KindLabel, Metrics, OutcomeLabel, gauge_value};
 use crate::snapshot::{
     ArchiveStatus, CameraStatus, CycleProgress, CycleReport, DiskStatus, DownloadStatus,
-    FailedClip, NextCycle, QueueCounts, SCHEMA, StatusSnapshot, SyncState,
+    FailedClip, JourneySummary, NextCycle, QueueCounts, SCHEMA, StatusSnapshot, SyncState,
 };
 use crate::sticky::{StickyError, StickyKind};
 use crate::time::rfc3339;
@@ -73,6 +73,7 @@ pub(crate) struct State {
     pub(crate) queue: QueueCounts,
     pub(crate) failed: Vec<FailedClip>,
     pub(crate) last_cycles: Vec<CycleReport>,
+    pub(crate) last_journey: Option<JourneySummary>,
     pub(crate) disk: Option<DiskStatus>,
     pub(crate) archive_bytes: u64,
     pub(crate) archive_clips: u64,
@@ -111,6 +112,7 @@ impl State {
             queue: QueueCounts::default(),
             failed: Vec::new(),
             last_cycles: Vec::new(),
+            last_journey: None,
             disk: None,
             archive_bytes: 0,
             archive_clips: 0,
@@ -538,6 +540,7 @@ impl State {
                 clips: self.archive_clips,
             },
             errors: self.sticky.clone(),
+            last_journey: self.last_journey.clone(),
         }
     }
 }

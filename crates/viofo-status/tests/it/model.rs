@@ -221,6 +221,7 @@ async fn a_real_sync_against_the_simulator_shows_on_every_surface() {
     let status = StatusModel::new(cfg, NoPersistence);
     // The first read: what the store held before this process is history.
     status.refresh(&store).await.unwrap();
+    assert_eq!(status.snapshot().last_journey, None, "no journey yet");
     let (stop_refresh, refresh_stopped) = tokio::sync::oneshot::channel::<()>();
     let refresher = tokio::spawn({
         let status = status.clone();
@@ -272,6 +273,15 @@ async fn a_real_sync_against_the_simulator_shows_on_every_surface() {
     assert_eq!(s["archive"]["clips"], 3);
     assert_eq!(s["last_cycles"][0]["outcome"], "completed");
     assert_eq!(s["last_cycles"][0]["clips"], 3);
+    // The clips' GPS made a journey: the newest one, in brief (what Home
+    // Assistant's "last journey" entities show).
+    let j = &s["last_journey"];
+    assert!(
+        j["started_at"].as_str().is_some_and(|t| t.ends_with('Z')),
+        "{j}"
+    );
+    assert!(j["ended_at"].as_str() > j["started_at"].as_str(), "{j}");
+    assert!(j["distance_m"].as_f64().is_some_and(|d| d > 0.0), "{j}");
     let metrics = client()
         .get(srv.url("/metrics"))
         .send()
