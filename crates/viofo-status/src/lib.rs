@@ -77,6 +77,6 @@ pub use model::{StatusConfig, StatusModel, Throughput};
 pub use server::{DEFAULT_PORT, ServerConfig, serve};
 pub use snapshot::{
     ArchiveStatus, CameraStatus, CycleProgress, CycleReport, DiskStatus, DownloadStatus,
-    FailedClip, NextCycle, QueueCounts, SCHEMA, StatusSnapshot, SyncState,
+    FailedClip, NextCycle, QueueCounts, RecentClip, SCHEMA, StatusSnapshot, SyncState,
 };
 pub use sticky::{NoPersistence, StickyError, StickyFile, StickyKind, StickyStore};

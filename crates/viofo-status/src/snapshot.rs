@@ -68,6 +68,24 @@ pub struct StatusSnapshot {
     /// Sticky errors, oldest first: each stays until its condition clears,
     /// across restarts.
     pub errors: Vec<StickyError>,
+    /// The last clips archived, skipped or failed by this process, newest
+    /// first (at most 20).
+    #[serde(default)]
+    pub recent: Vec<RecentClip>,
+}
+
+/// A clip the sync just archived, skipped or failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecentClip {
+    /// When (RFC 3339).
+    pub at: String,
+    /// `archived`, `skipped`, `failed` (for good, until retried) or
+    /// `retrying` (failed, back in the queue).
+    pub outcome: String,
+    /// Clip name.
+    pub clip: String,
+    /// Why it was skipped or failed.
+    pub reason: Option<String>,
 }
 
 /// The camera.
@@ -85,6 +103,9 @@ pub struct CameraStatus {
     pub last_seen_at: Option<String>,
     /// Why the last probe failed, while it is offline.
     pub offline_reason: Option<String>,
+    /// The address it is reached at, when the program said.
+    #[serde(default)]
+    pub address: Option<String>,
 }
 
 /// One download in flight.
