@@ -10,9 +10,10 @@ th[title]{text-decoration:underline dotted;cursor:help}\
 .downloading{background:#2a7}.waiting{background:#678}.paused{background:#c80}.error{background:#c33}\
 .bar{background:#eee;width:30em;max-width:100%;height:1em;border-radius:.3em;overflow:hidden}\
 .bar>div{background:#2a7;height:100%}.err{color:#c33}form{display:inline}\
-button{margin-right:.3em;font-size:1em;padding:.3em .8em}.why,.ago{color:#777}.why{font-size:.9em;margin-right:1em}\
+#actions{margin:1em 0}button{margin-right:.3em;font-size:1em;padding:.3em .8em}.why,.ago{color:#777}.why{font-size:.9em;margin-right:1em}\
 .trip{display:flex;gap:1em;align-items:flex-start;border-bottom:1px solid #ddd;padding:.5em 0}\
-.trip svg{background:#f4f6f4;border:1px solid #ccc;flex:none}\
+.trip svg{flex:none}svg.map{background:#f4f6f4;border:1px solid #ccc;max-width:100%;height:auto}\
+td:first-child{white-space:nowrap}\
 svg .track{fill:none;stroke:#1a6;stroke-width:2.5;stroke-linejoin:round;stroke-linecap:round}\
 svg .place{fill:#48c3;stroke:#48c}svg .start{fill:#2a7}svg .end{fill:#c33}\
 svg text{font-size:11px;fill:#333}";

@@ -88,8 +88,7 @@ pub fn render(s: &StatusSnapshot) -> String {
 /// Renders the page for `s` with the trips and the other cameras.
 pub fn render_with(s: &StatusSnapshot, extras: &PageExtras) -> String {
     let now = words::parse_ms(&s.generated_at).unwrap_or_else(viofo_store::now_ms);
-    let away = s.next_cycle.as_ref().is_some_and(|n| n.camera_away) || !s.camera.online;
-    let (label, _) = words::state(s.state, away && s.state == crate::SyncState::Waiting);
+    let (label, _) = words::state(s.state, parts::camera_away(s));
     let mut h = String::with_capacity(16 * 1024);
     document(&mut h, &format!("viofosync: {label}"), true, |h| {
         parts::header(h, s, now);

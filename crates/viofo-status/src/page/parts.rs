@@ -8,9 +8,12 @@ use super::words::{self, bytes, bytes_f, count, secs};
 use super::{escape, when};
 use crate::snapshot::{StatusSnapshot, SyncState};
 
-fn camera_away(s: &StatusSnapshot) -> bool {
+/// Waiting because the camera is away (its last probe failed, or the wait
+/// is the back-off for an absent camera), not merely between cycles.
+pub(super) fn camera_away(s: &StatusSnapshot) -> bool {
     s.state == SyncState::Waiting
-        && (s.next_cycle.as_ref().is_some_and(|n| n.camera_away) || !s.camera.online)
+        && (s.next_cycle.as_ref().is_some_and(|n| n.camera_away)
+            || (!s.camera.online && s.camera.offline_reason.is_some()))
 }
 
 pub(super) fn header(h: &mut String, s: &StatusSnapshot, now: i64) {
@@ -151,7 +154,8 @@ fn button(h: &mut String, action: &str, label: &str, disabled: Option<&str>) {
 
 pub(super) fn actions(h: &mut String, s: &StatusSnapshot) {
     let paused = s.state == SyncState::Paused;
-    h.push_str("<p id=\"actions\">");
+    // A div: a <form> would close a <p> (HTML's parsing rules).
+    h.push_str("<div id=\"actions\">");
     button(
         h,
         "sync-now",
@@ -169,7 +173,7 @@ pub(super) fn actions(h: &mut String, s: &StatusSnapshot) {
         "Retry failed",
         (s.queue.failed == 0).then_some("No failed clips"),
     );
-    h.push_str("</p>");
+    h.push_str("</div>");
 }
 
 fn bar(h: &mut String, percent: Option<f64>) {

@@ -77,10 +77,12 @@ impl TripView {
         out
     }
 
+    /// `Home → Work`, `Home → ?`, or without places `A 3.4 km drive`.
     fn title(&self) -> String {
-        let from = self.from_place.as_deref().unwrap_or("somewhere");
-        let to = self.to_place.as_deref().unwrap_or("somewhere");
-        format!("{from} → {to}")
+        match (self.from_place.as_deref(), self.to_place.as_deref()) {
+            (None, None) => format!("A {} drive", distance(self.distance_m)),
+            (from, to) => format!("{} → {}", from.unwrap_or("?"), to.unwrap_or("?")),
+        }
     }
 
     fn facts(&self, h: &mut String, now: i64) {
@@ -112,11 +114,11 @@ fn percent(part: u64, whole: u64) -> String {
 /// The trips section: each journey with its small map, newest first;
 /// `brief` (on the status page) links to the full list.
 pub(crate) fn list(h: &mut String, trips: &[TripView], now: i64, brief: bool) {
-    let _ = write!(
-        h,
-        "<h2>{}</h2><div id=\"trips\">",
-        if brief { "Recent trips" } else { "Trips" }
-    );
+    h.push_str(if brief {
+        "<h2>Recent trips</h2><div id=\"trips\">"
+    } else {
+        "<h1>Trips</h1><div id=\"trips\">"
+    });
     if trips.is_empty() {
         h.push_str("<p>No trips yet: they appear once clips with GPS are archived.</p></div>");
         return;
@@ -143,7 +145,7 @@ pub(crate) fn list(h: &mut String, trips: &[TripView], now: i64, brief: bool) {
 pub(crate) fn render_list(trips: &[TripView], now: i64) -> String {
     let mut h = String::with_capacity(32 * 1024);
     document(&mut h, "viofosync: trips", false, |h| {
-        h.push_str("<p><a href=\"/\">← status</a></p><h1>Trips</h1>");
+        h.push_str("<p><a href=\"/\">← status</a></p>");
         list(h, trips, now, false);
     });
     h
@@ -165,7 +167,7 @@ pub(crate) fn render_trip(t: &TripView, clips: &[TripClip], now: i64) -> String 
         h.push_str("</p><div id=\"map\">");
         svg::track(h, &t.points, &t.places(), 800, 500, &t.title());
         h.push_str(
-            "</div><h2>Clips</h2><table id=\"clips\"><tr><th>recorded</th><th>clip</th>\
+            "</div><h2>Clips</h2><table id=\"clips\"><tr><th title=\"As the camera's clock says\">recorded</th><th>clip</th>\
                     <th>camera</th><th>size</th><th>state</th><th>files</th></tr>",
         );
         for c in clips {
