@@ -4,11 +4,12 @@
 //! file, and never touches the user's state database.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
 use viofo_client::{Client, ClientConfig};
-use viofo_pipeline::{CycleMode, GpsConfig, Grouping, Shutdown, SyncConfig, Syncer};
+use viofo_pipeline::{CycleMode, Event, GpsConfig, Grouping, Shutdown, SyncConfig, Syncer};
 use viofo_sim::{ClipDef, ClipSpec, Folder, Sim, SimConfig};
 use viofo_store::{Store, StoreOptions};
 
@@ -82,7 +83,11 @@ pub(crate) async fn run(args: &DemoArgs, bars: bool) -> Result<Exit> {
     fs_err::create_dir_all(&archive)?;
 
     let mut sim_cfg = SimConfig::default()
-        .with_clips(ClipSpec::synthetic(usize::from(args.clips)).size(args.clip_size))
+        .with_clips(
+            ClipSpec::synthetic(usize::from(args.clips))
+                .size(args.clip_size)
+                .start_time(FIRST_BATCH),
+        )
         .delete_delay(Duration::from_millis(300));
     if args.bandwidth > 0 {
         sim_cfg = sim_cfg.bandwidth(args.bandwidth);
@@ -101,12 +106,17 @@ pub(crate) async fn run(args: &DemoArgs, bars: bool) -> Result<Exit> {
             "unlimited".to_owned()
         }
     );
+    outln!(
+        "a clip is deleted only once two listings {:.0}s apart show it at the same size \
+         (delete_settle: the camera may still be writing it); a cycle waits for that once, at its end",
+        SETTLE.as_secs_f64()
+    );
     outln!("syncing into {}", archive.display());
     crate::stdout::flush_out();
 
     let result = sync(&sim, &archive, &db, args, bars).await;
     sim.shutdown().await;
-    let (code, store) = result?;
+    let (code, store, settles) = result?;
 
     outln!();
     outln!("what landed where:");
@@ -145,6 +155,13 @@ pub(crate) async fn run(args: &DemoArgs, bars: bool) -> Result<Exit> {
     let timings = crate::report::timings(&store, cycles, None).await;
     store.close().await.ok();
     out!("{}", timings?);
+    if let [(pm, p), (im, i)] = settles.as_slice() {
+        outln!(
+            "without the settle wait: {pm} {:.1}s, {im} {:.1}s (the wall times above include it)",
+            p.as_secs_f64(),
+            i.as_secs_f64()
+        );
+    }
     outln!();
     outln!(
         "look again with: viofosync timings --state-db {}",
@@ -154,6 +171,39 @@ pub(crate) async fn run(args: &DemoArgs, bars: bool) -> Result<Exit> {
     Ok(code)
 }
 
+/// The delete settle time the demo's cycles use (the syncer's default).
+const SETTLE: Duration = Duration::from_secs(5);
+
+/// When the demo camera's first clip was recorded.
+const FIRST_BATCH: time::PrimitiveDateTime = time::macros::datetime!(2025-12-24 12:00:00);
+
+/// The longest time without any event in a cycle: the end-of-cycle wait
+/// for the clips' sizes to settle before their deletes, when it is that
+/// long.
+#[derive(Debug, Default)]
+struct Quiet {
+    last: Option<Instant>,
+    longest: Duration,
+}
+
+impl Quiet {
+    fn note(&mut self, now: Instant) {
+        if let Some(l) = self.last {
+            self.longest = self.longest.max(now.saturating_duration_since(l));
+        }
+        self.last = Some(now);
+    }
+}
+
+/// The settle wait in a cycle whose longest quiet time was `longest`: that
+/// time when it is (nearly) the whole settle time, else none.
+fn settle_wait(longest: Duration, settle: Duration) -> Option<Duration> {
+    (longest >= settle.mul_f64(0.9)).then_some(longest)
+}
+
+/// The mode's cycle time with its settle wait taken out.
+type Settled = (CycleMode, Duration);
+
 /// The demo's cycles: one per tail mode asked for. Before the second, the
 /// camera "records" as many clips again, an hour later.
 async fn sync(
@@ -162,7 +212,7 @@ async fn sync(
     db: &Path,
     args: &DemoArgs,
     bars: bool,
-) -> Result<(Exit, Store)> {
+) -> Result<(Exit, Store, Vec<Settled>)> {
     let client = Client::new(ClientConfig::new(sim.base_url()))?;
     let store = Store::open(StoreOptions {
         path: Some(db.to_path_buf()),
@@ -179,6 +229,7 @@ async fn sync(
     let shutdown = Shutdown::new();
     spawn_signal_handler(shutdown.clone(), true);
     let progress = Progress::new(bars);
+    let mut settles = Vec::new();
     for (i, mode) in modes.iter().enumerate() {
         let how = match mode {
             CycleMode::Inline => {
@@ -201,28 +252,52 @@ async fn sync(
         cfg.delete_after_download = true;
         cfg.gps = Some(GpsConfig::default());
         cfg.tail = *mode;
-        let syncer = Syncer::new(client.clone(), store.clone(), cfg, progress.sink())?;
+        cfg.delete_settle = SETTLE;
+        let quiet = Arc::new(Mutex::new(Quiet::default()));
+        let sink = {
+            let (quiet, progress) = (quiet.clone(), progress.sink());
+            move |e: Event| {
+                quiet
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .note(Instant::now());
+                progress(e);
+            }
+        };
+        let syncer = Syncer::new(client.clone(), store.clone(), cfg, sink)?;
         match syncer.run_cycle(&shutdown).await {
-            Ok(s) => outln!(
-                "synced {} clips ({}) in {:.1}s with the {mode} tail, {} deleted from the simulated camera",
-                s.clips,
-                output::bytes(s.bytes),
-                s.duration.as_secs_f64(),
-                s.deleted
-            ),
+            Ok(s) => {
+                let longest = quiet
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .longest;
+                let wait = settle_wait(longest, SETTLE);
+                outln!(
+                    "synced {} clips ({}) in {:.1}s with the {mode} tail{}, {} deleted from the simulated camera",
+                    s.clips,
+                    output::bytes(s.bytes),
+                    s.duration.as_secs_f64(),
+                    wait.map_or_else(String::new, |w| format!(
+                        " ({:.1}s of it waiting for the sizes to settle before deleting)",
+                        w.as_secs_f64()
+                    )),
+                    s.deleted
+                );
+                settles.push((*mode, s.duration.saturating_sub(wait.unwrap_or_default())));
+            }
             Err(e) => {
                 errln!("viofosync demo: {}", crate::errors::chain_of(&e));
-                return Ok((crate::errors::exit_for_pipeline(&e), store));
+                return Ok((crate::errors::exit_for_pipeline(&e), store, settles));
             }
         }
     }
-    Ok((Exit::Success, store))
+    Ok((Exit::Success, store, settles))
 }
 
 /// Adds `n` clips of `size` to the simulated camera, recorded an hour
 /// after the first batch.
 fn record_more(sim: &Sim, n: u16, size: u64) -> Result<()> {
-    let start = time::macros::datetime!(2025-12-24 13:00:00);
+    let start = FIRST_BATCH + time::Duration::HOUR;
     for i in 0..n {
         let t = start + time::Duration::minutes(i64::from(i));
         let name = format!(
@@ -273,6 +348,31 @@ mod tests {
     struct Cli {
         #[command(flatten)]
         demo: DemoArgs,
+    }
+
+    /// The settle wait is the cycle's longest quiet time when it is about
+    /// the settle time, and only then.
+    #[test]
+    fn the_settle_wait_is_told_apart() {
+        use std::time::{Duration, Instant};
+
+        use super::{Quiet, settle_wait};
+        let s = Duration::from_secs(5);
+        assert_eq!(
+            settle_wait(Duration::from_millis(5_020), s),
+            Some(Duration::from_millis(5_020))
+        );
+        assert_eq!(
+            settle_wait(Duration::from_millis(4_600), s),
+            Some(Duration::from_millis(4_600))
+        );
+        assert_eq!(settle_wait(Duration::from_millis(300), s), None);
+        let t0 = Instant::now();
+        let mut q = Quiet::default();
+        for ms in [0, 100, 250, 5_300, 5_350] {
+            q.note(t0 + Duration::from_millis(ms));
+        }
+        assert_eq!(q.longest, Duration::from_millis(5_050));
     }
 
     /// The same sizes as `sim` (one parser).

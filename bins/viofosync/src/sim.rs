@@ -51,6 +51,33 @@ pub(crate) struct SimArgs {
     /// Start recording (the newest clip keeps growing).
     #[arg(long)]
     pub(crate) recording: bool,
+    /// Date the synthetic recordings from this time, the camera's clock
+    /// (2025-12-24 or "2025-12-24 12:00"); default: the last hour before
+    /// now, so that a retention by age keeps them.
+    #[arg(long, value_name = "DATE", value_parser = date_arg)]
+    pub(crate) date: Option<time::PrimitiveDateTime>,
+}
+
+/// `YYYY-MM-DD`, `YYYY-MM-DD HH:MM` or `YYYY-MM-DD HH:MM:SS` (a `T` may
+/// stand for the space).
+fn date_arg(s: &str) -> Result<time::PrimitiveDateTime, String> {
+    use time::macros::format_description;
+    let s = s.trim().replacen('T', " ", 1);
+    let day = format_description!("[year]-[month]-[day]");
+    if let Ok(d) = time::Date::parse(&s, day) {
+        return Ok(time::PrimitiveDateTime::new(d, time::Time::MIDNIGHT));
+    }
+    time::PrimitiveDateTime::parse(
+        &s,
+        format_description!("[year]-[month]-[day] [hour]:[minute]:[second]"),
+    )
+    .or_else(|_| {
+        time::PrimitiveDateTime::parse(
+            &s,
+            format_description!("[year]-[month]-[day] [hour]:[minute]"),
+        )
+    })
+    .map_err(|_| "a date: 2025-12-24, \"2025-12-24 12:00\" or \"2025-12-24 12:00:00\"".to_owned())
 }
 
 /// Builds the simulator configuration, refusing any address but 127.0.0.1.
@@ -70,11 +97,15 @@ pub(crate) fn config(args: &SimArgs) -> anyhow::Result<SimConfig> {
     }
     cfg = match &args.dir {
         Some(dir) => cfg.serve_dir(dir),
-        None => cfg.with_clips(
-            ClipSpec::synthetic(args.clips)
+        None => {
+            let spec = ClipSpec::synthetic(args.clips)
                 .size(args.clip_size)
-                .rear(args.rear),
-        ),
+                .rear(args.rear);
+            cfg.with_clips(match args.date {
+                Some(t) => spec.start_time(t),
+                None => spec.recent(),
+            })
+        }
     };
     Ok(cfg)
 }
@@ -137,6 +168,21 @@ mod tests {
         );
         assert!(Cli::try_parse_from(["sim", "--clip-size", "12 parsecs"]).is_err());
         assert!(Cli::try_parse_from(["sim", "--latency", "soon"]).is_err());
+    }
+
+    #[test]
+    fn a_date_is_a_day_or_a_time() {
+        use time::macros::datetime;
+        assert_eq!(args(&[]).date, None);
+        for (given, want) in [
+            ("2025-12-24", datetime!(2025-12-24 00:00:00)),
+            ("2025-12-24 12:03", datetime!(2025-12-24 12:03:00)),
+            ("2025-12-24T12:03:24", datetime!(2025-12-24 12:03:24)),
+        ] {
+            assert_eq!(args(&["--date", given]).date, Some(want), "{given}");
+        }
+        assert!(Cli::try_parse_from(["sim", "--date", "yesterday"]).is_err());
+        assert!(Cli::try_parse_from(["sim", "--date", "2025-13-01"]).is_err());
     }
 
     #[test]

@@ -107,10 +107,14 @@ pub(crate) fn after_watch(progress: &Progress, l: &Loaded) -> Exit {
 /// A camera's status model, its sticky errors kept beside the state
 /// database.
 pub(crate) fn status_model(l: &Loaded, camera_id: &str) -> Result<StatusModel> {
-    Ok(StatusModel::new(
+    let model = StatusModel::new(
         StatusConfig::new(camera_id, archive(l)?),
         StickyFile::for_camera(&state_db(l)?, camera_id),
-    ))
+    );
+    if let Some(a) = &l.settings.address {
+        model.set_address(a.clone());
+    }
+    Ok(model)
 }
 
 /// A camera's status server and MQTT settings, checked (exit 2) before the

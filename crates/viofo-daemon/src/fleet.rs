@@ -194,7 +194,12 @@ impl Fleet {
     /// stays open (the caller closes it).
     pub async fn run(self) -> Vec<CameraEnd> {
         let store = self.store;
-        let runs = self.members.into_iter().map(|m| {
+        // Every camera's page shows them all.
+        let all: Vec<StatusModel> = self.members.iter().map(|m| m.status.clone()).collect();
+        let runs = self.members.into_iter().map(|mut m| {
+            if let Some((_, cfg)) = &mut m.surfaces.server {
+                *cfg = cfg.clone().with_cameras(all.clone());
+            }
             let id = m.watcher.syncer().config().camera_id.clone();
             let span = tracing::info_span!("camera", id = %id);
             let store = store.clone();

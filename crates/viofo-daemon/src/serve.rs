@@ -89,7 +89,7 @@ pub async fn serve(
     let server = surfaces.server.map(|(listener, cfg)| {
         tokio::spawn(viofo_status::serve(
             listener,
-            cfg,
+            cfg.with_store(store.clone()),
             status.clone(),
             actions,
             stop.clone().cancelled_owned(),

@@ -199,6 +199,32 @@ impl ClipSpec {
         self
     }
 
+    /// Dates the slots relative to `now` (the camera's wall clock): the
+    /// last recording ends an hour before it, the first starts
+    /// `count` × `duration` earlier, to the whole minute. Call after
+    /// [`duration`](Self::duration).
+    pub fn ending_before(mut self, now: PrimitiveDateTime) -> Self {
+        let span = self
+            .duration
+            .saturating_mul(u32::try_from(self.count).unwrap_or(u32::MAX));
+        let span = time::Duration::try_from(span).unwrap_or(time::Duration::ZERO);
+        let start = now - span - time::Duration::HOUR;
+        self.start = start
+            .replace_second(0)
+            .and_then(|t| t.replace_nanosecond(0))
+            .unwrap_or(start);
+        self
+    }
+
+    /// [`ending_before`](Self::ending_before) now (UTC): recordings of the
+    /// last hours, as a camera in use holds, so that an age-based retention
+    /// (`keep = "30d"`) keeps them. [`synthetic`](Self::synthetic) alone
+    /// keeps its fixed date (tests name its clips).
+    pub fn recent(self) -> Self {
+        let now = time::OffsetDateTime::now_utc();
+        self.ending_before(PrimitiveDateTime::new(now.date(), now.time()))
+    }
+
     /// Length of each recording (default 60 s; one GPS block per second).
     pub fn duration(mut self, d: Duration) -> Self {
         self.duration = d;

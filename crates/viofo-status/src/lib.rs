@@ -11,8 +11,14 @@
 //!   `viofosync_…` (docs/STATUS.md lists them).
 //! - `GET /api/status`: the [`StatusSnapshot`] as JSON, with stable field
 //!   names.
-//! - `GET /`: a small status page, server-rendered, no script and no
-//!   external asset, every camera-provided string escaped.
+//! - `GET /`: the status page for people, server-rendered, no external
+//!   asset (one same-origin script, `/page.js`, puts the times in the
+//!   reader's time zone), every camera-provided string escaped; with a
+//!   store ([`ServerConfig::with_store`]) the trips (`/trips`,
+//!   `/trips/<id>`, tracks as inline SVG) and the archived files they link
+//!   to, found by row id and served read-only with Range; with several
+//!   cameras ([`ServerConfig::with_cameras`]) an overview and
+//!   `/camera/<id>`.
 //! - `POST /api/sync-now`, `/api/pause`, `/api/resume`, `/api/retry-failed`:
 //!   handed to the embedding program through an [`ActionHandler`] (a
 //!   bounded `tokio::sync::mpsc::Sender<Action>` is one).
@@ -77,6 +83,7 @@ pub use model::{StatusConfig, StatusModel, Throughput};
 pub use server::{DEFAULT_PORT, ServerConfig, serve};
 pub use snapshot::{
     ArchiveStatus, CameraStatus, CycleProgress, CycleReport, DiskStatus, DownloadStatus,
-    FailedClip, JourneySummary, NextCycle, QueueCounts, SCHEMA, StatusSnapshot, SyncState,
+    FailedClip, JourneySummary, NextCycle, QueueCounts, RecentClip, SCHEMA, StatusSnapshot,
+    SyncState,
 };
 pub use sticky::{NoPersistence, StickyError, StickyFile, StickyKind, StickyStore};

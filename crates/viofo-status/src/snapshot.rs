@@ -72,6 +72,10 @@ pub struct StatusSnapshot {
     /// while it has none.
     #[serde(default)]
     pub last_journey: Option<JourneySummary>,
+    /// The last clips archived, skipped or failed by this process, newest
+    /// first (at most 20).
+    #[serde(default)]
+    pub recent: Vec<RecentClip>,
 }
 
 /// A journey in brief (the newest one, for Home Assistant).
@@ -89,6 +93,20 @@ pub struct JourneySummary {
     pub to_place: Option<String>,
 }
 
+/// A clip the sync just archived, skipped or failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecentClip {
+    /// When (RFC 3339).
+    pub at: String,
+    /// `archived`, `skipped`, `failed` (for good, until retried) or
+    /// `retrying` (failed, back in the queue).
+    pub outcome: String,
+    /// Clip name.
+    pub clip: String,
+    /// Why it was skipped or failed.
+    pub reason: Option<String>,
+}
+
 /// The camera.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CameraStatus {
@@ -104,6 +122,9 @@ pub struct CameraStatus {
     pub last_seen_at: Option<String>,
     /// Why the last probe failed, while it is offline.
     pub offline_reason: Option<String>,
+    /// The address it is reached at, when the program said.
+    #[serde(default)]
+    pub address: Option<String>,
 }
 
 /// One download in flight.

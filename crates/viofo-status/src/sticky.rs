@@ -41,6 +41,17 @@ impl StickyKind {
         }
     }
 
+    /// The condition in words, for the page: `Disk full`, `Archive not
+    /// writable`, `Configuration refused`, `Clips failed`.
+    pub fn title(self) -> &'static str {
+        match self {
+            StickyKind::DiskFull => "Disk full",
+            StickyKind::ArchiveUnwritable => "Archive not writable",
+            StickyKind::Configuration => "Configuration refused",
+            StickyKind::ClipsFailed => "Clips failed",
+        }
+    }
+
     /// Does this condition stop every sync (the state is `error` even while
     /// a cycle runs)? `clips_failed` does not.
     pub fn blocks_sync(self) -> bool {

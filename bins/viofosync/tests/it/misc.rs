@@ -354,6 +354,15 @@ fn demo_runs_with_no_camera_and_no_configuration() {
         out.contains("last pipelined (#1) vs last inline (#2)"),
         "the comparison: {out}"
     );
+    // The settle wait before the deletes is named, and taken out of the
+    // comparison (issue 21).
+    assert_eq!(
+        out.matches("s of it waiting for the sizes to settle before deleting")
+            .count(),
+        2,
+        "{out}"
+    );
+    assert!(out.contains("without the settle wait: pipelined "), "{out}");
     assert!(
         !env.default_db().exists(),
         "the user's state database is untouched"

@@ -119,6 +119,25 @@ async fn a_fleet_syncs_each_camera_and_each_page_drives_its_own_camera() {
     assert!(!rear.4.is_paused());
     status_until(rear.3, "rear not paused", |v| v["state"] != "paused").await;
 
+    // Sync now on the paused front page is refused, not swallowed.
+    let (code, body) = http(front.3, "POST", "/api/sync-now").await;
+    assert_eq!(code, 409, "{body}");
+    // Each page shows both cameras; the other's page is reachable there.
+    let (code, page) = http(rear.3, "GET", "/").await;
+    assert_eq!(code, 200);
+    assert!(page.contains("id=\"cameras\""), "{page}");
+    assert!(
+        page.contains("data-camera=\"front\"><td><a href=\"/camera/front\">front</a></td><td><span class=\"state paused\">Paused</span>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("data-camera=\"rear\"><td><b>rear</b>"),
+        "{page}"
+    );
+    let (code, other) = http(rear.3, "GET", "/camera/front").await;
+    assert_eq!(code, 200);
+    assert!(other.contains("Camera <b>front</b>") && other.contains(">Paused</span>"));
+
     // Sync now on the rear camera's page runs a cycle there (the interval
     // is an hour).
     let listed = |sim: &Sim| {

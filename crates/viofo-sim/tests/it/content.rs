@@ -235,3 +235,42 @@ async fn viofo_gps_decodes_what_the_sim_says_it_wrote() {
         }
     }
 }
+
+/// Clips dated relative to a given "now" end an hour before it (issue 21):
+/// a retention by age keeps them; `recent` uses the clock.
+#[tokio::test]
+async fn clips_dated_relative_to_now_end_an_hour_before_it() {
+    let now = time::macros::datetime!(2026-12-07 17:45:31);
+    let sim =
+        Sim::start(SimConfig::default().with_clips(ClipSpec::synthetic(3).ending_before(now)))
+            .await
+            .unwrap();
+    let mut names: Vec<String> = sim.clips().into_iter().map(|c| c.name).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "2026_1207_164200_000001F.MP4",
+            "2026_1207_164300_000002F.MP4",
+            "2026_1207_164400_000003F.MP4"
+        ]
+    );
+    sim.shutdown().await;
+    let sim = Sim::start(SimConfig::default().with_clips(ClipSpec::synthetic(2).recent()))
+        .await
+        .unwrap();
+    let today = time::OffsetDateTime::now_utc();
+    let stamp = |d: time::OffsetDateTime| {
+        format!("{:04}_{:02}{:02}_", d.year(), u8::from(d.month()), d.day())
+    };
+    // Today's or yesterday's date (just after midnight), never the fixed one.
+    let days = [stamp(today), stamp(today - time::Duration::DAY)];
+    for c in sim.clips() {
+        assert!(
+            days.iter().any(|d| c.name.starts_with(d.as_str())),
+            "{}",
+            c.name
+        );
+    }
+    sim.shutdown().await;
+}

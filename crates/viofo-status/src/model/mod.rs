@@ -2,6 +2,7 @@
 //! the pipeline's events ([`EventSink`]) and by a refresh from the store
 //! and the archive's filesystem (`refresh`).
 
+mod activity;
 mod rate;
 mod refresh;
 pub(crate) mod state;
@@ -152,6 +153,13 @@ impl StatusModel {
     /// keeps what is known.
     pub fn set_camera(&self, model: Option<String>, firmware: Option<String>) {
         self.update(|st, _| st.set_camera(model, firmware));
+    }
+
+    /// The address the camera is reached at (`192.168.1.254:80`), shown
+    /// beside when it was last seen.
+    pub fn set_address(&self, address: impl Into<String>) {
+        let address = address.into();
+        self.update(|st, _| st.address = Some(address));
     }
 
     /// The embedding program paused (`true`) or resumed the sync.

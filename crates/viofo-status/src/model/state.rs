@@ -89,6 +89,8 @@ pub(crate) struct State {
     pub(crate) stages_primed: bool,
     sticky: Vec<StickyError>,
     pub(crate) wants: Wants,
+    recent: super::activity::Recent,
+    pub(crate) address: Option<String>,
 }
 
 /// How long a pending-size snapshot serves before a new listing re-reads it.
@@ -123,6 +125,8 @@ impl State {
             observed_cycle: None,
             stages_primed: false,
             sticky,
+            recent: super::activity::Recent::default(),
+            address: None,
             wants: Wants {
                 queue: true,
                 pending: false,
@@ -134,6 +138,7 @@ impl State {
 
     /// Applies one event. Returns whether the refresh task has work.
     pub(crate) fn apply(&mut self, event: &Event, now: Instant, wall_ms: i64, m: &Metrics) -> bool {
+        self.recent.note(event, wall_ms);
         match event {
             Event::CycleStarted { mode } => {
                 self.cycle = Some(RunningCycle {
@@ -515,6 +520,7 @@ impl State {
                 model: self.model.clone(),
                 firmware: self.firmware.clone(),
                 last_seen_at: self.last_seen_ms.map(rfc3339),
+                address: self.address.clone(),
                 offline_reason: if self.online {
                     None
                 } else {
@@ -541,6 +547,7 @@ impl State {
             },
             errors: self.sticky.clone(),
             last_journey: self.last_journey.clone(),
+            recent: self.recent.list(),
         }
     }
 }

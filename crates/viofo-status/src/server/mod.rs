@@ -2,7 +2,9 @@
 //! limit, and each connection's time limits. What a request gets is in
 //! `routes`; who may ask is in `guard`.
 
+mod files;
 mod guard;
+mod library;
 mod routes;
 #[cfg(test)]
 mod tests;
@@ -54,6 +56,12 @@ pub struct ServerConfig {
     /// How long connections may finish their requests after shutdown
     /// (default 2 s).
     pub shutdown_grace: Duration,
+    /// The store the trips pages and the archived files are read from
+    /// ([`with_store`](Self::with_store)); without it there are no trips.
+    store: Option<viofo_store::Store>,
+    /// The other cameras shown on this server's overview and at
+    /// `/camera/<id>` ([`with_cameras`](Self::with_cameras)).
+    cameras: Vec<StatusModel>,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -67,6 +75,8 @@ impl std::fmt::Debug for ServerConfig {
             .field("max_body_bytes", &self.max_body_bytes)
             .field("max_header_bytes", &self.max_header_bytes)
             .field("shutdown_grace", &self.shutdown_grace)
+            .field("store", &self.store.is_some())
+            .field("cameras", &self.cameras.len())
             .finish()
     }
 }
@@ -82,6 +92,8 @@ impl Default for ServerConfig {
             max_body_bytes: 4 * 1024,
             max_header_bytes: 16 * 1024,
             shutdown_grace: Duration::from_secs(2),
+            store: None,
+            cameras: Vec::new(),
         }
     }
 }
@@ -96,6 +108,25 @@ impl ServerConfig {
             token,
             ..Self::default()
         }
+    }
+
+    /// Reads the trips (`/trips`, `/trips/<id>`) and the archived files
+    /// they link to (`/clips/<id>`, `/clips/<id>/gpx`, `/trips/<id>/gpx`)
+    /// from `store`. A file is found by its row id and served only when it
+    /// lies inside the archive of a camera this server shows, read only.
+    #[must_use]
+    pub fn with_store(mut self, store: viofo_store::Store) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// Shows `cameras` (every camera watched, this server's own among them
+    /// or not) on this server's page as an overview, each one's page at
+    /// `/camera/<id>` and their trips and files under the same rules.
+    #[must_use]
+    pub fn with_cameras(mut self, cameras: Vec<StatusModel>) -> Self {
+        self.cameras = cameras;
+        self
     }
 
     /// Checks the settings for a server listening on `addr`: a token is

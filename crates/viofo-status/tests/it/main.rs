@@ -7,4 +7,6 @@ mod auth;
 mod common;
 mod limits;
 mod model;
+mod pages;
 mod surfaces;
+mod trips;
