@@ -23,24 +23,7 @@ use crate::watch::{Surfaces, after_watch, status_model};
 /// The cameras a command works on: every configured camera, or the one
 /// `only` names (an unknown id is a configuration error listing the ids).
 pub(crate) fn select(l: &Loaded, only: Option<&str>) -> Result<Vec<Loaded>> {
-    let all = l.per_camera();
-    let Some(id) = only else { return Ok(all) };
-    let ids: Vec<String> = all.iter().filter_map(Loaded::camera_id).collect();
-    match all
-        .into_iter()
-        .find(|c| c.camera_id().as_deref() == Some(id))
-    {
-        Some(c) => Ok(vec![c]),
-        None => Err(ConfigError::new(format!(
-            "--camera {id}: no such camera; configured: {}",
-            if ids.is_empty() {
-                "none (no address)".to_owned()
-            } else {
-                ids.join(", ")
-            }
-        ))
-        .into()),
-    }
+    Ok(l.select(only)?)
 }
 
 /// With several cameras, each archives into `<archive>/<camera id>`: the
