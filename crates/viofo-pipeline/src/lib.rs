@@ -194,9 +194,11 @@
 
 pub mod archive;
 pub mod backoff;
+pub mod causes;
 mod clock;
 mod config;
 pub mod disk;
+pub mod doctor;
 mod error;
 pub mod events;
 pub mod grouping;

@@ -6,6 +6,7 @@ mod anchor;
 mod appendonly;
 mod cycle;
 mod deletes;
+mod doctor;
 mod faults;
 mod identity;
 mod import;
