@@ -272,6 +272,35 @@ impl Loaded {
         }
     }
 
+    /// The camera address, or a configuration error saying how to set it.
+    pub fn address(&self) -> Result<String, ConfigError> {
+        self.settings.address.clone().ok_or_else(|| {
+            ConfigError::new(
+                "no camera address: set `address` in the config file, VIOFOSYNC_ADDRESS (or \
+                 ADDRESS), or --address (on the camera's Wi-Fi it is usually 192.168.1.254)",
+            )
+        })
+    }
+
+    /// The archive folder, or a configuration error saying how to set it.
+    pub fn archive(&self) -> Result<PathBuf, ConfigError> {
+        self.settings.archive.clone().ok_or_else(|| {
+            ConfigError::new(
+                "no archive folder: set `archive` in the config file, VIOFOSYNC_ARCHIVE, or \
+                 --archive",
+            )
+        })
+    }
+
+    /// The state database: `state_db`, else the system's default place.
+    pub fn state_db(&self) -> Result<PathBuf, ConfigError> {
+        self.settings
+            .state_db
+            .clone()
+            .or_else(viofo_store::default_db_path)
+            .ok_or_else(|| ConfigError::new("this system has no state directory: set `state_db`"))
+    }
+
     /// The camera identity: `camera_id`, else the address's `host[:port]`.
     pub fn camera_id(&self) -> Option<String> {
         let s = &self.settings;

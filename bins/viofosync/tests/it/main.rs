@@ -23,6 +23,7 @@ mod space;
 mod status;
 mod sync;
 mod trips;
+mod unknown_camera;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

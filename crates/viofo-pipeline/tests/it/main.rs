@@ -17,6 +17,7 @@ mod picks;
 mod places;
 mod policies;
 mod shared;
+mod since;
 mod store_full;
 mod triage;
 mod watch;
