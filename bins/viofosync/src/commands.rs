@@ -167,13 +167,14 @@ pub(crate) fn spawn_signal_handler(shutdown: Shutdown, announce: bool) {
                     _ = int.recv() => {}
                     _ = term.recv() => {}
                 }
+                // A stop asked for is not a failure: said at INFO.
                 if announce {
                     if shutdown.is_stopping() {
-                        tracing::warn!(
+                        tracing::info!(
                             "second signal: aborting (nothing is lost; partial downloads resume next time)"
                         );
                     } else {
-                        tracing::warn!("stopping: no new downloads; signal again to abort");
+                        tracing::info!("stopping: no new downloads; signal again to abort");
                     }
                 }
                 shutdown.request();
@@ -405,14 +406,15 @@ pub(crate) async fn queue(
 }
 
 /// `retry-failed`.
-pub(crate) async fn retry_failed(l: &Loaded) -> Result<Exit> {
+pub(crate) async fn retry_failed(l: &Loaded, only: Option<&str>) -> Result<Exit> {
+    known_camera(l, only).await?;
     let path = state_db(l)?;
     if !path.exists() {
         outln!("state database: {} (not created yet)", path.display());
         return Ok(Exit::Success);
     }
     let store = open_store(l, false).await?;
-    let camera = l.camera_id();
+    let camera = only.map(str::to_owned).or_else(|| l.camera_id());
     let n = store.retry_failed(camera.as_deref()).await?;
     store.close().await.ok();
     outln!("{n} failed clips returned to the queue");

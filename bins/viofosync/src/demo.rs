@@ -262,32 +262,3 @@ fn files(dir: &Path) -> Result<Vec<(PathBuf, u64)>> {
     out.sort();
     Ok(out)
 }
-
-#[cfg(test)]
-mod tests {
-    use clap::Parser as _;
-
-    use super::DemoArgs;
-
-    #[derive(Debug, clap::Parser)]
-    struct Cli {
-        #[command(flatten)]
-        demo: DemoArgs,
-    }
-
-    /// The same sizes as `sim` (one parser).
-    #[test]
-    fn sizes_parse_like_sim() {
-        for (size, want) in [
-            ("1.5GB", 1_500_000_000),
-            ("300MB", 300_000_000),
-            ("1000000", 1_000_000),
-        ] {
-            let a = Cli::try_parse_from(["demo", "--clip-size", size, "--bandwidth", size])
-                .unwrap()
-                .demo;
-            assert_eq!((a.clip_size, a.bandwidth), (want, want), "{size}");
-        }
-        assert!(Cli::try_parse_from(["demo", "--clip-size", "lots"]).is_err());
-    }
-}

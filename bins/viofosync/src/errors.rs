@@ -83,7 +83,7 @@ pub(crate) fn chain_of(e: &(dyn std::error::Error + 'static)) -> String {
 /// or as one JSON log line): what was left behind and the commands that
 /// show and retry it.
 pub(crate) fn report_failures(s: &viofo_pipeline::CycleSummary, format: LogFormat) -> Exit {
-    let line = crate::report::failures(s);
+    let line = s.left_undone();
     if format == LogFormat::Json {
         tracing::error!(exit_code = Exit::FinishedWithFailures as u8, "{line}");
     } else {

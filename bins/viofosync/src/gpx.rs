@@ -139,39 +139,3 @@ pub(crate) fn run(args: &GpxArgs) -> ExitCode {
         ExitCode::SUCCESS
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn args_parse() {
-        use clap::Parser;
-        #[derive(clap::Parser, Debug)]
-        struct T {
-            #[command(flatten)]
-            a: GpxArgs,
-        }
-        let t = T::try_parse_from([
-            "x",
-            "a.MP4",
-            "b.MP4",
-            "--utc-offset",
-            "-05:30",
-            "--format",
-            "geojson",
-            "--no-filter",
-            "--stdout",
-        ])
-        .unwrap();
-        assert_eq!(t.a.files.len(), 2);
-        assert_eq!(
-            t.a.utc_offset,
-            Some(UtcOffset::from_hms(-5, -30, 0).unwrap())
-        );
-        assert_eq!(t.a.format, OutFormat::Geojson);
-        assert!(t.a.no_filter && t.a.stdout);
-        assert!(T::try_parse_from(["x"]).is_err(), "FILE is required");
-        assert!(T::try_parse_from(["x", "a", "--utc-offset", "2h"]).is_err());
-    }
-}

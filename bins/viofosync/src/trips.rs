@@ -30,6 +30,10 @@ pub(crate) struct TripsArgs {
     /// (RFC 3339).
     #[arg(long, value_name = "DATE", global = true)]
     since: Option<String>,
+    /// Only this camera's journeys ([[camera]] id, or one the state
+    /// database knows; default: the configured camera, or every camera).
+    #[arg(long = "camera", value_name = "ID", global = true)]
+    camera_filter: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = TripFormat::Table, global = true)]
     format: TripFormat,
@@ -66,6 +70,7 @@ enum TripFormat {
 
 /// `trips`.
 pub(crate) async fn trips(l: &Loaded, args: &TripsArgs) -> Result<Exit> {
+    crate::commands::known_camera(l, args.camera_filter.as_deref()).await?;
     let clock = l.settings.sync.camera_clock;
     let since = match args.since.as_deref() {
         None => None,
@@ -93,7 +98,7 @@ pub(crate) async fn trips(l: &Loaded, args: &TripsArgs) -> Result<Exit> {
     let Some(store) = open_existing_store(l).await? else {
         return Ok(Exit::Success);
     };
-    let camera = l.camera_id();
+    let camera = args.camera_filter.clone().or_else(|| l.camera_id());
     let result = match args.action {
         Some(TripsAction::Show { id }) => show(&store, JourneyId(id), args.format, clock).await,
         None => list(&store, camera.as_deref(), since, args.format, clock).await,

@@ -130,6 +130,13 @@ pub(crate) fn parse(
                 .iter()
                 .find(|k| k.name == key && SCOPED.contains(&k.name))
             else {
+                if !KEYS.iter().any(|k| k.name == key)
+                    && let Some(near) = super::suggest::closest(key, SCOPED.iter().copied())
+                {
+                    return Err(err(format!(
+                        "camera[{n}]: unknown key `{key}`; did you mean `{near}`?"
+                    )));
+                }
                 return Err(err(format!(
                     "camera[{n}]: `{key}` cannot be set per camera; a [[camera]] table takes \
                      id and {}",

@@ -35,6 +35,7 @@ mod mqtt;
 pub mod parse;
 mod places;
 mod row;
+mod suggest;
 mod triage;
 
 use std::collections::BTreeMap;

@@ -201,7 +201,7 @@ impl Doctor {
     async fn archive_folder(&self, a: &Path, found: &mut impl FnMut(Check)) {
         let missing = std::fs::symlink_metadata(a).is_err();
         if missing && self.init {
-            match fs_err::create_dir_all(a) {
+            match crate::archive::create_archive(a) {
                 Ok(()) => found(Check::Ok(format!(
                     "archive {} created (--init)",
                     a.display()

@@ -209,6 +209,7 @@ pub mod retention;
 mod shutdown;
 mod sync;
 mod watch;
+pub mod words;
 
 pub use archive::check_archive;
 pub use clock::{CameraClock, CameraTime};

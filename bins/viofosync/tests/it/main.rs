@@ -8,6 +8,7 @@
 
 mod addresses;
 mod archive;
+mod args;
 mod cameras;
 mod config;
 mod escapes;

@@ -172,6 +172,18 @@ fn trips_after_a_sync_lists_the_journeys_newest_first() {
             .unwrap();
         assert_eq!(o.status.code(), Some(0), "{words}: {}", crate::stderr(&o));
     }
+    // --camera: the camera's own journeys (issue 21).
+    let own = json(&env.sync_ok(
+        &cam,
+        &[
+            "trips",
+            "--camera",
+            viofo_testkit::CAMERA,
+            "--format",
+            "json",
+        ],
+    ));
+    assert_eq!(own.as_array().unwrap().len(), 2);
 
     // A rebuild without the places: the same journeys, unnamed, the GPX
     // files renamed.

@@ -1,6 +1,7 @@
 //! `--camera` with an id neither configured nor known to the state
 //! database: exit 2 naming the configured cameras, in every command that
-//! takes `--camera` (issue 21), before the camera or the store is touched.
+//! takes `--camera` (issue 21: `retry-failed`, `places` and `trips` take it
+//! too), before the camera or the store is touched.
 
 use crate::{Env, stderr};
 
@@ -19,6 +20,9 @@ fn an_unknown_camera_id_is_a_configuration_error_naming_the_known_ones() {
         &["status", "--json"],
         &["queue"],
         &["timings"],
+        &["retry-failed"],
+        &["places"],
+        &["trips"],
     ];
     for cmd in commands {
         let o = env
