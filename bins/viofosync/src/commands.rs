@@ -15,23 +15,7 @@ use crate::stdout::{out, outln};
 
 /// The camera address, or a configuration error saying how to set it.
 pub(crate) fn address(l: &Loaded) -> Result<String> {
-    l.settings.address.clone().ok_or_else(|| {
-        ConfigError::new(
-            "no camera address: set `address` in the config file, VIOFOSYNC_ADDRESS (or ADDRESS), \
-             or --address (on the camera's Wi-Fi it is usually 192.168.1.254)",
-        )
-        .into()
-    })
-}
-
-/// The archive folder, or a configuration error.
-pub(crate) fn archive(l: &Loaded) -> Result<PathBuf> {
-    l.settings.archive.clone().ok_or_else(|| {
-        ConfigError::new(
-            "no archive folder: set `archive` in the config file, VIOFOSYNC_ARCHIVE, or --archive",
-        )
-        .into()
-    })
+    Ok(l.address()?)
 }
 
 /// The archive folder, checked before anything touches the camera or the
@@ -41,7 +25,7 @@ pub(crate) fn archive(l: &Loaded) -> Result<PathBuf> {
 /// an unmounted disk or share, and filling the system disk instead would be
 /// worse.
 pub(crate) async fn usable_archive(l: &Loaded) -> Result<PathBuf> {
-    let archive = archive(l)?;
+    let archive = l.archive()?;
     let create = l.settings.create_archive;
     let path = archive.clone();
     tokio::task::spawn_blocking(move || -> Result<()> {
@@ -67,13 +51,7 @@ pub(crate) async fn usable_archive(l: &Loaded) -> Result<PathBuf> {
 
 /// The state database path.
 pub(crate) fn state_db(l: &Loaded) -> Result<PathBuf> {
-    l.settings
-        .state_db
-        .clone()
-        .or_else(viofo_store::default_db_path)
-        .ok_or_else(|| {
-            ConfigError::new("this system has no state directory: set `state_db`").into()
-        })
+    Ok(l.state_db()?)
 }
 
 /// The camera client with the configured timeouts. Settings the client
@@ -139,6 +117,33 @@ pub(crate) async fn open_existing_store(l: &Loaded) -> Result<Option<Store>> {
     }
 }
 
+/// `--camera ID` of a command that reads the state database: a configured
+/// camera, or one the state database knows; any other id is a
+/// configuration error (exit 2) naming the configured ones.
+pub(crate) async fn known_camera(l: &Loaded, only: Option<&str>) -> Result<()> {
+    let Some(id) = only else { return Ok(()) };
+    let Err(unknown) = l.select(Some(id)) else {
+        return Ok(());
+    };
+    let path = state_db(l)?;
+    if path.exists() {
+        let opts = StoreOptions {
+            path: Some(path),
+            ..StoreOptions::default()
+        };
+        let store = Store::open_read_only(opts).await?;
+        let known = store.camera(id).await;
+        store.close().await.ok();
+        if known?.is_some() {
+            return Ok(());
+        }
+    }
+    Err(ConfigError::new(format!(
+        "{unknown}; the state database knows no such camera either"
+    ))
+    .into())
+}
+
 /// The pipeline settings from the configuration.
 pub(crate) fn sync_config(l: &Loaded, camera_id: &str, archive: &Path) -> SyncConfig {
     l.settings.sync_config(camera_id, archive)
@@ -162,13 +167,14 @@ pub(crate) fn spawn_signal_handler(shutdown: Shutdown, announce: bool) {
                     _ = int.recv() => {}
                     _ = term.recv() => {}
                 }
+                // A stop asked for is not a failure: said at INFO.
                 if announce {
                     if shutdown.is_stopping() {
-                        tracing::warn!(
+                        tracing::info!(
                             "second signal: aborting (nothing is lost; partial downloads resume next time)"
                         );
                     } else {
-                        tracing::warn!("stopping: no new downloads; signal again to abort");
+                        tracing::info!("stopping: no new downloads; signal again to abort");
                     }
                 }
                 shutdown.request();
@@ -260,7 +266,7 @@ pub(crate) fn synced(
 /// `sync --dry-run`: what a sync would do. Uses the state database when it
 /// exists (read only, no legacy import), else an empty temporary one.
 pub(crate) async fn dry_run(l: &Loaded, camera_id: &str, address: &str) -> Result<Exit> {
-    let archive = archive(l)?;
+    let archive = l.archive()?;
     let client = client(l, address)?;
     let db = state_db(l)?;
     let _tmp;
@@ -337,6 +343,7 @@ pub(crate) async fn queue(
     camera: Option<&str>,
     limit: usize,
 ) -> Result<Exit> {
+    known_camera(l, camera).await?;
     let Some(store) = open_existing_store(l).await? else {
         return Ok(Exit::Success);
     };
@@ -399,14 +406,15 @@ pub(crate) async fn queue(
 }
 
 /// `retry-failed`.
-pub(crate) async fn retry_failed(l: &Loaded) -> Result<Exit> {
+pub(crate) async fn retry_failed(l: &Loaded, only: Option<&str>) -> Result<Exit> {
+    known_camera(l, only).await?;
     let path = state_db(l)?;
     if !path.exists() {
         outln!("state database: {} (not created yet)", path.display());
         return Ok(Exit::Success);
     }
     let store = open_store(l, false).await?;
-    let camera = l.camera_id();
+    let camera = only.map(str::to_owned).or_else(|| l.camera_id());
     let n = store.retry_failed(camera.as_deref()).await?;
     store.close().await.ok();
     outln!("{n} failed clips returned to the queue");
@@ -415,6 +423,7 @@ pub(crate) async fn retry_failed(l: &Loaded) -> Result<Exit> {
 
 /// `timings`.
 pub(crate) async fn timings(l: &Loaded, cycles: u32, camera: Option<&str>) -> Result<Exit> {
+    known_camera(l, camera).await?;
     let Some(store) = open_existing_store(l).await? else {
         return Ok(Exit::Success);
     };

@@ -340,16 +340,6 @@ fn files(dir: &Path) -> Result<Vec<(PathBuf, u64)>> {
 
 #[cfg(test)]
 mod tests {
-    use clap::Parser as _;
-
-    use super::DemoArgs;
-
-    #[derive(Debug, clap::Parser)]
-    struct Cli {
-        #[command(flatten)]
-        demo: DemoArgs,
-    }
-
     /// The settle wait is the cycle's longest quiet time when it is about
     /// the settle time, and only then.
     #[test]
@@ -373,21 +363,5 @@ mod tests {
             q.note(t0 + Duration::from_millis(ms));
         }
         assert_eq!(q.longest, Duration::from_millis(5_050));
-    }
-
-    /// The same sizes as `sim` (one parser).
-    #[test]
-    fn sizes_parse_like_sim() {
-        for (size, want) in [
-            ("1.5GB", 1_500_000_000),
-            ("300MB", 300_000_000),
-            ("1000000", 1_000_000),
-        ] {
-            let a = Cli::try_parse_from(["demo", "--clip-size", size, "--bandwidth", size])
-                .unwrap()
-                .demo;
-            assert_eq!((a.clip_size, a.bandwidth), (want, want), "{size}");
-        }
-        assert!(Cli::try_parse_from(["demo", "--clip-size", "lots"]).is_err());
     }
 }

@@ -69,45 +69,21 @@ pub(crate) fn exit_for_pipeline(p: &viofo_pipeline::Error) -> Exit {
     }
 }
 
-/// The error and its causes, each once: a layer whose text already ends
-/// with its cause's text (one that embeds its source) is cut back to its
-/// own words, and a text already printed is not printed again.
+/// The error and its causes, each once ([`viofo_pipeline::causes`]).
 pub(crate) fn chain(e: &anyhow::Error) -> String {
-    join_once(e.chain().map(ToString::to_string).collect())
+    viofo_pipeline::causes::join_once(e.chain().map(ToString::to_string).collect())
 }
 
 /// [`chain`] of an error that is not an [`anyhow::Error`].
 pub(crate) fn chain_of(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut texts = Vec::new();
-    let mut next = Some(e);
-    while let Some(cause) = next {
-        texts.push(cause.to_string());
-        next = cause.source();
-    }
-    join_once(texts)
-}
-
-fn join_once(texts: Vec<String>) -> String {
-    let mut parts: Vec<&str> = Vec::with_capacity(texts.len());
-    for (i, text) in texts.iter().enumerate() {
-        let mut own = text.as_str();
-        if let Some(next) = texts.get(i + 1)
-            && let Some(head) = own.strip_suffix(next.as_str())
-        {
-            own = head.trim_end().trim_end_matches(':').trim_end();
-        }
-        if !own.is_empty() && !parts.iter().any(|p| p.contains(own)) {
-            parts.push(own);
-        }
-    }
-    parts.join(": ")
+    viofo_pipeline::causes::one_line(e)
 }
 
 /// The closing line of a cycle that finished with failures (on stderr,
 /// or as one JSON log line): what was left behind and the commands that
 /// show and retry it.
 pub(crate) fn report_failures(s: &viofo_pipeline::CycleSummary, format: LogFormat) -> Exit {
-    let line = crate::report::failures(s);
+    let line = s.left_undone();
     if format == LogFormat::Json {
         tracing::error!(exit_code = Exit::FinishedWithFailures as u8, "{line}");
     } else {
@@ -139,37 +115,4 @@ pub(crate) fn report(e: &anyhow::Error, format: LogFormat) -> Exit {
         errln!("viofosync: {line}");
     }
     code
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[derive(Debug)]
-    struct Layer(&'static str, Option<Box<Layer>>);
-
-    impl std::fmt::Display for Layer {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str(self.0)
-        }
-    }
-
-    impl std::error::Error for Layer {
-        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-            self.1.as_deref().map(|l| l as _)
-        }
-    }
-
-    #[test]
-    fn each_cause_once() {
-        // A layer that embeds its source, then one that does not.
-        let e = anyhow::Error::new(Layer(
-            "opening x: refused",
-            Some(Box::new(Layer("refused", None))),
-        ))
-        .context("starting");
-        assert_eq!(chain(&e), "starting: opening x: refused");
-        let e = anyhow::Error::new(Layer("a", Some(Box::new(Layer("b", None))))).context("a");
-        assert_eq!(chain(&e), "a: b");
-    }
 }

@@ -34,40 +34,11 @@ pub(crate) struct GpxArgs {
     #[arg(long, value_enum, default_value_t = OutFormat::Gpx)]
     pub(crate) format: OutFormat,
     /// The camera's UTC offset, for firmware that writes local time labelled as UTC (e.g. +02:00, -05:30).
-    #[arg(long, value_name = "±HH:MM", value_parser = parse_utc_offset, allow_hyphen_values = true)]
+    #[arg(long, value_name = "±HH:MM", value_parser = crate::config::parse_utc_offset, allow_hyphen_values = true)]
     pub(crate) utc_offset: Option<UtcOffset>,
     /// Keep every fix (turn the spike filter off).
     #[arg(long)]
     pub(crate) no_filter: bool,
-}
-
-/// Parse `±HH:MM` (also `±HH`, `±HHMM` and `Z`) into a UTC offset.
-pub(crate) fn parse_utc_offset(s: &str) -> Result<UtcOffset, String> {
-    let s = s.trim();
-    if s.eq_ignore_ascii_case("z") {
-        return Ok(UtcOffset::UTC);
-    }
-    let bad = || format!("invalid UTC offset {s:?}: expected ±HH:MM, e.g. +02:00 or -05:30");
-    let (sign, rest) = match s.as_bytes().first() {
-        Some(b'+') => (1i8, s.get(1..).unwrap_or("")),
-        Some(b'-') => (-1i8, s.get(1..).unwrap_or("")),
-        _ => return Err(bad()),
-    };
-    let (h, m) = match rest.split_once(':') {
-        Some((h, m)) => (h, m),
-        None if rest.len() == 4 => (rest.get(..2).unwrap_or(""), rest.get(2..).unwrap_or("")),
-        None => (rest, "00"),
-    };
-    let digits = |v: &str| !v.is_empty() && v.len() <= 2 && v.bytes().all(|b| b.is_ascii_digit());
-    if !digits(h) || m.len() != 2 || !digits(m) {
-        return Err(bad());
-    }
-    let h: i8 = h.parse().map_err(|_| bad())?;
-    let m: i8 = m.parse().map_err(|_| bad())?;
-    if h > 18 || m > 59 {
-        return Err(bad());
-    }
-    UtcOffset::from_hms(sign * h, sign * m, 0).map_err(|_| bad())
 }
 
 /// Standard output for `--stdout`: one buffer in front of
@@ -166,73 +137,5 @@ pub(crate) fn run(args: &GpxArgs) -> ExitCode {
         Exit::Other.into()
     } else {
         ExitCode::SUCCESS
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn utc_offsets() {
-        let ok = |s: &str, h: i8, m: i8| {
-            assert_eq!(
-                parse_utc_offset(s),
-                Ok(UtcOffset::from_hms(h, m, 0).unwrap()),
-                "{s}"
-            );
-        };
-        ok("+02:00", 2, 0);
-        ok("-05:30", -5, -30);
-        ok("+0545", 5, 45);
-        ok("-3", -3, 0);
-        ok("+00:00", 0, 0);
-        ok("Z", 0, 0);
-        ok("+14:00", 14, 0);
-        for bad in [
-            "",
-            "02:00",
-            "+2:5",
-            "+02:60",
-            "+19:00",
-            "+aa:bb",
-            "+02:00:00",
-            "++02",
-            "+",
-            "+123:00",
-        ] {
-            assert!(parse_utc_offset(bad).is_err(), "{bad:?} accepted");
-        }
-    }
-
-    #[test]
-    fn args_parse() {
-        use clap::Parser;
-        #[derive(clap::Parser, Debug)]
-        struct T {
-            #[command(flatten)]
-            a: GpxArgs,
-        }
-        let t = T::try_parse_from([
-            "x",
-            "a.MP4",
-            "b.MP4",
-            "--utc-offset",
-            "-05:30",
-            "--format",
-            "geojson",
-            "--no-filter",
-            "--stdout",
-        ])
-        .unwrap();
-        assert_eq!(t.a.files.len(), 2);
-        assert_eq!(
-            t.a.utc_offset,
-            Some(UtcOffset::from_hms(-5, -30, 0).unwrap())
-        );
-        assert_eq!(t.a.format, OutFormat::Geojson);
-        assert!(t.a.no_filter && t.a.stdout);
-        assert!(T::try_parse_from(["x"]).is_err(), "FILE is required");
-        assert!(T::try_parse_from(["x", "a", "--utc-offset", "2h"]).is_err());
     }
 }

@@ -100,7 +100,7 @@ async fn camera(l: &Loaded, only: Option<&str>) -> Result<(Loaded, String, PathB
         let archive = crate::commands::usable_archive(l).await?;
         return Ok((l.clone(), id, archive));
     }
-    let cams = crate::multi::select(l, only)?;
+    let cams = l.select(only)?;
     let [cam] = cams.as_slice() else {
         let ids: Vec<String> = cams.iter().filter_map(Loaded::camera_id).collect();
         return Err(ConfigError::new(format!(
@@ -114,16 +114,7 @@ async fn camera(l: &Loaded, only: Option<&str>) -> Result<(Loaded, String, PathB
     let archive = cam.settings.archive.clone().unwrap_or(root);
     if l.cameras.len() > 1 {
         let dir = archive.clone();
-        tokio::task::spawn_blocking(move || -> Result<()> {
-            match fs_err::create_dir(&dir) {
-                Ok(()) => tracing::info!("created the camera's archive folder {}", dir.display()),
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-                Err(e) => return Err(ConfigError::new(format!("cannot create {e}")).into()),
-            }
-            viofo_pipeline::check_archive(&dir)?;
-            Ok(())
-        })
-        .await??;
+        tokio::task::spawn_blocking(move || viofo_pipeline::archive::camera_folder(&dir)).await??;
     }
     Ok((cam.clone(), id, archive))
 }

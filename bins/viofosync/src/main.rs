@@ -92,7 +92,7 @@ enum Command {
     /// List the clips the state database knows, optionally by state.
     Queue(QueueArgs),
     /// Return every failed clip to the queue.
-    RetryFailed(SettingsArgs),
+    RetryFailed(CameraArgs),
     /// Per-stage timings of the last cycles (p50/p95, gaps, tail overlap).
     Timings(TimingsArgs),
     /// Extract GPS tracks from clips on disk.
@@ -109,7 +109,7 @@ enum Command {
     /// The journeys (trips) detected from the GPS tracks, newest first; `trips show ID` lists one's clips.
     Trips(trips::TripsArgs),
     /// List the configured places ([[place]] in the file) and how many clips each matched.
-    Places(SettingsArgs),
+    Places(CameraArgs),
     /// Sync a simulated camera into a fresh folder; show what landed where and the timings.
     #[cfg(feature = "sim")]
     Demo(demo::DemoArgs),
@@ -121,8 +121,9 @@ impl Command {
     /// must work whatever a user's file says) and only take the log format.
     fn settings(&self) -> Option<&SettingsArgs> {
         match self {
-            Command::Sync(c) | Command::Watch(c) => Some(&c.settings),
-            Command::RetryFailed(s) | Command::Places(s) => Some(s),
+            Command::Sync(c) | Command::Watch(c) | Command::RetryFailed(c) | Command::Places(c) => {
+                Some(&c.settings)
+            }
             Command::Import(i) => Some(&i.settings),
             Command::Status(s) => Some(&s.settings),
             Command::Doctor(d) => Some(&d.settings),
@@ -145,11 +146,11 @@ impl Command {
     }
 }
 
-/// `sync` and `watch` options.
+/// The options of `sync`, `watch`, `retry-failed` and `places`.
 #[derive(Debug, Args)]
 struct CameraArgs {
     /// Only this camera ([[camera]] id; default: every configured camera).
-    #[arg(long = "camera")]
+    #[arg(long = "camera", value_name = "ID")]
     camera_filter: Option<String>,
     #[command(flatten)]
     settings: SettingsArgs,
@@ -164,7 +165,7 @@ struct QueueArgs {
     #[arg(long, value_delimiter = ',', value_parser = parse_state)]
     state: Vec<commands::QueueState>,
     /// Only this camera id (default: every camera).
-    #[arg(long = "camera")]
+    #[arg(long = "camera", value_name = "ID")]
     camera_filter: Option<String>,
     /// Show at most this many clips.
     #[arg(long, default_value_t = 1000)]
@@ -182,7 +183,7 @@ struct StatusArgs {
     json: bool,
     /// The camera to show (a [[camera]] id, or any camera id the state
     /// database knows; default: the configured camera(s)).
-    #[arg(long = "camera")]
+    #[arg(long = "camera", value_name = "ID")]
     camera_filter: Option<String>,
     #[command(flatten)]
     settings: SettingsArgs,
@@ -195,7 +196,7 @@ struct TimingsArgs {
     #[arg(long, default_value_t = 5)]
     cycles: u32,
     /// Only this camera's cycles (default: every camera's).
-    #[arg(long = "camera")]
+    #[arg(long = "camera", value_name = "ID")]
     camera_filter: Option<String>,
     #[command(flatten)]
     settings: SettingsArgs,
@@ -327,13 +328,15 @@ async fn run(cli: Cli) -> ExitCode {
         Command::Queue(q) => {
             commands::queue(&loaded, &q.state, q.camera_filter.as_deref(), q.limit).await
         }
-        Command::RetryFailed(_) => commands::retry_failed(&loaded).await,
+        Command::RetryFailed(c) => {
+            commands::retry_failed(&loaded, c.camera_filter.as_deref()).await
+        }
         Command::Timings(t) => {
             commands::timings(&loaded, t.cycles, t.camera_filter.as_deref()).await
         }
         Command::Doctor(d) => doctor::doctor(&loaded, d.init).await,
         Command::Import(i) => import::run(&loaded, &i, bars).await,
-        Command::Places(_) => places::places(&loaded).await,
+        Command::Places(c) => places::places(&loaded, c.camera_filter.as_deref()).await,
         Command::Trips(t) => trips::trips(&loaded, &t).await,
         Command::Config(c) => {
             if c.path {

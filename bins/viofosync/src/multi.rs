@@ -20,29 +20,6 @@ use crate::output::Progress;
 use crate::stdout::{errln, outln};
 use crate::watch::{Surfaces, after_watch, status_model};
 
-/// The cameras a command works on: every configured camera, or the one
-/// `only` names (an unknown id is a configuration error listing the ids).
-pub(crate) fn select(l: &Loaded, only: Option<&str>) -> Result<Vec<Loaded>> {
-    let all = l.per_camera();
-    let Some(id) = only else { return Ok(all) };
-    let ids: Vec<String> = all.iter().filter_map(Loaded::camera_id).collect();
-    match all
-        .into_iter()
-        .find(|c| c.camera_id().as_deref() == Some(id))
-    {
-        Some(c) => Ok(vec![c]),
-        None => Err(ConfigError::new(format!(
-            "--camera {id}: no such camera; configured: {}",
-            if ids.is_empty() {
-                "none (no address)".to_owned()
-            } else {
-                ids.join(", ")
-            }
-        ))
-        .into()),
-    }
-}
-
 /// With several cameras, each archives into `<archive>/<camera id>`: the
 /// archive itself is checked as for one camera (it must exist: a missing
 /// folder is an unmounted disk), then each camera's folder is created in
@@ -53,18 +30,10 @@ async fn camera_folders(l: &Loaded, cams: &[Loaded]) -> Result<PathBuf> {
         .iter()
         .filter_map(|c| c.settings.archive.clone())
         .collect();
-    tokio::task::spawn_blocking(move || -> Result<()> {
-        for f in folders {
-            match fs_err::create_dir(&f) {
-                Ok(()) => tracing::info!("created the camera's archive folder {}", f.display()),
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-                Err(e) => {
-                    return Err(ConfigError::new(format!("cannot create {e}")).into());
-                }
-            }
-            viofo_pipeline::check_archive(&f)?;
-        }
-        Ok(())
+    tokio::task::spawn_blocking(move || {
+        folders
+            .iter()
+            .try_for_each(|f| viofo_pipeline::archive::camera_folder(f))
     })
     .await
     .context("the archive check did not run")??;
@@ -92,7 +61,7 @@ fn worst(codes: impl IntoIterator<Item = Exit>) -> Exit {
 
 /// `sync [--camera ID]`.
 pub(crate) async fn sync(l: &Loaded, only: Option<&str>, bars: bool) -> Result<Exit> {
-    let cams = select(l, only)?;
+    let cams = l.select(only)?;
     if l.cameras.len() <= 1 {
         // One camera, today's layout.
         let one = cams.into_iter().next().unwrap_or_else(|| l.clone());
@@ -168,7 +137,7 @@ fn report_camera(id: &str, e: &anyhow::Error, l: &Loaded) -> Exit {
 /// page on `listen`'s port plus its place in the configuration (the first
 /// camera on 8740, the second on 8741, ...) and its own MQTT device.
 pub(crate) async fn watch(l: &Loaded, only: Option<&str>, bars: bool) -> Result<Exit> {
-    let cams = select(l, only)?;
+    let cams = l.select(only)?;
     if l.cameras.len() <= 1 {
         let one = cams.into_iter().next().unwrap_or_else(|| l.clone());
         return crate::watch::watch(&one, bars).await;

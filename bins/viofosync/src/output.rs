@@ -128,6 +128,7 @@ pub(crate) fn init(format: LogFormat, verbosity: i8, quiet_sim: bool) -> bool {
                 .with(
                     tracing_subscriber::fmt::layer()
                         .with_target(false)
+                        .fmt_fields(sentence_only())
                         .with_writer(AboveBars(mp.clone())),
                 )
                 .try_init()
@@ -138,6 +139,7 @@ pub(crate) fn init(format: LogFormat, verbosity: i8, quiet_sim: bool) -> bool {
                 tracing_subscriber::fmt::layer()
                     .with_target(false)
                     .with_ansi(false)
+                    .fmt_fields(sentence_only())
                     .with_writer(std::io::stderr),
             )
             .try_init(),
@@ -145,6 +147,17 @@ pub(crate) fn init(format: LogFormat, verbosity: i8, quiet_sim: bool) -> bool {
     // Already initialised (only in tests): keep the first.
     drop(result);
     bars
+}
+
+/// Text logs say everything in the sentence: an event's fields (its
+/// numbers, carried for JSON logs) are left out, a span's `id` (the camera
+/// of several) is kept.
+fn sentence_only() -> impl for<'w> tracing_subscriber::fmt::FormatFields<'w> + 'static {
+    tracing_subscriber::fmt::format::debug_fn(|w, field, value| match field.name() {
+        "message" => write!(w, "{value:?}"),
+        "id" => write!(w, "id={value:?}"),
+        _ => Ok(()),
+    })
 }
 
 /// Human-readable bytes (`12.3 MB`).

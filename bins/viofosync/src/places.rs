@@ -19,7 +19,8 @@ use crate::errors::Exit;
 use crate::stdout::outln;
 
 /// `places`.
-pub(crate) async fn places(l: &Loaded) -> Result<Exit> {
+pub(crate) async fn places(l: &Loaded, only: Option<&str>) -> Result<Exit> {
+    crate::commands::known_camera(l, only).await?;
     let places = &l.settings.sync.places;
     if places.is_empty() {
         outln!(
@@ -28,7 +29,7 @@ pub(crate) async fn places(l: &Loaded) -> Result<Exit> {
         );
         return Ok(Exit::Success);
     }
-    let camera = l.camera_id();
+    let camera = only.map(str::to_owned).or_else(|| l.camera_id());
     let store = open_existing_store(l).await?;
     let mut counts = Vec::with_capacity(places.len());
     if let Some(store) = &store {

@@ -17,15 +17,7 @@ fn mode(m: CycleMode) -> &'static str {
 }
 
 fn outcome(o: Option<CycleOutcome>) -> &'static str {
-    match o {
-        Some(CycleOutcome::Completed) => "completed",
-        Some(CycleOutcome::CompletedWithFailures) => "completed with failures",
-        Some(CycleOutcome::CameraLost) => "camera lost",
-        Some(CycleOutcome::Cancelled) => "cancelled",
-        Some(CycleOutcome::Failed) => "failed",
-        Some(other) => other.as_str(),
-        None => "unfinished",
-    }
+    o.map_or("unfinished", viofo_pipeline::words::outcome_words)
 }
 
 /// A clip's state as `queue` shows it, with what explains it: where an
@@ -63,48 +55,6 @@ pub(crate) fn clip_state(r: &ClipRow) -> String {
         }
         other => other.as_str().to_owned(),
     }
-}
-
-/// What a cycle that did not end ok left behind, with the commands to see
-/// and retry it: `finished with failures: 1 clip failed; see them with ...`.
-pub(crate) fn failures(s: &viofo_pipeline::CycleSummary) -> String {
-    let clips = |n: u64| {
-        if n == 1 {
-            "1 clip".to_owned()
-        } else {
-            format!("{n} clips")
-        }
-    };
-    let mut what = Vec::new();
-    if s.failed > 0 {
-        what.push(format!("{} failed", clips(s.failed)));
-    }
-    if s.deferred > 0 {
-        what.push(format!("{} deferred to the next run", clips(s.deferred)));
-    }
-    if s.write_failures > 0 {
-        what.push(format!("{} state database writes failed", s.write_failures));
-    }
-    if let Some(note) = &s.note {
-        what.push(note.clone());
-    }
-    if what.is_empty() {
-        what.push(outcome(Some(s.outcome)).to_owned());
-    }
-    let mut line = format!("finished with failures: {}", what.join(", "));
-    if s.failed > 0 {
-        line.push_str(
-            "; see them with `viofosync queue --state failed`, \
-             retry them with `viofosync retry-failed`",
-        );
-    }
-    if s.deferred > 0 {
-        line.push_str(
-            "; deferred clips are tried again on the next run \
-             (`viofosync queue --state pending`)",
-        );
-    }
-    line
 }
 
 /// `2026-11-23 10:00:00 UTC`.

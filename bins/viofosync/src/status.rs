@@ -46,6 +46,7 @@ fn targets(l: &Loaded, only: Option<&str>) -> Vec<Target> {
 /// `status`: each camera asked about, its queue and its last cycle. Exit 3
 /// when a configured camera does not answer.
 pub(crate) async fn status(l: &Loaded, only: Option<&str>) -> Result<Exit> {
+    crate::commands::known_camera(l, only).await?;
     let targets = targets(l, only);
     let mut code = Exit::Success;
     // One camera keeps the plain labels; several are told apart.
@@ -164,6 +165,7 @@ async fn store_lines(store: &Store, targets: &[Target], several: bool) -> Result
 /// when it is configured. Several cameras need `--camera ID` (exit 2).
 /// Exit 3 when a configured camera does not answer.
 pub(crate) async fn status_json(l: &Loaded, only: Option<&str>) -> Result<Exit> {
+    crate::commands::known_camera(l, only).await?;
     let mut targets = targets(l, only);
     if targets.len() > 1 {
         let ids: Vec<String> = targets.iter().filter_map(|t| t.id.clone()).collect();

@@ -6,11 +6,9 @@
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::Value;
-use time::format_description::well_known::Rfc3339;
-use time::{Date, OffsetDateTime};
 use viofo_pipeline::CameraClock;
 use viofo_pipeline::journeys::output::{clip_json, geojson, journey_json, span, write_gpx};
-use viofo_pipeline::journeys::{journey_track, rebuild_journeys};
+use viofo_pipeline::journeys::{SINCE_ACCEPTS, journey_track, rebuild_journeys, since_ms};
 use viofo_store::{JourneyId, JourneyRow, Store, TrackPoint};
 
 use crate::commands::{open_existing_store, open_store, state_db, sync_config};
@@ -27,10 +25,15 @@ const MAX_TRIPS: u32 = 100_000;
 pub(crate) struct TripsArgs {
     #[command(subcommand)]
     pub(crate) action: Option<TripsAction>,
-    /// Only journeys ending on or after this day (YYYY-MM-DD on the
-    /// camera's clock) or instant (RFC 3339).
+    /// Only journeys ending on or after this: today, yesterday, 7d (the
+    /// last 7 days), a day (YYYY-MM-DD on the camera's clock) or an instant
+    /// (RFC 3339).
     #[arg(long, value_name = "DATE", global = true)]
     since: Option<String>,
+    /// Only this camera's journeys ([[camera]] id, or one the state
+    /// database knows; default: the configured camera, or every camera).
+    #[arg(long = "camera", value_name = "ID", global = true)]
+    camera_filter: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = TripFormat::Table, global = true)]
     format: TripFormat,
@@ -65,34 +68,21 @@ enum TripFormat {
     Gpx,
 }
 
-/// `YYYY-MM-DD` (midnight on the camera's clock) or RFC 3339 → UTC ms.
-fn parse_since(s: &str, clock: CameraClock) -> Result<i64> {
-    let s = s.trim();
-    let at = if let Ok(t) = OffsetDateTime::parse(s, &Rfc3339) {
-        t
-    } else {
-        let fmt = time::macros::format_description!("[year]-[month]-[day]");
-        let d = Date::parse(s, &fmt)
-            .with_context(|| format!("--since {s:?}: expected YYYY-MM-DD or an RFC 3339 time"))?;
-        d.midnight().assume_offset(clock.offset())
-    };
-    Ok(i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MIN))
-}
-
 /// `trips`.
 pub(crate) async fn trips(l: &Loaded, args: &TripsArgs) -> Result<Exit> {
+    crate::commands::known_camera(l, args.camera_filter.as_deref()).await?;
     let clock = l.settings.sync.camera_clock;
-    let since = args
-        .since
-        .as_deref()
-        .map(|s| parse_since(s, clock))
-        .transpose();
-    let since = match since {
-        Ok(s) => s,
-        Err(e) => {
-            crate::stdout::errln!("viofosync: {e:#}");
-            return Ok(Exit::Config);
-        }
+    let since = match args.since.as_deref() {
+        None => None,
+        Some(s) => match since_ms(s, clock, time::OffsetDateTime::now_utc()) {
+            Some(ms) => Some(ms),
+            None => {
+                crate::stdout::errln!(
+                    "viofosync: configuration error: --since {s:?}: expected {SINCE_ACCEPTS}"
+                );
+                return Ok(Exit::Config);
+            }
+        },
     };
     if args.rebuild {
         rebuild(l).await?;
@@ -108,7 +98,7 @@ pub(crate) async fn trips(l: &Loaded, args: &TripsArgs) -> Result<Exit> {
     let Some(store) = open_existing_store(l).await? else {
         return Ok(Exit::Success);
     };
-    let camera = l.camera_id();
+    let camera = args.camera_filter.clone().or_else(|| l.camera_id());
     let result = match args.action {
         Some(TripsAction::Show { id }) => show(&store, JourneyId(id), args.format, clock).await,
         None => list(&store, camera.as_deref(), since, args.format, clock).await,
@@ -279,23 +269,4 @@ async fn show(
         }
     }
     Ok(Exit::Success)
-}
-
-#[cfg(test)]
-mod tests {
-    use time::macros::offset;
-
-    use super::*;
-
-    #[test]
-    fn since_takes_a_day_on_the_camera_clock_or_an_instant() {
-        let clock = CameraClock::new(offset!(+2));
-        // 2026-03-29 00:00 at UTC+2 = 2026-03-28 22:00 UTC.
-        assert_eq!(parse_since("2026-03-29", clock).unwrap(), 1_774_735_200_000);
-        assert_eq!(
-            parse_since("2026-03-29T00:00:00Z", clock).unwrap(),
-            1_774_742_400_000
-        );
-        assert!(parse_since("yesterday", clock).is_err());
-    }
 }

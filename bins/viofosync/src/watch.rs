@@ -9,7 +9,7 @@ use tokio::net::TcpListener;
 use viofo_pipeline::{Event, EventSink, Shutdown, Watcher};
 use viofo_status::{ServerConfig, StatusConfig, StatusModel, StickyFile};
 
-use crate::commands::{address, archive, dry_run, prepare, spawn_signal_handler, state_db};
+use crate::commands::{address, dry_run, prepare, spawn_signal_handler, state_db};
 use crate::config::{ConfigError, Loaded};
 use crate::errors::Exit;
 use crate::output::Progress;
@@ -108,7 +108,7 @@ pub(crate) fn after_watch(progress: &Progress, l: &Loaded) -> Exit {
 /// database.
 pub(crate) fn status_model(l: &Loaded, camera_id: &str) -> Result<StatusModel> {
     let model = StatusModel::new(
-        StatusConfig::new(camera_id, archive(l)?),
+        StatusConfig::new(camera_id, l.archive()?),
         StickyFile::for_camera(&state_db(l)?, camera_id),
     );
     if let Some(a) = &l.settings.address {

@@ -194,9 +194,11 @@
 
 pub mod archive;
 pub mod backoff;
+pub mod causes;
 mod clock;
 mod config;
 pub mod disk;
+pub mod doctor;
 mod error;
 pub mod events;
 pub mod grouping;
@@ -207,6 +209,7 @@ pub mod retention;
 mod shutdown;
 mod sync;
 mod watch;
+pub mod words;
 
 pub use archive::check_archive;
 pub use clock::{CameraClock, CameraTime};

@@ -428,12 +428,16 @@ impl Progress {
                 } else if idle {
                     tracing::debug!("nothing to do");
                 }
-                // A camera that is simply away is waiting, not failing.
-                let away = summary.outcome == viofo_store::CycleOutcome::CameraLost
-                    && summary.failed == 0
-                    && summary.deferred == 0;
-                if self.announce_failures && !summary.is_ok() && !away {
-                    let line = crate::report::failures(&summary);
+                // A camera that is simply away is waiting, and a stop or
+                // pause asked for is stopping: neither is failing.
+                let nothing_left =
+                    summary.failed == 0 && summary.deferred == 0 && summary.write_failures == 0;
+                let waiting = matches!(
+                    summary.outcome,
+                    viofo_store::CycleOutcome::CameraLost | viofo_store::CycleOutcome::Cancelled
+                ) && nothing_left;
+                if self.announce_failures && !summary.is_ok() && !waiting {
+                    let line = summary.left_undone();
                     log!(
                         warn,
                         { outcome = %summary.outcome, failed = summary.failed, deferred = summary.deferred },

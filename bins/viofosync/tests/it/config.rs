@@ -205,6 +205,31 @@ fn invalid_values_are_refused_with_key_value_and_allowed() {
     let o = env.cmd().arg("config").output().unwrap();
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("unknown key `kepe`"), "{}", stderr(&o));
+    // A near miss is named, at the top level and in a [[camera]] table
+    // (issue 21); a name near none lists the keys.
+    let file = env.config_file().display().to_string();
+    for (name, text) in [
+        ("top", "adress = \"192.168.1.254\"\n"),
+        (
+            "camera",
+            "archive = \"/tmp\"\n[[camera]]\nid = \"a\"\nadress = \"127.0.0.1:2\"\n",
+        ),
+    ] {
+        env.write_config(text);
+        let o = env.cmd().arg("config").output().unwrap();
+        assert_eq!(o.status.code(), Some(2));
+        insta::assert_snapshot!(
+            format!("config_typo_{name}"),
+            stderr(&o).replace(&file, "[FILE]")
+        );
+    }
+    env.write_config("colour = \"red\"\n");
+    let o = env.cmd().arg("config").output().unwrap();
+    assert!(
+        stderr(&o).contains("known keys: address,"),
+        "{}",
+        stderr(&o)
+    );
     env.write_config("keep = \n");
     let o = env.cmd().arg("config").output().unwrap();
     assert_eq!(o.status.code(), Some(2));

@@ -61,8 +61,9 @@ fn an_idle_watch_says_each_thing_once() {
     assert_eq!(count("INFO", "nothing to do"), 1, "{:#?}", run.seen);
     assert!(count("DEBUG", "nothing to do") >= 4, "{:#?}", run.seen);
     let info = lines.iter().filter(|v| v["level"] == "INFO").count();
-    // watching ..., online, listing, nothing to do, stopped.
-    assert_eq!(info, 5, "{:#?}", run.seen);
+    // watching ..., online, listing, nothing to do, stopping (asked for:
+    // INFO, not WARN), stopped.
+    assert_eq!(info, 6, "{:#?}", run.seen);
 }
 
 /// `--log-format json`: every line is JSON; a download line and the
@@ -164,4 +165,54 @@ fn no_bars_on_a_stderr_that_is_not_a_terminal() {
     assert!(err.contains("archived"), "{err}");
     assert!(!err.contains('\r') && !err.contains('\u{1b}'), "{err:?}");
     assert!(!err.contains("ETA") && !err.contains("of 3 clips"), "{err}");
+}
+
+/// `key=value` words of a text log line, but for a span's `id` (the camera
+/// of several).
+fn fields(line: &str) -> Vec<&str> {
+    line.split_whitespace()
+        .filter(|w| {
+            w.split_once('=').is_some_and(|(k, _)| {
+                !k.is_empty()
+                    && k != "id"
+                    && !k.ends_with("{id")
+                    && k.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+            })
+        })
+        .collect()
+}
+
+/// A stop asked for (SIGTERM) is said at INFO, not WARN (issue 21), and
+/// text logs say each number once, in the sentence: the libraries'
+/// structured fields are for JSON logs only.
+#[test]
+fn a_stop_is_no_warning_and_text_logs_carry_no_fields() {
+    let cam = Camera::with_clips(2, 20_000);
+    let env = Env::new();
+    let mut cmd = env.sync_std_cmd(&cam);
+    cmd.args(["watch", "--interval", "100ms", "-v"]);
+    let mut run = Running::spawn(cmd, false);
+    run.expect_line("nothing to do", Duration::from_secs(20));
+    signal(&run.child, rustix::process::Signal::TERM);
+    assert_eq!(
+        run.wait(Duration::from_secs(20)),
+        Some(0),
+        "{:#?}",
+        run.seen
+    );
+    assert!(
+        run.seen
+            .iter()
+            .any(|l| l.contains("INFO stopping: no new downloads")),
+        "{:#?}",
+        run.seen
+    );
+    assert!(
+        !run.seen.iter().any(|l| l.contains(" WARN ")),
+        "{:#?}",
+        run.seen
+    );
+    let with_fields: Vec<&String> = run.seen.iter().filter(|l| !fields(l).is_empty()).collect();
+    assert!(with_fields.is_empty(), "{with_fields:#?}");
+    assert_eq!(fields("x camera{id=front}: a=b c"), vec!["a=b"]);
 }

@@ -8,6 +8,7 @@
 
 mod addresses;
 mod archive;
+mod args;
 mod cameras;
 mod config;
 mod escapes;
@@ -23,6 +24,7 @@ mod space;
 mod status;
 mod sync;
 mod trips;
+mod unknown_camera;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

@@ -6,9 +6,8 @@ use viofo_gps::fixture::{ClipBuilder, drive};
 
 use crate::{Camera, Env, closed_port, ok, stderr, stdout};
 
-#[test]
-fn gpx_writes_sidecars_and_stdout_and_fails_only_on_unreadable_files() {
-    let env = Env::new();
+/// A clip of 20 fixes on disk, named as the camera names them.
+pub(crate) fn gps_clip(env: &Env) -> std::path::PathBuf {
     let clip = env.path("2025_1224_120324_000002F.MP4");
     let points = drive(datetime!(2025-12-24 12:03:24), 20, 52.52, 13.40, 13.9, 90.0);
     let built = ClipBuilder::new(Layout::Variable)
@@ -16,6 +15,13 @@ fn gpx_writes_sidecars_and_stdout_and_fails_only_on_unreadable_files() {
         .total_len(300_000)
         .build();
     std::fs::write(&clip, built.to_vec()).unwrap();
+    clip
+}
+
+#[test]
+fn gpx_writes_sidecars_and_stdout_and_fails_only_on_unreadable_files() {
+    let env = Env::new();
+    let clip = gps_clip(&env);
     let no_gps = env.path("empty.MP4");
     let bare = ClipBuilder::new(Layout::Variable).total_len(50_000).build();
     std::fs::write(&no_gps, bare.to_vec()).unwrap();

@@ -141,7 +141,7 @@ fn watch_serves_status_and_metrics_while_it_syncs_and_takes_actions() {
     assert!((200..300).contains(&code), "{code} {body}");
     run.expect_line("cycle done: 1 clips", Duration::from_secs(30));
 
-    // Pause shows in the status and the metrics; sync-now waits for resume.
+    // Pause shows in the status and the metrics; sync-now is refused until resumed.
     let (code, body) = http(port, "POST", "/api/pause");
     assert!((200..300).contains(&code), "{code} {body}");
     wait_for_status(port, Duration::from_secs(10), "paused", |v| {
@@ -149,8 +149,11 @@ fn watch_serves_status_and_metrics_while_it_syncs_and_takes_actions() {
     });
     let (_, metrics) = http(port, "GET", "/metrics");
     assert!(metrics.contains("viofosync_paused 1"), "{metrics}");
-    http(port, "POST", "/api/sync-now");
-    run.expect_line("asked while paused", Duration::from_secs(10));
+    // Sync now while paused is refused (409), not accepted and ignored.
+    let (code, body) = http(port, "POST", "/api/sync-now");
+    assert_eq!(code, 409, "{body}");
+    assert!(body.contains("resume first"), "{body}");
+    run.expect_line("sync now refused while paused", Duration::from_secs(10));
     let (code, _) = http(port, "POST", "/api/resume");
     assert!((200..300).contains(&code));
     wait_for_status(port, Duration::from_secs(10), "resumed", |v| {

@@ -162,6 +162,28 @@ fn trips_after_a_sync_lists_the_journeys_newest_first() {
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
+    // What is accepted, said once (issue 21).
+    insta::assert_snapshot!("trips_since_refused", crate::stderr(&o));
+    for words in ["today", "yesterday", "7d"] {
+        let o = env
+            .sync_cmd(&cam)
+            .args(["trips", "--since", words, "--format", "json"])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{words}: {}", crate::stderr(&o));
+    }
+    // --camera: the camera's own journeys (issue 21).
+    let own = json(&env.sync_ok(
+        &cam,
+        &[
+            "trips",
+            "--camera",
+            viofo_testkit::CAMERA,
+            "--format",
+            "json",
+        ],
+    ));
+    assert_eq!(own.as_array().unwrap().len(), 2);
 
     // A rebuild without the places: the same journeys, unnamed, the GPX
     // files renamed.

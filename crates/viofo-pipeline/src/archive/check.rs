@@ -61,3 +61,38 @@ pub fn check_archive(path: &Path) -> Result<()> {
         (Ok(()), Ok(())) => Ok(()),
     }
 }
+
+/// A camera's own folder inside an archive shared by several cameras
+/// (`<archive>/<camera id>`): created when missing (its parent, the
+/// archive, must exist and is never created here), then checked as
+/// [`check_archive`] checks the archive. Blocking file work;
+/// [`Error::is_archive`] on failure.
+///
+/// ```
+/// let dir = tempfile::tempdir().unwrap();
+/// let front = dir.path().join("front");
+/// viofo_pipeline::archive::camera_folder(&front).unwrap();
+/// assert!(front.is_dir());
+/// let unmounted = dir.path().join("not-mounted").join("front");
+/// assert!(viofo_pipeline::archive::camera_folder(&unmounted).unwrap_err().is_archive());
+/// ```
+pub fn camera_folder(folder: &Path) -> Result<()> {
+    match std::fs::create_dir(folder) {
+        Ok(()) => tracing::info!("created the camera's archive folder {}", folder.display()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => {
+            return Err(Error::archive(
+                folder.to_owned(),
+                "cannot be created",
+                Some(e),
+            ));
+        }
+    }
+    check_archive(folder)
+}
+
+/// Creates a missing archive folder and its parents, on purpose only
+/// (`doctor --init`): a missing archive is usually an unmounted disk.
+pub fn create_archive(path: &Path) -> std::io::Result<()> {
+    fs_err::create_dir_all(path)
+}

@@ -32,6 +32,10 @@ const ALLOWED: &[(&str, &str)] = &[
         "sync/dry_run.rs",
         "the dry run's scratch copy of the store, in the temp folder",
     ),
+    (
+        "doctor.rs",
+        "the trial import's copy of a Python-tool database, in a scratch temp folder",
+    ),
 ];
 
 fn sources(dir: &Path, out: &mut Vec<PathBuf>) {

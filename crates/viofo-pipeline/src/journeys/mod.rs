@@ -35,6 +35,7 @@
 pub mod gpx;
 mod moments;
 pub mod output;
+mod since;
 mod stats;
 #[cfg(test)]
 mod tests;
@@ -48,6 +49,7 @@ use viofo_store::{Channel, ClipId, ClipState, TrackPoint};
 use crate::CameraClock;
 use crate::places::Place;
 
+pub use since::{SINCE_ACCEPTS, since_ms};
 pub use update::{
     JourneySettings, RebuildReport, journey_track, rebuild_journeys, update_journeys_around,
 };

@@ -13,11 +13,11 @@ pub(crate) type Show = fn(&Settings) -> String;
 
 /// Connections to the camera (and downloads) at once: 1 up to the client's
 /// limit.
-pub(crate) const CONNECTIONS: (usize, usize) = (1, viofo_client::MAX_CONNECTIONS);
+pub const CONNECTIONS: (usize, usize) = (1, viofo_client::MAX_CONNECTIONS);
 
 /// What a key accepts.
 #[derive(Debug, Clone, Copy)]
-pub(crate) enum Accepts {
+pub enum Accepts {
     /// A boolean; the flag is `--name` or `--name=false`.
     Bool,
     /// A whole number in the range.
@@ -28,7 +28,7 @@ pub(crate) enum Accepts {
 
 impl Accepts {
     /// In words, for errors and docs.
-    pub(crate) fn describe(self) -> Cow<'static, str> {
+    pub fn describe(self) -> Cow<'static, str> {
         match self {
             Accepts::Bool => Cow::Borrowed("true or false"),
             Accepts::Range(r) => Cow::Owned(range_words(r)),
@@ -38,39 +38,39 @@ impl Accepts {
 }
 
 /// One setting.
-pub(crate) struct Key {
+pub struct Key {
     /// Name in the file (and, with dashes, the flag).
-    pub(crate) name: &'static str,
+    pub name: &'static str,
     /// `VIOFOSYNC_*` name.
-    pub(crate) env: &'static str,
+    pub env: &'static str,
     /// The Python tool's name, where one maps.
-    pub(crate) legacy: Option<&'static str>,
+    pub legacy: Option<&'static str>,
     /// What it accepts.
-    pub(crate) accepts: Accepts,
+    pub accepts: Accepts,
     /// One line of help.
-    pub(crate) help: &'static str,
+    pub help: &'static str,
     /// Its flag is global (every command, before or after the command
     /// name) instead of one of the settings flags.
-    pub(crate) global: bool,
+    pub global: bool,
     /// Its flag takes values starting with `-` (`--utc-offset -05:00`).
-    pub(crate) hyphen_values: bool,
+    pub hyphen_values: bool,
     /// Another name of its flag.
-    pub(crate) alias: Option<&'static str>,
+    pub alias: Option<&'static str>,
     /// The default as the docs show it, where it depends on the machine.
-    pub(crate) doc_default: Option<&'static str>,
-    pub(crate) apply: Apply,
-    pub(crate) show: Show,
+    pub doc_default: Option<&'static str>,
+    pub apply: Apply,
+    pub show: Show,
 }
 
 impl Key {
     /// `--max-used-disk`'s `max-used-disk`.
-    pub(crate) fn flag(&self) -> String {
+    pub fn flag(&self) -> String {
         self.name.replace('_', "-")
     }
 }
 
 /// The fields most keys leave as they are.
-pub(crate) const BASE: Key = Key {
+pub const BASE: Key = Key {
     name: "",
     env: "",
     legacy: None,

@@ -54,12 +54,22 @@ pub(crate) fn read(path: &Path, must_exist: bool) -> Result<Option<toml::Table>,
             && key != super::cameras::KEY
             && !KEYS.iter().any(|k| k.name == key)
         {
-            return Err(ConfigError::new(format!(
-                "{}: unknown key `{key}`; known keys: {}",
-                path.display(),
-                KEYS.iter().map(|k| k.name).collect::<Vec<_>>().join(", ")
-                    + ", [[place]] and [[camera]] tables"
-            )));
+            let names = KEYS.iter().map(|k| k.name);
+            let tables = [super::places::KEY, super::cameras::KEY];
+            return Err(ConfigError::new(
+                match super::suggest::closest(key, names.clone().chain(tables)) {
+                    Some(near) => format!(
+                        "{}: unknown key `{key}`; did you mean `{near}`? (`viofosync config \
+                         --keys` lists them all)",
+                        path.display()
+                    ),
+                    None => format!(
+                        "{}: unknown key `{key}`; known keys: {}",
+                        path.display(),
+                        names.collect::<Vec<_>>().join(", ") + ", [[place]] and [[camera]] tables"
+                    ),
+                },
+            ));
         }
     }
     Ok(Some(table))

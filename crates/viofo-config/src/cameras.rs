@@ -45,14 +45,14 @@ const MAX_ID_LEN: usize = 64;
 
 /// One `[[camera]]` table, resolved.
 #[derive(Debug, Clone)]
-pub(crate) struct CameraEntry {
+pub struct CameraEntry {
     /// Its id: the clips' camera id in the store, and its archive folder
     /// when there are several cameras.
-    pub(crate) id: String,
+    pub id: String,
     /// The effective settings for this camera (address and camera id set).
-    pub(crate) settings: Settings,
+    pub settings: Settings,
     /// Where each of its keys came from.
-    pub(crate) sources: BTreeMap<&'static str, Source>,
+    pub sources: BTreeMap<&'static str, Source>,
 }
 
 /// Checks a camera id: 1 to 64 letters, digits, `-` or `_`. It names a
@@ -130,6 +130,13 @@ pub(crate) fn parse(
                 .iter()
                 .find(|k| k.name == key && SCOPED.contains(&k.name))
             else {
+                if !KEYS.iter().any(|k| k.name == key)
+                    && let Some(near) = super::suggest::closest(key, SCOPED.iter().copied())
+                {
+                    return Err(err(format!(
+                        "camera[{n}]: unknown key `{key}`; did you mean `{near}`?"
+                    )));
+                }
                 return Err(err(format!(
                     "camera[{n}]: `{key}` cannot be set per camera; a [[camera]] table takes \
                      id and {}",

@@ -8,7 +8,7 @@ use super::row::{Accepts, BASE, Key};
 
 /// `watch`'s MQTT settings, `None` when `mqtt_url` is off (the default).
 /// Not checked here: see [`viofo_mqtt::MqttConfig::validate`].
-pub(crate) fn mqtt_config(s: &Settings) -> Option<viofo_mqtt::MqttConfig> {
+pub fn mqtt_config(s: &Settings) -> Option<viofo_mqtt::MqttConfig> {
     (!s.mqtt.url.is_empty()).then(|| s.mqtt.clone())
 }
 

@@ -12,7 +12,7 @@ use super::parse::{
     parse_size, show_channels, show_duration, show_priority, show_size, show_utc_offset,
 };
 
-pub(crate) use super::row::{Accepts, BASE, CONNECTIONS, Key};
+pub use super::row::{Accepts, BASE, CONNECTIONS, Key};
 
 fn none_or<T>(v: &Option<T>, f: impl Fn(&T) -> String) -> String {
     v.as_ref().map_or_else(|| "(unset)".to_owned(), f)
@@ -27,7 +27,7 @@ fn optional_percent(v: &str) -> Result<Option<f64>, String> {
 }
 
 /// Every setting, in display order.
-pub(crate) static KEYS: &[Key] = &[
+pub static KEYS: &[Key] = &[
     Key {
         name: "address",
         env: "VIOFOSYNC_ADDRESS",
@@ -186,7 +186,7 @@ pub(crate) static KEYS: &[Key] = &[
                for priority recent:HOURS, keep and retention",
         hyphen_values: true,
         apply: |s, v| {
-            s.sync.camera_clock = CameraClock::new(crate::gpx::parse_utc_offset(v)?);
+            s.sync.camera_clock = CameraClock::new(super::parse::parse_utc_offset(v)?);
             Ok(())
         },
         show: |s| show_utc_offset(s.sync.camera_clock.offset()),
@@ -487,7 +487,7 @@ pub(crate) static KEYS: &[Key] = &[
                (not the clip names' clock: see camera_utc_offset)",
         hyphen_values: true,
         apply: |s, v| {
-            s.gps_options.utc_offset = crate::gpx::parse_utc_offset(v)?;
+            s.gps_options.utc_offset = super::parse::parse_utc_offset(v)?;
             Ok(())
         },
         show: |s| show_utc_offset(s.gps_options.utc_offset),

@@ -4,14 +4,15 @@
 use std::path::Path;
 use std::time::Duration;
 
+use viofo_client::ClientConfig;
 use viofo_pipeline::{Grouping, SyncConfig};
 use viofo_store::Policy;
 
-use super::keys::{CONNECTIONS, KEYS};
-use super::parse::{
+use viofo_config::keys::{CONNECTIONS, KEYS};
+use viofo_config::parse::{
     Unit, clip_size_arg, duration_arg, parse_duration, parse_size, show_duration, show_size,
 };
-use super::*;
+use viofo_config::*;
 
 fn load_with(
     env: &[(&str, &str)],
@@ -294,8 +295,8 @@ fn sizes_parse() {
     );
 }
 
-const START: &str = "<!-- settings table: generated from bins/viofosync/src/config/keys.rs; \
-                     refresh with VIOFOSYNC_BLESS_DOCS=1 cargo test -p viofosync configuration_md -->";
+const START: &str = "<!-- settings table: generated from crates/viofo-config/src/keys.rs; \
+                     refresh with VIOFOSYNC_BLESS_DOCS=1 cargo test -p viofo-config configuration_md -->";
 const END: &str = "<!-- end of the generated settings table -->";
 
 /// docs/CONFIGURATION.md's table is the keys table; with
@@ -318,7 +319,7 @@ fn configuration_md_table_is_current() {
     assert!(
         text == want,
         "docs/CONFIGURATION.md's settings table is stale; regenerate it with \
-         VIOFOSYNC_BLESS_DOCS=1 cargo test -p viofosync configuration_md"
+         VIOFOSYNC_BLESS_DOCS=1 cargo test -p viofo-config configuration_md"
     );
 }
 

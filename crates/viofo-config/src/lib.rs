@@ -1,4 +1,10 @@
-//! Configuration: defaults (from the crates' own config types) < TOML file
+//! viofosync's configuration as a library: the settings of one camera or
+//! several (`[[camera]]` tables) and the places (`[[place]]` tables), read
+//! from the same TOML file, environment and flags as the `viofosync`
+//! command, so an embedder builds its syncers and fleet from a user's
+//! file with the same names, defaults and refusals.
+//!
+//! Precedence: defaults (from the crates' own config types) < TOML file
 //! < the Python tool's environment names < `VIOFOSYNC_*` environment <
 //! flags, with the source of every value kept for `viofosync config`.
 //!
@@ -7,39 +13,48 @@
 //! are made from that row. Every raw value, whatever its source, goes
 //! through the row's parser, so an invalid value is refused with the same
 //! message (key, value, source, what is allowed).
+//!
+//! ```no_run
+//! let env = |name: &str| std::env::var(name).ok();
+//! let loaded = viofo_config::load(None, &env, &[])?;
+//! for camera in loaded.select(None)? {
+//!     let id = camera.camera_id().unwrap_or_default();
+//!     let archive = camera.settings.archive.clone().unwrap_or_default();
+//!     let address = camera.settings.address.clone().unwrap_or_default();
+//!     let _client = camera.settings.client_config(&address);
+//!     let _sync = camera.settings.sync_config(&id, &archive);
+//! }
+//! # Ok::<(), viofo_config::ConfigError>(())
+//! ```
 
 mod camera;
 mod cameras;
 mod file;
-mod keys;
+pub mod keys;
 mod mqtt;
-mod parse;
+pub mod parse;
 mod places;
 mod row;
-#[cfg(test)]
-mod tests;
+mod suggest;
 mod triage;
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 use std::time::Duration;
 
-use clap::{Arg, ArgAction, ArgMatches};
 use viofo_client::ClientConfig;
 use viofo_pipeline::{GpsConfig, SyncConfig};
 
-use keys::{Accepts, KEYS, Key};
-pub(crate) use mqtt::mqtt_config;
-pub(crate) use parse::show_duration;
-#[cfg(feature = "sim")]
-pub(crate) use parse::{clip_size_arg, duration_arg, parse_size};
+pub use cameras::CameraEntry;
+use keys::{KEYS, Key};
+pub use mqtt::mqtt_config;
+pub use parse::{clip_size_arg, duration_arg, parse_size, parse_utc_offset, show_duration};
 
 /// Where a value came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Source {
+pub enum Source {
     /// Built-in default.
     Default,
     /// The configuration file.
@@ -66,7 +81,7 @@ impl fmt::Display for Source {
 
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) enum LogFormat {
+pub enum LogFormat {
     /// Human-readable lines (progress bars on a terminal).
     #[default]
     Text,
@@ -77,32 +92,32 @@ pub(crate) enum LogFormat {
 /// The effective settings. The pipeline's and the client's settings live
 /// in their own config types, so their defaults and checks are theirs.
 #[derive(Debug, Clone)]
-pub(crate) struct Settings {
-    pub(crate) address: Option<String>,
-    pub(crate) camera_id: Option<String>,
-    pub(crate) archive: Option<PathBuf>,
-    pub(crate) create_archive: bool,
-    pub(crate) state_db: Option<PathBuf>,
-    pub(crate) allow_network_fs: bool,
-    pub(crate) import_legacy: bool,
-    pub(crate) interval: Duration,
+pub struct Settings {
+    pub address: Option<String>,
+    pub camera_id: Option<String>,
+    pub archive: Option<PathBuf>,
+    pub create_archive: bool,
+    pub state_db: Option<PathBuf>,
+    pub allow_network_fs: bool,
+    pub import_legacy: bool,
+    pub interval: Duration,
     /// `watch`'s status server address; `None`: off.
-    pub(crate) listen: Option<SocketAddr>,
+    pub listen: Option<SocketAddr>,
     /// The token the status server requires (beyond loopback).
-    pub(crate) status_token: Option<String>,
+    pub status_token: Option<String>,
     /// `watch`'s MQTT surface; an empty URL: off. `Debug` hides the password.
-    pub(crate) mqtt: viofo_mqtt::MqttConfig,
-    pub(crate) dry_run: bool,
-    pub(crate) log_format: LogFormat,
+    pub mqtt: viofo_mqtt::MqttConfig,
+    pub dry_run: bool,
+    pub log_format: LogFormat,
     /// Write GPS sidecars (with `gps_options`).
-    pub(crate) gps: bool,
-    pub(crate) gps_options: GpsConfig,
+    pub gps: bool,
+    pub gps_options: GpsConfig,
     /// The pipeline's settings; camera id and archive are filled in by
     /// [`Settings::sync_config`].
-    pub(crate) sync: SyncConfig,
+    pub sync: SyncConfig,
     /// The client's limits; the address is filled in by
     /// [`Settings::client_config`].
-    pub(crate) client: ClientConfig,
+    pub client: ClientConfig,
 }
 
 impl Default for Settings {
@@ -135,7 +150,7 @@ impl Default for Settings {
 
 impl Settings {
     /// The pipeline's settings for this camera and archive.
-    pub(crate) fn sync_config(&self, camera_id: &str, archive: &Path) -> SyncConfig {
+    pub fn sync_config(&self, camera_id: &str, archive: &Path) -> SyncConfig {
         let mut c = self.sync.clone();
         camera_id.clone_into(&mut c.camera_id);
         archive.clone_into(&mut c.archive);
@@ -145,7 +160,7 @@ impl Settings {
 
     /// The client's settings for `address`. `timeout` bounds each wait for
     /// the camera, so the whole-call limits are never shorter than it.
-    pub(crate) fn client_config(&self, address: &str) -> ClientConfig {
+    pub fn client_config(&self, address: &str) -> ClientConfig {
         let mut c = self.client.clone();
         address.clone_into(&mut c.base_url);
         c.command_timeout = c.command_timeout.max(c.idle_timeout);
@@ -156,7 +171,7 @@ impl Settings {
 
 /// A configuration problem: exit code 2.
 #[derive(Debug)]
-pub(crate) struct ConfigError(pub(crate) String);
+pub struct ConfigError(pub String);
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -167,31 +182,31 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 impl ConfigError {
-    pub(crate) fn new(msg: impl Into<String>) -> Self {
+    pub fn new(msg: impl Into<String>) -> Self {
         Self(msg.into())
     }
 }
 
 /// The loaded configuration: settings, where each came from, the file.
 #[derive(Debug, Clone)]
-pub(crate) struct Loaded {
-    pub(crate) settings: Settings,
-    pub(crate) sources: BTreeMap<&'static str, Source>,
-    pub(crate) file: PathBuf,
-    pub(crate) file_found: bool,
+pub struct Loaded {
+    pub settings: Settings,
+    pub sources: BTreeMap<&'static str, Source>,
+    pub file: PathBuf,
+    pub file_found: bool,
     /// The `[[camera]]` tables; empty: the single camera of the top-level
     /// settings.
-    pub(crate) cameras: Vec<cameras::CameraEntry>,
+    pub cameras: Vec<CameraEntry>,
 }
 
 impl Loaded {
     /// The source of one key.
-    pub(crate) fn source(&self, key: &str) -> Source {
+    pub fn source(&self, key: &str) -> Source {
         self.sources.get(key).cloned().unwrap_or(Source::Default)
     }
 
     /// `key = value  # source` lines, in key order.
-    pub(crate) fn render(&self) -> String {
+    pub fn render(&self) -> String {
         let width = KEYS.iter().map(|k| k.name.len()).max().unwrap_or(0);
         let mut out = String::new();
         for k in KEYS {
@@ -211,7 +226,7 @@ impl Loaded {
     /// Each configured camera as a configuration of its own (its settings,
     /// address and camera id): the `[[camera]]` tables, else this one. With
     /// more than one camera each archives into `<archive>/<camera id>`.
-    pub(crate) fn per_camera(&self) -> Vec<Loaded> {
+    pub fn per_camera(&self) -> Vec<Loaded> {
         if self.cameras.is_empty() {
             return vec![self.clone()];
         }
@@ -235,8 +250,60 @@ impl Loaded {
             .collect()
     }
 
+    /// The cameras a command works on: every configured camera
+    /// ([`Loaded::per_camera`]), or the one `only` names; an unknown id is
+    /// a configuration error naming the configured ids.
+    pub fn select(&self, only: Option<&str>) -> Result<Vec<Loaded>, ConfigError> {
+        let all = self.per_camera();
+        let Some(id) = only else { return Ok(all) };
+        let ids: Vec<String> = all.iter().filter_map(Loaded::camera_id).collect();
+        match all
+            .into_iter()
+            .find(|c| c.camera_id().as_deref() == Some(id))
+        {
+            Some(c) => Ok(vec![c]),
+            None => Err(ConfigError::new(format!(
+                "--camera {id}: no such camera; configured: {}",
+                if ids.is_empty() {
+                    "none (no address)".to_owned()
+                } else {
+                    ids.join(", ")
+                }
+            ))),
+        }
+    }
+
+    /// The camera address, or a configuration error saying how to set it.
+    pub fn address(&self) -> Result<String, ConfigError> {
+        self.settings.address.clone().ok_or_else(|| {
+            ConfigError::new(
+                "no camera address: set `address` in the config file, VIOFOSYNC_ADDRESS (or \
+                 ADDRESS), or --address (on the camera's Wi-Fi it is usually 192.168.1.254)",
+            )
+        })
+    }
+
+    /// The archive folder, or a configuration error saying how to set it.
+    pub fn archive(&self) -> Result<PathBuf, ConfigError> {
+        self.settings.archive.clone().ok_or_else(|| {
+            ConfigError::new(
+                "no archive folder: set `archive` in the config file, VIOFOSYNC_ARCHIVE, or \
+                 --archive",
+            )
+        })
+    }
+
+    /// The state database: `state_db`, else the system's default place.
+    pub fn state_db(&self) -> Result<PathBuf, ConfigError> {
+        self.settings
+            .state_db
+            .clone()
+            .or_else(viofo_store::default_db_path)
+            .ok_or_else(|| ConfigError::new("this system has no state directory: set `state_db`"))
+    }
+
     /// The camera identity: `camera_id`, else the address's `host[:port]`.
-    pub(crate) fn camera_id(&self) -> Option<String> {
+    pub fn camera_id(&self) -> Option<String> {
         let s = &self.settings;
         s.camera_id
             .clone()
@@ -247,7 +314,7 @@ impl Loaded {
 /// Loads the configuration. `explicit_file` is `--config`; without it
 /// `VIOFOSYNC_CONFIG`, else the default file (which need not exist).
 /// `flags` are (key, raw value) from the command line.
-pub(crate) fn load(
+pub fn load(
     explicit_file: Option<&Path>,
     env: &dyn Fn(&str) -> Option<String>,
     flags: &[(&'static str, String)],
@@ -300,7 +367,7 @@ pub(crate) fn load(
 }
 
 /// `VIOFOSYNC_KEEP, KEEP`.
-fn env_names(k: &Key) -> String {
+pub fn env_names(k: &Key) -> String {
     match k.legacy {
         Some(l) => format!("{}, {l}", k.env),
         None => k.env.to_owned(),
@@ -315,7 +382,7 @@ fn default_of(k: &Key, defaults: &Settings) -> String {
 
 /// `config --keys`: every key with its environment names, default, what it
 /// accepts and what it does.
-pub(crate) fn describe_keys() -> String {
+pub fn describe_keys() -> String {
     let defaults = Settings::default();
     let mut out = String::new();
     for k in KEYS {
@@ -332,8 +399,7 @@ pub(crate) fn describe_keys() -> String {
 }
 
 /// The settings table of docs/CONFIGURATION.md (between its markers).
-#[cfg(test)]
-pub(crate) fn docs_table() -> String {
+pub fn docs_table() -> String {
     let defaults = Settings::default();
     let cell = |s: &str| s.replace('|', "\\|");
     let code = |s: &str| format!("`{s}`");
@@ -360,132 +426,9 @@ pub(crate) fn docs_table() -> String {
 }
 
 /// The Python tool's names, comma-separated (for `--help`).
-pub(crate) fn legacy_names() -> String {
+pub fn legacy_names() -> String {
     KEYS.iter()
         .filter_map(|k| k.legacy)
         .collect::<Vec<_>>()
         .join(", ")
 }
-
-/// Flag names (`max-used-disk`) and value names (`MAX_USED_DISK`) of
-/// every key, made once: clap keeps `&'static str`s.
-fn flag_names() -> &'static [(String, String)] {
-    static NAMES: OnceLock<Vec<(String, String)>> = OnceLock::new();
-    NAMES.get_or_init(|| {
-        KEYS.iter()
-            .map(|k| (k.flag(), k.name.to_ascii_uppercase()))
-            .collect()
-    })
-}
-
-/// Adds the flag of every key whose `global` is `global`.
-fn add_flags(mut cmd: clap::Command, global: bool) -> clap::Command {
-    for (k, (long, value)) in KEYS.iter().zip(flag_names()) {
-        if k.global != global {
-            continue;
-        }
-        let mut arg = Arg::new(k.name)
-            .long(long.as_str())
-            .help(match k.accepts {
-                Accepts::Bool => format!("{} [env {}]", capitalised(k.help), env_names(k)),
-                a => format!(
-                    "{}; accepts {} [env {}]",
-                    capitalised(k.help),
-                    a.describe(),
-                    env_names(k)
-                ),
-            })
-            .action(ArgAction::Set)
-            .value_parser(clap::builder::ValueParser::string())
-            .global(global);
-        arg = match k.accepts {
-            Accepts::Bool => arg
-                .num_args(0..=1)
-                .require_equals(true)
-                .default_missing_value("true")
-                .value_name("BOOL"),
-            _ => arg.value_name(value.as_str()),
-        };
-        if k.hyphen_values {
-            arg = arg.allow_hyphen_values(true);
-        }
-        if let Some(alias) = k.alias {
-            arg = arg.visible_alias(alias);
-        }
-        cmd = cmd.arg(arg);
-    }
-    cmd
-}
-
-fn capitalised(s: &str) -> String {
-    let mut c = s.chars();
-    c.next()
-        .map(|f| f.to_uppercase().chain(c).collect())
-        .unwrap_or_default()
-}
-
-/// (key, raw value) of every flag given among those whose `global` is
-/// `global`.
-fn given(m: &ArgMatches, global: bool) -> Vec<(&'static str, String)> {
-    KEYS.iter()
-        .filter(|k| k.global == global)
-        .filter_map(|k| {
-            m.try_get_one::<String>(k.name)
-                .ok()
-                .flatten()
-                .map(|v| (k.name, v.clone()))
-        })
-        .collect()
-}
-
-/// The settings flags (one per key of [`keys::KEYS`]); each overrides the
-/// environment and the file. Booleans take `--flag` or `--flag=false`.
-#[derive(Debug, Default, Clone)]
-pub(crate) struct SettingsArgs {
-    given: Vec<(&'static str, String)>,
-}
-
-/// The global flags made from keys (`--log-format`).
-#[derive(Debug, Default, Clone)]
-pub(crate) struct GlobalArgs {
-    given: Vec<(&'static str, String)>,
-}
-
-macro_rules! flags_from_keys {
-    ($ty:ty, $global:expr, $heading:expr) => {
-        impl $ty {
-            /// (key, raw value) for every flag given.
-            pub(crate) fn flags(&self) -> &[(&'static str, String)] {
-                &self.given
-            }
-        }
-
-        impl clap::FromArgMatches for $ty {
-            fn from_arg_matches(m: &ArgMatches) -> Result<Self, clap::Error> {
-                Ok(Self {
-                    given: given(m, $global),
-                })
-            }
-            fn update_from_arg_matches(&mut self, m: &ArgMatches) -> Result<(), clap::Error> {
-                self.given = given(m, $global);
-                Ok(())
-            }
-        }
-
-        impl clap::Args for $ty {
-            fn augment_args(cmd: clap::Command) -> clap::Command {
-                let cmd = match $heading {
-                    Some(h) => cmd.next_help_heading(h),
-                    None => cmd,
-                };
-                add_flags(cmd, $global)
-            }
-            fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
-                Self::augment_args(cmd)
-            }
-        }
-    };
-}
-
-flags_from_keys!(SettingsArgs, false, Some("Settings"));
-flags_from_keys!(GlobalArgs, true, None::<&str>);

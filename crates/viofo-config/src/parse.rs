@@ -10,7 +10,7 @@ use viofo_store::{Channel, Policy};
 /// `192.168.1.254`, `cam:8080`, `http://cam[:port]` → `http://host[:port]`,
 /// checked by the client's own rules ([`viofo_client::ClientConfig::validate`]:
 /// an empty port, port 0, another scheme, credentials are refused).
-pub(crate) fn parse_address(v: &str) -> Result<String, String> {
+pub fn parse_address(v: &str) -> Result<String, String> {
     let v = v.trim();
     if v.is_empty() {
         return Err("empty".into());
@@ -31,7 +31,7 @@ pub(crate) fn parse_address(v: &str) -> Result<String, String> {
 }
 
 /// `http://192.168.1.254` → `192.168.1.254`.
-pub(crate) fn camera_id_of(address: &str) -> String {
+pub fn camera_id_of(address: &str) -> String {
     address
         .split_once("://")
         .map_or(address, |(_, r)| r)
@@ -40,7 +40,7 @@ pub(crate) fn camera_id_of(address: &str) -> String {
 }
 
 /// A path; `~/` is the home folder.
-pub(crate) fn parse_path(v: &str) -> Result<PathBuf, String> {
+pub fn parse_path(v: &str) -> Result<PathBuf, String> {
     let v = v.trim();
     if v.is_empty() {
         return Err("empty path".into());
@@ -55,7 +55,7 @@ pub(crate) fn parse_path(v: &str) -> Result<PathBuf, String> {
 
 /// `127.0.0.1:8740`, `[::1]:8740`, `0.0.0.0:8740` → the address;
 /// `off` (or `none`) → `None`.
-pub(crate) fn parse_listen(v: &str) -> Result<Option<std::net::SocketAddr>, String> {
+pub fn parse_listen(v: &str) -> Result<Option<std::net::SocketAddr>, String> {
     if is_none_word(v) {
         return Ok(None);
     }
@@ -66,7 +66,7 @@ pub(crate) fn parse_listen(v: &str) -> Result<Option<std::net::SocketAddr>, Stri
 }
 
 /// `true`/`false`, `yes`/`no`, `on`/`off`, `1`/`0`.
-pub(crate) fn parse_bool(v: &str) -> Result<bool, String> {
+pub fn parse_bool(v: &str) -> Result<bool, String> {
     match v.trim().to_ascii_lowercase().as_str() {
         "1" | "true" | "yes" | "on" => Ok(true),
         "0" | "false" | "no" | "off" => Ok(false),
@@ -75,7 +75,7 @@ pub(crate) fn parse_bool(v: &str) -> Result<bool, String> {
 }
 
 /// The words that switch an optional limit off.
-pub(crate) fn is_none_word(v: &str) -> bool {
+pub fn is_none_word(v: &str) -> bool {
     matches!(
         v.trim().to_ascii_lowercase().as_str(),
         "none" | "off" | "0" | "false" | "never"
@@ -83,7 +83,7 @@ pub(crate) fn is_none_word(v: &str) -> bool {
 }
 
 /// A whole number in `lo..=hi`.
-pub(crate) fn parse_range(v: &str, (lo, hi): (usize, usize)) -> Result<usize, String> {
+pub fn parse_range(v: &str, (lo, hi): (usize, usize)) -> Result<usize, String> {
     let n: usize = v
         .trim()
         .parse()
@@ -95,7 +95,7 @@ pub(crate) fn parse_range(v: &str, (lo, hi): (usize, usize)) -> Result<usize, St
 }
 
 /// What [`parse_range`] accepts, in words.
-pub(crate) fn range_words((lo, hi): (usize, usize)) -> String {
+pub fn range_words((lo, hi): (usize, usize)) -> String {
     let all: Vec<String> = (lo..=hi).map(|n| n.to_string()).collect();
     match all.split_last() {
         Some((last, rest)) if !rest.is_empty() && all.len() <= 5 => {
@@ -106,7 +106,7 @@ pub(crate) fn range_words((lo, hi): (usize, usize)) -> String {
 }
 
 /// A percentage above 0 and at most 100 (`90`, `90%`, `87.5`).
-pub(crate) fn parse_percent(v: &str) -> Result<f64, String> {
+pub fn parse_percent(v: &str) -> Result<f64, String> {
     let t = v.trim().trim_end_matches('%').trim();
     let p: f64 = t.parse().map_err(|_| "not a number".to_owned())?;
     if !(p > 0.0 && p <= 100.0) {
@@ -117,13 +117,13 @@ pub(crate) fn parse_percent(v: &str) -> Result<f64, String> {
 
 /// Unit of a bare number.
 #[derive(Clone, Copy, Debug)]
-pub(crate) enum Unit {
+pub enum Unit {
     Seconds,
     Days,
 }
 
 /// `30d`, `2w`, `12h`, `90m`, `45s`, `500ms`, `1.5` (bare: `unit`).
-pub(crate) fn parse_duration(v: &str, unit: Unit) -> Result<Duration, String> {
+pub fn parse_duration(v: &str, unit: Unit) -> Result<Duration, String> {
     let t = v.trim().to_ascii_lowercase();
     let split = t
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
@@ -143,7 +143,7 @@ pub(crate) fn parse_duration(v: &str, unit: Unit) -> Result<Duration, String> {
 }
 
 /// [`parse_duration`] in seconds, refusing zero.
-pub(crate) fn parse_positive_duration(v: &str) -> Result<Duration, String> {
+pub fn parse_positive_duration(v: &str) -> Result<Duration, String> {
     let d = parse_duration(v, Unit::Seconds)?;
     if d.is_zero() {
         return Err("must be above zero".into());
@@ -152,13 +152,12 @@ pub(crate) fn parse_positive_duration(v: &str) -> Result<Duration, String> {
 }
 
 /// A flag's duration (`sim`, `demo`): `5ms`, `2s`, `1.5s`, `1m`, `0`.
-#[cfg(any(test, feature = "sim"))]
-pub(crate) fn duration_arg(s: &str) -> Result<Duration, String> {
+pub fn duration_arg(s: &str) -> Result<Duration, String> {
     parse_duration(s, Unit::Seconds).map_err(|why| format!("{s:?}: {why} (e.g. 5ms, 2s, 1m)"))
 }
 
 /// The shortest exact form: `2w`, `30d`, `90m`, `45s`, `500ms`.
-pub(crate) fn show_duration(d: Duration) -> String {
+pub fn show_duration(d: Duration) -> String {
     let s = d.as_secs();
     if d.subsec_millis() != 0 || s == 0 {
         return format!("{}ms", d.as_millis());
@@ -177,7 +176,7 @@ const MAX_SIZE: f64 = 1e15;
 
 /// `300MB`, `1.5GB`, `2TiB`, `1000000` → bytes (KB/MB/GB/TB are powers
 /// of 1000, KiB/MiB/GiB/TiB of 1024; a bare number is bytes).
-pub(crate) fn parse_size(s: &str) -> Result<u64, String> {
+pub fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim();
     let split = t
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
@@ -208,7 +207,7 @@ pub(crate) fn parse_size(s: &str) -> Result<u64, String> {
 
 /// The shortest exact form [`parse_size`] reads back: `2TiB`, `500GB`,
 /// `1500000B`.
-pub(crate) fn show_size(n: u64) -> String {
+pub fn show_size(n: u64) -> String {
     let units = [
         ("TiB", 1u64 << 40),
         ("TB", 1_000_000_000_000),
@@ -229,8 +228,7 @@ pub(crate) fn show_size(n: u64) -> String {
 
 /// A synthetic clip's size: [`parse_size`], at most what the client
 /// downloads ([`viofo_client::MAX_CLIP_SIZE`]).
-#[cfg(any(test, feature = "sim"))]
-pub(crate) fn clip_size_arg(s: &str) -> Result<u64, String> {
+pub fn clip_size_arg(s: &str) -> Result<u64, String> {
     let n = parse_size(s)?;
     if n > viofo_client::MAX_CLIP_SIZE {
         return Err(format!(
@@ -243,7 +241,7 @@ pub(crate) fn clip_size_arg(s: &str) -> Result<u64, String> {
 
 /// `oldest`/`date`, `newest`/`rdate`, `locked`/`type`, `recent:HOURS`,
 /// `journeys`.
-pub(crate) fn parse_priority(v: &str) -> Result<Policy, String> {
+pub fn parse_priority(v: &str) -> Result<Policy, String> {
     let t = v.trim().to_ascii_lowercase();
     Ok(match t.as_str() {
         "oldest" | "date" => Policy::OldestFirst,
@@ -265,7 +263,7 @@ pub(crate) fn parse_priority(v: &str) -> Result<Policy, String> {
 }
 
 /// The form [`parse_priority`] reads back.
-pub(crate) fn show_priority(p: Policy) -> String {
+pub fn show_priority(p: Policy) -> String {
     match p {
         Policy::OldestFirst => "oldest".into(),
         Policy::NewestFirst => "newest".into(),
@@ -276,7 +274,7 @@ pub(crate) fn show_priority(p: Policy) -> String {
 }
 
 /// `front,rear` (or `F,R`), `all` → the channels (empty: all).
-pub(crate) fn parse_channels(v: &str) -> Result<Vec<Channel>, String> {
+pub fn parse_channels(v: &str) -> Result<Vec<Channel>, String> {
     let mut out = Vec::new();
     for part in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let c = match part.to_ascii_lowercase().as_str() {
@@ -295,7 +293,7 @@ pub(crate) fn parse_channels(v: &str) -> Result<Vec<Channel>, String> {
 }
 
 /// The form [`parse_channels`] reads back.
-pub(crate) fn show_channels(c: &[Channel]) -> String {
+pub fn show_channels(c: &[Channel]) -> String {
     if c.is_empty() {
         return "all".into();
     }
@@ -312,8 +310,37 @@ pub(crate) fn show_channels(c: &[Channel]) -> String {
 }
 
 /// `+02:00`, `-05:30`.
-pub(crate) fn show_utc_offset(o: time::UtcOffset) -> String {
+pub fn show_utc_offset(o: time::UtcOffset) -> String {
     let (h, m, _) = o.as_hms();
     let sign = if h < 0 || m < 0 { '-' } else { '+' };
     format!("{sign}{:02}:{:02}", h.unsigned_abs(), m.unsigned_abs())
+}
+
+/// Parse `±HH:MM` (also `±HH`, `±HHMM` and `Z`) into a UTC offset.
+pub fn parse_utc_offset(s: &str) -> Result<time::UtcOffset, String> {
+    let s = s.trim();
+    if s.eq_ignore_ascii_case("z") {
+        return Ok(time::UtcOffset::UTC);
+    }
+    let bad = || format!("invalid UTC offset {s:?}: expected ±HH:MM, e.g. +02:00 or -05:30");
+    let (sign, rest) = match s.as_bytes().first() {
+        Some(b'+') => (1i8, s.get(1..).unwrap_or("")),
+        Some(b'-') => (-1i8, s.get(1..).unwrap_or("")),
+        _ => return Err(bad()),
+    };
+    let (h, m) = match rest.split_once(':') {
+        Some((h, m)) => (h, m),
+        None if rest.len() == 4 => (rest.get(..2).unwrap_or(""), rest.get(2..).unwrap_or("")),
+        None => (rest, "00"),
+    };
+    let digits = |v: &str| !v.is_empty() && v.len() <= 2 && v.bytes().all(|b| b.is_ascii_digit());
+    if !digits(h) || m.len() != 2 || !digits(m) {
+        return Err(bad());
+    }
+    let h: i8 = h.parse().map_err(|_| bad())?;
+    let m: i8 = m.parse().map_err(|_| bad())?;
+    if h > 18 || m > 59 {
+        return Err(bad());
+    }
+    time::UtcOffset::from_hms(sign * h, sign * m, 0).map_err(|_| bad())
 }

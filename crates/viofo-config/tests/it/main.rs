@@ -1,0 +1,5 @@
+//! viofo-config's tests: precedence, the Python tool's names, refusals,
+//! the keys table's consistency, the generated docs table, the parsers.
+
+mod load;
+mod parse;
