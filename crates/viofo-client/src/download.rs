@@ -114,10 +114,10 @@ enum Answer {
 impl Client {
     /// Downloads `rec` to `dest` through `<dest>.part`.
     ///
-    /// 1. HEAD gives the exact size; if HEAD fails the listing's exact size
-    ///    is used; with only an approximate (HTML) size, the GET's
-    ///    Content-Length must be present and the body must end cleanly
-    ///    at it.
+    /// 1. The XML listing's exact size is the size (no HEAD: the GET's
+    ///    Content-Length must equal it); with only an approximate (HTML)
+    ///    size, HEAD gives it, and if HEAD fails the GET's Content-Length
+    ///    must be present and the body must end cleanly at it.
     /// 2. An existing `.part` is resumed after its bytes are replayed into
     ///    the observer: its last 64 KiB are asked for again
     ///    (`Range: bytes=N-64Ki-`) and must be the camera's, else it holds
@@ -141,7 +141,7 @@ impl Client {
     /// as a path component. There is no internal retry beyond the Range
     /// fallbacks above: the caller retries when
     /// [`Error::is_retryable`] says so. One connection slot (normal class)
-    /// is held for the HEAD and again for the GET.
+    /// is held for the HEAD (HTML sizes only) and again for the GET.
     pub async fn download(
         &self,
         rec: &Recording,
@@ -372,12 +372,19 @@ impl Client {
         })
     }
 
-    /// HEAD, else the listing's exact size, else unknown (GET decides).
+    /// The listing's exact size (XML) without a request: the GET's
+    /// Content-Length must then equal it (else `SizeChanged`) and the body
+    /// end at it. Otherwise (an HTML listing's rounded size) HEAD, else
+    /// unknown (the GET's Content-Length decides). The camera closes its
+    /// socket after each request: a HEAD is a TCP connection per clip.
     async fn expected_size(
         &self,
         rec: &Recording,
         what: &str,
     ) -> Result<(Option<u64>, SizeSource), Error> {
+        if let Some(n) = rec.size().exact() {
+            return Ok((Some(n), SizeSource::Listing));
+        }
         let head_what = format!("HEAD {}", rec.remote_path());
         let head = {
             let _permit = self.inner.limiter.acquire(Class::Normal).await;
@@ -392,11 +399,8 @@ impl Client {
             Ok(n) => Ok((Some(n), SizeSource::Head)),
             Err(e) if e.is_offline() => Err(e),
             Err(e) => {
-                tracing::warn!(error = %format_args!("{e:#}"), what, "HEAD failed; falling back to the listed size");
-                match rec.size().exact() {
-                    Some(n) => Ok((Some(n), SizeSource::Listing)),
-                    None => Ok((None, SizeSource::ContentLength)),
-                }
+                tracing::warn!(error = %format_args!("{e:#}"), what, "HEAD failed; the GET's Content-Length decides");
+                Ok((None, SizeSource::ContentLength))
             }
         }
     }
@@ -414,7 +418,13 @@ impl Client {
         check: Option<&[u8]>,
     ) -> Result<u64, Error> {
         let idle = self.inner.cfg.idle_timeout;
-        let mut out = BufWriter::with_capacity(WRITE_BUFFER, file);
+        // A small clip needs no whole megabyte: allocating and freeing one
+        // per clip costs more than its copy.
+        let want = expected.map_or(WRITE_BUFFER as u64, |e| e.saturating_sub(have));
+        let cap = usize::try_from(want)
+            .unwrap_or(WRITE_BUFFER)
+            .clamp(64 * 1024, WRITE_BUFFER);
+        let mut out = BufWriter::with_capacity(cap, file);
         let mut done = have;
         // The bytes the body starts with must be these (the `.part`'s end,
         // asked for again): compared, neither written nor observed.

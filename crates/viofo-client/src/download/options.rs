@@ -107,12 +107,13 @@ impl<'a> DownloadOptions<'a> {
 /// Where the size a download was checked against came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SizeSource {
-    /// The camera's answer to HEAD.
+    /// The camera's answer to HEAD (the listing's size was approximate).
     Head,
-    /// The exact size in the XML listing (HEAD failed).
+    /// The exact size in the XML listing (no HEAD sent; the GET's
+    /// Content-Length, when given, equalled it).
     Listing,
     /// The Content-Length (or Content-Range total) of the GET itself
-    /// (HEAD failed and the listing size was only approximate).
+    /// (the listing's size was approximate and HEAD failed).
     ContentLength,
 }
 

@@ -35,7 +35,8 @@ async fn full_download_feeds_observer_and_progress() {
         .unwrap();
     assert_eq!(d.bytes, SIZE);
     assert_eq!(d.resumed_from, 0);
-    assert_eq!(d.size_source, SizeSource::Head);
+    // The XML listing's size is exact: no HEAD, one connection per clip.
+    assert_eq!(d.size_source, SizeSource::Listing);
     assert_eq!(d.path, dest);
     assert_eq!(std::fs::read(&dest).unwrap(), want);
     assert!(!part_path(&dest).unwrap().exists());
@@ -45,6 +46,64 @@ async fn full_download_feeds_observer_and_progress() {
     assert_eq!((last.done, last.total), (SIZE, Some(SIZE)));
     assert!(reports.windows(2).all(|w| w[0].done <= w[1].done));
     assert_eq!(sim.downloaded(), [rec.file_name().as_str()]);
+    assert!(
+        !sim.requests().iter().any(|r| r.method == "HEAD"),
+        "no HEAD when the listing gave the exact size: {:?}",
+        sim.requests()
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn html_sizes_are_checked_with_head() {
+    let sim = sim_with(1, SIZE).await;
+    let c = client(&sim);
+    let l = c.list(ListSource::Html).await.unwrap();
+    let rec = &l.recordings[0];
+    assert!(rec.size().exact().is_none());
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join(rec.file_name());
+    let d = c
+        .download(rec, &dest, DownloadOptions::new())
+        .await
+        .unwrap();
+    assert_eq!(d.size_source, SizeSource::Head);
+    assert_eq!(d.bytes, SIZE);
+    let heads = sim.requests().iter().filter(|r| r.method == "HEAD").count();
+    assert_eq!(heads, 1, "a rounded size needs its HEAD");
+    sim.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_clip_grown_since_the_listing_is_refused_and_left_for_later() {
+    let sim = sim_with(1, SIZE).await;
+    let c = client(&sim);
+    let rec = &list(&c).await[0];
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join(rec.file_name());
+    assert!(sim.grow_clip(rec.file_name().as_str(), 1000));
+    // The GET's Content-Length (SIZE + 1000) is not the listed size: the
+    // bytes are not taken for the listed clip, and a later try may do.
+    let e = c
+        .download(rec, &dest, DownloadOptions::new())
+        .await
+        .unwrap_err();
+    assert!(e.is_retryable(), "{e}");
+    assert!(e.to_string().contains("announces"), "{e}");
+    assert!(!dest.exists());
+    let part = part_path(&dest).unwrap();
+    assert!(std::fs::metadata(&part).map_or(true, |m| m.len() == 0));
+    // Listed again, the clip downloads at its new size.
+    let rec = &list(&c).await[0];
+    let d = c
+        .download(rec, &dest, DownloadOptions::new())
+        .await
+        .unwrap();
+    assert_eq!(d.bytes, SIZE + 1000);
+    assert_eq!(
+        std::fs::read(&dest).unwrap(),
+        sim.clip_bytes(rec.file_name().as_str()).unwrap()
+    );
     sim.shutdown().await;
 }
 

@@ -14,9 +14,10 @@
 //! is left pending with its `.part` (resumed without a request next time)
 //! and the downloads stop, as for any local write failure.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
+use tokio::sync::mpsc::error::TryRecvError;
 use viofo_gps::{Extraction, StreamExtractor};
 use viofo_store::{Stage, TrackSource, now_ms};
 
@@ -30,6 +31,14 @@ use crate::shutdown::Shutdown;
 
 /// Most clips one durable point covers.
 const MAX_BATCH: usize = 64;
+
+/// While downloads go on, a batch waits for more clips for as long as the
+/// previous batch took (its durable point and commit), within these bounds:
+/// when clips arrive faster than a durable point takes, one serves them
+/// all, and a clip's time to safety at most doubles. The link never waits:
+/// a full tail queue ends the wait, and so does the end of the downloads.
+const MIN_LINGER: Duration = Duration::from_millis(10);
+const MAX_LINGER: Duration = Duration::from_millis(250);
 
 /// What happened to a staged clip's GPS track before the flush.
 enum Track {
@@ -53,19 +62,31 @@ impl Syncer {
         mut rx: mpsc::Receiver<TailJob>,
         shutdown: &Shutdown,
     ) {
+        let mut took = MIN_LINGER;
         while let Some(first) = rx.recv().await {
             let mut batch = vec![first];
+            let until = Instant::now() + took.clamp(MIN_LINGER, MAX_LINGER);
             while batch.len() < MAX_BATCH {
                 match rx.try_recv() {
                     Ok(job) => batch.push(job),
-                    Err(_) => break,
+                    // Closed: the downloads are over.
+                    Err(TryRecvError::Disconnected) => break,
+                    Err(TryRecvError::Empty) if shutdown.is_stopping() => break,
+                    Err(TryRecvError::Empty) => {
+                        match tokio::time::timeout_at(until.into(), rx.recv()).await {
+                            Ok(Some(job)) => batch.push(job),
+                            Ok(None) | Err(_) => break,
+                        }
+                    }
                 }
             }
             if shutdown.is_aborting() {
                 // Left as they are in the store; the next run resumes them.
                 continue;
             }
+            let started = Instant::now();
             self.run_tails(cx, batch).await;
+            took = started.elapsed();
         }
     }
 

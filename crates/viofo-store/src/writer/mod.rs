@@ -33,6 +33,11 @@ use transitions::{ExecCtx, exec};
 
 /// Most commands folded into one transaction.
 pub(crate) const MAX_BATCH: usize = 4096;
+/// How long a batch that nobody awaits (state changes and timings queued
+/// fire-and-forget) waits for more commands before its commit: the writes
+/// of a burst (a clip's start, its tail) share one commit and its fsync
+/// instead of one each. A batch with an awaited command commits at once.
+const UNAWAITED_LINGER: Duration = Duration::from_millis(4);
 pub(crate) struct Writer {
     pub(crate) conn: SqliteConnection,
     pub(crate) rx: mpsc::UnboundedReceiver<Msg>,
@@ -105,11 +110,14 @@ impl Writer {
             let mut replies = Vec::new();
             let mut close = None;
             self.take(first, &mut ops, &mut replies, &mut close);
-            while close.is_none() && ops.len() < MAX_BATCH {
-                match self.rx.try_recv() {
-                    Ok(m) => self.take(m, &mut ops, &mut replies, &mut close),
-                    Err(_) => break,
-                }
+            self.drain(&mut ops, &mut replies, &mut close);
+            if close.is_none()
+                && !rx_closed
+                && ops.len() < MAX_BATCH
+                && replies.iter().all(Option::is_none)
+            {
+                tokio::time::sleep(UNAWAITED_LINGER).await;
+                self.drain(&mut ops, &mut replies, &mut close);
             }
             if !ops.is_empty() {
                 self.run_batch(ops, replies).await;
@@ -135,6 +143,21 @@ impl Writer {
             }
         }
         self.finish().await;
+    }
+
+    /// Takes what is queued, up to [`MAX_BATCH`] or a close request.
+    fn drain(
+        &mut self,
+        ops: &mut Vec<Op>,
+        replies: &mut Vec<Option<Reply>>,
+        close: &mut Option<oneshot::Sender<()>>,
+    ) {
+        while close.is_none() && ops.len() < MAX_BATCH {
+            match self.rx.try_recv() {
+                Ok(m) => self.take(m, ops, replies, close),
+                Err(_) => break,
+            }
+        }
     }
 
     async fn finish(self) {
