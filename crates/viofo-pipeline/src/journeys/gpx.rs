@@ -89,10 +89,11 @@ pub fn write_gpx(
     points: &[TrackPoint],
 ) -> std::io::Result<PathBuf> {
     let dest = dir.join(name);
-    let mut text = Vec::new();
-    viofo_gps::write_gpx(&gps_points(points), Some(title), &mut text)
-        .map_err(|e| std::io::Error::other(format!("{}: {e}", dest.display())))?;
-    crate::archive::write_derived(&dest, &text)?;
+    let points = gps_points(points);
+    crate::archive::write_derived_with(&dest, |w| {
+        viofo_gps::write_gpx(&points, Some(title), w)
+            .map_err(|e| std::io::Error::other(format!("{}: {e}", dest.display())))
+    })?;
     Ok(dest)
 }
 

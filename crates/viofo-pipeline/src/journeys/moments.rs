@@ -129,6 +129,42 @@ pub(super) fn merged<'a>(moments: impl IntoIterator<Item = &'a Moment<'a>>) -> V
     points
 }
 
+/// Drops the fixes [`moments`] never reads: in each moment only the track
+/// of its first channel with fixes gives positions, the other clips only
+/// their first and last fix times. What is kept gives the same journeys;
+/// a front and rear card holds half the points in memory.
+pub(super) fn thin(clips: &mut [JourneyClip]) {
+    let mut groups: BTreeMap<(i64, bool), Vec<usize>> = BTreeMap::new();
+    for (i, c) in clips.iter().enumerate() {
+        if let Some(t) = c.recorded_at {
+            groups.entry((t, c.parking)).or_default().push(i);
+        }
+    }
+    for mut idx in groups.into_values() {
+        idx.sort_by(|&a, &b| {
+            let (a, b) = (&clips[a], &clips[b]);
+            (channel_rank(a.channel), a.name.as_str(), a.id.0).cmp(&(
+                channel_rank(b.channel),
+                b.name.as_str(),
+                b.id.0,
+            ))
+        });
+        let Some(track) = idx.iter().position(|&i| !clips[i].points.is_empty()) else {
+            continue;
+        };
+        for (k, &i) in idx.iter().enumerate() {
+            let pts = &mut clips[i].points;
+            if k == track || pts.len() <= 2 {
+                continue;
+            }
+            let lo = pts.iter().min_by_key(|p| p.time_ms).copied();
+            let hi = pts.iter().max_by_key(|p| p.time_ms).copied();
+            *pts = lo.into_iter().chain(hi).collect();
+            pts.shrink_to_fit();
+        }
+    }
+}
+
 fn moment(start_ms: i64, end_ms: i64, parking: bool, mut clips: Vec<&JourneyClip>) -> Moment<'_> {
     clips.sort_by_key(|c| (channel_rank(c.channel), c.name.as_str(), c.id.0));
     let track = clips

@@ -63,7 +63,7 @@ fn gap_ms(cfg: &SyncConfig) -> i64 {
 
 async fn load(store: &Store, camera_id: &str, from: i64, to: i64) -> Result<Vec<JourneyClip>> {
     let rows = store.clip_tracks(camera_id, from, to).await?;
-    Ok(rows
+    let mut clips: Vec<JourneyClip> = rows
         .into_iter()
         .map(|t| JourneyClip {
             id: t.clip.id,
@@ -75,7 +75,9 @@ async fn load(store: &Store, camera_id: &str, from: i64, to: i64) -> Result<Vec<
             state: t.clip.state,
             points: t.points,
         })
-        .collect())
+        .collect();
+    super::moments::thin(&mut clips);
+    Ok(clips)
 }
 
 /// The merged track of the stored journey `id` ([`merge_tracks`] of its

@@ -19,6 +19,10 @@ use crate::writer::{Op, ReplaceInput};
 const MAX_CLOCK_OFFSET_MS: i64 = 15 * 3_600_000;
 
 /// The journey columns, with the downloaded bytes read from the clips.
+/// Longest span of one clip's fixes that [`Store::clip_tracks`] finds by
+/// the fixes (a day: a clip lasts minutes).
+const MAX_TRACK_SPAN_MS: i64 = 86_400_000;
+
 const JOURNEY_SELECT: &str = "SELECT j.*, (SELECT COALESCE(SUM(c.size), 0) FROM journey_clips jc \
     JOIN clips c ON c.id = jc.clip_id WHERE jc.journey_id = j.id \
     AND c.state IN ('downloaded', 'done', 'pruned')) AS downloaded_bytes FROM journeys j";
@@ -158,7 +162,11 @@ impl Store {
     /// track overlaps the range, and those whose recording time (the
     /// camera's wall clock, in an offset not known here) lies within the
     /// range widened by 15 hours each way. Oldest recording first. The
-    /// caller places clips without a fix itself.
+    /// caller places clips without a fix itself. Both are ranges of an
+    /// index (migration 0011): the cost follows the range, not the store.
+    /// A track is found by its first fix, so one whose fixes span more than
+    /// a day (a clip lasts minutes) is found by its
+    /// recording time only.
     pub async fn clip_tracks(
         &self,
         camera_id: &str,
@@ -168,8 +176,9 @@ impl Store {
         let sql = format!(
             "SELECT {CLIP_COLUMNS}, (SELECT t.data FROM tracks t WHERE t.clip_id = clips.id \
              AND t.no_track IS NULL) AS track_data FROM clips WHERE camera_id = ?1 \
-             AND (recorded_at BETWEEN ?2 AND ?3 OR EXISTS (SELECT 1 FROM tracks t \
-             WHERE t.clip_id = clips.id AND t.first_fix_ms <= ?5 AND t.last_fix_ms >= ?4)) \
+             AND id IN (SELECT id FROM clips WHERE camera_id = ?1 AND recorded_at BETWEEN ?2 AND ?3 \
+             UNION SELECT clip_id FROM tracks WHERE first_fix_ms BETWEEN ?6 AND ?5 \
+             AND last_fix_ms >= ?4) \
              ORDER BY recorded_at ASC NULLS LAST, name ASC"
         );
         let rows = sqlx::query(&sql)
@@ -178,6 +187,7 @@ impl Store {
             .bind(to_ms.saturating_add(MAX_CLOCK_OFFSET_MS))
             .bind(from_ms)
             .bind(to_ms)
+            .bind(from_ms.saturating_sub(MAX_TRACK_SPAN_MS))
             .fetch_all(self.read_pool())
             .await
             .map_err(Error::db)?;
