@@ -28,24 +28,28 @@ URL=$(sed -n 's/.*listening on //p' "$T/sim.out")
 mkdir -p "$T/archive"
 TCK=$(getconf CLK_TCK)
 cpu() { awk -v t="$TCK" '{printf "%.2f", ($14+$15)/t}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+rss() { awk '/VmRSS/ { printf "%d", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 count() { find "$T/archive" -name '*.MP4' 2>/dev/null | wc -l; }
-/usr/bin/time -f '%M' -o "$T/rss" "$BIN" sync --address "$URL" --archive "$T/archive" \
-  --state-db "$T/state.db" --gps "$GPS" >"$T/sync.out" 2>"$T/sync.err" &
+/usr/bin/time -f '%M %U %S' -o "$T/rss" "$BIN" sync --address "$URL" --archive "$T/archive" \
+  --state-db "$T/state.db" --gps="$GPS" >"$T/sync.out" 2>"$T/sync.err" &
 TPID=$!
 sleep 0.3
 SYNC=$(pgrep -P "$TPID" | head -1)
 echo "card: $CLIPS recordings x 2 channels x $SIZE, gps $GPS, load $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%6s %8s %8s %14s\n' "t (s)" clips "cpu (s)" "cpu/clip (ms)"
+printf '%6s %8s %8s %14s %9s\n' "t (s)" clips "cpu (s)" "cpu/clip (ms)" "RSS (MB)"
 prev_n=0; prev_c=0
 for t in $(seq "$STEP" "$STEP" "$SECS"); do
   sleep "$STEP"
+  kill -0 "$SYNC" 2>/dev/null || break
   n=$(count); c=$(cpu "$SYNC")
   per=$(awk -v n="$n" -v pn="$prev_n" -v c="$c" -v pc="$prev_c" \
     'BEGIN { d = n - pn; if (d > 0) printf "%.2f", (c - pc) * 1000 / d; else print "-" }')
-  printf '%6s %8s %8s %14s\n' "$t" "$n" "$c" "$per"
+  printf '%6s %8s %8s %14s %9s\n' "$t" "$n" "$c" "$per" "$(rss "$SYNC")"
   prev_n=$n; prev_c=$c
 done
-kill -INT "$SYNC"
+kill -INT "$SYNC" 2>/dev/null || true
 wait "$TPID" || true
-echo "archived $(count) clips; peak RSS $(( $(cat "$T/rss") / 1024 )) MB (the sync process); load $(cut -d' ' -f1-3 /proc/loadavg)"
+read -r RSS USR SYS < <(tail -1 "$T/rss")
+N=$(count)
+echo "archived $N clips; CPU $USR s user + $SYS s system, $(awk -v u="$USR" -v s="$SYS" -v n="$N" 'BEGIN { printf "%.2f", (u + s) * 1000 / n }') ms a clip; peak RSS $(( RSS / 1024 )) MB (the sync process); load $(cut -d' ' -f1-3 /proc/loadavg)"
 tail -3 "$T/sync.err" | cut -c1-200

@@ -265,6 +265,32 @@ impl Store {
         rows.iter().map(clip_from_row).collect()
     }
 
+    /// Up to `limit` clips of `camera_id` in `state` with an id above
+    /// `after`, by id: a walk over many rows a page at a time (the
+    /// primary key's order, so each page costs its own rows, and memory
+    /// holds one page, not the card).
+    pub async fn page(
+        &self,
+        camera_id: &str,
+        state: ClipState,
+        after: Option<ClipId>,
+        limit: u32,
+    ) -> Result<Vec<ClipRow>> {
+        let sql = format!(
+            "SELECT {CLIP_COLUMNS} FROM clips WHERE id > ?1 AND camera_id = ?2 AND state = ?3 \
+             ORDER BY id LIMIT ?4"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(after.map_or(i64::MIN, |a| a.0))
+            .bind(camera_id)
+            .bind(state.as_str())
+            .bind(i64::from(limit))
+            .fetch_all(&self.inner.read)
+            .await
+            .map_err(Error::db)?;
+        rows.iter().map(clip_from_row).collect()
+    }
+
     /// Clips archived whose tail (GPS, delete) has not finished, oldest
     /// first: resume their tail.
     pub async fn unfinished_tails(&self, camera_id: Option<&str>) -> Result<Vec<ClipRow>> {
