@@ -21,6 +21,13 @@
 //! the end of the 10-clip and of the 2,000-clip journey (GPX on), and
 //! prints the commands that measure the rest.
 
+#![allow(
+    clippy::print_stdout,
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic
+)]
+
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -72,7 +79,8 @@ fn ms(t: PrimitiveDateTime) -> i64 {
 /// One recording (front and rear) at `start`, sequence `seq`, on a drive
 /// that has gone `along` metres north.
 fn recording(start: PrimitiveDateTime, seq: u64, along: f64) -> Vec<ImportedClip> {
-    let fmt = format_description::parse("[year]_[month][day]_[hour][minute][second]").unwrap();
+    let fmt = format_description::parse_borrowed::<2>("[year]_[month][day]_[hour][minute][second]")
+        .unwrap();
     let at = ms(start);
     let points: Vec<TrackPoint> = (0..60)
         .map(|i| TrackPoint {
@@ -88,7 +96,12 @@ fn recording(start: PrimitiveDateTime, seq: u64, along: f64) -> Vec<ImportedClip
         first_fix_ms: Some(at),
         last_fix_ms: Some(at + 59_000),
         distance_m: 14.0 * 59.0,
-        bbox: Some([2.0, points[0].lat, 2.0, points[59].lat]),
+        bbox: Some([
+            2.0,
+            48.0 + along / 111_195.0,
+            2.0,
+            48.0 + (along + 14.0 * 59.0) / 111_195.0,
+        ]),
         max_speed_mps: 14.0,
     };
     [('F', Channel::Front), ('R', Channel::Rear)]

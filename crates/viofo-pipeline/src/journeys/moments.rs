@@ -134,34 +134,28 @@ pub(super) fn merged<'a>(moments: impl IntoIterator<Item = &'a Moment<'a>>) -> V
 /// their first and last fix times. What is kept gives the same journeys;
 /// a front and rear card holds half the points in memory.
 pub(super) fn thin(clips: &mut [JourneyClip]) {
-    let mut groups: BTreeMap<(i64, bool), Vec<usize>> = BTreeMap::new();
-    for (i, c) in clips.iter().enumerate() {
-        if let Some(t) = c.recorded_at {
-            groups.entry((t, c.parking)).or_default().push(i);
+    // Each moment's track: its first clip with fixes in `moment`'s order.
+    let mut owner: BTreeMap<(i64, bool), (u8, &str, i64)> = BTreeMap::new();
+    for c in clips.iter() {
+        if let Some(t) = c.recorded_at
+            && !c.points.is_empty()
+        {
+            let key = (channel_rank(c.channel), c.name.as_str(), c.id.0);
+            owner
+                .entry((t, c.parking))
+                .and_modify(|k| *k = (*k).min(key))
+                .or_insert(key);
         }
     }
-    for mut idx in groups.into_values() {
-        idx.sort_by(|&a, &b| {
-            let (a, b) = (&clips[a], &clips[b]);
-            (channel_rank(a.channel), a.name.as_str(), a.id.0).cmp(&(
-                channel_rank(b.channel),
-                b.name.as_str(),
-                b.id.0,
-            ))
-        });
-        let Some(track) = idx.iter().position(|&i| !clips[i].points.is_empty()) else {
+    let owner: BTreeMap<(i64, bool), i64> = owner.into_iter().map(|(g, k)| (g, k.2)).collect();
+    for c in clips.iter_mut() {
+        let Some(t) = c.recorded_at else { continue };
+        if owner.get(&(t, c.parking)).is_none_or(|&id| id == c.id.0) || c.points.len() <= 2 {
             continue;
-        };
-        for (k, &i) in idx.iter().enumerate() {
-            let pts = &mut clips[i].points;
-            if k == track || pts.len() <= 2 {
-                continue;
-            }
-            let lo = pts.iter().min_by_key(|p| p.time_ms).copied();
-            let hi = pts.iter().max_by_key(|p| p.time_ms).copied();
-            *pts = lo.into_iter().chain(hi).collect();
-            pts.shrink_to_fit();
         }
+        let lo = c.points.iter().min_by_key(|p| p.time_ms).copied();
+        let hi = c.points.iter().max_by_key(|p| p.time_ms).copied();
+        c.points = lo.into_iter().chain(hi).collect();
     }
 }
 

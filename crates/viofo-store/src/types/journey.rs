@@ -116,7 +116,7 @@ pub struct ClipTrack {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClipPoints {
     /// The clip's id.
-    pub id: crate::ClipId,
+    pub id: ClipId,
     /// Its file name.
     pub name: String,
     /// Its channel.
