@@ -219,7 +219,7 @@ impl Store {
     /// camera's wall clock, in an offset not known here) lies within the
     /// range widened by 15 hours each way. Oldest recording first. The
     /// caller places clips without a fix itself. Both are ranges of an
-    /// index (migration 0011): the cost follows the range, not the store.
+    /// index (migration 0012): the cost follows the range, not the store.
     /// A track is found by its first fix, so one whose fixes span more than
     /// a day (a clip lasts minutes) is found by its
     /// recording time only.

@@ -118,7 +118,7 @@ impl Store {
     /// The first row of [`pending_query`]: the next clip to download, or
     /// (`untriaged`) the next one to triage, in the same order. Each
     /// query reads the first rows of one of the `clips_pick_*` indexes
-    /// (migration 0011), not every pending row; `RecentFirst` asks twice
+    /// (migration 0012), not every pending row; `RecentFirst` asks twice
     /// (the window, then the rest) and takes the first by priority.
     pub(super) async fn first_pending(
         &self,

@@ -1,5 +1,5 @@
 //! Picking the next clip reads an index in the policy's order (migration
-//! 0011): the query plans, and the order itself against a sort in Rust.
+//! 0012): the query plans, and the order itself against a sort in Rust.
 
 use viofo_store::{ClipId, ClipRow, Filter, Policy};
 

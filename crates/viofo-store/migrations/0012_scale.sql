@@ -1,4 +1,4 @@
--- viofo-store schema, version 11: indexes so that what a sync does per
+-- viofo-store schema, version 12: indexes so that what a sync does per
 -- clip does not grow with the card or the archive (issue 24).
 --   clips_pick_*: the pending, unskipped clips of a camera in the order of
 --                 each download policy (`Policy`), so picking the next
