@@ -117,7 +117,7 @@ pub use mp4box::{
 };
 pub use output::{
     Format, GpxTrack, remove_stale_sidecar_temps, sidecar_path, write_geojson, write_gpx,
-    write_gpx_tracks, write_sidecar, write_track,
+    write_gpx_iter, write_gpx_tracks, write_sidecar, write_track,
 };
 pub use ranged::{
     MAX_TRIAGE_READS, NoTriage, RangeSource, Triage, TriageMode, TriageOutcome, extract_ranged,

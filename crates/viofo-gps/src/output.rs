@@ -100,6 +100,32 @@ pub struct GpxTrack<'a> {
 /// # Errors
 /// As [`write_gpx`].
 pub fn write_gpx_tracks<W: Write>(tracks: &[GpxTrack<'_>], w: W) -> Result<(), Error> {
+    document(w, |x| {
+        for t in tracks {
+            write_trk(x, t.name, t.points.iter().copied())?;
+        }
+        Ok(())
+    })
+}
+
+/// [`write_gpx`] of points taken one at a time from an iterator: the same
+/// document, without the whole track in memory (a long journey's).
+///
+/// # Errors
+/// As [`write_gpx`].
+pub fn write_gpx_iter<W: Write>(
+    points: impl IntoIterator<Item = Point>,
+    name: Option<&str>,
+    w: W,
+) -> Result<(), Error> {
+    document(w, |x| write_trk(x, name, points.into_iter()))
+}
+
+/// The GPX document around what `body` writes.
+fn document<W: Write>(
+    w: W,
+    body: impl FnOnce(&mut Writer<W>) -> Result<(), Error>,
+) -> Result<(), Error> {
     let mut x = Writer::new_with_indent(w, b' ', 2);
     x.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
     x.write_event(Event::Start(BytesStart::new("gpx").with_attributes([
@@ -108,9 +134,7 @@ pub fn write_gpx_tracks<W: Write>(tracks: &[GpxTrack<'_>], w: W) -> Result<(), E
         ("xmlns", GPX_NS),
         ("xmlns:gpxtpx", TPX_NS),
     ])))?;
-    for t in tracks {
-        write_trk(&mut x, t)?;
-    }
+    body(&mut x)?;
     x.write_event(Event::End(BytesEnd::new("gpx")))?;
     let mut w = x.into_inner();
     w.write_all(b"\n")?;
@@ -119,19 +143,24 @@ pub fn write_gpx_tracks<W: Write>(tracks: &[GpxTrack<'_>], w: W) -> Result<(), E
 }
 
 /// One `<trk>`: `name`, then one `trkseg`.
-fn write_trk<W: Write>(x: &mut Writer<W>, t: &GpxTrack<'_>) -> Result<(), Error> {
+fn write_trk<W: Write>(
+    x: &mut Writer<W>,
+    name: Option<&str>,
+    points: impl Iterator<Item = Point>,
+) -> Result<(), Error> {
     x.write_event(Event::Start(BytesStart::new("trk")))?;
-    if let Some(name) = t.name {
+    if let Some(name) = name {
         let name = xml_chars(name);
         x.create_element("name")
             .write_text_content(BytesText::new(&name))?;
     }
-    if t.points.is_empty() {
+    let mut points = points.peekable();
+    if points.peek().is_none() {
         x.create_element("trkseg").write_empty()?;
     } else {
         x.write_event(Event::Start(BytesStart::new("trkseg")))?;
-        for p in t.points {
-            write_trkpt(x, p)?;
+        for p in points {
+            write_trkpt(x, &p)?;
         }
         x.write_event(Event::End(BytesEnd::new("trkseg")))?;
     }

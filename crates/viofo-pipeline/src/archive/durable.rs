@@ -17,7 +17,7 @@
 
 use std::collections::BTreeSet;
 use std::ffi::OsString;
-use std::io::{self, Write as _};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 /// A complete file waiting for its final name.
@@ -229,12 +229,23 @@ fn temp_beside(dest: &Path) -> PathBuf {
 /// renamed over `dest`, then the folder synced. Derived files are the only
 /// ones the archive replaces; a failure leaves no temporary file behind.
 pub fn write_derived(dest: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_derived_with(dest, |w| w.write_all(bytes))
+}
+
+/// [`write_derived`] of what `fill` writes, streamed to the temporary file
+/// through a buffer (a long journey's track is never held whole in
+/// memory).
+pub fn write_derived_with(
+    dest: &Path,
+    fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<()> {
     let dir = folder_of(dest);
     fs_err::create_dir_all(&dir)?;
     let tmp = temp_beside(dest);
     let r = (|| {
-        let mut f = fs_err::File::create(&tmp)?;
-        f.write_all(bytes)?;
+        let mut w = io::BufWriter::with_capacity(64 * 1024, fs_err::File::create(&tmp)?);
+        fill(&mut w)?;
+        let f = w.into_inner().map_err(io::IntoInnerError::into_error)?;
         f.sync_all()?;
         fs_err::rename(&tmp, dest)?;
         sync_folder(&dir)

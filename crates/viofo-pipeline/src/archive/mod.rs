@@ -47,7 +47,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 pub use check::{camera_folder, check_archive, create_archive};
-pub use durable::{Staged, commit, stage_sidecar, sync_folder, write_derived, write_sidecars};
+pub use durable::{
+    Staged, commit, stage_sidecar, sync_folder, write_derived, write_derived_with, write_sidecars,
+};
 pub(crate) use durable::{create_folder, create_part, discard, remove_file};
 pub use lock::LOCK_FILE;
 pub use names::{unversioned_name, versioned_name};

@@ -59,23 +59,20 @@ pub fn file_name(
 }
 
 /// The stored fixes as the GPS crate's points (a fix whose time is out of
-/// range left out).
-pub(super) fn gps_points(points: &[TrackPoint]) -> Vec<viofo_gps::Point> {
-    points
-        .iter()
-        .filter_map(|p| {
-            let time = OffsetDateTime::from_unix_timestamp_nanos(i128::from(p.time_ms) * 1_000_000)
-                .ok()?;
-            Some(viofo_gps::Point {
-                time,
-                lat: p.lat,
-                lon: p.lon,
-                speed_mps: f64::from(p.speed_mps),
-                course_deg: f64::from(p.course_deg),
-                accel: None,
-            })
+/// range left out), one at a time.
+pub(super) fn gps_points(points: &[TrackPoint]) -> impl Iterator<Item = viofo_gps::Point> + '_ {
+    points.iter().filter_map(|p| {
+        let time =
+            OffsetDateTime::from_unix_timestamp_nanos(i128::from(p.time_ms) * 1_000_000).ok()?;
+        Some(viofo_gps::Point {
+            time,
+            lat: p.lat,
+            lon: p.lon,
+            speed_mps: f64::from(p.speed_mps),
+            course_deg: f64::from(p.course_deg),
+            accel: None,
         })
-        .collect()
+    })
 }
 
 /// Writes the track to `dir/name` through the archive's one write of a
@@ -89,10 +86,10 @@ pub fn write_gpx(
     points: &[TrackPoint],
 ) -> std::io::Result<PathBuf> {
     let dest = dir.join(name);
-    let mut text = Vec::new();
-    viofo_gps::write_gpx(&gps_points(points), Some(title), &mut text)
-        .map_err(|e| std::io::Error::other(format!("{}: {e}", dest.display())))?;
-    crate::archive::write_derived(&dest, &text)?;
+    crate::archive::write_derived_with(&dest, |w| {
+        viofo_gps::write_gpx_iter(gps_points(points), Some(title), w)
+            .map_err(|e| std::io::Error::other(format!("{}: {e}", dest.display())))
+    })?;
     Ok(dest)
 }
 

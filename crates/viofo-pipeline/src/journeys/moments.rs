@@ -129,6 +129,36 @@ pub(super) fn merged<'a>(moments: impl IntoIterator<Item = &'a Moment<'a>>) -> V
     points
 }
 
+/// Drops the fixes [`moments`] never reads: in each moment only the track
+/// of its first channel with fixes gives positions, the other clips only
+/// their first and last fix times. What is kept gives the same journeys;
+/// a front and rear card holds half the points in memory.
+pub(super) fn thin(clips: &mut [JourneyClip]) {
+    // Each moment's track: its first clip with fixes in `moment`'s order.
+    let mut owner: BTreeMap<(i64, bool), (u8, &str, i64)> = BTreeMap::new();
+    for c in clips.iter() {
+        if let Some(t) = c.recorded_at
+            && !c.points.is_empty()
+        {
+            let key = (channel_rank(c.channel), c.name.as_str(), c.id.0);
+            owner
+                .entry((t, c.parking))
+                .and_modify(|k| *k = (*k).min(key))
+                .or_insert(key);
+        }
+    }
+    let owner: BTreeMap<(i64, bool), i64> = owner.into_iter().map(|(g, k)| (g, k.2)).collect();
+    for c in clips.iter_mut() {
+        let Some(t) = c.recorded_at else { continue };
+        if owner.get(&(t, c.parking)).is_none_or(|&id| id == c.id.0) || c.points.len() <= 2 {
+            continue;
+        }
+        let lo = c.points.iter().min_by_key(|p| p.time_ms).copied();
+        let hi = c.points.iter().max_by_key(|p| p.time_ms).copied();
+        c.points = lo.into_iter().chain(hi).collect();
+    }
+}
+
 fn moment(start_ms: i64, end_ms: i64, parking: bool, mut clips: Vec<&JourneyClip>) -> Moment<'_> {
     clips.sort_by_key(|c| (channel_rank(c.channel), c.name.as_str(), c.id.0));
     let track = clips

@@ -138,7 +138,7 @@ pub fn write_gpx<W: Write>(
 ) -> Result<(), viofo_gps::Error> {
     let named: Vec<(String, Vec<viofo_gps::Point>)> = journeys
         .iter()
-        .map(|(j, points)| (track_name(j, clock), gps_points(points)))
+        .map(|(j, points)| (track_name(j, clock), gps_points(points).collect()))
         .collect();
     let tracks: Vec<viofo_gps::GpxTrack<'_>> = named
         .iter()

@@ -380,3 +380,67 @@ fn standing_still_is_not_moving_time() {
     assert_eq!(j.moving_ms, 60_000);
     assert_eq!(j.max_speed_mps, 20.0);
 }
+
+#[test]
+fn thinning_the_unused_channels_keeps_every_journey_the_same() {
+    // Front and rear of each moment (the rear's fixes a little off and
+    // longer), a moment with only a rear track, parking, a gap, a clip
+    // without a recording time.
+    let mut clips = Vec::new();
+    for k in 0..6i64 {
+        let utc = T0 + k * 3 * MIN + if k >= 4 { HOUR } else { 0 };
+        let front = k != 2;
+        clips.push(clip(
+            2 * k,
+            Channel::Front,
+            k == 3,
+            utc,
+            HOUR,
+            180,
+            48.0,
+            10.0,
+            front,
+        ));
+        let mut rear = clip(
+            2 * k + 1,
+            Channel::Rear,
+            k == 3,
+            utc,
+            HOUR,
+            185,
+            48.1,
+            12.0,
+            true,
+        );
+        for p in &mut rear.points {
+            p.time_ms -= 2_000;
+        }
+        rear.points.swap(0, 3);
+        clips.push(rear);
+    }
+    let mut loose = clip(
+        99,
+        Channel::Rear,
+        false,
+        T0 + 2 * HOUR,
+        0,
+        60,
+        48.2,
+        9.0,
+        true,
+    );
+    loose.recorded_at = None;
+    clips.push(loose);
+    let opts = JourneyOptions {
+        clock: CameraClock::new(offset!(+1)),
+        ..JourneyOptions::default()
+    };
+    let before = detect(&clips, &[], &opts);
+    let mut thin = clips.clone();
+    moments::thin(&mut thin);
+    let kept: usize = thin.iter().map(|c| c.points.len()).sum();
+    let all: usize = clips.iter().map(|c| c.points.len()).sum();
+    assert!(kept < all * 2 / 3, "kept {kept} of {all} fixes");
+    assert_eq!(detect(&thin, &[], &opts), before);
+    assert!(before.len() >= 2, "{before:?}");
+}

@@ -62,20 +62,22 @@ fn gap_ms(cfg: &SyncConfig) -> i64 {
 }
 
 async fn load(store: &Store, camera_id: &str, from: i64, to: i64) -> Result<Vec<JourneyClip>> {
-    let rows = store.clip_tracks(camera_id, from, to).await?;
-    Ok(rows
+    let rows = store.clip_points(camera_id, from, to).await?;
+    let mut clips: Vec<JourneyClip> = rows
         .into_iter()
         .map(|t| JourneyClip {
-            id: t.clip.id,
-            name: t.clip.name,
-            channel: t.clip.channel,
-            parking: t.clip.parking,
-            recorded_at: t.clip.recorded_at,
-            size: t.clip.size,
-            state: t.clip.state,
+            id: t.id,
+            name: t.name,
+            channel: t.channel,
+            parking: t.parking,
+            recorded_at: t.recorded_at,
+            size: t.size,
+            state: t.state,
             points: t.points,
         })
-        .collect())
+        .collect();
+    super::moments::thin(&mut clips);
+    Ok(clips)
 }
 
 /// The merged track of the stored journey `id` ([`merge_tracks`] of its

@@ -9,7 +9,8 @@
 //! a batch the task gathers for up to [`GATHER`] (less when a settle is
 //! asked for), so a fast sync of many small clips of one long drive
 //! recomputes (and rewrites the GPX of) that journey a few times, not once
-//! per clip, which grew quadratically with the drive's length.
+//! per clip, which grew quadratically with the drive's length; a batch
+//! gathers longer after a slow update (see [`GATHER_PER_UPDATE`]).
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -20,8 +21,16 @@ use viofo_store::{ClipId, Store};
 use super::update::update_journeys_around;
 use crate::config::SyncConfig;
 
-/// Longest a batch of tracks gathers before its journeys are recomputed.
+/// Shortest time a batch of tracks gathers before its journeys are
+/// recomputed.
 const GATHER: Duration = Duration::from_secs(1);
+
+/// A batch gathers at least this many times as long as the last update
+/// took: an update reads and rewrites whole journeys, so a drive of
+/// thousands of clips takes longer to update, and gathering in proportion
+/// keeps the task's share of the time (and its cost per clip) bounded
+/// whatever the drive's length.
+const GATHER_PER_UPDATE: u32 = 4;
 
 enum Msg {
     Stored(ClipId),
@@ -63,6 +72,7 @@ impl Updater {
 }
 
 async fn run(store: Store, cfg: SyncConfig, mut rx: mpsc::UnboundedReceiver<Msg>) {
+    let mut last = Duration::ZERO;
     while let Some(first) = rx.recv().await {
         let mut ids = Vec::new();
         let mut waiters = Vec::new();
@@ -77,7 +87,7 @@ async fn run(store: Store, cfg: SyncConfig, mut rx: mpsc::UnboundedReceiver<Msg>
             }
         };
         let mut settle = take(first);
-        let deadline = tokio::time::Instant::now() + GATHER;
+        let deadline = tokio::time::Instant::now() + GATHER.max(last * GATHER_PER_UPDATE);
         while !settle {
             match tokio::time::timeout_at(deadline, rx.recv()).await {
                 Ok(Some(m)) => settle = take(m),
@@ -88,7 +98,9 @@ async fn run(store: Store, cfg: SyncConfig, mut rx: mpsc::UnboundedReceiver<Msg>
             take(m);
         }
         if !ids.is_empty() {
+            let t = tokio::time::Instant::now();
             update(&store, &cfg, &ids).await;
+            last = t.elapsed();
         }
         for w in waiters {
             let _ = w.send(());

@@ -93,6 +93,9 @@ pub(super) fn skip_reason(
     parked_at(places, &t.points).map(Place::skip_reason)
 }
 
+/// Pending rows read at a time when skips are re-checked.
+const RECHECK_PAGE: u32 = 1_000;
+
 impl Syncer {
     /// At the start of a cycle (after the listing): every pending clip
     /// decided again against the current filters, places and quota
@@ -101,47 +104,28 @@ impl Syncer {
     /// they had).
     pub(super) async fn recheck_skips(&self, cx: &Cycle) {
         let s = &*self.inner;
-        let rows = match s
-            .store
-            .list(Some(&s.cfg.camera_id), &[ClipState::Pending], u32::MAX)
-            .await
-        {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::warn!("skipped clips not re-checked: the store could not be read: {e:#}");
-                return;
-            }
-        };
         let any_skip_place = s.cfg.places.iter().any(|p| p.skip_parking);
-        for row in rows {
-            if let Some(why) = filter_reason(&s.cfg, &row) {
-                self.apply_skip(&row, Some(why)).await;
-                continue;
-            }
-            let want = if any_skip_place && row.parking {
-                match s.store.track(row.id).await {
-                    Ok(t) => skip_reason(
-                        &s.cfg.places,
-                        row.parking,
-                        row.size,
-                        t.as_ref().map(|t| &t.track),
-                    ),
-                    Err(e) => {
-                        tracing::warn!("{}: its track could not be read: {e:#}", row.name);
-                        continue;
-                    }
-                }
-            } else {
-                None
-            };
-            if want.is_none()
-                && row.skip_reason.as_deref() == Some(OLDER_THAN_QUOTA_KEEPS)
-                && s.cfg.retention.quota.is_some()
+        // A page at a time: a full card's pending rows are never all held.
+        let mut after = None;
+        loop {
+            let rows = match s
+                .store
+                .page(&s.cfg.camera_id, ClipState::Pending, after, RECHECK_PAGE)
+                .await
             {
-                // The quota's to decide, below.
-                continue;
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::warn!(
+                        "skipped clips not re-checked: the store could not be read: {e:#}"
+                    );
+                    return;
+                }
+            };
+            let Some(last) = rows.last() else { break };
+            after = Some(last.id);
+            for row in rows {
+                self.recheck_skip(row, any_skip_place).await;
             }
-            self.apply_skip(&row, want).await;
         }
         for (id, want) in self.quota_skips(cx).await {
             let row = match s.store.get(id).await {
@@ -165,6 +149,39 @@ impl Syncer {
         if want.is_some() {
             self.apply_skip(row, want).await;
         }
+    }
+
+    /// [`recheck_skips`](Self::recheck_skips) of one pending clip.
+    async fn recheck_skip(&self, row: ClipRow, any_skip_place: bool) {
+        let s = &*self.inner;
+        if let Some(why) = filter_reason(&s.cfg, &row) {
+            self.apply_skip(&row, Some(why)).await;
+            return;
+        }
+        let want = if any_skip_place && row.parking {
+            match s.store.track(row.id).await {
+                Ok(t) => skip_reason(
+                    &s.cfg.places,
+                    row.parking,
+                    row.size,
+                    t.as_ref().map(|t| &t.track),
+                ),
+                Err(e) => {
+                    tracing::warn!("{}: its track could not be read: {e:#}", row.name);
+                    return;
+                }
+            }
+        } else {
+            None
+        };
+        if want.is_none()
+            && row.skip_reason.as_deref() == Some(OLDER_THAN_QUOTA_KEEPS)
+            && s.cfg.retention.quota.is_some()
+        {
+            // The quota's to decide, below.
+            return;
+        }
+        self.apply_skip(&row, want).await;
     }
 
     /// Records `want` as the clip's skip reason if it differs from the one

@@ -10,7 +10,8 @@ use super::rows::{CLIP_COLUMNS, clip_from_row, to_u64};
 use super::{Store, now_ms};
 use crate::error::{Error, Result};
 use crate::types::{
-    ClipRow, ClipTrack, JourneyId, JourneyRow, NewJourney, channels_from_json, decode_points,
+    Channel, ClipId, ClipPoints, ClipRow, ClipState, ClipTrack, JourneyId, JourneyRow, NewJourney,
+    channels_from_json, decode_points,
 };
 use crate::writer::{Op, ReplaceInput};
 
@@ -19,6 +20,16 @@ use crate::writer::{Op, ReplaceInput};
 const MAX_CLOCK_OFFSET_MS: i64 = 15 * 3_600_000;
 
 /// The journey columns, with the downloaded bytes read from the clips.
+/// Longest span of one clip's fixes that [`Store::clip_tracks`] finds by
+/// the fixes (a day: a clip lasts minutes).
+const MAX_TRACK_SPAN_MS: i64 = 86_400_000;
+
+/// The clips [`Store::clip_tracks`] reads: ?1 the camera, ?2..?3 the
+/// recording times, ?4..?5 the fixes, ?6 the earliest first fix.
+const CLIPS_AROUND: &str = "camera_id = ?1 AND id IN (SELECT id FROM clips \
+    WHERE camera_id = ?1 AND recorded_at BETWEEN ?2 AND ?3 \
+    UNION SELECT clip_id FROM tracks WHERE first_fix_ms BETWEEN ?6 AND ?5 AND last_fix_ms >= ?4)";
+
 const JOURNEY_SELECT: &str = "SELECT j.*, (SELECT COALESCE(SUM(c.size), 0) FROM journey_clips jc \
     JOIN clips c ON c.id = jc.clip_id WHERE jc.journey_id = j.id \
     AND c.state IN ('downloaded', 'done', 'pruned')) AS downloaded_bytes FROM journeys j";
@@ -153,23 +164,19 @@ impl Store {
         rows.iter().map(clip_from_row).collect()
     }
 
-    /// `camera_id`'s clips that may fall within `from_ms..=to_ms` (UTC
-    /// ms), with their stored fixes (empty without a track): those whose
-    /// track overlaps the range, and those whose recording time (the
-    /// camera's wall clock, in an offset not known here) lies within the
-    /// range widened by 15 hours each way. Oldest recording first. The
-    /// caller places clips without a fix itself.
-    pub async fn clip_tracks(
+    /// [`clip_tracks`](Self::clip_tracks) with only what journey
+    /// detection reads of each clip ([`ClipPoints`]): the same clips, in
+    /// the same order.
+    pub async fn clip_points(
         &self,
         camera_id: &str,
         from_ms: i64,
         to_ms: i64,
-    ) -> Result<Vec<ClipTrack>> {
+    ) -> Result<Vec<ClipPoints>> {
         let sql = format!(
-            "SELECT {CLIP_COLUMNS}, (SELECT t.data FROM tracks t WHERE t.clip_id = clips.id \
-             AND t.no_track IS NULL) AS track_data FROM clips WHERE camera_id = ?1 \
-             AND (recorded_at BETWEEN ?2 AND ?3 OR EXISTS (SELECT 1 FROM tracks t \
-             WHERE t.clip_id = clips.id AND t.first_fix_ms <= ?5 AND t.last_fix_ms >= ?4)) \
+            "SELECT id, name, channel, parking, recorded_at, size, state, \
+             (SELECT t.data FROM tracks t WHERE t.clip_id = clips.id AND t.no_track IS NULL) \
+             AS track_data FROM clips WHERE {CLIPS_AROUND} \
              ORDER BY recorded_at ASC NULLS LAST, name ASC"
         );
         let rows = sqlx::query(&sql)
@@ -178,6 +185,62 @@ impl Store {
             .bind(to_ms.saturating_add(MAX_CLOCK_OFFSET_MS))
             .bind(from_ms)
             .bind(to_ms)
+            .bind(from_ms.saturating_sub(MAX_TRACK_SPAN_MS))
+            .fetch_all(self.read_pool())
+            .await
+            .map_err(Error::db)?;
+        let g = |e: sqlx::Error| Error::db(e);
+        rows.iter()
+            .map(|r| {
+                let data: Option<Vec<u8>> = r.try_get("track_data").map_err(g)?;
+                let channel: String = r.try_get("channel").map_err(g)?;
+                let state: String = r.try_get("state").map_err(g)?;
+                Ok(ClipPoints {
+                    id: ClipId(r.try_get("id").map_err(g)?),
+                    name: r.try_get("name").map_err(g)?,
+                    channel: Channel::from_code(&channel),
+                    parking: r.try_get("parking").map_err(g)?,
+                    recorded_at: r.try_get("recorded_at").map_err(g)?,
+                    size: u64::try_from(r.try_get::<i64, _>("size").map_err(g)?).unwrap_or(0),
+                    state: ClipState::parse(&state)?,
+                    points: data
+                        .as_deref()
+                        .map(decode_points)
+                        .transpose()?
+                        .unwrap_or_default(),
+                })
+            })
+            .collect()
+    }
+
+    /// `camera_id`'s clips that may fall within `from_ms..=to_ms` (UTC
+    /// ms), with their stored fixes (empty without a track): those whose
+    /// track overlaps the range, and those whose recording time (the
+    /// camera's wall clock, in an offset not known here) lies within the
+    /// range widened by 15 hours each way. Oldest recording first. The
+    /// caller places clips without a fix itself. Both are ranges of an
+    /// index (migration 0012): the cost follows the range, not the store.
+    /// A track is found by its first fix, so one whose fixes span more than
+    /// a day (a clip lasts minutes) is found by its
+    /// recording time only.
+    pub async fn clip_tracks(
+        &self,
+        camera_id: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<ClipTrack>> {
+        let sql = format!(
+            "SELECT {CLIP_COLUMNS}, (SELECT t.data FROM tracks t WHERE t.clip_id = clips.id \
+             AND t.no_track IS NULL) AS track_data FROM clips WHERE {CLIPS_AROUND} \
+             ORDER BY recorded_at ASC NULLS LAST, name ASC"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(camera_id)
+            .bind(from_ms.saturating_sub(MAX_CLOCK_OFFSET_MS))
+            .bind(to_ms.saturating_add(MAX_CLOCK_OFFSET_MS))
+            .bind(from_ms)
+            .bind(to_ms)
+            .bind(from_ms.saturating_sub(MAX_TRACK_SPAN_MS))
             .fetch_all(self.read_pool())
             .await
             .map_err(Error::db)?;

@@ -116,7 +116,10 @@ impl Store {
     }
 
     /// The first row of [`pending_query`]: the next clip to download, or
-    /// (`untriaged`) the next one to triage, in the same order.
+    /// (`untriaged`) the next one to triage, in the same order. Each
+    /// query reads the first rows of one of the `clips_pick_*` indexes
+    /// (migration 0012), not every pending row; `RecentFirst` asks twice
+    /// (the window, then the rest) and takes the first by priority.
     pub(super) async fn first_pending(
         &self,
         camera_id: &str,
@@ -125,7 +128,77 @@ impl Store {
         now_ms: i64,
         untriaged: bool,
     ) -> Result<Option<ClipRow>> {
-        let mut qb = pending_query(camera_id, policy, filter, now_ms, untriaged);
+        let Policy::RecentFirst { hours } = policy else {
+            return self
+                .first_of(pending_query(
+                    camera_id,
+                    policy,
+                    filter,
+                    Window::All,
+                    untriaged,
+                    false,
+                ))
+                .await;
+        };
+        let cutoff = now_ms.saturating_sub(i64::from(hours).saturating_mul(3_600_000));
+        let recent = self
+            .first_of(pending_query(
+                camera_id,
+                policy,
+                filter,
+                Window::Since(cutoff),
+                untriaged,
+                false,
+            ))
+            .await?;
+        let older = self
+            .first_of(pending_query(
+                camera_id,
+                policy,
+                filter,
+                Window::Before(cutoff),
+                untriaged,
+                false,
+            ))
+            .await?;
+        Ok(match (recent, older) {
+            (Some(r), Some(o)) if o.priority > r.priority => Some(o),
+            (Some(r), _) => Some(r),
+            (None, o) => o,
+        })
+    }
+
+    /// SQLite's plan (`EXPLAIN QUERY PLAN`, one line per step) of each
+    /// query [`next_pending_at`](Self::next_pending_at) runs under
+    /// `policy` and `filter`: which index a pick reads, and whether it
+    /// sorts. For tests and diagnostics.
+    #[doc(hidden)]
+    pub async fn explain_next_pending(
+        &self,
+        camera_id: &str,
+        policy: Policy,
+        filter: &Filter<'_>,
+    ) -> Result<Vec<String>> {
+        let windows: &[Window] = match policy {
+            Policy::RecentFirst { .. } => &[Window::Since(0), Window::Before(0)],
+            _ => &[Window::All],
+        };
+        let mut out = Vec::new();
+        for w in windows {
+            let rows = pending_query(camera_id, policy, filter, *w, false, true)
+                .build()
+                .persistent(false)
+                .fetch_all(&self.inner.read)
+                .await
+                .map_err(Error::db)?;
+            for r in rows {
+                out.push(r.try_get::<String, _>("detail").map_err(Error::db)?);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn first_of(&self, mut qb: QueryBuilder<'_, Sqlite>) -> Result<Option<ClipRow>> {
         qb.push(" LIMIT 1");
         let row = qb
             .build()
@@ -192,6 +265,32 @@ impl Store {
         rows.iter().map(clip_from_row).collect()
     }
 
+    /// Up to `limit` clips of `camera_id` in `state` with an id above
+    /// `after`, by id: a walk over many rows a page at a time (the
+    /// primary key's order, so each page costs its own rows, and memory
+    /// holds one page, not the card).
+    pub async fn page(
+        &self,
+        camera_id: &str,
+        state: ClipState,
+        after: Option<ClipId>,
+        limit: u32,
+    ) -> Result<Vec<ClipRow>> {
+        let sql = format!(
+            "SELECT {CLIP_COLUMNS} FROM clips WHERE id > ?1 AND camera_id = ?2 AND state = ?3 \
+             ORDER BY id LIMIT ?4"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(after.map_or(i64::MIN, |a| a.0))
+            .bind(camera_id)
+            .bind(state.as_str())
+            .bind(i64::from(limit))
+            .fetch_all(&self.inner.read)
+            .await
+            .map_err(Error::db)?;
+        rows.iter().map(clip_from_row).collect()
+    }
+
     /// Clips archived whose tail (GPS, delete) has not finished, oldest
     /// first: resume their tail.
     pub async fn unfinished_tails(&self, camera_id: Option<&str>) -> Result<Vec<ClipRow>> {
@@ -222,22 +321,56 @@ impl Store {
     }
 }
 
+/// Which recording times a pending query takes (`RecentFirst`'s two
+/// halves).
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Window {
+    All,
+    /// Recorded at or after this time (camera clock, ms).
+    Since(i64),
+    /// Recorded before it, or at an unknown time.
+    Before(i64),
+}
+
 /// The pending clips of `camera_id` in `policy`'s order under `filter`
 /// (without `LIMIT`): the queue's one query, for
 /// [`Store::next_pending_at`] and, with `untriaged`, for
-/// [`Store::next_untriaged_at`] (only clips without a track).
+/// [`Store::next_untriaged_at`] (only clips without a track). The `ORDER
+/// BY` of every policy but `Journeys` is the order of a `clips_pick_*`
+/// index (`recorded_at IS NULL, recorded_at` is `recorded_at NULLS
+/// LAST`), so the first row is read without a sort.
 pub(super) fn pending_query<'a>(
     camera_id: &'a str,
     policy: Policy,
     filter: &Filter<'_>,
-    now_ms: i64,
+    window: Window,
     untriaged: bool,
+    explain: bool,
 ) -> QueryBuilder<'a, Sqlite> {
+    // The window of the recent clips is a range of `clips_recorded`
+    // (bounded by the hours, not the card); sorted, it is small.
+    let from = match window {
+        Window::Since(_) => "clips INDEXED BY clips_recorded",
+        Window::All | Window::Before(_) => "clips",
+    };
+    let head = if explain { "EXPLAIN QUERY PLAN " } else { "" };
     let mut qb: QueryBuilder<'a, Sqlite> = QueryBuilder::new(format!(
-        "SELECT {CLIP_COLUMNS} FROM clips WHERE state = 'pending' AND skip_reason IS NULL \
+        "{head}SELECT {CLIP_COLUMNS} FROM {from} WHERE state = 'pending' AND skip_reason IS NULL \
          AND camera_id = "
     ));
     qb.push_bind(camera_id);
+    match window {
+        Window::All => {}
+        Window::Since(cutoff) => {
+            qb.push(" AND recorded_at >= ");
+            qb.push_bind(cutoff);
+        }
+        Window::Before(cutoff) => {
+            qb.push(" AND (recorded_at < ");
+            qb.push_bind(cutoff);
+            qb.push(" OR recorded_at IS NULL)");
+        }
+    }
     if untriaged {
         // No track yet, or a triage of another size of the clip (it
         // grew since): a file track is never triaged over.
@@ -275,28 +408,22 @@ pub(super) fn pending_query<'a>(
         qb.push_bind(format!("[{}]", ids.join(",")));
         qb.push("))");
     }
-    qb.push(" ORDER BY priority DESC, ");
+    qb.push(" ORDER BY ");
     match policy {
-        Policy::OldestFirst => {
-            qb.push("recorded_at ASC NULLS LAST, name ASC");
+        Policy::OldestFirst | Policy::RecentFirst { .. } => {
+            qb.push("priority DESC, recorded_at IS NULL, recorded_at, name");
         }
         Policy::NewestFirst => {
-            qb.push("recorded_at DESC NULLS LAST, name DESC");
+            qb.push("priority DESC, recorded_at IS NULL, recorded_at DESC, name DESC");
         }
         Policy::LockedFirst => {
-            qb.push("locked DESC, recorded_at ASC NULLS LAST, name ASC");
-        }
-        Policy::RecentFirst { hours } => {
-            let cutoff = now_ms.saturating_sub(i64::from(hours).saturating_mul(3_600_000));
-            qb.push("(recorded_at >= ");
-            qb.push_bind(cutoff);
-            qb.push(") DESC, recorded_at ASC NULLS LAST, name ASC");
+            qb.push("priority DESC, locked DESC, recorded_at IS NULL, recorded_at, name");
         }
         Policy::Journeys => {
             qb.push(
-                "(SELECT j.start_ms FROM journey_clips jc JOIN journeys j ON j.id = jc.journey_id \
-                 WHERE jc.clip_id = clips.id) DESC NULLS LAST, locked DESC, \
-                 recorded_at ASC NULLS LAST, name ASC",
+                "priority DESC, (SELECT j.start_ms FROM journey_clips jc \
+                 JOIN journeys j ON j.id = jc.journey_id WHERE jc.clip_id = clips.id) \
+                 DESC NULLS LAST, locked DESC, recorded_at IS NULL, recorded_at, name",
             );
         }
     }

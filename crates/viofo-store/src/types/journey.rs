@@ -110,6 +110,29 @@ pub struct ClipTrack {
     pub points: Vec<TrackPoint>,
 }
 
+/// What journey detection reads of a clip, with its stored fixes (empty
+/// without a track), as [`Store::clip_points`](crate::Store::clip_points)
+/// reads them: a few columns, so the clips of a long drive stay small.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClipPoints {
+    /// The clip's id.
+    pub id: ClipId,
+    /// Its file name.
+    pub name: String,
+    /// Its channel.
+    pub channel: Channel,
+    /// A parking-mode clip.
+    pub parking: bool,
+    /// Its recording time (camera clock, ms).
+    pub recorded_at: Option<i64>,
+    /// Its listed size.
+    pub size: u64,
+    /// Its state.
+    pub state: crate::ClipState,
+    /// Its fixes, UTC.
+    pub points: Vec<TrackPoint>,
+}
+
 /// `{"F": 3, "R": 3}`.
 pub(crate) fn channels_json(channels: &[(Channel, u32)]) -> String {
     let map: serde_json::Map<String, serde_json::Value> = channels

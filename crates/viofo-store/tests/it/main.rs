@@ -15,6 +15,7 @@ mod lock;
 mod owner;
 mod pruned;
 mod reconcile;
+mod scale;
 mod skipped;
 mod timings;
 mod tracks;
