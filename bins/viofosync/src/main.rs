@@ -7,6 +7,7 @@
 
 mod commands;
 mod config;
+mod container;
 #[cfg(feature = "sim")]
 mod demo;
 mod doctor;
@@ -113,6 +114,8 @@ enum Command {
     /// Sync a simulated camera into a fresh folder; show what landed where and the timings.
     #[cfg(feature = "sim")]
     Demo(demo::DemoArgs),
+    /// Exit 0 while watch's status page answers on `listen`, else 1 (the container's health check).
+    Health(container::HealthArgs),
 }
 
 impl Command {
@@ -131,6 +134,7 @@ impl Command {
             Command::Timings(t) => Some(&t.settings),
             Command::Config(c) => Some(&c.settings),
             Command::Trips(t) => Some(&t.settings),
+            Command::Health(h) => Some(&h.settings),
             Command::Gpx(_) => None,
             #[cfg(feature = "sim")]
             Command::Sim(_) | Command::Demo(_) => None,
@@ -245,7 +249,15 @@ fn parse_state(s: &str) -> Result<commands::QueueState, String> {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // In the container image: the old image's names, and the switch to
+    // PUID:PGID before any file is touched or any thread started.
+    let (cli, container) = match container::start(Cli::parse()) {
+        Ok(started) => started,
+        Err(e) => {
+            errln!("viofosync: configuration error: {e}");
+            return Exit::Config.into();
+        }
+    };
     // `gpx` reads clips on disk: no runtime and no configuration file
     // (its options are all flags), so it runs at process speed (issue 12).
     if let Command::Gpx(args) = &cli.command {
@@ -262,14 +274,14 @@ fn main() -> ExitCode {
             return Exit::Other.into();
         }
     };
-    let code = runtime.block_on(run(cli));
+    let code = runtime.block_on(run(cli, container));
     // Don't wait for blocked tasks (a stalled camera read) on the way out.
     runtime.shutdown_timeout(std::time::Duration::from_secs(2));
     output::clear_bars();
     code
 }
 
-async fn run(cli: Cli) -> ExitCode {
+async fn run(cli: Cli, container: container::Plan) -> ExitCode {
     let verbosity =
         i8::try_from(cli.verbose).unwrap_or(i8::MAX) - i8::try_from(cli.quiet).unwrap_or(i8::MAX);
     let settings_args = cli.command.settings();
@@ -278,7 +290,7 @@ async fn run(cli: Cli) -> ExitCode {
         .map(|s| s.flags().to_vec())
         .unwrap_or_default();
     flags.extend_from_slice(cli.globals.flags());
-    let env = |name: &str| std::env::var(name).ok();
+    let env = |name: &str| container.env(name).or_else(|| std::env::var(name).ok());
     let loaded = if needs_config {
         config::load(cli.config.as_deref(), &env, &flags)
     } else {
@@ -315,6 +327,9 @@ async fn run(cli: Cli) -> ExitCode {
         }
     };
     let bars = output::init(loaded.settings.log_format, verbosity, cli.command.is_demo());
+    for note in &container.notes {
+        tracing::info!("{note}");
+    }
 
     let result = match cli.command {
         Command::Sync(c) => multi::sync(&loaded, c.camera_filter.as_deref(), bars).await,
@@ -356,6 +371,7 @@ async fn run(cli: Cli) -> ExitCode {
             .map(|()| Exit::Success),
         #[cfg(feature = "sim")]
         Command::Demo(args) => demo::run(&args, bars).await,
+        Command::Health(h) => container::health(&loaded, &h).await,
     };
     // Nothing of the bars stays behind the prompt or under an error.
     output::clear_bars();
