@@ -30,6 +30,9 @@ fn in_image(vars: &[(&str, &str)]) -> Result<Plan, String> {
     run(&all)
 }
 
+/// Environment variables of one case.
+type Vars = &'static [(&'static str, &'static str)];
+
 const DEFAULT: User = User {
     uid: DEFAULT_USER,
     gid: DEFAULT_USER,
@@ -51,7 +54,7 @@ fn outside_the_image_the_old_image_names_mean_nothing() {
 
 #[test]
 fn user_ids() {
-    let cases: &[(&[(&str, &str)], Option<User>)] = &[
+    let cases: &[(Vars, Option<User>)] = &[
         (&[], Some(DEFAULT)),
         // The old compose file's blank values are unset.
         (&[("PUID", ""), ("PGID", " ")], Some(DEFAULT)),
@@ -87,7 +90,7 @@ fn user_ids() {
 
 #[test]
 fn bad_user_ids_are_refused_with_the_way_out() {
-    let cases: &[(&[(&str, &str)], &str)] = &[
+    let cases: &[(Vars, &str)] = &[
         (&[("PUID", "0")], "PUID=0: the image does not run as root"),
         (&[("PGID", "0")], "PGID=0: the image does not run as root"),
         (&[("PUID", "dashcam")], "PUID=\"dashcam\": not a numeric id"),
@@ -103,7 +106,7 @@ fn bad_user_ids_are_refused_with_the_way_out() {
 #[test]
 fn run_once_verbose_quiet_cron() {
     // (variables, run_once, verbose, quiet, notes mention)
-    let cases: &[(&[(&str, &str)], bool, u8, bool, Option<&str>)] = &[
+    let cases: &[(Vars, bool, u8, bool, Option<&str>)] = &[
         (&[], false, 0, false, None),
         (&[("RUN_ONCE", "")], false, 0, false, None),
         // Any value was "once" to the old entrypoint (`-z $RUN_ONCE`).
@@ -153,7 +156,7 @@ fn verbose_not_a_number_is_refused() {
 
 #[test]
 fn tz_sets_the_camera_clock_unless_it_is_set() {
-    let cases: &[(&[(&str, &str)], Option<&str>)] = &[
+    let cases: &[(Vars, Option<&str>)] = &[
         (&[("TZ", "Europe/London")], Some("+00:00")),
         (&[("TZ", "America/Los_Angeles")], Some("-07:00")),
         (&[("TZ", "Asia/Kathmandu")], Some("+05:45")),

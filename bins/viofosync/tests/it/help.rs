@@ -22,6 +22,7 @@ const COMMANDS: &[&[&str]] = &[
     &["trips"],
     &["places"],
     &["demo"],
+    &["health"],
 ];
 
 #[test]

@@ -13,6 +13,7 @@ mod cameras;
 mod config;
 mod escapes;
 mod failures;
+mod health;
 mod help;
 mod import;
 mod logs;

@@ -63,7 +63,7 @@ pub(crate) fn wait_for_status(
 }
 
 /// The port of the status server a `watch` announced on stderr.
-fn announced_port(run: &mut Running) -> u16 {
+pub(crate) fn announced_port(run: &mut Running) -> u16 {
     let line = run.expect_line(
         "status server on http://127.0.0.1:",
         Duration::from_secs(20),
