@@ -371,7 +371,7 @@ async fn run(cli: Cli, container: container::Plan) -> ExitCode {
             .map(|()| Exit::Success),
         #[cfg(feature = "sim")]
         Command::Demo(args) => demo::run(&args, bars).await,
-        Command::Health(h) => container::health(&loaded, &h).await,
+        Command::Health(_) => container::health(&loaded).await,
     };
     // Nothing of the bars stays behind the prompt or under an error.
     output::clear_bars();

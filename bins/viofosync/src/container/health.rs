@@ -11,12 +11,12 @@ use crate::config::Loaded;
 use crate::errors::Exit;
 use crate::stdout::outln;
 
+/// How long the answer may take: within the image's HEALTHCHECK timeout.
+const WITHIN: Duration = Duration::from_secs(5);
+
 /// `health` options.
 #[derive(Debug, clap::Args)]
 pub(crate) struct HealthArgs {
-    /// Give up on an answer after this many seconds.
-    #[arg(long, default_value_t = 5)]
-    timeout: u64,
     #[command(flatten)]
     pub(crate) settings: crate::config::SettingsArgs,
 }
@@ -34,7 +34,7 @@ pub(crate) fn target(listen: SocketAddr) -> SocketAddr {
 
 /// Asks `GET /api/status` of the configured status server (with the
 /// status token when one is set); a 200 is healthy.
-pub(crate) async fn health(l: &Loaded, args: &HealthArgs) -> Result<Exit> {
+pub(crate) async fn health(l: &Loaded) -> Result<Exit> {
     let Some(listen) = l.settings.listen else {
         // Not a configuration error: a health check's 2 is reserved.
         return Err(anyhow!(
@@ -43,7 +43,7 @@ pub(crate) async fn health(l: &Loaded, args: &HealthArgs) -> Result<Exit> {
     };
     let url = format!("http://{}/api/status", target(listen));
     let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(args.timeout.max(1)))
+        .timeout(WITHIN)
         .no_proxy()
         .build()
         .map_err(|e| anyhow!("cannot make an HTTP client: {e}"))?;
