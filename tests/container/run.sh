@@ -10,6 +10,7 @@
 #   GPX beside each front clip, everything owned by PUID:PGID; /metrics
 #   answers, the health check passes (and fails when nothing answers); a
 #   second stop exits 0 within 10 s;
+# - RUN_ONCE=1 is one sync that exits 0 (the camera given by host name);
 # - PUID=0 is refused (exit 2) naming the way out;
 # - the image is at most 25 MB.
 #
@@ -210,4 +211,17 @@ note "/metrics answers, the health check passes"
 stop
 same_bytes
 (( $(landed) == clips )) || fail "clips lost after the stop"
+
+# 7. RUN_ONCE: one sync that exits, the camera named by a host name (the
+# static binary resolves through /etc/hosts; the name is 127.0.0.1 only).
+set +e
+once=$(timeout 60 "${podman[@]}" run --rm --network host "${limits[@]}" \
+  --add-host "dashcam.test:127.0.0.1" \
+  -v "$work/recordings:/recordings" -v "$work/config:/config" \
+  -e ADDRESS="dashcam.test:${camera#*:}" -e PUID=$puid -e PGID=$pgid -e RUN_ONCE=1 \
+  -e VIOFOSYNC_LISTEN=off "$image" 2>&1)
+rc=$?
+set -e
+[[ $rc == 0 && $once == *"synced 0 clips"* ]] || fail "RUN_ONCE: exit $rc, $once"
+note "RUN_ONCE: one sync of dashcam.test, exit 0"
 echo "container: 1 passed, 0 failed"
