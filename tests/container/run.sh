@@ -218,10 +218,12 @@ set +e
 once=$(timeout 60 "${podman[@]}" run --rm --network host "${limits[@]}" \
   --add-host "dashcam.test:127.0.0.1" \
   -v "$work/recordings:/recordings" -v "$work/config:/config" \
-  -e ADDRESS="dashcam.test:${camera#*:}" -e PUID=$puid -e PGID=$pgid -e RUN_ONCE=1 \
-  -e VIOFOSYNC_LISTEN=off "$image" 2>&1)
+  -e ADDRESS="dashcam.test:${camera#*:}" -e VIOFOSYNC_CAMERA_ID="$camera" \
+  -e PUID=$puid -e PGID=$pgid -e RUN_ONCE=1 -e VIOFOSYNC_LISTEN=off "$image" 2>&1)
 rc=$?
 set -e
 [[ $rc == 0 && $once == *"synced 0 clips"* ]] || fail "RUN_ONCE: exit $rc, $once"
+same_bytes
+(( $(landed) == clips )) || fail "clips lost after RUN_ONCE"
 note "RUN_ONCE: one sync of dashcam.test, exit 0"
 echo "container: 1 passed, 0 failed"
