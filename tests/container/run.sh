@@ -129,11 +129,13 @@ done
 mkdir -p "$work/recordings" "$work/config"
 chown "$puid:$pgid" "$work/recordings" "$work/config"
 
-# The old image's docker-compose values, blank ones included.
+# The old image's docker-compose values, blank ones included (MAX_USED_DISK
+# at 100: the host disk of a CI machine may be fuller than the usual 90).
 "${podman[@]}" create --name "$cname" --network host "${limits[@]}" \
   -v "$work/recordings:/recordings" -v "$work/config:/config" \
   -e ADDRESS="$camera" -e PUID=$puid -e PGID=$pgid -e TZ=Europe/London \
   -e GPS_EXTRACT=1 -e GROUPING=daily -e PRIORITY=date -e KEEP= -e TIMEOUT=10.0 \
+  -e MAX_USED_DISK=100 \
   -e VERBOSE=0 -e QUIET= -e CRON=1 -e DRY_RUN= -e RUN_ONCE= \
   -e VIOFOSYNC_LISTEN="127.0.0.1:$status_port" -e VIOFOSYNC_INTERVAL=2s \
   "$image" >/dev/null || fail "podman create failed"
@@ -219,7 +221,7 @@ once=$(timeout 60 "${podman[@]}" run --rm --network host "${limits[@]}" \
   --add-host "dashcam.test:127.0.0.1" \
   -v "$work/recordings:/recordings" -v "$work/config:/config" \
   -e ADDRESS="dashcam.test:${camera#*:}" -e VIOFOSYNC_CAMERA_ID="$camera" \
-  -e PUID=$puid -e PGID=$pgid -e RUN_ONCE=1 -e VIOFOSYNC_LISTEN=off "$image" 2>&1)
+  -e PUID=$puid -e PGID=$pgid -e RUN_ONCE=1 -e MAX_USED_DISK=100 -e VIOFOSYNC_LISTEN=off "$image" 2>&1)
 rc=$?
 set -e
 [[ $rc == 0 && $once == *"synced 0 clips"* ]] || fail "RUN_ONCE: exit $rc, $once"
