@@ -177,11 +177,20 @@ impl Store {
                 .await
                 .map_err(open_err)?;
         }
-        if recovery.returned_to_pending > 0 || recovery.unfinished_tails > 0 {
+        // Only a download left in flight tells of an unclean stop: a clip's
+        // tail is left unfinished by design while its delete waits (a size
+        // not yet settled, the camera's anchor), and resumes next run.
+        if recovery.returned_to_pending > 0 {
             tracing::info!(
                 returned_to_pending = recovery.returned_to_pending,
                 unfinished_tails = recovery.unfinished_tails,
-                "recovered from an unclean stop"
+                "recovered from an unclean stop: {} download(s) in flight start again",
+                recovery.returned_to_pending
+            );
+        } else if recovery.unfinished_tails > 0 {
+            tracing::debug!(
+                unfinished_tails = recovery.unfinished_tails,
+                "clips whose GPS or delete decision is unfinished resume"
             );
         }
 
