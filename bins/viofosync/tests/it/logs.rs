@@ -226,17 +226,68 @@ fn a_delete_that_waits_is_no_unclean_stop() {
     let env = Env::new();
     let run = |extra: &[&str]| {
         env.sync_cmd(&cam)
-            .args(["sync", "-v", "--delete-after-download", "--delete-settle", "1h"])
+            .args([
+                "sync",
+                "-v",
+                "--delete-after-download",
+                "--delete-settle",
+                "1h",
+            ])
             .args(extra)
             .output()
             .unwrap()
     };
     let first = run(&[]);
     assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
-    assert!(cam.sim().deleted().is_empty(), "nothing settled, nothing deleted");
+    assert!(
+        cam.sim().deleted().is_empty(),
+        "nothing settled, nothing deleted"
+    );
     let second = run(&[]);
     assert_eq!(second.status.code(), Some(0), "{}", stderr(&second));
     let err = stderr(&second);
     assert!(!err.contains("unclean stop"), "{err}");
     assert!(!err.contains(" WARN "), "{err}");
+}
+
+/// A stop mid-download (`on_interrupt = cancel`, as the container sets
+/// it) cuts the clip short for the next run: a stop asked for, not a
+/// failure, so no WARN (issue 21).
+#[test]
+fn a_stop_mid_download_is_no_warning() {
+    let cam = Camera::start(
+        viofo_sim::SimConfig::default()
+            .with_clips(viofo_sim::ClipSpec::synthetic(2).size(2_000_000))
+            .bandwidth(200_000),
+    );
+    let env = Env::new();
+    let mut cmd = env.sync_std_cmd(&cam);
+    cmd.args([
+        "watch",
+        "--interval",
+        "1h",
+        "--on-interrupt",
+        "cancel",
+        "-v",
+    ]);
+    let mut run = Running::spawn(cmd, false);
+    run.expect_line("to download", Duration::from_secs(20));
+    let archive = env.archive();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !crate::files(&archive).iter().any(|f| f.ends_with(".part")) {
+        assert!(std::time::Instant::now() < deadline, "no download started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    signal(&run.child, rustix::process::Signal::TERM);
+    assert_eq!(
+        run.wait(Duration::from_secs(20)),
+        Some(0),
+        "{:#?}",
+        run.seen
+    );
+    assert!(
+        !run.seen.iter().any(|l| l.contains(" WARN ")),
+        "{:#?}",
+        run.seen
+    );
 }
