@@ -71,7 +71,7 @@ pub fn bytes(n: u64) -> String {
     bytes_f(n as f64)
 }
 
-/// [`bytes`] of a float (speeds).
+/// [`bytes()`] of a float (speeds).
 pub fn bytes_f(v: f64) -> String {
     const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
     let mut v = v;
