@@ -103,7 +103,10 @@ pub(crate) fn report(e: &anyhow::Error, format: LogFormat) -> Exit {
         Exit::CameraUnreachable => "camera unreachable",
         _ => "",
     };
-    let line = if what.is_empty() || text.contains(what) {
+    // The camera's words for people ("cannot reach the camera at …",
+    // "… answers, but not as a Viofo camera") already say it.
+    let said = text.starts_with("cannot reach the camera") || text.contains("answers, but not as");
+    let line = if what.is_empty() || text.contains(what) || said {
         text
     } else {
         format!("{what}: {text}")

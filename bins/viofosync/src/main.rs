@@ -332,7 +332,7 @@ async fn run(cli: Cli, container: container::Plan) -> ExitCode {
     }
 
     let result = match cli.command {
-        Command::Sync(c) => multi::sync(&loaded, c.camera_filter.as_deref(), bars).await,
+        Command::Sync(c) => Box::pin(multi::sync(&loaded, c.camera_filter.as_deref(), bars)).await,
         Command::Watch(c) => {
             Box::pin(multi::watch(&loaded, c.camera_filter.as_deref(), bars)).await
         }

@@ -148,7 +148,7 @@ pub(crate) async fn watch(l: &Loaded, only: Option<&str>, bars: bool) -> Result<
     }
     if l.settings.dry_run {
         tracing::info!("dry run: showing one plan instead of watching");
-        return sync(l, only, bars).await;
+        return Box::pin(sync(l, only, bars)).await;
     }
     // Every camera's surfaces are checked before the store is opened.
     let mut checked = Vec::new();

@@ -92,10 +92,19 @@ async fn camera_line(t: &Target, several: bool) -> Result<Exit> {
         } else {
             format!(" (and {})", l.settings.client.fallback_urls.join(", "))
         };
-        outln!(
-            "camera{named}: {address}{tried}: {}",
-            crate::errors::chain_of(&e)
-        );
+        match e.for_people() {
+            Some(words) if l.settings.client.fallback_urls.is_empty() => {
+                outln!("camera{named}: {words}");
+            }
+            Some(words) => outln!(
+                "camera{named}: {words} (nor at {})",
+                l.settings.client.fallback_urls.join(", ")
+            ),
+            None => outln!(
+                "camera{named}: {address}{tried}: {}",
+                crate::errors::chain_of(&e)
+            ),
+        }
         return Ok(Exit::CameraUnreachable);
     }
     let address = client.address().to_owned();

@@ -119,7 +119,9 @@ impl Client {
                 Some(404) => Error::new(
                     Kind::NotDashcam { status: 404 },
                     format!("{base}: heartbeat (cmd 3016)"),
-                ),
+                )
+                .at(base),
+                _ if e.url.is_none() => e.at(base),
                 _ => e,
             })?;
         if body.bytes.iter().all(u8::is_ascii_whitespace) {
@@ -128,7 +130,8 @@ impl Client {
                 None => Ok(()),
             };
         }
-        let reply = parse_function(&body.bytes, "cmd 3016").map_err(|e| body.cut.unwrap_or(e))?;
+        let reply =
+            parse_function(&body.bytes, "cmd 3016").map_err(|e| body.cut.unwrap_or(e).at(base))?;
         match reply.status() {
             Some(0) | None => Ok(()),
             Some(s) => Err(Error::new(Kind::CameraStatus(s), "heartbeat (cmd 3016)")),

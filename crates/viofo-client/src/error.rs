@@ -13,6 +13,8 @@ use std::path::PathBuf;
 pub struct Error {
     kind: Kind,
     context: String,
+    /// The address asked (`http://host[:port]` or `host:port`), when known.
+    pub(crate) url: Option<String>,
 }
 
 /// Which step a timeout happened in.
@@ -100,7 +102,13 @@ impl Error {
         Error {
             kind,
             context: context.into(),
+            url: None,
         }
+    }
+    /// The address asked, for [`for_people`](Self::for_people).
+    pub(crate) fn at(mut self, url: impl Into<String>) -> Self {
+        self.url = Some(url.into());
+        self
     }
     pub(crate) fn invalid_input(context: impl Into<String>) -> Self {
         Self::new(Kind::InvalidInput, context)
@@ -132,6 +140,13 @@ impl Error {
     }
     /// Classifies a reqwest error.
     pub(crate) fn http(e: reqwest::Error, context: impl Into<String>) -> Self {
+        let url = e.url().map(|u| {
+            let host = u.host_str().unwrap_or_default();
+            match u.port_or_known_default() {
+                Some(p) => format!("{host}:{p}"),
+                None => host.to_owned(),
+            }
+        });
         let kind = if e.is_connect() && e.is_timeout() {
             Kind::Timeout(Phase::Connect)
         } else if e.is_connect() {
@@ -141,7 +156,9 @@ impl Error {
         } else {
             Kind::Transport(e)
         };
-        Self::new(kind, context)
+        let mut out = Self::new(kind, context);
+        out.url = url;
+        out
     }
     pub(crate) fn kind(&self) -> &Kind {
         &self.kind
@@ -270,6 +287,87 @@ impl Error {
     pub fn is_not_dashcam(&self) -> bool {
         matches!(self.kind, Kind::NotDashcam { .. })
     }
+
+    /// For people, when the camera cannot be reached or something else
+    /// answers at its address: one line with the cause
+    /// once and what to try, e.g. "cannot reach the camera at
+    /// 192.168.1.254:80 (connection refused): is this machine on the
+    /// camera's Wi-Fi?". `None` for other errors (their chain says it), or
+    /// when the address asked is not known.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use viofo_client::{Client, ClientConfig};
+    /// // Nothing listens on port 9 of 127.0.0.1 ("discard").
+    /// let client = Client::new(ClientConfig::new("http://127.0.0.1:9")).unwrap();
+    /// let e = client.probe().await.unwrap_err();
+    /// assert_eq!(
+    ///     e.for_people().as_deref(),
+    ///     Some("cannot reach the camera at 127.0.0.1:9 (connection refused): is this machine on the camera's Wi-Fi?")
+    /// );
+    /// # }
+    /// ```
+    pub fn for_people(&self) -> Option<String> {
+        let at = host_port(self.url.as_deref()?);
+        let unreachable = |why: &str| {
+            format!(
+                "cannot reach the camera at {at} ({why}): is this machine on the camera's Wi-Fi?"
+            )
+        };
+        match &self.kind {
+            Kind::Connect(e) => Some(unreachable(&connect_cause(e))),
+            Kind::Timeout(Phase::Connect) => Some(unreachable("no answer in time")),
+            Kind::NotDashcam { .. } | Kind::Malformed => {
+                Some(format!("{at} answers, but not as a Viofo camera"))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// `host:port` of an address (`http://host[:port]`), the port made explicit.
+fn host_port(address: &str) -> String {
+    let rest = address
+        .strip_prefix("http://")
+        .map(|r| (r, 80))
+        .or_else(|| address.strip_prefix("https://").map(|r| (r, 443)));
+    let Some((rest, port)) = rest else {
+        return address.trim_end_matches('/').to_owned();
+    };
+    let rest = rest.trim_end_matches('/');
+    let has_port = rest
+        .rsplit_once(':')
+        .is_some_and(|(_, p)| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    if has_port {
+        rest.to_owned()
+    } else {
+        format!("{rest}:{port}")
+    }
+}
+
+/// Why a connection could not be made, in a few words, from the operating
+/// system's error at the root of `e`.
+fn connect_cause(e: &reqwest::Error) -> String {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(cause) = next {
+        if let Some(io) = cause.downcast_ref::<io::Error>() {
+            return match io.kind() {
+                io::ErrorKind::ConnectionRefused => "connection refused".to_owned(),
+                io::ErrorKind::HostUnreachable | io::ErrorKind::NetworkUnreachable => {
+                    "no route to it".to_owned()
+                }
+                io::ErrorKind::TimedOut => "no answer in time".to_owned(),
+                io::ErrorKind::AddrNotAvailable => "address not available".to_owned(),
+                _ => io.to_string(),
+            };
+        }
+        if cause.to_string().contains("dns error") {
+            return "its name does not resolve".to_owned();
+        }
+        next = cause.source();
+    }
+    "no connection".to_owned()
 }
 
 /// `{}` is this layer's text only (what was being done, and what went

@@ -4,6 +4,14 @@
 /// with its cause's text (one that embeds its source) is cut back to its
 /// own words, and a text already said is not said again.
 pub fn one_line(e: &(dyn std::error::Error + 'static)) -> String {
+    // The camera unreachable, or something else answering: its words for
+    // people say the cause once and what to try (issue 21).
+    if let Some(words) = e
+        .downcast_ref::<viofo_client::Error>()
+        .and_then(viofo_client::Error::for_people)
+    {
+        return words;
+    }
     let mut texts = Vec::new();
     let mut next = Some(e);
     while let Some(cause) = next {

@@ -237,6 +237,11 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
+            // Unreachable, or something else answers: one line for people
+            // with the cause once and what to try (issue 21).
+            ErrorKind::Offline(e) | ErrorKind::Camera(e) if e.for_people().is_some() => {
+                f.write_str(&e.for_people().unwrap_or_default())?;
+            }
             ErrorKind::Offline(_) => f.write_str("camera offline")?,
             ErrorKind::Camera(_) => f.write_str("camera error")?,
             ErrorKind::Store(_) => f.write_str("state store")?,
@@ -322,6 +327,8 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match &self.kind {
+            // The words for people already say the cause.
+            ErrorKind::Offline(e) | ErrorKind::Camera(e) if e.for_people().is_some() => None,
             ErrorKind::Offline(e) | ErrorKind::Camera(e) => Some(e),
             ErrorKind::Store(e) => Some(e),
             ErrorKind::Io(e) => Some(e),

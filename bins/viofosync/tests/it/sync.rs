@@ -179,7 +179,7 @@ fn camera_unreachable_exits_3() {
             stderr(&o)
         );
         let all = format!("{}{}", stdout(&o), stderr(&o));
-        assert!(all.contains("unreachable"), "{sub}: {all}");
+        assert!(all.contains("cannot reach the camera"), "{sub}: {all}");
         // The line that reports it names each cause once.
         let line = all
             .lines()
@@ -190,9 +190,12 @@ fn camera_unreachable_exits_3() {
             })
             .unwrap_or_else(|| panic!("{sub}: no error line in {all}"));
         assert_each_cause_once(sub, line);
+        // One line for people: the cause once and what to try (issue 21).
         assert!(
-            line.contains("Connection refused"),
-            "{sub}: the root cause: {line}"
+            line.ends_with(&format!(
+                "cannot reach the camera at {addr} (connection refused): is this machine on the camera's Wi-Fi?"
+            )),
+            "{sub}: {line}"
         );
     }
 
@@ -219,7 +222,7 @@ fn camera_unreachable_exits_3() {
         if v["level"] == "ERROR" {
             errors += 1;
             assert!(
-                l.contains("unreachable") && v["fields"]["exit_code"] == 3,
+                l.contains("cannot reach the camera") && v["fields"]["exit_code"] == 3,
                 "{l}"
             );
         }
@@ -237,7 +240,7 @@ fn assert_each_cause_once(what: &str, line: &str) {
             "{what}: {p:?} repeats in {line}"
         );
     }
-    assert_eq!(line.matches("unreachable").count(), 1, "{what}: {line}");
+    assert_eq!(line.matches("reach").count(), 1, "{what}: {line}");
 }
 
 #[test]

@@ -99,6 +99,16 @@ async fn a_404_to_the_heartbeat_is_not_a_dashcam() {
         msg.contains("something at this address answers, but it is not a Novatek dashcam"),
         "{msg}"
     );
+    // For people (issue 21): the address, and that it is not a camera.
+    let at = sim
+        .base_url()
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    assert_eq!(
+        e.for_people(),
+        Some(format!("{at} answers, but not as a Viofo camera"))
+    );
     // Other commands answering 404 are plain 404s; a healthy heartbeat is fine.
     c.probe().await.unwrap();
     sim.inject(Fault::status(404).on(Target::Cmd(3014)));
