@@ -164,6 +164,33 @@ impl Store {
         rows.iter().map(clip_from_row).collect()
     }
 
+    /// `columns` and the stored fixes (`track_data`) of `camera_id`'s
+    /// clips that may fall within `from_ms..=to_ms` (see
+    /// [`clip_tracks`](Self::clip_tracks)), oldest recording first.
+    async fn clips_around(
+        &self,
+        columns: &str,
+        camera_id: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<SqliteRow>> {
+        let sql = format!(
+            "SELECT {columns}, (SELECT t.data FROM tracks t WHERE t.clip_id = clips.id \
+             AND t.no_track IS NULL) AS track_data FROM clips WHERE {CLIPS_AROUND} \
+             ORDER BY recorded_at ASC NULLS LAST, name ASC"
+        );
+        sqlx::query(&sql)
+            .bind(camera_id)
+            .bind(from_ms.saturating_sub(MAX_CLOCK_OFFSET_MS))
+            .bind(to_ms.saturating_add(MAX_CLOCK_OFFSET_MS))
+            .bind(from_ms)
+            .bind(to_ms)
+            .bind(from_ms.saturating_sub(MAX_TRACK_SPAN_MS))
+            .fetch_all(self.read_pool())
+            .await
+            .map_err(Error::db)
+    }
+
     /// [`clip_tracks`](Self::clip_tracks) with only what journey
     /// detection reads of each clip ([`ClipPoints`]): the same clips, in
     /// the same order.
@@ -173,22 +200,14 @@ impl Store {
         from_ms: i64,
         to_ms: i64,
     ) -> Result<Vec<ClipPoints>> {
-        let sql = format!(
-            "SELECT id, name, channel, parking, recorded_at, size, state, \
-             (SELECT t.data FROM tracks t WHERE t.clip_id = clips.id AND t.no_track IS NULL) \
-             AS track_data FROM clips WHERE {CLIPS_AROUND} \
-             ORDER BY recorded_at ASC NULLS LAST, name ASC"
-        );
-        let rows = sqlx::query(&sql)
-            .bind(camera_id)
-            .bind(from_ms.saturating_sub(MAX_CLOCK_OFFSET_MS))
-            .bind(to_ms.saturating_add(MAX_CLOCK_OFFSET_MS))
-            .bind(from_ms)
-            .bind(to_ms)
-            .bind(from_ms.saturating_sub(MAX_TRACK_SPAN_MS))
-            .fetch_all(self.read_pool())
-            .await
-            .map_err(Error::db)?;
+        let rows = self
+            .clips_around(
+                "id, name, channel, parking, recorded_at, size, state",
+                camera_id,
+                from_ms,
+                to_ms,
+            )
+            .await?;
         let g = |e: sqlx::Error| Error::db(e);
         rows.iter()
             .map(|r| {
@@ -229,21 +248,9 @@ impl Store {
         from_ms: i64,
         to_ms: i64,
     ) -> Result<Vec<ClipTrack>> {
-        let sql = format!(
-            "SELECT {CLIP_COLUMNS}, (SELECT t.data FROM tracks t WHERE t.clip_id = clips.id \
-             AND t.no_track IS NULL) AS track_data FROM clips WHERE {CLIPS_AROUND} \
-             ORDER BY recorded_at ASC NULLS LAST, name ASC"
-        );
-        let rows = sqlx::query(&sql)
-            .bind(camera_id)
-            .bind(from_ms.saturating_sub(MAX_CLOCK_OFFSET_MS))
-            .bind(to_ms.saturating_add(MAX_CLOCK_OFFSET_MS))
-            .bind(from_ms)
-            .bind(to_ms)
-            .bind(from_ms.saturating_sub(MAX_TRACK_SPAN_MS))
-            .fetch_all(self.read_pool())
-            .await
-            .map_err(Error::db)?;
+        let rows = self
+            .clips_around(CLIP_COLUMNS, camera_id, from_ms, to_ms)
+            .await?;
         rows.iter()
             .map(|r| {
                 let data: Option<Vec<u8>> = r.try_get("track_data").map_err(Error::db)?;
