@@ -589,6 +589,46 @@ fn check_events(w: &mut World, step: &Step, ran: &Ran, out: &mut Vec<Violation>)
     if matches!(step, Step::DryRun) {
         check_dry_run(ran, out);
     }
+    check_state_full(w, ran, out);
+}
+
+/// SQLite's words for a full state database, in the store's error.
+const STATE_FULL: &str = "state database is full";
+
+/// A full state-database disk is a full disk (the CLI's exit 4) with a
+/// clear message, never wedges the writer, and once it has room again no
+/// write fails for it.
+fn check_state_full(w: &World, ran: &Ran, out: &mut Vec<Violation>) {
+    let failed = ran.events.iter().filter_map(|e| match e {
+        Event::ItemFailed { error, .. } => Some(error.as_str()),
+        _ => None,
+    });
+    let errors = ran.cycles.iter().filter_map(|c| c.as_ref().err());
+    for e in errors.clone().map(String::as_str).chain(failed) {
+        if e.contains("transaction depth") {
+            v(
+                out,
+                Invariant::Outcome,
+                format!("the state database's writer is wedged: {e}"),
+            );
+        }
+        if e.contains(STATE_FULL) && !w.state_full {
+            v(
+                out,
+                Invariant::Outcome,
+                format!("the state database has room again, and still: {e}"),
+            );
+        }
+    }
+    for e in errors {
+        if e.contains(STATE_FULL) && !ran.disk_full.contains(e) {
+            v(
+                out,
+                Invariant::Outcome,
+                format!("a full state database is not classed a full disk (exit 4): {e}"),
+            );
+        }
+    }
 }
 
 /// The dry run's downloads are the real run's (when the real run met no

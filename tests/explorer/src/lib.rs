@@ -9,7 +9,8 @@
 //! interleaved with operations (sync, watch, import and `import --move` of
 //! a card copy or of the archive reached by another path, dry runs, two
 //! processes on one archive, and configuration changes: places with
-//! `skip_parking`, quota, channels, deletes, triage). Each step runs against
+//! `skip_parking`, quota, channels, deletes, triage; the state database's
+//! disk filling and freeing). Each step runs against
 //! the real pipeline and store, the simulated camera (viofo-sim through
 //! viofo-testkit's rig) on 127.0.0.1, and after each one the invariants
 //! ([`check`]) are checked against a [`model`] of everything ever recorded.
@@ -79,4 +80,5 @@ pub const CI_KINDS: &[Kind] = &[
     Kind::ImportArchiveView,
     Kind::Places,
     Kind::SecondDevice,
+    Kind::StateFull,
 ];

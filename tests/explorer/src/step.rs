@@ -60,6 +60,9 @@ pub enum Kind {
     Deletes,
     /// GPS triage on or off.
     Triage,
+    /// The disk holding the state database fills (or frees) while the
+    /// store stays open.
+    StateFull,
 }
 
 /// Every kind, in the order of [`Kind`]'s declaration.
@@ -87,6 +90,7 @@ pub const ALL_KINDS: &[Kind] = &[
     Kind::Channels,
     Kind::Deletes,
     Kind::Triage,
+    Kind::StateFull,
 ];
 
 impl Kind {
@@ -116,6 +120,7 @@ impl Kind {
             Kind::Channels => "channels",
             Kind::Deletes => "deletes",
             Kind::Triage => "triage",
+            Kind::StateFull => "state-full",
         }
     }
 
@@ -240,6 +245,8 @@ pub enum Step {
     Deletes(bool),
     /// GPS triage on or off.
     Triage(bool),
+    /// The state database's disk full (`true`) or with room again.
+    StateFull(bool),
 }
 
 impl Step {
@@ -269,6 +276,7 @@ impl Step {
             Step::FrontOnly(_) => Kind::Channels,
             Step::Deletes(_) => Kind::Deletes,
             Step::Triage(_) => Kind::Triage,
+            Step::StateFull(_) => Kind::StateFull,
         }
     }
 }
@@ -342,6 +350,7 @@ impl fmt::Display for Step {
             Step::FrontOnly(b) => write!(f, "front channel only {}", on(*b)),
             Step::Deletes(b) => write!(f, "deletes {}", on(*b)),
             Step::Triage(b) => write!(f, "triage {}", on(*b)),
+            Step::StateFull(b) => write!(f, "the state database's disk full {}", on(*b)),
         }
     }
 }
@@ -434,5 +443,6 @@ fn draw(kind: Kind, rng: &mut StdRng) -> Step {
         Kind::Channels => Step::FrontOnly(rng.random_bool(0.5)),
         Kind::Deletes => Step::Deletes(rng.random_bool(0.7)),
         Kind::Triage => Step::Triage(rng.random_bool(0.6)),
+        Kind::StateFull => Step::StateFull(rng.random_bool(0.5)),
     }
 }

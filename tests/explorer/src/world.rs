@@ -39,6 +39,28 @@ pub struct Ran {
     pub hung: Option<String>,
     /// Several processes ran at once (their events interleave).
     pub concurrent: bool,
+    /// The errors (of `cycles`) classed as a full disk, which the CLI
+    /// makes exit 4.
+    pub disk_full: Vec<String>,
+}
+
+impl Ran {
+    /// Records one cycle's result.
+    fn cycle(&mut self, r: Result<CycleSummary, viofo_pipeline::Error>) {
+        match r {
+            Ok(s) => self.cycles.push(Ok(s)),
+            Err(e) => self.failed(&e),
+        }
+    }
+
+    /// Records an operation's error.
+    fn failed(&mut self, e: &viofo_pipeline::Error) {
+        let text = e.to_string();
+        if e.is_disk_full() {
+            self.disk_full.push(text.clone());
+        }
+        self.cycles.push(Err(text));
+    }
 }
 
 /// The world of one run.
@@ -55,6 +77,8 @@ pub struct World {
     pub model: Model,
     /// The step being carried out.
     pub step: usize,
+    /// The state database's disk is full now ([`Step::StateFull`]).
+    pub state_full: bool,
     made: usize,
     /// What `/api/status` and `/metrics` serve, fed every event of the
     /// run as `watch` feeds it.
@@ -132,6 +156,7 @@ impl World {
             store2: None,
             model,
             step: 0,
+            state_full: false,
             made: 0,
             status,
         }
@@ -327,6 +352,18 @@ impl World {
             Step::Triage(on) => {
                 self.cfg.triage = on.then_some(viofo_gps::TriageMode::Full);
             }
+            Step::StateFull(on) => {
+                // Full at the size it has now; or the cap lifted. The
+                // store stays open, as under a long `watch`.
+                let r = self.rig.store.set_page_limit(on.then_some(1)).await;
+                if let Err(e) = r {
+                    return Ran {
+                        cycles: vec![Err(format!("the page limit: {e}"))],
+                        ..Ran::default()
+                    };
+                }
+                self.state_full = *on;
+            }
         }
         Ran::default()
     }
@@ -340,7 +377,7 @@ impl World {
             ..Ran::default()
         };
         match r {
-            Ok(r) => ran.cycles.push(r.map_err(|e| e.to_string())),
+            Ok(r) => ran.cycle(r),
             Err(_) => ran.hung = Some("a sync cycle".into()),
         }
         ran
@@ -375,7 +412,7 @@ impl World {
         ran.events = events;
         match r {
             Ok(Ok(())) => {}
-            Ok(Err(e)) => ran.cycles.push(Err(e.to_string())),
+            Ok(Err(e)) => ran.failed(&e),
             Err(_) => ran.hung = Some("watch".into()),
         }
         ran
@@ -431,7 +468,7 @@ impl World {
         let importer = match Importer::new(self.rig.store.clone(), self.cfg.clone(), opts) {
             Ok(i) => i,
             Err(e) => {
-                ran.cycles.push(Err(e.to_string()));
+                ran.failed(&e);
                 return ran;
             }
         };
@@ -447,7 +484,7 @@ impl World {
         )
         .await;
         if let Ok(Err(e)) = &r {
-            ran.cycles.push(Err(e.to_string()));
+            ran.failed(e);
         }
         if r.is_err() {
             ran.hung = Some("an import".into());
@@ -500,8 +537,8 @@ impl World {
         };
         match r {
             Ok((a, b)) => {
-                ran.cycles.push(a.map_err(|e| e.to_string()));
-                ran.cycles.push(b.map_err(|e| e.to_string()));
+                ran.cycle(a);
+                ran.cycle(b);
             }
             Err(_) => ran.hung = Some("two processes syncing".into()),
         }

@@ -296,4 +296,13 @@ impl Store {
     pub fn flush(&self) -> Ack<()> {
         self.send(Op::Flush, out_unit)
     }
+
+    /// Caps the database at `pages` pages (SQLite `max_page_count`, never
+    /// below its size now), or lifts the cap: past it a write fails as on
+    /// a full disk, while the store stays open. For tests of a full disk
+    /// that comes and goes (see [`StoreOptions::max_page_count`](crate::StoreOptions)).
+    #[doc(hidden)]
+    pub fn set_page_limit(&self, pages: Option<u32>) -> Ack<()> {
+        self.send(Op::PageLimit(pages), out_unit)
+    }
 }

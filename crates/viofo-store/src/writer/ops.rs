@@ -96,6 +96,9 @@ pub(crate) enum Op {
         reason: Option<String>,
     },
     ReplaceJourneys(Box<super::ReplaceInput>),
+    /// `PRAGMA max_page_count` on the writer's connection (tests of a
+    /// full disk): `None` lifts the limit.
+    PageLimit(Option<u32>),
     Flush,
 }
 
@@ -124,6 +127,7 @@ impl Op {
             | Op::SetAnchor { .. }
             | Op::RecordImports(_)
             | Op::ReplaceJourneys(_)
+            | Op::PageLimit(_)
             | Op::Flush => None,
         }
     }
@@ -152,6 +156,7 @@ impl Op {
             Op::RecordImports(_) => "recording imported clips",
             Op::SetSkip { .. } => "recording a skip",
             Op::ReplaceJourneys(_) => "replacing journeys",
+            Op::PageLimit(_) => "setting the database's page limit",
             Op::Flush => "flushing",
         }
     }

@@ -370,6 +370,15 @@ pub(super) async fn exec(
         Op::RecordImports(input) => super::import::record(c, input).await,
         Op::SetSkip { id, reason } => super::skips::set_skip(c, *id, reason.as_deref()).await,
         Op::ReplaceJourneys(input) => super::journeys::replace(c, input).await,
+        Op::PageLimit(pages) => {
+            // SQLite's own ceiling when lifted; never below the database's
+            // size (SQLite keeps the larger).
+            let n = pages.unwrap_or(4_294_967_294);
+            sqlx::query(&format!("PRAGMA max_page_count = {n}"))
+                .execute(&mut *c)
+                .await?;
+            Ok(Out::Unit)
+        }
         Op::Flush => Ok(Out::Unit),
     }
 }

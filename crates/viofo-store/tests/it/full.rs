@@ -115,3 +115,42 @@ async fn a_full_database_fails_clearly_and_the_writer_recovers() {
         assert!(store.get_by_name(CAM, &c.name).await.unwrap().is_some());
     }
 }
+
+/// The disk fills and frees while the store stays open (as under `watch`):
+/// the write that needed space fails as full, and once the cap is lifted the
+/// same write succeeds on the same writer, without a reopen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn space_that_returns_is_used_without_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(options(&dir)).await.unwrap();
+    let first: Vec<ListedClip> = (1..=4).map(|i| clip(i, 0)).collect();
+    store
+        .record_imports(CAM, first.iter().map(|c| imported(c, false)).collect())
+        .await
+        .unwrap();
+    // Full at today's size.
+    store.set_page_limit(Some(1)).await.unwrap();
+    let big: Vec<ListedClip> = (10..=13).map(|i| clip(i, 0)).collect();
+    let err = store
+        .record_imports(CAM, big.iter().map(|c| imported(c, true)).collect())
+        .await
+        .expect_err("a write past the cap");
+    assert!(err.is_disk_full(), "not reported as a full disk: {err}");
+    assert!(
+        store
+            .get_by_name(CAM, &big[0].name)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Space returns.
+    store.set_page_limit(None).await.unwrap();
+    store
+        .record_imports(CAM, big.iter().map(|c| imported(c, true)).collect())
+        .await
+        .expect("the same write once space returned");
+    for c in first.iter().chain(&big) {
+        assert!(store.get_by_name(CAM, &c.name).await.unwrap().is_some());
+    }
+    store.close().await.unwrap();
+}

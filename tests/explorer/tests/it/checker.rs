@@ -89,3 +89,51 @@ async fn a_status_that_disagrees_with_the_store_is_caught() {
     let found = run(&mut w, &Step::Deletes(false)).await;
     assert_eq!(found, vec![Invariant::Surfaces], "{found:?}");
 }
+
+/// `state-full` really fills the state database's disk: the sync that
+/// needs room fails as a full disk (exit 4) with nothing deleted and the
+/// invariants holding; once the room is back the same store, still open,
+/// archives the clips.
+#[tokio::test(flavor = "current_thread")]
+async fn a_full_state_database_fails_as_a_full_disk_then_recovers() {
+    let mut w = World::start().await;
+    let big = Step::Record {
+        clips: 3,
+        parking: false,
+        rear: true,
+        size: 60_000,
+        gap_hours: 0,
+    };
+    assert_eq!(run(&mut w, &Step::Deletes(true)).await, vec![]);
+    assert_eq!(run(&mut w, &big).await, vec![]);
+    w.step = 1;
+    assert_eq!(run(&mut w, &Step::StateFull(true)).await, vec![]);
+    w.step = 2;
+    // New clips: reconciling their listing needs new pages.
+    for _ in 0..4 {
+        let _ = w.apply(&big).await;
+    }
+    let ran = w.apply(&Step::Sync).await;
+    assert!(
+        !ran.disk_full.is_empty(),
+        "the sync did not meet the full disk: {:?}",
+        ran.cycles
+    );
+    let found: Vec<Invariant> = check(&mut w, &Step::Sync, &ran)
+        .await
+        .into_iter()
+        .map(|v| v.invariant)
+        .collect();
+    assert_eq!(found, vec![], "a full state database breaks nothing");
+    assert!(w.rig.sim.deleted_clips().is_empty(), "nothing deleted");
+    w.step = 3;
+    assert_eq!(run(&mut w, &Step::StateFull(false)).await, vec![]);
+    w.step = 4;
+    let ran = w.apply(&Step::Sync).await;
+    assert!(
+        matches!(ran.cycles.as_slice(), [Ok(s)] if s.clips == 30),
+        "{:?}",
+        ran.cycles
+    );
+    w.close().await;
+}
