@@ -61,6 +61,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod command;
 mod config;
 mod discovery;
 mod error;
@@ -69,6 +70,7 @@ mod run;
 mod state;
 mod tls;
 
+pub use command::{Ignored, MAX_COMMAND, command_action};
 pub use config::{Broker, DEFAULT_PORT, DEFAULT_TLS_PORT, MqttConfig};
 pub use discovery::{ENTITY_COUNT, OFFLINE, ONLINE, Topics, device_name, discovery_messages};
 pub use error::{Error, Result};

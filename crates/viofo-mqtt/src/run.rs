@@ -6,7 +6,6 @@
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use rumqttc::{
     AsyncClient, Event, EventLoop, LastWill, MqttOptions, Outgoing, Packet, QoS, Transport,
 };
@@ -31,8 +30,6 @@ const GOODBYE: Duration = Duration::from_secs(1);
 /// on the command topic is read and ignored, not a reconnect loop (and a
 /// retained one is cleared at each connection, see [`Publisher::announce`]).
 const MAX_INCOMING: usize = 1024 * 1024;
-/// Longest command payload acted on (an action's name is a few bytes).
-const MAX_COMMAND: usize = 64;
 
 /// Runs the MQTT surface for the camera of `status` until `shutdown`
 /// completes: connects to the broker (retrying with back-off while it is
@@ -124,7 +121,7 @@ where
             link = rx.recv() => match link {
                 Some(Link::Up) => publisher.connected(&status.snapshot()),
                 Some(Link::Down) => publisher.connected = false,
-                Some(Link::Command(payload)) => publisher.command(&payload, &actions, &status.snapshot()),
+                Some(Link::Command(action)) => publisher.command(action, &actions, &status.snapshot()),
                 Some(Link::Orphan(o)) => publisher.remove_orphan(&o),
                 None => {
                     tracing::error!("MQTT connection task ended; MQTT stays off");
@@ -160,7 +157,7 @@ enum Link {
     /// The connection was lost.
     Down,
     /// A message on the command topic.
-    Command(Bytes),
+    Command(Action),
     /// A retained discovery message this program no longer publishes.
     Orphan(crate::orphans::Orphan),
 }
@@ -189,16 +186,24 @@ async fn drive(
                 }
             }
             // A retained command is an old one (a retained `pause` would
-            // pause every start): never acted on.
-            Ok(Event::Incoming(Packet::Publish(p))) if p.topic == command_topic && p.retain => {
-                tracing::info!(
-                    bytes = p.payload.len(),
-                    "MQTT command ignored: a retained message (commands are never retained)"
-                );
-            }
+            // pause every start): never acted on; nor an oversized one.
             Ok(Event::Incoming(Packet::Publish(p))) if p.topic == command_topic => {
-                if tx.send(Link::Command(p.payload)).await.is_err() {
-                    return;
+                match crate::command::command_action(p.retain, &p.payload) {
+                    Ok(action) => {
+                        if tx.send(Link::Command(action)).await.is_err() {
+                            return;
+                        }
+                    }
+                    Err(why @ crate::command::Ignored::Retained) => tracing::info!(
+                        bytes = p.payload.len(),
+                        "MQTT command ignored: {}",
+                        why.as_str()
+                    ),
+                    Err(why) => tracing::warn!(
+                        bytes = p.payload.len(),
+                        "MQTT command ignored: {}",
+                        why.as_str()
+                    ),
                 }
             }
             Ok(Event::Incoming(Packet::Publish(p))) => {
@@ -343,24 +348,10 @@ impl Publisher {
         }
     }
 
-    /// A button press: the payload names an [`Action`]; what became of it
-    /// is said on the result topic ("Last command").
-    fn command(&self, payload: &[u8], actions: &impl ActionHandler, snapshot: &StatusSnapshot) {
-        if payload.len() > MAX_COMMAND {
-            tracing::warn!(
-                bytes = payload.len(),
-                "MQTT command ignored: longer than any action name"
-            );
-            return;
-        }
-        let name = std::str::from_utf8(payload).unwrap_or("").trim();
-        let Some(action) = Action::from_path(name) else {
-            tracing::warn!(
-                bytes = payload.len(),
-                "MQTT command ignored: not an action name"
-            );
-            return;
-        };
+    /// A button press (the payload named an [`Action`], see
+    /// [`command_action`](crate::command_action)); what became of it is
+    /// said on the result topic ("Last command").
+    fn command(&self, action: Action, actions: &impl ActionHandler, snapshot: &StatusSnapshot) {
         let said = match actions.handle(action) {
             Ok(()) => {
                 tracing::info!(action = action.as_str(), "MQTT: action asked for");

@@ -37,6 +37,8 @@ pub enum Invariant {
     Surfaces,
     /// Terminal escapes from the camera reached an output.
     Escapes,
+    /// A retained or oversized MQTT command was acted on.
+    CommandTaken,
     /// An operation did not end.
     Hang,
     /// Something panicked.
@@ -57,6 +59,7 @@ impl Invariant {
             Invariant::Outcome => "outcome",
             Invariant::Surfaces => "surfaces-disagree",
             Invariant::Escapes => "escapes",
+            Invariant::CommandTaken => "command-taken",
             Invariant::Hang => "hang",
             Invariant::Panic => "panic",
         }
@@ -590,6 +593,19 @@ fn check_events(w: &mut World, step: &Step, ran: &Ran, out: &mut Vec<Violation>)
         check_dry_run(ran, out);
     }
     check_state_full(w, ran, out);
+    for (retained, len, action) in &ran.commands {
+        if *retained || *len > viofo_mqtt::MAX_COMMAND {
+            v(
+                out,
+                Invariant::CommandTaken,
+                format!(
+                    "an MQTT command of {len} B{} was taken: {}",
+                    if *retained { ", retained," } else { "" },
+                    action.as_str()
+                ),
+            );
+        }
+    }
 }
 
 /// SQLite's words for a full state database, in the store's error.

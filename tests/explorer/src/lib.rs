@@ -10,7 +10,7 @@
 //! a card copy or of the archive reached by another path, dry runs, two
 //! processes on one archive, and configuration changes: places with
 //! `skip_parking`, quota, channels, deletes, triage; the state database's
-//! disk filling and freeing). Each step runs against
+//! disk filling and freeing; messages on the MQTT command topic). Each step runs against
 //! the real pipeline and store, the simulated camera (viofo-sim through
 //! viofo-testkit's rig) on 127.0.0.1, and after each one the invariants
 //! ([`check`]) are checked against a [`model`] of everything ever recorded.
@@ -35,7 +35,7 @@ pub use check::{Invariant, Violation};
 pub use run::{
     Failure, Plan, SeedRun, Verdict, run_generated, run_labelled, run_seed, run_steps, shrink,
 };
-pub use step::{ALL_KINDS, Kind, LinkFault, Step, generate};
+pub use step::{ALL_KINDS, Kind, LinkFault, MqttPayload, Step, generate};
 pub use world::World;
 
 /// The kinds the CI test generates: every kind whose failures are fixed on
@@ -81,4 +81,5 @@ pub const CI_KINDS: &[Kind] = &[
     Kind::Places,
     Kind::SecondDevice,
     Kind::StateFull,
+    Kind::Mqtt,
 ];

@@ -63,6 +63,10 @@ pub enum Kind {
     /// The disk holding the state database fills (or frees) while the
     /// store stays open.
     StateFull,
+    /// A message reaches the MQTT command topic (retained or not, an
+    /// action's name, an oversized blob or garbage), taken by the next
+    /// watch as it connects.
+    Mqtt,
 }
 
 /// Every kind, in the order of [`Kind`]'s declaration.
@@ -91,6 +95,7 @@ pub const ALL_KINDS: &[Kind] = &[
     Kind::Deletes,
     Kind::Triage,
     Kind::StateFull,
+    Kind::Mqtt,
 ];
 
 impl Kind {
@@ -121,6 +126,7 @@ impl Kind {
             Kind::Deletes => "deletes",
             Kind::Triage => "triage",
             Kind::StateFull => "state-full",
+            Kind::Mqtt => "mqtt",
         }
     }
 
@@ -247,6 +253,35 @@ pub enum Step {
     Triage(bool),
     /// The state database's disk full (`true`) or with room again.
     StateFull(bool),
+    /// A message on the MQTT command topic.
+    Mqtt {
+        /// Retained by the broker (delivered again at every connection).
+        retained: bool,
+        /// What it says.
+        payload: MqttPayload,
+    },
+}
+
+/// What a message on the MQTT command topic says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MqttPayload {
+    /// An action's name (`pause`, `resume`, `sync-now`, `retry-failed`).
+    Action(&'static str),
+    /// So many bytes of something else (a stray camera image, say).
+    Blob(u32),
+    /// Bytes that are not text.
+    Garbage,
+}
+
+impl MqttPayload {
+    /// Its bytes.
+    pub fn bytes(self) -> Vec<u8> {
+        match self {
+            MqttPayload::Action(a) => a.as_bytes().to_vec(),
+            MqttPayload::Blob(n) => vec![b'p'; usize::try_from(n).unwrap_or(0)],
+            MqttPayload::Garbage => vec![0xff, 0xfe, 0x1b, b'['],
+        }
+    }
 }
 
 impl Step {
@@ -277,6 +312,7 @@ impl Step {
             Step::Deletes(_) => Kind::Deletes,
             Step::Triage(_) => Kind::Triage,
             Step::StateFull(_) => Kind::StateFull,
+            Step::Mqtt { .. } => Kind::Mqtt,
         }
     }
 }
@@ -351,6 +387,18 @@ impl fmt::Display for Step {
             Step::Deletes(b) => write!(f, "deletes {}", on(*b)),
             Step::Triage(b) => write!(f, "triage {}", on(*b)),
             Step::StateFull(b) => write!(f, "the state database's disk full {}", on(*b)),
+            Step::Mqtt { retained, payload } => {
+                write!(f, "MQTT command ")?;
+                match payload {
+                    MqttPayload::Action(a) => write!(f, "{a:?}")?,
+                    MqttPayload::Blob(n) => write!(f, "of {n} B")?,
+                    MqttPayload::Garbage => f.write_str("of garbage")?,
+                }
+                if *retained {
+                    f.write_str(", retained")?;
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -444,5 +492,26 @@ fn draw(kind: Kind, rng: &mut StdRng) -> Step {
         Kind::Deletes => Step::Deletes(rng.random_bool(0.7)),
         Kind::Triage => Step::Triage(rng.random_bool(0.6)),
         Kind::StateFull => Step::StateFull(rng.random_bool(0.5)),
+        Kind::Mqtt => {
+            let retained = rng.random_bool(0.5);
+            // A pause that is taken stops the watch until a resume: only a
+            // retained one (which must not be taken) is generated.
+            let names: &[&'static str] = if retained {
+                &["pause", "resume", "sync-now", "retry-failed"]
+            } else {
+                &["resume", "sync-now", "retry-failed"]
+            };
+            let payload = match rng.random_range(0..5) {
+                0 => MqttPayload::Blob(rng.random_range(65..=300_000)),
+                1 => MqttPayload::Garbage,
+                _ => MqttPayload::Action(
+                    names
+                        .get(rng.random_range(0..names.len()))
+                        .copied()
+                        .unwrap_or("sync-now"),
+                ),
+            };
+            Step::Mqtt { retained, payload }
+        }
     }
 }

@@ -42,6 +42,9 @@ pub struct Ran {
     /// The errors (of `cycles`) classed as a full disk, which the CLI
     /// makes exit 4.
     pub disk_full: Vec<String>,
+    /// The MQTT commands taken (by viofo-mqtt's decision): retained, the
+    /// payload's length, the action.
+    pub commands: Vec<(bool, usize, viofo_status::Action)>,
 }
 
 impl Ran {
@@ -79,6 +82,9 @@ pub struct World {
     pub step: usize,
     /// The state database's disk is full now ([`Step::StateFull`]).
     pub state_full: bool,
+    /// Messages on the MQTT command topic the next watch takes as it
+    /// connects: (retained, payload).
+    mqtt: Vec<(bool, Vec<u8>)>,
     made: usize,
     /// What `/api/status` and `/metrics` serve, fed every event of the
     /// run as `watch` feeds it.
@@ -157,6 +163,7 @@ impl World {
             model,
             step: 0,
             state_full: false,
+            mqtt: Vec::new(),
             made: 0,
             status,
         }
@@ -289,7 +296,7 @@ impl World {
                 "VIOFO_A329S_V2.1_260401"
             }),
             Step::Sync => return self.sync(self.cfg.clone()).await,
-            Step::Watch { cycles } => return self.watch(*cycles).await,
+            Step::Watch { cycles } => return Box::pin(self.watch(*cycles)).await,
             Step::Import { moved } => {
                 let card = self.card_copy();
                 return self.import(card, *moved).await;
@@ -364,6 +371,11 @@ impl World {
                 }
                 self.state_full = *on;
             }
+            Step::Mqtt { retained, payload } => {
+                // A new message is delivered once, to the next watch; a
+                // retained one at every connection (see `watch`).
+                self.mqtt.push((*retained, payload.bytes()));
+            }
         }
         Ran::default()
     }
@@ -383,7 +395,7 @@ impl World {
         ran
     }
 
-    async fn watch(&self, cycles: u8) -> Ran {
+    async fn watch(&mut self, cycles: u8) -> Ran {
         self.rig.clear_events();
         let mut cfg = self.cfg.clone();
         cfg.backoff = viofo_pipeline::backoff::Backoff::with_steps(vec![Duration::from_millis(30)]);
@@ -401,9 +413,37 @@ impl World {
         });
         let (syncer, _rx) = self.rig.syncer_with(cfg, Some(hook));
         let watcher = viofo_pipeline::Watcher::new(syncer, Duration::from_millis(30), &shutdown);
+        // The MQTT command topic's messages, as the watch connects: each
+        // through viofo-mqtt's one decision; a retained one stays for the
+        // next connection.
+        let mut ran = Ran::default();
+        let control = watcher.control();
+        for (retained, payload) in &self.mqtt {
+            if let Ok(action) = viofo_mqtt::command_action(*retained, payload) {
+                ran.commands.push((*retained, payload.len(), action));
+                match action {
+                    viofo_status::Action::Pause => {
+                        control.pause();
+                    }
+                    viofo_status::Action::Resume => {
+                        control.resume();
+                    }
+                    viofo_status::Action::SyncNow => {
+                        control.sync_now();
+                    }
+                    viofo_status::Action::RetryFailed => {
+                        let _ = self
+                            .rig
+                            .store
+                            .retry_failed(Some(viofo_testkit::CAMERA))
+                            .await;
+                    }
+                }
+            }
+        }
+        self.mqtt.retain(|(retained, _)| *retained);
         let r = tokio::time::timeout(OP_BOUND, watcher.run()).await;
         let events = self.rig.events();
-        let mut ran = Ran::default();
         for e in &events {
             if let Event::CycleDone(s) = e {
                 ran.cycles.push(Ok(s.clone()));

@@ -137,3 +137,50 @@ async fn a_full_state_database_fails_as_a_full_disk_then_recovers() {
     );
     w.close().await;
 }
+
+/// MQTT commands reach the watch through viofo-mqtt's one decision: a
+/// retained `pause` and an oversized message are not taken (the watch
+/// runs its cycles), a new `sync-now` is; and the checker catches a
+/// retained command that was taken.
+#[tokio::test(flavor = "current_thread")]
+async fn retained_or_oversized_commands_are_not_taken() {
+    use viofo_explorer::MqttPayload;
+    use viofo_status::Action;
+    let mut w = World::start().await;
+    assert_eq!(run(&mut w, &record()).await, vec![]);
+    for (retained, payload) in [
+        (true, MqttPayload::Action("pause")),
+        (false, MqttPayload::Blob(300_000)),
+        (false, MqttPayload::Garbage),
+        (false, MqttPayload::Action("sync-now")),
+    ] {
+        assert_eq!(run(&mut w, &Step::Mqtt { retained, payload }).await, vec![]);
+    }
+    w.step = 1;
+    let watch = Step::Watch { cycles: 2 };
+    let ran = w.apply(&watch).await;
+    assert_eq!(ran.commands, vec![(false, 8, Action::SyncNow)]);
+    assert_eq!(ran.cycles.len(), 2, "{:?}", ran.cycles);
+    let found: Vec<Invariant> = check(&mut w, &watch, &ran)
+        .await
+        .into_iter()
+        .map(|v| v.invariant)
+        .collect();
+    assert_eq!(found, vec![]);
+    // The retained pause comes again at the next connection; not taken.
+    w.step = 2;
+    let ran = w.apply(&watch).await;
+    assert_eq!(ran.commands, vec![]);
+    // Taken behind the decision's back: caught.
+    let taken = Ran {
+        commands: vec![(true, 5, Action::Pause)],
+        ..Ran::default()
+    };
+    let found: Vec<Invariant> = check(&mut w, &watch, &taken)
+        .await
+        .into_iter()
+        .map(|v| v.invariant)
+        .collect();
+    assert_eq!(found, vec![Invariant::CommandTaken]);
+    w.close().await;
+}
