@@ -39,6 +39,9 @@ pub enum Invariant {
     Escapes,
     /// A retained or oversized MQTT command was acted on.
     CommandTaken,
+    /// A clip stayed on the camera through two clean syncs, and is not in
+    /// the archive.
+    Missed,
     /// An operation did not end.
     Hang,
     /// Something panicked.
@@ -60,6 +63,7 @@ impl Invariant {
             Invariant::Surfaces => "surfaces-disagree",
             Invariant::Escapes => "escapes",
             Invariant::CommandTaken => "command-taken",
+            Invariant::Missed => "missed",
             Invariant::Hang => "hang",
             Invariant::Panic => "panic",
         }
@@ -114,7 +118,73 @@ pub async fn check(w: &mut World, step: &Step, ran: &Ran) -> Vec<Violation> {
     check_store(w, &mut out).await;
     check_events(w, step, ran, &mut out);
     check_surfaces(w, ran, &mut out).await;
+    check_missed(w, step, ran, &held, &mut out);
     out
+}
+
+/// A sync whose one cycle completed, met no failure, and ran with nothing
+/// that leaves clips out on purpose (no quota, every channel, no places,
+/// room in the state database).
+fn clean_sync(w: &World, step: &Step, ran: &Ran) -> bool {
+    let cfg = &w.cfg;
+    matches!(step, Step::Sync | Step::DryRun)
+        && !ran.concurrent
+        && ran.hung.is_none()
+        && !w.state_full
+        && cfg.retention.quota.is_none()
+        && cfg.channels.is_empty()
+        && cfg.places.is_empty()
+        && matches!(ran.cycles.as_slice(), [Ok(s)] if s.outcome == CycleOutcome::Completed)
+        && !ran.events.iter().any(|e| {
+            matches!(
+                e,
+                Event::ItemFailed { .. } | Event::TriageFailed { .. } | Event::DeleteRetried { .. }
+            )
+        })
+}
+
+/// Liveness: a clip on the camera (the same bytes) at the end of two clean
+/// syncs in a row is archived by the second. One clean sync may leave a
+/// clip for the next on purpose (its size changed since the last listing;
+/// a recording found to differ from an archived one of its name and size
+/// is downloaded from the next listing); two may not: a clip that stays
+/// unarchived is lost when loop recording overwrites it.
+fn check_missed(
+    w: &mut World,
+    step: &Step,
+    ran: &Ran,
+    held: &BTreeSet<Hash>,
+    out: &mut Vec<Violation>,
+) {
+    if !matches!(step, Step::Sync | Step::DryRun) {
+        return;
+    }
+    if !clean_sync(w, step, ran) {
+        w.model.clean_seen = None;
+        return;
+    }
+    let sim = w.rig.sim.clone();
+    let now: BTreeMap<Hash, String> = sim
+        .clips()
+        .into_iter()
+        .filter(|c| !c.growing && !w.model.skipped.contains(&c.name))
+        .filter_map(|c| crate::world::hash_on(&sim, c.folder, &c.name).map(|h| (h, c.name)))
+        .collect();
+    if let Some(before) = &w.model.clean_seen {
+        for (h, name) in &now {
+            if before.contains(h) && !held.contains(h) && !w.model.pruned_hashes.contains(h) {
+                v(
+                    out,
+                    Invariant::Missed,
+                    format!(
+                        "{name} ({}) was on the camera through two clean syncs and is not archived",
+                        w.model.describe(h)
+                    ),
+                );
+            }
+        }
+    }
+    w.model.clean_seen = Some(now.into_keys().collect());
 }
 
 /// What the status page's model serves, fed every event and refreshed

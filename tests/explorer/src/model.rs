@@ -89,6 +89,9 @@ pub struct Model {
     /// camera was: nothing told the two apart then, so they are this
     /// camera's as far as the archive can know (not a violation).
     pub taken_for_ours: BTreeSet<Hash>,
+    /// The camera's clips (by hash) at the end of the last clean sync
+    /// (see `check::check_missed`); `None` after one that was not clean.
+    pub clean_seen: Option<BTreeSet<Hash>>,
 }
 
 impl Model {
@@ -105,6 +108,7 @@ impl Model {
             deletes_seen: 0,
             skipped: BTreeSet::new(),
             taken_for_ours: BTreeSet::new(),
+            clean_seen: None,
         }
     }
 

@@ -205,6 +205,7 @@ impl Syncer {
         };
         let listed: Vec<ListedClip> = listing.recordings.iter().map(listed_clip).collect();
         let first = lock(&cx.identity).take();
+        let first_listing = first.is_some();
         if let Some(info) = first {
             self.check_identity(info.as_ref(), &listed, complete)
                 .await?;
@@ -213,12 +214,24 @@ impl Syncer {
         let archived = tokio::task::spawn_blocking(move || archive_index(&archive_root))
             .await
             .unwrap_or_default();
-        let report = s
+        let mut report = s
             .store
             .reconcile(&s.cfg.camera_id, &listed, |name| {
                 archived.get(name).cloned()
             })
             .await?;
+        // A card reused under archived names: the new recordings become
+        // rows of their own, downloaded this cycle.
+        // Also with deletes on: a locked clip is never deleted, so never
+        // compared before a delete.
+        if first_listing && Box::pin(self.find_reused(&listing.recordings)).await? > 0 {
+            report = s
+                .store
+                .reconcile(&s.cfg.camera_id, &listed, |name| {
+                    archived.get(name).cloned()
+                })
+                .await?;
+        }
         tracing::debug!(?report, "reconciled the listing");
         // The first entry of a name wins, as in the store; a name listed
         // twice is never deleted (which of the two is ours is not sure).

@@ -11,6 +11,7 @@ mod dry_run;
 mod identity;
 mod listing;
 mod quota;
+mod reused;
 mod same_bytes;
 mod skips;
 mod tail;

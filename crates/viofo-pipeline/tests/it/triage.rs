@@ -151,11 +151,20 @@ async fn triage_tracks_come_first_and_file_tracks_replace_them() {
     let summary = rig.cycle(cfg).await.unwrap();
     assert_eq!(summary.clips, 4);
     assert_eq!(triage_outcomes(&rig.events()), 0);
-    assert_eq!(
-        ranged(&rig),
-        ranged_before,
-        "no ranged read in the second cycle"
-    );
+    // The cycle's one comparison of the oldest archived clip still
+    // listed with the archive (a card reused under archived names: see
+    // the pipeline's sync::reused) aside, no ranged read: no triage.
+    let mut after = ranged(&rig);
+    let compared: Vec<String> = after
+        .iter()
+        .filter(|(n, v)| !ranged_before.contains_key(*n) && **v == (1, 65_536))
+        .map(|(n, _)| n.clone())
+        .collect();
+    assert!(compared.len() <= 1, "{compared:?}");
+    for n in &compared {
+        after.remove(n);
+    }
+    assert_eq!(after, ranged_before, "no triage read in the second cycle");
     for name in &names {
         let row = rig.row(name).await;
         assert_eq!(row.state, ClipState::Done);

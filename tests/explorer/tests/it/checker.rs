@@ -184,3 +184,31 @@ async fn retained_or_oversized_commands_are_not_taken() {
     assert_eq!(found, vec![Invariant::CommandTaken]);
     w.close().await;
 }
+
+/// A card formatted with the clock reset between two syncs, deletes off:
+/// the new recordings take the archived names with the archived sizes and
+/// other bytes. They are archived beside the old ones, not taken for them
+/// (else loop recording overwrites them unarchived: `missed`).
+#[tokio::test(flavor = "current_thread")]
+async fn a_same_size_reuse_with_deletes_off_is_archived() {
+    let mut w = World::start().await;
+    let steps = [
+        Step::Deletes(false),
+        record(),
+        Step::Sync,
+        Step::Format { reset_clock: true },
+        record(),
+        Step::Sync,
+        Step::Sync,
+    ];
+    for (i, s) in steps.iter().enumerate() {
+        w.step = i;
+        assert_eq!(run(&mut w, s).await, vec![], "step {i}: {s}");
+    }
+    assert_eq!(
+        viofo_explorer::world::archive_hashes(w.archive()).len(),
+        4,
+        "both recordings of each name archived"
+    );
+    w.close().await;
+}
