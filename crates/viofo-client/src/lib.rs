@@ -89,6 +89,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod adapt;
 mod client;
 mod command;
 mod config;
