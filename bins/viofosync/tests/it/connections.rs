@@ -11,7 +11,9 @@ use crate::{Camera, Env, stderr, stdout};
 fn a_camera_that_takes_one_connection_is_synced_with_one() {
     let cam = Camera::start(
         SimConfig::default()
-            .with_clips(ClipSpec::synthetic(6).size(300_000))
+            .with_clips(ClipSpec::synthetic(6).size(1_000_000))
+            // Slow enough that the three downloads overlap.
+            .bandwidth(20_000_000)
             .max_connections(1)
             .delete_delay(std::time::Duration::from_millis(10)),
     );
