@@ -20,10 +20,13 @@ fn flag_names() -> &'static [(String, String)] {
     })
 }
 
-/// Adds the flag of every key whose `global` is `global`.
-fn add_flags(mut cmd: clap::Command, global: bool) -> clap::Command {
+/// Adds the flag of every key whose `global` is `global` and, for the
+/// settings flags, that the command `name` uses ([`Key::commands`]).
+///
+/// [`Key::commands`]: viofo_config::keys::Key::commands
+fn add_flags(mut cmd: clap::Command, global: bool, name: &str) -> clap::Command {
     for (k, (long, value)) in KEYS.iter().zip(flag_names()) {
-        if k.global != global {
+        if k.global != global || !(global || k.commands.contains(&name)) {
             continue;
         }
         let mut arg = Arg::new(k.name)
@@ -94,7 +97,7 @@ pub(crate) struct GlobalArgs {
 }
 
 macro_rules! flags_from_keys {
-    ($ty:ty, $global:expr, $heading:expr) => {
+    ($ty:ty, $global:expr) => {
         impl $ty {
             /// (key, raw value) for every flag given.
             pub(crate) fn flags(&self) -> &[(&'static str, String)] {
@@ -113,21 +116,57 @@ macro_rules! flags_from_keys {
                 Ok(())
             }
         }
-
-        impl clap::Args for $ty {
-            fn augment_args(cmd: clap::Command) -> clap::Command {
-                let cmd = match $heading {
-                    Some(h) => cmd.next_help_heading(h),
-                    None => cmd,
-                };
-                add_flags(cmd, $global)
-            }
-            fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
-                Self::augment_args(cmd)
-            }
-        }
     };
 }
 
-flags_from_keys!(SettingsArgs, false, Some("Settings"));
-flags_from_keys!(GlobalArgs, true, None::<&str>);
+flags_from_keys!(SettingsArgs, false);
+flags_from_keys!(GlobalArgs, true);
+
+/// The global flags (`--log-format`), on every command.
+impl clap::Args for GlobalArgs {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        add_flags(cmd, true, "")
+    }
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
+}
+
+/// A command's settings flags depend on the command, which clap does not
+/// tell a flattened struct: they are added by [`with_settings_flags`].
+impl clap::Args for SettingsArgs {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        cmd
+    }
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        cmd
+    }
+}
+
+/// `cli` with each subcommand's settings flags: those of the keys it uses
+/// ([`Key::commands`]), so every command documents and accepts only its
+/// own (`queue --mqtt-url x` is a usage error, exit code 2).
+///
+/// [`Key::commands`]: viofo_config::keys::Key::commands
+pub(crate) fn with_settings_flags(mut cli: clap::Command) -> clap::Command {
+    let names: Vec<String> = cli
+        .get_subcommands()
+        .map(|c| c.get_name().to_owned())
+        .collect();
+    for name in names {
+        cli = cli.mut_subcommand(&name, |sub| {
+            let sub = sub.next_help_heading("Settings");
+            add_flags(sub, false, &name)
+        });
+    }
+    cli
+}
+
+/// Parses the command line of `T` with [`with_settings_flags`] (what
+/// `T::parse()` does, settings flags included).
+pub(crate) fn parse<T: clap::Parser>() -> T {
+    let cmd = with_settings_flags(T::command());
+    let mut m = cmd.get_matches();
+    T::from_arg_matches_mut(&mut m)
+        .unwrap_or_else(|e| e.format(&mut with_settings_flags(T::command())).exit())
+}

@@ -251,7 +251,7 @@ fn parse_state(s: &str) -> Result<commands::QueueState, String> {
 fn main() -> ExitCode {
     // In the container image: the old image's names, and the switch to
     // PUID:PGID before any file is touched or any thread started.
-    let (cli, container) = match container::start(Cli::parse()) {
+    let (cli, container) = match container::start(config::parse::<Cli>()) {
         Ok(started) => started,
         Err(e) => {
             errln!("viofosync: configuration error: {e}");

@@ -12,7 +12,7 @@ use reqwest::{Method, StatusCode, Url};
 use crate::command::{Command, model_from_firmware};
 pub use crate::config::{ClientConfig, MAX_CONNECTIONS};
 use crate::error::{Error, Kind, Phase};
-use crate::limiter::{Class, Limiter};
+use crate::limiter::{Class, Limiter, Permit};
 use crate::listing::xml::parse_function;
 use crate::listing::{ListSource, Listing, ListingLimits, html, parse_xml_listing};
 use crate::recording::Recording;
@@ -171,19 +171,22 @@ impl Client {
 
     /// Sends one request (connection closed after it) and waits for the
     /// answer's headers, at most `connect_timeout + idle_timeout`.
+    /// The caller holds `permit` (a refused extra connection waits for
+    /// another under a lower limit: `adapt.rs`).
     pub(crate) async fn send(
         &self,
+        permit: &mut Permit,
         method: Method,
         target: &str,
         extra: HeaderMap,
         what: &str,
     ) -> Result<reqwest::Response, Error> {
-        self.send_at(self.address(), method, target, extra, what)
+        self.send_at(permit, self.address(), method, target, extra, what)
             .await
     }
 
-    /// [`send`](Self::send) to `base` (one of `bases`).
-    pub(crate) async fn send_at(
+    /// One try of [`send_at`](Self::send_at).
+    pub(crate) async fn send_once_at(
         &self,
         base: &str,
         method: Method,
@@ -281,10 +284,17 @@ impl Client {
         let what = format!("cmd {}", cmd.number());
         // The limit starts once a slot is ours: it bounds the camera, not
         // our own queue.
-        let _permit = self.inner.limiter.acquire(class).await;
+        let mut permit = self.inner.limiter.acquire(class).await;
         Self::within(limit, &what, async {
             let resp = self
-                .send_at(base, Method::GET, &cmd.target(), HeaderMap::new(), &what)
+                .send_at(
+                    &mut permit,
+                    base,
+                    Method::GET,
+                    &cmd.target(),
+                    HeaderMap::new(),
+                    &what,
+                )
                 .await?;
             check_status(&resp, &what)?;
             self.read_body(resp, MAX_REPLY_BYTES, &what).await
@@ -370,10 +380,11 @@ impl Client {
     async fn list_xml(&self) -> Result<Listing, Error> {
         const WHAT: &str = "XML listing (cmd 3015)";
         let body = {
-            let _permit = self.inner.limiter.acquire(Class::Normal).await;
+            let mut permit = self.inner.limiter.acquire(Class::Normal).await;
             Self::within(self.inner.cfg.listing_timeout, WHAT, async {
                 let resp = self
                     .send(
+                        &mut permit,
                         Method::GET,
                         &Command::ListAll.target(),
                         HeaderMap::new(),
@@ -412,10 +423,11 @@ impl Client {
         for (i, page) in HTML_PAGES.iter().enumerate() {
             let what = format!("HTML page {page}");
             let body = {
-                let _permit = self.inner.limiter.acquire(Class::Normal).await;
+                let mut permit = self.inner.limiter.acquire(Class::Normal).await;
                 Self::within(self.inner.cfg.listing_timeout, &what, async {
                     let resp = self
                         .send(
+                            &mut permit,
                             Method::GET,
                             &crate::encode::path(page),
                             HeaderMap::new(),
@@ -446,19 +458,25 @@ impl Client {
     /// The exact size the camera reports for `rec` by HEAD.
     pub async fn head(&self, rec: &Recording) -> Result<u64, Error> {
         let what = format!("HEAD {}", rec.remote_path());
-        let _permit = self.inner.limiter.acquire(Class::Normal).await;
+        let mut permit = self.inner.limiter.acquire(Class::Normal).await;
         Self::within(
             self.inner.cfg.command_timeout,
             &what,
-            self.head_unlimited(rec, &what),
+            self.head_unlimited(&mut permit, rec, &what),
         )
         .await
     }
 
-    /// HEAD without taking a permit (the caller holds one).
-    pub(crate) async fn head_unlimited(&self, rec: &Recording, what: &str) -> Result<u64, Error> {
+    /// HEAD without taking a permit (the caller holds `permit`).
+    pub(crate) async fn head_unlimited(
+        &self,
+        permit: &mut Permit,
+        rec: &Recording,
+        what: &str,
+    ) -> Result<u64, Error> {
         let resp = self
             .send(
+                permit,
                 Method::HEAD,
                 &crate::encode::path(rec.remote_path()),
                 HeaderMap::new(),

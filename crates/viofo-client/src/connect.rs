@@ -115,12 +115,15 @@ impl Client {
                 self.inner.cfg.probe_timeout,
             )
             .await
-            .map_err(|e| match e.status() {
-                Some(404) => Error::new(
+            .map_err(|e| match (e.status(), e.kind()) {
+                (Some(404), _) => Error::new(
                     Kind::NotDashcam { status: 404 },
                     format!("{base}: heartbeat (cmd 3016)"),
                 )
                 .at(base),
+                (_, Kind::TooLarge { limit }) => {
+                    not_dashcam(base, format!("an answer over {limit} bytes"))
+                }
                 _ if e.url.is_none() => e.at(base),
                 _ => e,
             })?;
@@ -130,11 +133,69 @@ impl Client {
                 None => Ok(()),
             };
         }
-        let reply =
-            parse_function(&body.bytes, "cmd 3016").map_err(|e| body.cut.unwrap_or(e).at(base))?;
+        let reply = match (parse_function(&body.bytes, "cmd 3016"), body.cut) {
+            // Cut off by the link: what came may be a camera's, half sent.
+            (Err(_), Some(cut)) => return Err(cut.at(base)),
+            // A camera's answer that ends early is a short read.
+            (Err(e), None)
+                if matches!(e.kind(), Kind::Truncated) && looks_like_function(&body.bytes) =>
+            {
+                return Err(e.at(base));
+            }
+            (Err(_), None) => return Err(not_dashcam(base, not_xml_words(&body.bytes))),
+            (Ok(reply), _) if !reply.root.eq_ignore_ascii_case("Function") => {
+                return Err(not_dashcam(
+                    base,
+                    format!("<{}> instead of <Function>", tag_name(&reply.root)),
+                ));
+            }
+            (Ok(reply), _) => reply,
+        };
         match reply.status() {
             Some(0) | None => Ok(()),
             Some(s) => Err(Error::new(Kind::CameraStatus(s), "heartbeat (cmd 3016)")),
         }
+    }
+}
+
+/// The heartbeat at `base` was answered, but `why` is no camera's answer.
+fn not_dashcam(base: &str, why: String) -> Error {
+    Error::new(
+        Kind::NotDashcamReply(format!("{why} to the heartbeat")),
+        format!("{base}: heartbeat (cmd 3016)"),
+    )
+    .at(base)
+}
+
+/// The body starts with the camera's `<Function>` root (after an XML
+/// declaration and blanks).
+fn looks_like_function(body: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(body.get(..256).unwrap_or(body));
+    let mut rest = text.trim_start();
+    if rest.starts_with("<?")
+        && let Some(end) = rest.find("?>")
+    {
+        rest = rest.get(end + 2..).unwrap_or_default().trim_start();
+    }
+    rest.get(..9)
+        .is_some_and(|r| r.eq_ignore_ascii_case("<Function"))
+}
+
+/// An element name from the camera, printable: its letters, digits and
+/// `-_.:` only.
+fn tag_name(name: &str) -> String {
+    name.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || "-_.:".contains(*c))
+        .take(40)
+        .collect()
+}
+
+/// What a heartbeat body that is not a camera's answer looks like.
+fn not_xml_words(body: &[u8]) -> String {
+    let head = String::from_utf8_lossy(body.get(..512).unwrap_or(body)).to_ascii_lowercase();
+    if head.contains("<!doctype html") || head.contains("<html") {
+        "an HTML page".to_owned()
+    } else {
+        "a body that is not the camera's XML".to_owned()
     }
 }

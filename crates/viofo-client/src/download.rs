@@ -235,7 +235,7 @@ impl Client {
                 } else {
                     None
                 };
-                let permit = cancellable(&run.cancel, &run.what, async {
+                let mut permit = cancellable(&run.cancel, &run.what, async {
                     Ok(self.inner.limiter.acquire(Class::Normal).await)
                 })
                 .await?;
@@ -249,7 +249,7 @@ impl Client {
                 let resp = cancellable(
                     &run.cancel,
                     &run.what,
-                    self.send(Method::GET, &target, headers, &run.what),
+                    self.send(&mut permit, Method::GET, &target, headers, &run.what),
                 )
                 .await?;
                 let answer = classify(&resp, have > 0, from, &run.what)?;
@@ -387,11 +387,11 @@ impl Client {
         }
         let head_what = format!("HEAD {}", rec.remote_path());
         let head = {
-            let _permit = self.inner.limiter.acquire(Class::Normal).await;
+            let mut permit = self.inner.limiter.acquire(Class::Normal).await;
             Self::within(
                 self.inner.cfg.command_timeout,
                 &head_what,
-                self.head_unlimited(rec, &head_what),
+                self.head_unlimited(&mut permit, rec, &head_what),
             )
             .await
         };

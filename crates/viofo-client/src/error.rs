@@ -41,6 +41,11 @@ pub(crate) enum Kind {
         "something at this address answers, but it is not a Novatek dashcam (HTTP {status} to the heartbeat)"
     )]
     NotDashcam { status: u16 },
+    /// A 200 to the heartbeat whose body is no camera's answer (an HTML
+    /// page, XML with another root, text, a body over the reply cap); the
+    /// text says which.
+    #[error("something at this address answers, but it is not a Novatek dashcam ({0})")]
+    NotDashcamReply(String),
     #[error("HTTP status {0}")]
     Status(u16),
     #[error("body ended after {got} of {expected} bytes")]
@@ -194,6 +199,7 @@ impl Error {
             | Kind::InvalidInput
             | Kind::Config(_)
             | Kind::NotDashcam { .. }
+            | Kind::NotDashcamReply(_)
             | Kind::TooLarge { .. }
             | Kind::TooManyItems { .. }
             | Kind::RangeIgnored
@@ -280,12 +286,17 @@ impl Error {
     }
 
     /// Something at the configured address answers HTTP, but not as a
-    /// Novatek dashcam: it answered 404 to the heartbeat (cmd 3016), as a
-    /// router, NAS or other web server would. Wrong address or wrong
-    /// network; not retryable, not [`is_offline`](Error::is_offline), not
+    /// Novatek dashcam: it answered 404 to the heartbeat (cmd 3016), or a
+    /// body that is no camera's answer (an HTML page, XML whose root is not
+    /// `<Function>`, plain text, more than the reply cap), as a router, NAS
+    /// or other web server would. Wrong address or wrong network; not
+    /// retryable, not [`is_offline`](Error::is_offline), not
     /// [`is_not_found`](Error::is_not_found) (no file is missing).
     pub fn is_not_dashcam(&self) -> bool {
-        matches!(self.kind, Kind::NotDashcam { .. })
+        matches!(
+            self.kind,
+            Kind::NotDashcam { .. } | Kind::NotDashcamReply(_)
+        )
     }
 
     /// For people, when the camera cannot be reached or something else
@@ -318,7 +329,7 @@ impl Error {
         match &self.kind {
             Kind::Connect(e) => Some(unreachable(&connect_cause(e))),
             Kind::Timeout(Phase::Connect) => Some(unreachable("no answer in time")),
-            Kind::NotDashcam { .. } | Kind::Malformed => {
+            Kind::NotDashcam { .. } | Kind::NotDashcamReply(_) | Kind::Malformed => {
                 Some(format!("{at} answers, but not as a Viofo camera"))
             }
             _ => None,
@@ -327,7 +338,7 @@ impl Error {
 }
 
 /// `host:port` of an address (`http://host[:port]`), the port made explicit.
-fn host_port(address: &str) -> String {
+pub(crate) fn host_port(address: &str) -> String {
     let rest = address
         .strip_prefix("http://")
         .map(|r| (r, 80))

@@ -31,6 +31,13 @@
 //!    download could have had, and with `max_connections >= 2` a download
 //!    that arrives finds a slot free.
 //!
+//! A camera that takes fewer connections than `max_connections` resets or
+//! refuses the extra ones: such a refusal (before any answer, while other
+//! requests of this client hold slots) lowers the limit to what the camera
+//! takes, said once in the log, and the refused request waits for a slot
+//! and tries again ([`Client::connection_limit`]). A refusal with nothing
+//! else open is returned as the error it is.
+//!
 //! # Ranged reads
 //!
 //! [`Client::read_range`] fetches `len` bytes from `offset` with
@@ -89,6 +96,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod adapt;
 mod client;
 mod command;
 mod config;

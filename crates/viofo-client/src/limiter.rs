@@ -34,6 +34,12 @@ pub(crate) enum Class {
 #[derive(Debug)]
 struct State {
     max: usize,
+    /// The highest `max` proven to work: the configured one, or a lower
+    /// one the camera was seen to take after refusing more
+    /// ([`Limiter::refused`], [`Limiter::answered`]).
+    confirmed: usize,
+    /// The limit asked for.
+    configured: usize,
     delete_cap: usize,
     in_use: usize,
     deletes_in_use: usize,
@@ -112,6 +118,8 @@ impl Limiter {
         Limiter {
             state: Arc::new(Mutex::new(State {
                 max,
+                confirmed: max,
+                configured: max,
                 delete_cap: max.saturating_sub(1).max(1),
                 in_use: 0,
                 deletes_in_use: 0,
@@ -156,6 +164,73 @@ impl Limiter {
     /// Slots held now.
     pub(crate) fn in_use(&self) -> usize {
         lock(&self.state).in_use
+    }
+
+    /// Slots allowed at once now (lower than configured once the camera
+    /// refused more).
+    pub(crate) fn max(&self) -> usize {
+        lock(&self.state).max
+    }
+
+    /// The camera refused a connection while this many slots (the refused
+    /// one's included) were held: it takes fewer. Lowers the limit,
+    /// tentatively, to one below that and returns it; `None` when nothing
+    /// else was held (a refusal of a lone connection is no limit, and a
+    /// tentative limit is undone: the camera may just be gone).
+    pub(crate) fn refused(&self) -> Option<usize> {
+        let mut st = lock(&self.state);
+        if st.in_use <= 1 {
+            if st.max < st.confirmed {
+                let confirmed = st.confirmed;
+                st.set_max(confirmed);
+                dispatch(&self.state, &mut st);
+            }
+            return None;
+        }
+        let max = st.max.min(st.in_use - 1);
+        st.set_max(max);
+        Some(st.max)
+    }
+
+    /// A request refused before answered now, with every slot of a
+    /// tentative lower limit held: that limit is proven. Returns it, and
+    /// whether it is the first limit proven (to be said once).
+    pub(crate) fn answered(&self) -> Option<(usize, bool)> {
+        let mut st = lock(&self.state);
+        if st.max >= st.confirmed || st.in_use < st.max {
+            return None;
+        }
+        let first = st.confirmed == st.configured;
+        st.confirmed = st.max;
+        Some((st.max, first))
+    }
+}
+
+impl State {
+    fn set_max(&mut self, max: usize) {
+        self.max = max.max(1);
+        self.delete_cap = self.max.saturating_sub(1).max(1);
+    }
+}
+
+impl Permit {
+    /// Gives this slot back and waits for one again, behind whoever waits
+    /// in its class: for a request to try again once the camera has fewer
+    /// connections open. Cancel-safe: dropped while waiting, the permit
+    /// holds nothing.
+    pub(crate) async fn requeue(&mut self) {
+        if self.armed {
+            self.armed = false;
+            let mut st = lock(&self.state);
+            st.give_back(self.class);
+            dispatch(&self.state, &mut st);
+        }
+        let limiter = Limiter {
+            state: Arc::clone(&self.state),
+        };
+        let mut again = limiter.acquire(self.class).await;
+        again.armed = false;
+        self.armed = true;
     }
 }
 
@@ -399,6 +474,42 @@ mod tests {
             tokio::time::timeout(Duration::from_millis(1000), l.acquire(Class::Delete)).await;
         assert!(again.is_ok());
         drop(again);
+        assert_eq!(l.in_use(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_refused_extra_connection_lowers_the_limit_until_proven() {
+        let l = Limiter::new(3);
+        let a = l.acquire(Class::Normal).await;
+        let mut b = l.acquire(Class::Normal).await;
+        // b refused while a is open: the camera takes one.
+        assert_eq!(l.refused(), Some(1));
+        assert_eq!((l.max(), l.in_use()), (1, 2));
+        let l2 = l.clone();
+        let retry = tokio::spawn(async move {
+            b.requeue().await;
+            // Alone under the lower limit, and answered: proven, said once.
+            let first = l2.answered();
+            let again = l2.answered();
+            (first, again, b)
+        });
+        tokio::task::yield_now().await;
+        assert!(!retry.is_finished(), "b waits for a's slot");
+        drop(a);
+        let (first, again, b) = retry.await.unwrap();
+        assert_eq!((first, again), (Some((1, true)), None));
+        drop(b);
+        assert_eq!((l.max(), l.in_use()), (1, 0));
+
+        // A lone refusal is no limit: a tentative one is undone.
+        let l = Limiter::new(3);
+        let a = l.acquire(Class::Normal).await;
+        let b = l.acquire(Class::Normal).await;
+        assert_eq!(l.refused(), Some(1));
+        drop(a);
+        assert_eq!(l.refused(), None);
+        assert_eq!(l.max(), 3);
+        drop(b);
         assert_eq!(l.in_use(), 0);
     }
 }

@@ -80,11 +80,13 @@ impl Client {
         let range = HeaderValue::from_str(&format!("bytes={offset}-{last}"))
             .map_err(|e| Error::invalid_input(format!("{what}: {e}")))?;
         let target = crate::encode::path(rec.remote_path());
-        let _permit = self.inner.limiter.acquire(Class::Range).await;
+        let mut permit = self.inner.limiter.acquire(Class::Range).await;
         Self::within(self.inner.cfg.command_timeout, &what, async {
             let mut headers = HeaderMap::new();
             headers.insert(RANGE, range);
-            let resp = self.send(Method::GET, &target, headers, &what).await?;
+            let resp = self
+                .send(&mut permit, Method::GET, &target, headers, &what)
+                .await?;
             check_answer(
                 resp.status(),
                 resp.headers()
@@ -149,11 +151,11 @@ impl Client {
             Some(n) => n,
             None => {
                 let what = format!("HEAD {}", rec.remote_path());
-                let _permit = self.inner.limiter.acquire(Class::Range).await;
+                let mut permit = self.inner.limiter.acquire(Class::Range).await;
                 Self::within(
                     self.inner.cfg.command_timeout,
                     &what,
-                    self.head_unlimited(rec, &what),
+                    self.head_unlimited(&mut permit, rec, &what),
                 )
                 .await?
             }

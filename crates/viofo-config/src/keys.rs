@@ -12,7 +12,7 @@ use super::parse::{
     parse_size, show_channels, show_duration, show_priority, show_size, show_utc_offset,
 };
 
-pub use super::row::{Accepts, BASE, CONNECTIONS, Key};
+pub use super::row::{Accepts, BASE, CONNECTIONS, EVERY, Key, SYNCING, WATCHING};
 
 fn none_or<T>(v: &Option<T>, f: impl Fn(&T) -> String) -> String {
     v.as_ref().map_or_else(|| "(unset)".to_owned(), f)
@@ -41,6 +41,9 @@ pub static KEYS: &[Key] = &[
             Ok(())
         },
         show: |s| none_or(&s.address, Clone::clone),
+        commands: &[
+            "sync", "watch", "status", "import", "doctor", "config", "trips",
+        ],
         ..BASE
     },
     super::camera::FALLBACK_ADDRESSES,
@@ -61,6 +64,9 @@ pub static KEYS: &[Key] = &[
             (None, Some(a)) => format!("{} (from address)", camera_id_of(a)),
             (None, None) => "(unset)".to_owned(),
         },
+        commands: &[
+            "sync", "watch", "status", "import", "doctor", "config", "trips",
+        ],
         ..BASE
     },
     Key {
@@ -74,6 +80,7 @@ pub static KEYS: &[Key] = &[
             Ok(())
         },
         show: |s| none_or(&s.archive, |p| p.display().to_string()),
+        commands: EVERY,
         ..BASE
     },
     Key {
@@ -105,6 +112,7 @@ pub static KEYS: &[Key] = &[
                 |p| p.display().to_string(),
             ),
         },
+        commands: EVERY,
         ..BASE
     },
     Key {
@@ -116,6 +124,7 @@ pub static KEYS: &[Key] = &[
             Ok(())
         },
         show: |s| s.allow_network_fs.to_string(),
+        commands: EVERY,
         ..BASE
     },
     Key {
@@ -190,6 +199,9 @@ pub static KEYS: &[Key] = &[
             Ok(())
         },
         show: |s| show_utc_offset(s.sync.camera_clock.offset()),
+        commands: &[
+            "sync", "watch", "status", "import", "doctor", "config", "trips",
+        ],
         ..BASE
     },
     Key {
@@ -408,6 +420,7 @@ pub static KEYS: &[Key] = &[
             Ok(())
         },
         show: |s| show_duration(s.interval),
+        commands: WATCHING,
         ..BASE
     },
     Key {
@@ -423,6 +436,7 @@ pub static KEYS: &[Key] = &[
             Ok(())
         },
         show: |s| s.listen.map_or_else(|| "off".to_owned(), |a| a.to_string()),
+        commands: &["watch", "doctor", "config", "health"],
         ..BASE
     },
     Key {
@@ -440,6 +454,7 @@ pub static KEYS: &[Key] = &[
             Ok(())
         },
         show: |s| none_or(&s.status_token, |_| "***".to_owned()),
+        commands: &["watch", "doctor", "config", "health"],
         ..BASE
     },
     super::triage::TRIAGE,

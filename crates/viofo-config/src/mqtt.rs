@@ -4,7 +4,7 @@
 
 use super::Settings;
 use super::parse::is_none_word;
-use super::row::{Accepts, BASE, Key};
+use super::row::{Accepts, BASE, Key, WATCHING};
 
 /// `watch`'s MQTT settings, `None` when `mqtt_url` is off (the default).
 /// Not checked here: see [`viofo_mqtt::MqttConfig::validate`].
@@ -40,6 +40,7 @@ pub(crate) const URL: Key = Key {
         u if u.contains('@') => "***".to_owned(),
         u => u.to_owned(),
     },
+    commands: WATCHING,
     ..BASE
 };
 
@@ -59,6 +60,7 @@ pub(crate) const USERNAME: Key = Key {
             .clone()
             .unwrap_or_else(|| "(unset)".to_owned())
     },
+    commands: WATCHING,
     ..BASE
 };
 
@@ -73,6 +75,7 @@ pub(crate) const PASSWORD: Key = Key {
         Ok(())
     },
     show: |s| secret(&s.mqtt.password),
+    commands: WATCHING,
     ..BASE
 };
 
@@ -87,6 +90,7 @@ pub(crate) const DISCOVERY_PREFIX: Key = Key {
         Ok(())
     },
     show: |s| s.mqtt.discovery_prefix.clone(),
+    commands: WATCHING,
     ..BASE
 };
 
@@ -111,5 +115,6 @@ pub(crate) const CA_FILE: Key = Key {
             .as_ref()
             .map_or_else(|| "off".to_owned(), |p| p.display().to_string())
     },
+    commands: WATCHING,
     ..BASE
 };

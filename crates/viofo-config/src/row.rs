@@ -58,6 +58,10 @@ pub struct Key {
     pub alias: Option<&'static str>,
     /// The default as the docs show it, where it depends on the machine.
     pub doc_default: Option<&'static str>,
+    /// The commands that take it as a flag (and show it in `--help`); the
+    /// others refuse it (exit code 2). One of [`EVERY`], [`SYNCING`],
+    /// [`WATCHING`], or a list of its own. Ignored for a `global` key.
+    pub commands: &'static [&'static str],
     pub apply: Apply,
     pub show: Show,
 }
@@ -68,6 +72,32 @@ impl Key {
         self.name.replace('_', "-")
     }
 }
+
+/// Every command that reads the configuration: where the state database
+/// and the archive are, the options every one of them uses.
+pub const EVERY: &[&str] = &[
+    "sync",
+    "watch",
+    "status",
+    "queue",
+    "retry-failed",
+    "timings",
+    "import",
+    "doctor",
+    "config",
+    "trips",
+    "places",
+    "health",
+];
+
+/// The commands that sync or talk to the camera, and the two that show
+/// and check the whole configuration (`config` prints each key's value
+/// and source, flags included; `doctor` checks them).
+pub const SYNCING: &[&str] = &["sync", "watch", "status", "import", "doctor", "config"];
+
+/// `watch`'s own surfaces (interval, status page, MQTT), with `config`
+/// and `doctor`.
+pub const WATCHING: &[&str] = &["watch", "doctor", "config"];
 
 /// The fields most keys leave as they are.
 pub const BASE: Key = Key {
@@ -80,6 +110,7 @@ pub const BASE: Key = Key {
     hyphen_values: false,
     alias: None,
     doc_default: None,
+    commands: SYNCING,
     apply: |_, _| Ok(()),
     show: |_| String::new(),
 };

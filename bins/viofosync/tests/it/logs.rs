@@ -115,7 +115,7 @@ fn a_configuration_error_under_json_logs_is_one_json_line() {
     let env = Env::new();
     let o = env
         .cmd()
-        .args(["sync", "--log-format", "json", "--interval", "soon"])
+        .args(["watch", "--log-format", "json", "--interval", "soon"])
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
@@ -142,7 +142,7 @@ fn a_configuration_error_under_json_logs_is_one_json_line() {
 
     let o = env
         .cmd()
-        .args(["sync", "--interval", "soon"])
+        .args(["watch", "--interval", "soon"])
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2));

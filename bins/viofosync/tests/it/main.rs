@@ -11,6 +11,7 @@ mod archive;
 mod args;
 mod cameras;
 mod config;
+mod connections;
 mod escapes;
 mod failures;
 mod health;
@@ -26,6 +27,8 @@ mod status;
 mod sync;
 mod trips;
 mod unknown_camera;
+#[cfg(feature = "sim")]
+mod walkthrough;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

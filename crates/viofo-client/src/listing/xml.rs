@@ -394,6 +394,8 @@ fn field_name(stack: &[String]) -> Option<String> {
 /// A flat `<Function>` answer: the leaf elements in order, as (name, text).
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct FunctionReply {
+    /// The root element's name (`Function` on a camera).
+    pub(crate) root: String,
     pub(crate) fields: Vec<(String, String)>,
 }
 
@@ -450,6 +452,9 @@ pub(crate) fn parse_function(doc: &[u8], what: &str) -> Result<FunctionReply, Er
                         "{what}: nested deeper than {MAX_DEPTH}"
                     )));
                 }
+                if !saw_root {
+                    reply.root = root_name(&e);
+                }
                 saw_root = true;
                 current = Some((
                     String::from_utf8_lossy(e.local_name().as_ref()).into_owned(),
@@ -487,6 +492,9 @@ pub(crate) fn parse_function(doc: &[u8], what: &str) -> Result<FunctionReply, Er
                 }
             }
             Event::Empty(e) => {
+                if !saw_root {
+                    reply.root = root_name(&e);
+                }
                 saw_root = true;
                 if depth == 0 {
                     return Ok(reply);
@@ -503,6 +511,13 @@ pub(crate) fn parse_function(doc: &[u8], what: &str) -> Result<FunctionReply, Er
             }
         }
     }
+}
+
+/// An element's local name, capped (it is the camera's text).
+fn root_name(e: &quick_xml::events::BytesStart<'_>) -> String {
+    let name = e.local_name();
+    let name = name.as_ref();
+    String::from_utf8_lossy(name.get(..64).unwrap_or(name)).into_owned()
 }
 
 #[cfg(test)]

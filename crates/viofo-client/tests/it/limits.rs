@@ -69,3 +69,37 @@ async fn configurable_lower() {
     assert_eq!(sim.refused_connections(), 0);
     sim.shutdown().await;
 }
+
+/// A camera that takes one connection at a time, asked with the default
+/// three (issue 21): the extra connections it resets lower the limit to
+/// one, and every request waits its turn instead of failing.
+#[tokio::test(start_paused = true)]
+async fn a_camera_that_takes_one_learns_the_client_one() {
+    let sim = busy_sim().await;
+    sim.set_max_connections(1);
+    let client = Client::new(config(&sim)).unwrap();
+    assert_eq!(client.connection_limit(), 3);
+    hammer(&sim, &client).await;
+    assert!(sim.refused_connections() >= 1, "the camera refused some");
+    assert_eq!(client.connection_limit(), 1);
+    // Learnt once: later requests are not refused again.
+    let refused = sim.refused_connections();
+    hammer_again(&client).await;
+    assert_eq!(sim.refused_connections(), refused);
+    sim.shutdown().await;
+}
+
+/// Probes and listings from many tasks at once.
+async fn hammer_again(client: &Client) {
+    let mut tasks = Vec::new();
+    for _ in 0..6 {
+        let c = client.clone();
+        tasks.push(tokio::spawn(async move {
+            c.probe().await.unwrap();
+            list(&c).await;
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+}

@@ -7,6 +7,7 @@ mod download;
 mod fallback;
 mod limits;
 mod listing;
+mod not_camera;
 mod range;
 
 use std::time::Duration;
