@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
-use viofo_pipeline::{CycleSummary, DeleteResult, Event};
+use viofo_pipeline::{CycleSummary, DeleteOutcome, Event};
 use viofo_store::{ClipState, Store};
 
 use line::Quiet;
@@ -377,18 +377,18 @@ impl Progress {
             }
             Event::Delete { name, outcome } => match outcome {
                 // The pipeline logs confirmed deletes itself.
-                DeleteResult::Confirmed => tracing::debug!("deleted {name} from the camera"),
-                DeleteResult::Refused { status } => {
+                DeleteOutcome::Confirmed => tracing::debug!("deleted {name} from the camera"),
+                DeleteOutcome::Refused { status } => {
                     log!(
                         warn,
                         { clip = %name, outcome = "delete refused", status },
                         "the camera refused to delete {name} (status {status})"
                     );
                 }
-                DeleteResult::Waiting { reason } => {
+                DeleteOutcome::Waiting { reason } => {
                     tracing::debug!("{name} stays on the camera for now: {reason}");
                 }
-                DeleteResult::Skipped { reason } => {
+                DeleteOutcome::Skipped { reason } => {
                     tracing::debug!("not deleting {name} from the camera: {reason}");
                 }
             },

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use viofo_pipeline::{DeleteResult, Event};
+use viofo_pipeline::{DeleteOutcome, Event};
 
 use super::Throughput;
 use crate::metrics::{KindLabel, Metrics, OutcomeLabel, gauge_value};
@@ -259,7 +259,7 @@ impl State {
                 self.download_gauges(m);
             }
             Event::Delete {
-                outcome: DeleteResult::Confirmed,
+                outcome: DeleteOutcome::Confirmed,
                 ..
             } => {
                 m.deleted.inc();
