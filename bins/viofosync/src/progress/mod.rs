@@ -65,21 +65,16 @@ struct Cycle {
 
 impl Cycle {
     fn overall(&self, now: Instant) -> Overall {
-        let in_flight: u64 = self.in_flight.values().map(|(b, _)| *b).sum();
-        let in_flight_total: u64 = self
-            .in_flight
-            .values()
-            .map(|(b, t)| t.unwrap_or(*b).max(*b))
-            .sum();
+        let (bytes_done, bytes_total) = viofo_status::cycle_bytes(
+            self.bytes_done,
+            self.in_flight.values().copied(),
+            self.pending.as_ref().map(|p| p.values().sum()),
+        );
         Overall {
             clips_done: self.clips_done,
             clips_total: self.clips_total,
-            bytes_done: self.bytes_done.saturating_add(in_flight),
-            bytes_total: self.pending.as_ref().map(|p| {
-                self.bytes_done
-                    .saturating_add(in_flight_total)
-                    .saturating_add(p.values().sum())
-            }),
+            bytes_done,
+            bytes_total,
             elapsed: self
                 .first_download
                 .map(|t| now.saturating_duration_since(t))
