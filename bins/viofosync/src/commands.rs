@@ -149,47 +149,6 @@ pub(crate) fn sync_config(l: &Loaded, camera_id: &str, archive: &Path) -> SyncCo
     l.settings.sync_config(camera_id, archive)
 }
 
-/// Calls [`Shutdown::request`] on every SIGINT/SIGTERM.
-pub(crate) fn spawn_signal_handler(shutdown: Shutdown, announce: bool) {
-    tokio::spawn(async move {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            let (Ok(mut int), Ok(mut term)) = (
-                signal(SignalKind::interrupt()),
-                signal(SignalKind::terminate()),
-            ) else {
-                tracing::warn!("cannot listen for signals");
-                return;
-            };
-            loop {
-                tokio::select! {
-                    _ = int.recv() => {}
-                    _ = term.recv() => {}
-                }
-                // A stop asked for is not a failure: said at INFO.
-                if announce {
-                    if shutdown.is_stopping() {
-                        tracing::info!(
-                            "second signal: aborting (nothing is lost; partial downloads resume next time)"
-                        );
-                    } else {
-                        tracing::info!("stopping: no new downloads; signal again to abort");
-                    }
-                }
-                shutdown.request();
-            }
-        }
-        #[cfg(not(unix))]
-        loop {
-            if tokio::signal::ctrl_c().await.is_err() {
-                return;
-            }
-            shutdown.request();
-        }
-    });
-}
-
 /// What a sync runs with.
 pub(crate) struct Prepared {
     pub(crate) syncer: Syncer,
@@ -228,7 +187,7 @@ pub(crate) async fn sync(l: &Loaded, bars: bool) -> Result<Exit> {
     let p = prepare(l, progress.sink(), &camera_id, &address).await?;
     progress.read_queue(p.store.clone(), &camera_id);
     let shutdown = Shutdown::new();
-    spawn_signal_handler(shutdown.clone(), true);
+    viofo_daemon::stop_on_signals(shutdown.clone(), true);
     let result = p.syncer.run_cycle(&shutdown).await;
     p.store.close().await.ok();
     match result {

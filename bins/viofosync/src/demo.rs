@@ -13,7 +13,6 @@ use viofo_pipeline::{CycleMode, Event, GpsConfig, Grouping, Shutdown, SyncConfig
 use viofo_sim::{ClipDef, ClipSpec, Folder, Sim, SimConfig};
 use viofo_store::{Store, StoreOptions};
 
-use crate::commands::spawn_signal_handler;
 use crate::config::{ConfigError, clip_size_arg, parse_size};
 use crate::errors::Exit;
 use crate::output::{self, Progress};
@@ -227,7 +226,7 @@ async fn sync(
         DemoTail::Inline => &[CycleMode::Inline],
     };
     let shutdown = Shutdown::new();
-    spawn_signal_handler(shutdown.clone(), true);
+    viofo_daemon::stop_on_signals(shutdown.clone(), true);
     let progress = Progress::new(bars);
     let mut settles = Vec::new();
     for (i, mode) in modes.iter().enumerate() {

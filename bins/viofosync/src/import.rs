@@ -64,7 +64,7 @@ pub(crate) async fn run(l: &Loaded, args: &ImportArgs, bars: bool) -> Result<Exi
     };
     let importer = Importer::new(store.clone(), cfg, opts)?;
     let shutdown = Shutdown::new();
-    crate::commands::spawn_signal_handler(shutdown.clone(), false);
+    viofo_daemon::stop_on_signals(shutdown.clone(), false);
     let bar = Bar::new(bars);
     let sink = bar.clone();
     let result = importer

@@ -11,9 +11,7 @@ use anyhow::{Context as _, Result};
 use viofo_daemon::{Camera, Fleet};
 use viofo_pipeline::Shutdown;
 
-use crate::commands::{
-    self, address, client, open_store, spawn_signal_handler, sync_config, usable_archive,
-};
+use crate::commands::{self, address, client, open_store, sync_config, usable_archive};
 use crate::config::{ConfigError, Loaded};
 use crate::errors::{self, Exit};
 use crate::output::Progress;
@@ -85,7 +83,7 @@ pub(crate) async fn sync(l: &Loaded, only: Option<&str>, bars: bool) -> Result<E
     }
     let store = open_store(l, false).await?;
     let shutdown = Shutdown::new();
-    spawn_signal_handler(shutdown.clone(), true);
+    viofo_daemon::stop_on_signals(shutdown.clone(), true);
     let mut fleet = Fleet::new(store.clone(), l.settings.interval, &shutdown);
     // A camera that cannot be set up is reported; the others sync.
     let mut unmade = std::collections::HashMap::new();
@@ -177,7 +175,7 @@ pub(crate) async fn watch(l: &Loaded, only: Option<&str>, bars: bool) -> Result<
                 return Err(e);
             }
         };
-    spawn_signal_handler(shutdown.clone(), true);
+    viofo_daemon::stop_on_signals(shutdown.clone(), true);
     let ends = fleet.run().await;
     store.close().await.ok();
     let codes: Vec<Exit> = ends

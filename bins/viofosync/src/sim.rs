@@ -113,7 +113,7 @@ pub(crate) fn config(args: &SimArgs) -> anyhow::Result<SimConfig> {
 /// Resolves once on the first SIGINT/SIGTERM.
 pub(crate) fn first_signal() -> impl Future<Output = ()> {
     let shutdown = viofo_pipeline::Shutdown::new();
-    crate::commands::spawn_signal_handler(shutdown.clone(), false);
+    viofo_daemon::stop_on_signals(shutdown.clone(), false);
     async move { shutdown.stopped().await }
 }
 

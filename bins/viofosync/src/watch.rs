@@ -9,7 +9,7 @@ use tokio::net::TcpListener;
 use viofo_pipeline::{Event, EventSink, Shutdown, Watcher};
 use viofo_status::{ServerConfig, StatusConfig, StatusModel, StickyFile};
 
-use crate::commands::{address, dry_run, prepare, spawn_signal_handler, state_db};
+use crate::commands::{address, dry_run, prepare, state_db};
 use crate::config::{ConfigError, Loaded};
 use crate::errors::Exit;
 use crate::output::Progress;
@@ -73,7 +73,7 @@ pub(crate) async fn watch(l: &Loaded, bars: bool) -> Result<Exit> {
         }
     };
     let shutdown = Shutdown::new();
-    spawn_signal_handler(shutdown.clone(), true);
+    viofo_daemon::stop_on_signals(shutdown.clone(), true);
     tracing::info!(
         "watching {address} every {}; archive {}",
         crate::config::show_duration(l.settings.interval),

@@ -29,6 +29,7 @@
 
 mod camera;
 mod cameras;
+pub mod container;
 mod file;
 pub mod keys;
 mod mqtt;

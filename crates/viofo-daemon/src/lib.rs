@@ -12,6 +12,10 @@
 //!   [`Shutdown`](viofo_pipeline::Shutdown) stops them all (a first request
 //!   drains, a second aborts), each camera's control stops it alone.
 //!
+//! - [`stop_on_signals`] turns SIGINT/SIGTERM into requests to the
+//!   [`Shutdown`](viofo_pipeline::Shutdown): the first drains, the second
+//!   aborts.
+//!
 //! The watch loop itself (pause, resume, sync now, back-off) is
 //! [`viofo_pipeline::Watcher`]; the status model is
 //! [`viofo_status::StatusModel`]; MQTT is [`viofo_mqtt::run`].
@@ -38,7 +42,7 @@
 //!     let config = SyncConfig::new(id, format!("/srv/dashcam/{id}"));
 //!     fleet.add(Camera::new(client, config).surfaces(surfaces))?;
 //! }
-//! // Ctrl-C: `shutdown.request()`.
+//! viofo_daemon::stop_on_signals(shutdown.clone(), true);
 //! for end in fleet.run().await {
 //!     println!("{}: {:?}", end.id, end.result);
 //! }
@@ -50,6 +54,8 @@
 
 mod fleet;
 mod serve;
+mod signals;
 
 pub use fleet::{Camera, CameraEnd, Fleet, nth_port};
 pub use serve::{Surfaces, serve};
+pub use signals::stop_on_signals;

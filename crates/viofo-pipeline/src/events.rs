@@ -7,10 +7,14 @@ use std::time::Duration;
 pub use viofo_store::CycleMode;
 pub use viofo_store::CycleOutcome;
 
-/// What became of a camera delete: the store's outcome type, one type for
-/// the store, the pipeline's events and the binary. (A request that failed
-/// and is asked again later is [`Event::DeleteRetried`], not an outcome.)
-pub use viofo_store::DeleteOutcome as DeleteResult;
+/// What became of a camera delete: the store's outcome type, one type and
+/// one name for the store, the pipeline's events and the binary. (A
+/// request that failed and is asked again later is
+/// [`Event::DeleteRetried`], not an outcome.)
+pub use viofo_store::DeleteOutcome;
+/// The old name of [`DeleteOutcome`], kept inside the crate only until
+/// `sync/tail.rs` (under another change this round) says the one name.
+pub(crate) use viofo_store::DeleteOutcome as DeleteResult;
 
 /// Numbers of one cycle.
 #[derive(Debug, Clone, PartialEq)]
@@ -209,7 +213,7 @@ pub enum Event {
         /// Clip name.
         name: String,
         /// What became of it.
-        outcome: DeleteResult,
+        outcome: DeleteOutcome,
     },
     /// A delete request failed in a way worth another try (a reset, a
     /// timeout): the clip stays on the camera and is asked about again on

@@ -216,7 +216,7 @@ pub use clock::{CameraClock, CameraTime};
 pub use config::{GpsConfig, OnInterrupt, SyncConfig};
 pub use error::{Error, Result};
 pub use events::{
-    CycleMode, CycleOutcome, CycleSummary, DeleteResult, Event, EventSink, NoEvents, StopReason,
+    CycleMode, CycleOutcome, CycleSummary, DeleteOutcome, Event, EventSink, NoEvents, StopReason,
 };
 pub use grouping::Grouping;
 pub use retention::RetentionPolicy;

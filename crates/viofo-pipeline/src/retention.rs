@@ -180,49 +180,38 @@ pub fn plan_around(
     };
     let footprint = |c: &ArchivedClip| c.size.saturating_add(c.sidecar_bytes);
     out.archive_bytes = clips.iter().map(footprint).sum();
-    if let (Some(limit), Some(disk)) = (policy.max_used_percent, disk) {
-        let mut usage = disk.after_freeing(out.freed);
+    // The space rules' one walk: oldest first, the clips they may remove
+    // (and no rule took yet), while `over(freed so far)` says the limit is
+    // still passed; whether it still is after them all.
+    let evict_while = |reason: EvictReason,
+                       over: &dyn Fn(u64) -> bool,
+                       out: &mut Plan,
+                       taken: &mut [bool]|
+     -> bool {
         for &i in &order {
-            if usage.used_percent() <= limit {
+            if !over(out.freed) {
                 break;
             }
             let Some(c) = clips.get(i) else { continue };
             if taken.get(i).copied().unwrap_or(true) || !removable_for_space(c) {
                 continue;
             }
-            out.evictions.push(Eviction {
-                index: i,
-                reason: EvictReason::Space,
-            });
+            out.evictions.push(Eviction { index: i, reason });
             out.freed = out.freed.saturating_add(footprint(c));
-            usage = usage.after_freeing(footprint(c));
             if let Some(t) = taken.get_mut(i) {
                 *t = true;
             }
         }
-        out.still_over_limit = usage.used_percent() > limit;
+        over(out.freed)
+    };
+    if let (Some(limit), Some(disk)) = (policy.max_used_percent, disk) {
+        let over = |freed| disk.after_freeing(freed).used_percent() > limit;
+        out.still_over_limit = evict_while(EvictReason::Space, &over, &mut out, &mut taken);
     }
     if let Some(quota) = policy.quota {
-        let mut size = out.archive_bytes.saturating_sub(out.freed);
-        for &i in &order {
-            if size <= quota {
-                break;
-            }
-            let Some(c) = clips.get(i) else { continue };
-            if taken.get(i).copied().unwrap_or(true) || !removable_for_space(c) {
-                continue;
-            }
-            out.evictions.push(Eviction {
-                index: i,
-                reason: EvictReason::Quota,
-            });
-            out.freed = out.freed.saturating_add(footprint(c));
-            size = size.saturating_sub(footprint(c));
-            if let Some(t) = taken.get_mut(i) {
-                *t = true;
-            }
-        }
-        out.still_over_quota = size > quota;
+        let archive_bytes = out.archive_bytes;
+        let over = |freed| archive_bytes.saturating_sub(freed) > quota;
+        out.still_over_quota = evict_while(EvictReason::Quota, &over, &mut out, &mut taken);
     }
     out
 }

@@ -79,7 +79,7 @@ mod time;
 pub use actions::{Action, ActionError, ActionHandler, NoActions};
 pub use error::{Error, Result};
 pub use metrics::CONTENT_TYPE as METRICS_CONTENT_TYPE;
-pub use model::{StatusConfig, StatusModel, Throughput};
+pub use model::{StatusConfig, StatusModel, Throughput, cycle_bytes};
 pub use server::{DEFAULT_PORT, ServerConfig, serve};
 pub use snapshot::{
     ArchiveStatus, CameraStatus, CycleProgress, CycleReport, DiskStatus, DownloadStatus,

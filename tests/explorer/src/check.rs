@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use viofo_pipeline::{CycleOutcome, DeleteResult, Event};
+use viofo_pipeline::{CycleOutcome, DeleteOutcome, Event};
 use viofo_store::ClipState;
 use viofo_testkit::{CAMERA, Hash, sha256_file};
 
@@ -642,7 +642,7 @@ fn check_events(w: &mut World, step: &Step, ran: &Ran, out: &mut Vec<Violation>)
                 matches!(
                     e,
                     Event::Delete {
-                        outcome: DeleteResult::Confirmed,
+                        outcome: DeleteOutcome::Confirmed,
                         ..
                     }
                 )
@@ -757,7 +757,7 @@ fn check_dry_run(ran: &Ran, out: &mut Vec<Violation>) {
     for e in &ran.events {
         if let Event::Delete {
             name,
-            outcome: DeleteResult::Confirmed,
+            outcome: DeleteOutcome::Confirmed,
         } = e
             && !planned_del.contains(name.as_str())
         {

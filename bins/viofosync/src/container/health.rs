@@ -62,3 +62,21 @@ pub(crate) async fn health(l: &Loaded) -> Result<Exit> {
     outln!("healthy: {url} answered {status}");
     Ok(Exit::Success)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+
+    #[test]
+    fn health_asks_loopback_for_an_unspecified_listen() {
+        for (listen, want) in [
+            ("0.0.0.0:8740", "127.0.0.1:8740"),
+            ("[::]:8740", "[::1]:8740"),
+            ("127.0.0.1:9000", "127.0.0.1:9000"),
+            ("192.168.1.5:8740", "192.168.1.5:8740"),
+        ] {
+            let listen: SocketAddr = listen.parse().unwrap();
+            assert_eq!(super::target(listen).to_string(), want);
+        }
+    }
+}

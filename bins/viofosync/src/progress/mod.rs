@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
-use viofo_pipeline::{CycleSummary, DeleteResult, Event};
+use viofo_pipeline::{CycleSummary, DeleteOutcome, Event};
 use viofo_store::{ClipState, Store};
 
 use line::Quiet;
@@ -65,21 +65,16 @@ struct Cycle {
 
 impl Cycle {
     fn overall(&self, now: Instant) -> Overall {
-        let in_flight: u64 = self.in_flight.values().map(|(b, _)| *b).sum();
-        let in_flight_total: u64 = self
-            .in_flight
-            .values()
-            .map(|(b, t)| t.unwrap_or(*b).max(*b))
-            .sum();
+        let (bytes_done, bytes_total) = viofo_status::cycle_bytes(
+            self.bytes_done,
+            self.in_flight.values().copied(),
+            self.pending.as_ref().map(|p| p.values().sum()),
+        );
         Overall {
             clips_done: self.clips_done,
             clips_total: self.clips_total,
-            bytes_done: self.bytes_done.saturating_add(in_flight),
-            bytes_total: self.pending.as_ref().map(|p| {
-                self.bytes_done
-                    .saturating_add(in_flight_total)
-                    .saturating_add(p.values().sum())
-            }),
+            bytes_done,
+            bytes_total,
             elapsed: self
                 .first_download
                 .map(|t| now.saturating_duration_since(t))
@@ -377,18 +372,18 @@ impl Progress {
             }
             Event::Delete { name, outcome } => match outcome {
                 // The pipeline logs confirmed deletes itself.
-                DeleteResult::Confirmed => tracing::debug!("deleted {name} from the camera"),
-                DeleteResult::Refused { status } => {
+                DeleteOutcome::Confirmed => tracing::debug!("deleted {name} from the camera"),
+                DeleteOutcome::Refused { status } => {
                     log!(
                         warn,
                         { clip = %name, outcome = "delete refused", status },
                         "the camera refused to delete {name} (status {status})"
                     );
                 }
-                DeleteResult::Waiting { reason } => {
+                DeleteOutcome::Waiting { reason } => {
                     tracing::debug!("{name} stays on the camera for now: {reason}");
                 }
-                DeleteResult::Skipped { reason } => {
+                DeleteOutcome::Skipped { reason } => {
                     tracing::debug!("not deleting {name} from the camera: {reason}");
                 }
             },

@@ -320,7 +320,7 @@ async fn the_first_cycle_deletes_every_clip_once_seen_settled() {
     let hook: crate::harness::Hook = std::sync::Arc::new(move |e| {
         if let viofo_pipeline::Event::Delete {
             name,
-            outcome: viofo_pipeline::DeleteResult::Confirmed,
+            outcome: viofo_pipeline::DeleteOutcome::Confirmed,
         } = e
         {
             let now = std::time::Instant::now();

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use viofo_pipeline::{DeleteResult, Event, Shutdown};
+use viofo_pipeline::{DeleteOutcome, Event, Shutdown};
 use viofo_sim::{ClipSpec, Fault, SimConfig, Target};
 use viofo_store::ClipState;
 
@@ -137,7 +137,7 @@ async fn a_refused_delete_is_stored_and_the_clip_stays_archived() {
     assert!(rig.events().iter().any(|e| matches!(
         e,
         Event::Delete {
-            outcome: DeleteResult::Refused { .. },
+            outcome: DeleteOutcome::Refused { .. },
             ..
         }
     )));

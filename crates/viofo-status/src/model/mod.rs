@@ -19,7 +19,7 @@ use viofo_pipeline::{Event, EventSink};
 use crate::metrics::Metrics;
 use crate::snapshot::StatusSnapshot;
 use crate::sticky::{StickyKind, StickyStore};
-pub use rate::Throughput;
+pub use rate::{Throughput, cycle_bytes};
 use state::State;
 
 /// What the model watches and how often it reads the store.

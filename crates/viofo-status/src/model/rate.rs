@@ -1,5 +1,6 @@
-//! A transfer's speed and time left: one rule for the status model (each
-//! download, the cycle) and the terminal's overall progress line.
+//! A transfer's speed and time left, and a running cycle's bytes done of
+//! its total: one rule for the status model (each download, the cycle)
+//! and the terminal's overall progress line.
 
 use std::time::Duration;
 
@@ -41,4 +42,25 @@ impl Throughput {
             eta_secs,
         }
     }
+}
+
+/// A running cycle's bytes as `(done, total)`: `done` is the bytes of the
+/// clips archived this cycle (`archived`) plus what each download in
+/// flight has so far; `total`, once the pending clips' sizes are known
+/// (`pending`, their sum), adds each download's expected size (never less
+/// than what it has: a clip may grow) and the pending bytes. `in_flight`:
+/// each download's `(bytes so far, expected size)`.
+pub fn cycle_bytes(
+    archived: u64,
+    in_flight: impl IntoIterator<Item = (u64, Option<u64>)>,
+    pending: Option<u64>,
+) -> (u64, Option<u64>) {
+    let (mut have, mut expected) = (0u64, 0u64);
+    for (bytes, total) in in_flight {
+        have = have.saturating_add(bytes);
+        expected = expected.saturating_add(total.unwrap_or(bytes).max(bytes));
+    }
+    let done = archived.saturating_add(have);
+    let total = pending.map(|p| archived.saturating_add(expected).saturating_add(p));
+    (done, total)
 }

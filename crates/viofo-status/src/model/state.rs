@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use viofo_pipeline::{DeleteResult, Event};
+use viofo_pipeline::{DeleteOutcome, Event};
 
 use super::Throughput;
 use crate::metrics::{KindLabel, Metrics, OutcomeLabel, gauge_value};
@@ -259,7 +259,7 @@ impl State {
                 self.download_gauges(m);
             }
             Event::Delete {
-                outcome: DeleteResult::Confirmed,
+                outcome: DeleteOutcome::Confirmed,
                 ..
             } => {
                 m.deleted.inc();
@@ -372,19 +372,11 @@ impl State {
         let Some(c) = &self.cycle else {
             return (0, None);
         };
-        let in_flight: u64 = self.downloads.iter().map(|d| d.bytes).sum();
-        let in_flight_total: u64 = self
-            .downloads
-            .iter()
-            .map(|d| d.total.unwrap_or(d.bytes).max(d.bytes))
-            .sum();
-        let done = c.bytes_done.saturating_add(in_flight);
-        let total = self.pending_known.then(|| {
-            c.bytes_done
-                .saturating_add(in_flight_total)
-                .saturating_add(self.pending_bytes)
-        });
-        (done, total)
+        super::cycle_bytes(
+            c.bytes_done,
+            self.downloads.iter().map(|d| (d.bytes, d.total)),
+            self.pending_known.then_some(self.pending_bytes),
+        )
     }
 
     pub(crate) fn set_camera(&mut self, model: Option<String>, firmware: Option<String>) {

@@ -8,7 +8,7 @@ use viofo_pipeline::{Shutdown, SyncConfig, Syncer};
 use viofo_sim::{ClipSpec, Sim, SimConfig};
 use viofo_status::{
     NoActions, NoPersistence, ServerConfig, StatusConfig, StatusModel, StickyFile, StickyKind,
-    SyncState, Throughput,
+    SyncState, Throughput, cycle_bytes,
 };
 use viofo_store::{Channel, CycleMode, ListedClip, Store, StoreOptions};
 
@@ -332,4 +332,53 @@ fn throughput_says_speed_and_time_left_once_it_can() {
     assert_eq!(t(1_000, Some(3_000), 200).bytes_per_sec, Some(5_000.0));
     let slow = Throughput::of(1, Some(u64::MAX), Duration::from_secs(u64::MAX));
     assert_eq!(slow.eta_secs, Some(u64::MAX));
+}
+
+/// The one rule for a running cycle's bytes the page and the terminal
+/// share: done is archived plus what the downloads have; the total waits
+/// for the pending sizes, counts each download at its expected size but
+/// never below what it has, and saturates instead of overflowing.
+#[test]
+fn a_cycle_counts_its_bytes_done_of_total() {
+    // (archived, in flight, pending) -> (done, total)
+    type Case = (
+        u64,
+        &'static [(u64, Option<u64>)],
+        Option<u64>,
+        (u64, Option<u64>),
+    );
+    let cases: &[Case] = &[
+        (0, &[], None, (0, None)),
+        (0, &[], Some(0), (0, Some(0))),
+        (1_000, &[], None, (1_000, None)),
+        (1_000, &[(400, Some(1_000))], None, (1_400, None)),
+        (
+            1_000,
+            &[(400, Some(1_000))],
+            Some(5_000),
+            (1_400, Some(7_000)),
+        ),
+        // A download whose size is not known yet counts what it has.
+        (
+            0,
+            &[(300, None), (100, Some(200))],
+            Some(0),
+            (400, Some(500)),
+        ),
+        // A clip that grew past its listed size: the total follows it.
+        (0, &[(1_500, Some(1_000))], Some(0), (1_500, Some(1_500))),
+        (
+            u64::MAX,
+            &[(10, Some(20))],
+            Some(1),
+            (u64::MAX, Some(u64::MAX)),
+        ),
+    ];
+    for (archived, in_flight, pending, want) in cases {
+        assert_eq!(
+            cycle_bytes(*archived, in_flight.iter().copied(), *pending),
+            *want,
+            "{archived} {in_flight:?} {pending:?}"
+        );
+    }
 }

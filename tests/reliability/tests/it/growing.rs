@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use viofo_pipeline::{DeleteResult, Event, SyncConfig};
+use viofo_pipeline::{DeleteOutcome, Event, SyncConfig};
 use viofo_sim::{ClipSpec, SimConfig};
 use viofo_store::ClipState;
 use viofo_testkit::{CAMERA, Catalog, CatalogEntry, Hook, Rig, note, sha256_file, sha256_sim};
@@ -223,7 +223,7 @@ async fn newest_waits_for_settle() {
     let hook: Hook = Arc::new(move |e| {
         if let Event::Delete {
             name,
-            outcome: DeleteResult::Confirmed,
+            outcome: DeleteOutcome::Confirmed,
         } = e
         {
             d.lock()

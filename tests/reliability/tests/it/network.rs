@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use viofo_client::ListSource;
-use viofo_pipeline::{DeleteResult, Event, SyncConfig};
+use viofo_pipeline::{DeleteOutcome, Event, SyncConfig};
 use viofo_sim::{ClipSpec, Fault, RandomFaults, SimConfig, Target};
 use viofo_store::ClipState;
 use viofo_testkit::{
@@ -302,7 +302,7 @@ async fn deletes_refused() {
             matches!(
                 e,
                 Event::Delete {
-                    outcome: DeleteResult::Refused { status: -1 },
+                    outcome: DeleteOutcome::Refused { status: -1 },
                     ..
                 }
             )

@@ -1,9 +1,7 @@
-//! The old image's names, table-tested: what each value is taken to mean,
-//! and which are refused with their replacement named.
+//! The container image's old names, table-tested: what each value is
+//! taken to mean, and which are refused with their replacement named.
 
-use std::net::SocketAddr;
-
-use super::{DEFAULT_USER, Plan, User, health::target, show_offset, translate};
+use viofo_config::container::{DEFAULT_USER, Plan, User, show_offset, translate, zone_offset};
 
 /// London in winter, Los Angeles in summer; anything else is unknown.
 fn zones(tz: &str) -> Result<i32, String> {
@@ -208,20 +206,7 @@ fn offsets_are_shown_to_the_minute() {
 #[test]
 fn the_real_zone_data_gives_offsets() {
     // The build host's time-zone data (the image copies the same files).
-    assert_eq!(super::zone_offset("Asia/Kathmandu"), Ok(5 * 3600 + 45 * 60));
-    assert_eq!(super::zone_offset("UTC"), Ok(0));
-    assert!(super::zone_offset("Nowhere/Atlantis").is_err());
-}
-
-#[test]
-fn health_asks_loopback_for_an_unspecified_listen() {
-    for (listen, want) in [
-        ("0.0.0.0:8740", "127.0.0.1:8740"),
-        ("[::]:8740", "[::1]:8740"),
-        ("127.0.0.1:9000", "127.0.0.1:9000"),
-        ("192.168.1.5:8740", "192.168.1.5:8740"),
-    ] {
-        let listen: SocketAddr = listen.parse().unwrap();
-        assert_eq!(target(listen).to_string(), want);
-    }
+    assert_eq!(zone_offset("Asia/Kathmandu"), Ok(5 * 3600 + 45 * 60));
+    assert_eq!(zone_offset("UTC"), Ok(0));
+    assert!(zone_offset("Nowhere/Atlantis").is_err());
 }
