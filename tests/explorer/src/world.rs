@@ -82,6 +82,8 @@ pub struct World {
     pub step: usize,
     /// The state database's disk is full now ([`Step::StateFull`]).
     pub state_full: bool,
+    /// The camera ignores `Range` now ([`Step::IgnoreRange`]).
+    pub ignores_range: bool,
     /// Messages on the MQTT command topic the next watch takes as it
     /// connects: (retained, payload).
     mqtt: Vec<(bool, Vec<u8>)>,
@@ -163,6 +165,7 @@ impl World {
             model,
             step: 0,
             state_full: false,
+            ignores_range: false,
             mqtt: Vec::new(),
             made: 0,
             status,
@@ -275,6 +278,7 @@ impl World {
                 LinkFault::RefuseDelete => Fault::refuse_delete(-1),
             }),
             Step::IgnoreRange(on) => {
+                self.ignores_range = *on;
                 sim.set_ignore_range(*on);
                 self.other.set_ignore_range(*on);
             }

@@ -282,7 +282,9 @@ impl Syncer {
         let write_failures_before = s.store.unawaited_write_failures();
         let id = s.store.begin_cycle(&s.cfg.camera_id, mode).await?;
         let cx = Cycle::new(id, started);
-        let result = self.cycle(&cx, shutdown).await;
+        // Boxed: the cycle's state machine is large, and callers hold
+        // this future on their own stacks.
+        let result = Box::pin(self.cycle(&cx, shutdown)).await;
         // The journeys of this cycle's tracks are current when it returns.
         s.journeys.settle().await;
         let result = match result {
