@@ -218,13 +218,11 @@ async fn journey_links_tell_what_each_clip_was_taken_in_with_and_has_now() {
     let listing: Vec<_> = (1..=4).map(|q| clip(q, i64::from(q))).collect();
     s.reconcile(CAM, &listing, |_| None).await.unwrap();
     let c = ids(s, &[1, 2, 3, 4]).await;
-    let size = listing[0].size;
+    let size: Vec<u64> = listing.iter().map(|c| c.size).collect();
+    let facts = |fixes, size| LinkFacts { fixes, size };
     let mut j = journey(0, 10, c[..3].to_vec(), 3);
     // Clip 3 without facts: a link as stored before migration 0014.
-    j.facts = vec![
-        LinkFacts { fixes: false, size },
-        LinkFacts { fixes: true, size },
-    ];
+    j.facts = vec![facts(false, size[0]), facts(true, size[1])];
     s.replace_journeys(CAM, i64::MIN, i64::MAX, vec![j])
         .await
         .unwrap();
@@ -240,25 +238,12 @@ async fn journey_links_tell_what_each_clip_was_taken_in_with_and_has_now() {
         .iter()
         .map(|l| (l.clip, l.journey, l.then, l.now))
         .collect();
-    assert_eq!(
-        got,
-        vec![
-            (
-                c[0],
-                id,
-                Some(LinkFacts { fixes: false, size }),
-                LinkFacts { fixes: false, size }
-            ),
-            (
-                c[1],
-                id,
-                Some(LinkFacts { fixes: true, size }),
-                LinkFacts { fixes: true, size }
-            ),
-            (c[2], id, None, LinkFacts { fixes: false, size }),
-        ],
-        "clip 4 is in no journey"
-    );
+    let want = vec![
+        (c[0], id, Some(facts(false, size[0])), facts(false, size[0])),
+        (c[1], id, Some(facts(true, size[1])), facts(true, size[1])),
+        (c[2], id, None, facts(false, size[2])),
+    ];
+    assert_eq!(got, want, "clip 4 is in no journey");
     assert!(s.journey_links(&[]).await.unwrap().is_empty());
 }
 
