@@ -34,6 +34,10 @@ const JOURNEY_SELECT: &str = "SELECT j.*, (SELECT COALESCE(SUM(c.size), 0) FROM 
     JOIN clips c ON c.id = jc.clip_id WHERE jc.journey_id = j.id \
     AND c.state IN ('downloaded', 'done', 'pruned')) AS downloaded_bytes FROM journeys j";
 
+/// A link as [`Store::journey_links`] reads it: clip, journey, fixes and
+/// size then, size now, fixes now.
+type LinkRow = (i64, i64, Option<i64>, Option<i64>, i64, bool);
+
 fn pos(r: &SqliteRow, lat: &str, lon: &str) -> Result<Option<(f64, f64)>> {
     let g = |e: sqlx::Error| Error::db(e);
     let a: Option<f64> = r.try_get(lat).map_err(g)?;
@@ -170,7 +174,7 @@ impl Store {
     /// length.
     pub async fn journey_links(&self, ids: &[ClipId]) -> Result<Vec<JourneyLink>> {
         let list = serde_json::Value::from(ids.iter().map(|c| c.0).collect::<Vec<_>>());
-        let rows: Vec<(i64, i64, Option<i64>, Option<i64>, i64, bool)> = sqlx::query_as(
+        let rows: Vec<LinkRow> = sqlx::query_as(
             "SELECT jc.clip_id, jc.journey_id, jc.fixes, jc.size, c.size, \
              EXISTS (SELECT 1 FROM tracks t WHERE t.clip_id = c.id AND t.no_track IS NULL \
              AND length(t.data) > 0) \
