@@ -201,4 +201,4 @@ pub use types::{
     MAX_TRACK_POINTS, Policy, ReconcileReport, RecoveryReport, SetTrack, Stage, StageTimes,
     StateCounts, Track, TrackPoint, TrackRow, TrackSource,
 };
-pub use types::{ClipPoints, ClipTrack, JourneyId, JourneyRow, NewJourney};
+pub use types::{ClipPoints, ClipTrack, JourneyId, JourneyLink, JourneyRow, LinkFacts, NewJourney};

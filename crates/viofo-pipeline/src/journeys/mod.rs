@@ -33,6 +33,7 @@
 //! ([`journey_track`]); its JSON, GeoJSON and GPX are in [`output`].
 
 pub mod gpx;
+pub mod links;
 mod moments;
 pub mod output;
 mod since;

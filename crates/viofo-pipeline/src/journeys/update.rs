@@ -5,14 +5,14 @@
 //! [`JourneySettings::gpx`] is on, rewrite it when the journey changed and
 //! remove the file of a journey that is gone or renamed.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use viofo_store::{JourneyId, JourneyRow, NewJourney, Store, TrackPoint};
+use viofo_store::{ClipId, JourneyId, JourneyRow, LinkFacts, NewJourney, Store, TrackPoint};
 
 use super::gpx::{JOURNEYS_DIR, file_name, write_gpx};
-use super::{DEFAULT_GAP, Journey, JourneyClip, JourneyOptions, detect, merge_tracks};
+use super::{DEFAULT_GAP, Journey, JourneyClip, JourneyOptions, detect, links, merge_tracks};
 use crate::config::SyncConfig;
 use crate::{Error, Result};
 
@@ -116,7 +116,16 @@ pub async fn rebuild_journeys(
     let old = store
         .journeys_between(camera_id, i64::MIN, i64::MAX)
         .await?;
-    let (n, written) = replace(store, camera_id, cfg, (i64::MIN, i64::MAX), journeys, old).await?;
+    let facts = facts_of(&clips, &journeys);
+    let (n, written) = replace(
+        store,
+        camera_id,
+        cfg,
+        (i64::MIN, i64::MAX),
+        (journeys, facts),
+        old,
+    )
+    .await?;
     Ok(RebuildReport {
         clips: clips.len(),
         journeys: n,
@@ -164,11 +173,28 @@ pub async fn update_journeys_around(
         });
         widenings += 1;
         if (nlo, nhi) == (lo, hi) || widenings >= MAX_WIDENINGS {
-            let (n, _) = replace(store, camera_id, cfg, (lo, hi), touched, old).await?;
+            let facts = facts_of(&clips, &touched);
+            drop(clips);
+            let (n, _) = replace(store, camera_id, cfg, (lo, hi), (touched, facts), old).await?;
             return Ok(n);
         }
         (lo, hi) = (nlo, nhi);
     }
+}
+
+/// What each clip of each journey was taken in with ([`links::facts`]),
+/// in the order of its clips.
+fn facts_of(clips: &[JourneyClip], journeys: &[Journey]) -> Vec<Vec<LinkFacts>> {
+    let by_id: HashMap<ClipId, LinkFacts> = clips.iter().map(|c| (c.id, links::facts(c))).collect();
+    journeys
+        .iter()
+        .map(|j| {
+            j.clips
+                .iter()
+                .map(|id| by_id.get(id).copied().unwrap_or_default())
+                .collect()
+        })
+        .collect()
 }
 
 /// Writes the GPX files, replaces the journeys in the store, then removes
@@ -179,7 +205,7 @@ async fn replace(
     camera_id: &str,
     cfg: &SyncConfig,
     (lo, hi): (i64, i64),
-    journeys: Vec<Journey>,
+    (journeys, facts): (Vec<Journey>, Vec<Vec<LinkFacts>>),
     old: Vec<JourneyRow>,
 ) -> Result<(usize, usize)> {
     let gpx = cfg.journeys.as_ref().is_some_and(|j| j.gpx);
@@ -193,7 +219,7 @@ async fn replace(
         let mut out = Vec::with_capacity(journeys.len());
         let mut written = 0;
         let mut used: HashSet<String> = HashSet::new();
-        for j in journeys {
+        for (j, facts) in journeys.into_iter().zip(facts) {
             let mut path = None;
             if gpx && !j.points.is_empty() {
                 let first = file_name(
@@ -225,7 +251,7 @@ async fn replace(
                 }
                 path = Some(text);
             }
-            out.push(new_journey(j, path));
+            out.push(new_journey(j, facts, path));
         }
         let keep: HashSet<&str> = out.iter().filter_map(|j| j.gpx_path.as_deref()).collect();
         let stale = old_paths
@@ -252,7 +278,7 @@ async fn replace(
     Ok((n, written))
 }
 
-fn new_journey(j: Journey, gpx_path: Option<String>) -> NewJourney {
+fn new_journey(j: Journey, facts: Vec<LinkFacts>, gpx_path: Option<String>) -> NewJourney {
     NewJourney {
         start_ms: j.start_ms,
         end_ms: j.end_ms,
@@ -265,6 +291,7 @@ fn new_journey(j: Journey, gpx_path: Option<String>) -> NewJourney {
         max_speed_mps: j.max_speed_mps,
         channels: j.channels.iter().map(|c| (c.channel, c.clips)).collect(),
         clips: j.clips,
+        facts,
         bytes: j.bytes,
         gpx_path,
     }

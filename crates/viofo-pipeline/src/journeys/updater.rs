@@ -12,12 +12,14 @@
 //! per clip, which grew quadratically with the drive's length; a batch
 //! gathers longer after a slow update (see [`GATHER_PER_UPDATE`]).
 
+use std::collections::HashSet;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 use viofo_store::{ClipId, Store};
 
+use super::links;
 use super::update::update_journeys_around;
 use crate::config::SyncConfig;
 
@@ -108,6 +110,28 @@ async fn run(store: Store, cfg: SyncConfig, mut rx: mpsc::UnboundedReceiver<Msg>
     }
 }
 
+/// Those of `ids` whose track may change a journey: a clip already in a
+/// journey, taken in without fixes and still without any at the same size,
+/// changes none ([`links::unchanged`]). All of them when the links cannot
+/// be read.
+async fn changed(store: &Store, ids: &[ClipId]) -> Vec<ClipId> {
+    let same: HashSet<ClipId> = match store.journey_links(ids).await {
+        Ok(links) => links
+            .into_iter()
+            .filter(|l| links::unchanged(l.then, l.now))
+            .map(|l| l.clip)
+            .collect(),
+        Err(e) => {
+            tracing::warn!("journeys: could not read the clips' journeys: {e:#}");
+            HashSet::new()
+        }
+    };
+    ids.iter()
+        .copied()
+        .filter(|id| !same.contains(id))
+        .collect()
+}
+
 /// The UTC span of each clip (its fixes; or its recording time on the
 /// camera's clock), merged where they are within a day of each other, and
 /// the journeys around each span recomputed.
@@ -119,8 +143,9 @@ async fn update(store: &Store, cfg: &SyncConfig, ids: &[ClipId]) {
         return;
     }
     let offset_ms = i64::from(cfg.camera_clock.offset().whole_seconds()) * 1000;
+    let ids = changed(store, ids).await;
     let mut spans: Vec<(i64, i64)> = Vec::new();
-    for &id in ids {
+    for &id in &ids {
         let span = match store.track(id).await {
             Ok(Some(t)) => t
                 .track
@@ -156,5 +181,87 @@ async fn update(store: &Store, cfg: &SyncConfig, ids: &[ClipId]) {
         if let Err(e) = update_journeys_around(store, &cfg.camera_id, cfg, a, b).await {
             tracing::warn!("journeys not updated: {e:#}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use viofo_store::{
+        Channel, GpsSummary, ListedClip, StoreOptions, Track, TrackPoint, TrackSource,
+    };
+
+    use super::*;
+
+    const T0: i64 = 1_774_742_400_000;
+
+    fn track(points: Vec<TrackPoint>) -> Track {
+        Track {
+            source: TrackSource::File,
+            mode: None,
+            clip_size: 1_000,
+            summary: GpsSummary {
+                points: u32::try_from(points.len()).unwrap_or(0),
+                first_fix_ms: points.first().map(|p| p.time_ms),
+                last_fix_ms: points.last().map(|p| p.time_ms),
+                ..GpsSummary::default()
+            },
+            no_track: points.is_empty().then(|| "no GPS fixes in the file".into()),
+            points,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_track_without_fixes_of_a_clip_in_a_journey_is_skipped_and_one_with_fixes_is_not() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(StoreOptions::at(dir.path().join("state.db")))
+            .await
+            .expect("store");
+        let cfg = SyncConfig::new("cam", dir.path().join("archive"));
+        let listing: Vec<ListedClip> = (0..4i64)
+            .map(|k| {
+                let name = format!("2026_0329_0{k}0000_00000{k}F.MP4");
+                ListedClip {
+                    remote_path: format!("/DCIM/Movie/{name}"),
+                    name,
+                    size: 1_000,
+                    size_exact: true,
+                    locked: false,
+                    parking: false,
+                    channel: Channel::Front,
+                    recorded_at: Some(T0 + k * 60_000),
+                }
+            })
+            .collect();
+        store
+            .reconcile("cam", &listing, |_| None)
+            .await
+            .expect("listing");
+        let mut ids = Vec::new();
+        for c in &listing {
+            let row = store.get_by_name("cam", &c.name).await.expect("read");
+            ids.push(row.expect("listed").id);
+        }
+        // Not in a journey yet: every track counts.
+        assert_eq!(changed(&store, &ids).await, ids);
+        update_journeys_around(&store, "cam", &cfg, T0, T0 + 3 * 60_000)
+            .await
+            .expect("journeys");
+        assert_eq!(store.journeys(None, None, 9).await.expect("read").len(), 1);
+        store
+            .set_track(ids[0], track(Vec::new()))
+            .await
+            .expect("track");
+        let fix = TrackPoint {
+            time_ms: T0 + 60_000,
+            lat: 48.0,
+            lon: 2.0,
+            speed_mps: 1.0,
+            course_deg: 0.0,
+        };
+        store
+            .set_track(ids[1], track(vec![fix]))
+            .await
+            .expect("track");
+        assert_eq!(changed(&store, &ids[..2]).await, vec![ids[1]]);
     }
 }

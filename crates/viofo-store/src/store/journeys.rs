@@ -10,8 +10,8 @@ use super::rows::{CLIP_COLUMNS, clip_from_row, to_u64};
 use super::{Store, now_ms};
 use crate::error::{Error, Result};
 use crate::types::{
-    Channel, ClipId, ClipPoints, ClipRow, ClipState, ClipTrack, JourneyId, JourneyRow, NewJourney,
-    channels_from_json, decode_points,
+    Channel, ClipId, ClipPoints, ClipRow, ClipState, ClipTrack, JourneyId, JourneyLink, JourneyRow,
+    LinkFacts, NewJourney, channels_from_json, decode_points,
 };
 use crate::writer::{Op, ReplaceInput};
 
@@ -33,6 +33,10 @@ const CLIPS_AROUND: &str = "camera_id = ?1 AND id IN (SELECT id FROM clips \
 const JOURNEY_SELECT: &str = "SELECT j.*, (SELECT COALESCE(SUM(c.size), 0) FROM journey_clips jc \
     JOIN clips c ON c.id = jc.clip_id WHERE jc.journey_id = j.id \
     AND c.state IN ('downloaded', 'done', 'pruned')) AS downloaded_bytes FROM journeys j";
+
+/// A link as [`Store::journey_links`] reads it: clip, journey, fixes and
+/// size then, size now, fixes now.
+type LinkRow = (i64, i64, Option<i64>, Option<i64>, i64, bool);
 
 fn pos(r: &SqliteRow, lat: &str, lon: &str) -> Result<Option<(f64, f64)>> {
     let g = |e: sqlx::Error| Error::db(e);
@@ -162,6 +166,42 @@ impl Store {
             .await
             .map_err(Error::db)?;
         rows.iter().map(clip_from_row).collect()
+    }
+
+    /// The links of those of `ids` that are in a journey, with what each
+    /// was taken in with and what it has now (a stored track with fixes,
+    /// its size): one indexed lookup per clip, whatever the journey's
+    /// length.
+    pub async fn journey_links(&self, ids: &[ClipId]) -> Result<Vec<JourneyLink>> {
+        let list = serde_json::Value::from(ids.iter().map(|c| c.0).collect::<Vec<_>>());
+        let rows: Vec<LinkRow> = sqlx::query_as(
+            "SELECT jc.clip_id, jc.journey_id, jc.fixes, jc.size, c.size, \
+             EXISTS (SELECT 1 FROM tracks t WHERE t.clip_id = c.id AND t.no_track IS NULL \
+             AND length(t.data) > 0) \
+             FROM journey_clips jc JOIN clips c ON c.id = jc.clip_id \
+             WHERE jc.clip_id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(list.to_string())
+        .fetch_all(self.read_pool())
+        .await
+        .map_err(Error::db)?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(clip, journey, fixes, size, size_now, fixes_now)| JourneyLink {
+                    clip: ClipId(clip),
+                    journey: JourneyId(journey),
+                    then: fixes.zip(size).map(|(f, s)| LinkFacts {
+                        fixes: f != 0,
+                        size: to_u64(s),
+                    }),
+                    now: LinkFacts {
+                        fixes: fixes_now,
+                        size: to_u64(size_now),
+                    },
+                },
+            )
+            .collect())
     }
 
     /// `columns` and the stored fixes (`track_data`) of `camera_id`'s

@@ -42,10 +42,38 @@ pub struct NewJourney {
     pub channels: Vec<(Channel, u32)>,
     /// Its clips (each clip belongs to one journey at most).
     pub clips: Vec<ClipId>,
+    /// What each clip was taken in with, in the order of `clips` (a clip
+    /// without an entry is stored as not known): see [`JourneyLink`].
+    pub facts: Vec<LinkFacts>,
     /// Bytes of its clips.
     pub bytes: u64,
     /// Its merged GPX file, if written.
     pub gpx_path: Option<String>,
+}
+
+/// What a clip was taken into its journey with (migration 0014).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LinkFacts {
+    /// It had fixes.
+    pub fixes: bool,
+    /// Its size, bytes.
+    pub size: u64,
+}
+
+/// A clip's link to its journey, with what it was taken in with and what
+/// it has now (see
+/// [`Store::journey_links`](crate::Store::journey_links)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JourneyLink {
+    /// The clip.
+    pub clip: ClipId,
+    /// Its journey.
+    pub journey: JourneyId,
+    /// What it was taken in with; `None` for a link stored before
+    /// migration 0014.
+    pub then: Option<LinkFacts>,
+    /// What it has now: a stored track with fixes, its size.
+    pub now: LinkFacts,
 }
 
 /// A stored journey.

@@ -10,7 +10,9 @@ mod track;
 
 pub use camera::{Anchor, CameraRow, CameraSeen, KnownClip};
 pub use cycle::{CycleMode, CycleOutcome, CycleRow, CycleStats};
-pub use journey::{ClipPoints, ClipTrack, JourneyId, JourneyRow, NewJourney};
+pub use journey::{
+    ClipPoints, ClipTrack, JourneyId, JourneyLink, JourneyRow, LinkFacts, NewJourney,
+};
 pub(crate) use journey::{channels_from_json, channels_json};
 pub use open::{LegacyOutcome, LegacyReport, RecoveryReport};
 pub use track::{

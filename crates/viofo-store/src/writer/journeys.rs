@@ -110,15 +110,19 @@ pub(super) async fn replace(c: &mut SqliteConnection, input: &ReplaceInput) -> O
         .await?;
         // A clip of this camera only; one journey per clip (the newest
         // link wins).
-        for clip in &j.clips {
+        for (k, clip) in j.clips.iter().enumerate() {
+            let facts = j.facts.get(k);
             sqlx::query(
-                "INSERT INTO journey_clips (clip_id, journey_id) \
-                 SELECT id, ?2 FROM clips WHERE id = ?1 AND camera_id = ?3 \
-                 ON CONFLICT (clip_id) DO UPDATE SET journey_id = excluded.journey_id",
+                "INSERT INTO journey_clips (clip_id, journey_id, fixes, size) \
+                 SELECT id, ?2, ?4, ?5 FROM clips WHERE id = ?1 AND camera_id = ?3 \
+                 ON CONFLICT (clip_id) DO UPDATE SET journey_id = excluded.journey_id, \
+                 fixes = excluded.fixes, size = excluded.size",
             )
             .bind(clip.0)
             .bind(id)
             .bind(&input.camera_id)
+            .bind(facts.map(|f| i64::from(f.fixes)))
+            .bind(facts.map(|f| int(f.size)))
             .execute(&mut *c)
             .await?;
         }

@@ -4,8 +4,8 @@
 //! download order.
 
 use viofo_store::{
-    ArchivedFile, Channel, ClipId, ClipState, Filter, GpsSummary, JourneyId, NewJourney, Policy,
-    Track, TrackPoint, TrackSource,
+    ArchivedFile, Channel, ClipId, ClipState, Filter, GpsSummary, JourneyId, LinkFacts, NewJourney,
+    Policy, Track, TrackPoint, TrackSource,
 };
 
 use crate::common::{CAM, T0, clip, fixture, id_of};
@@ -24,6 +24,7 @@ fn journey(start_min: i64, end_min: i64, clips: Vec<ClipId>, bytes: u64) -> NewJ
         moving_ms: 60_000,
         max_speed_mps: 20.0,
         channels: vec![(Channel::Front, u32::try_from(clips.len()).unwrap())],
+        facts: Vec::new(),
         clips,
         bytes,
         gpx_path: Some(format!("journeys/{start_min}.gpx")),
@@ -208,6 +209,42 @@ fn file_track(points: Vec<TrackPoint>) -> Track {
         points,
         no_track: None,
     }
+}
+
+#[tokio::test]
+async fn journey_links_tell_what_each_clip_was_taken_in_with_and_has_now() {
+    let f = fixture().await;
+    let s = &f.store;
+    let listing: Vec<_> = (1..=4).map(|q| clip(q, i64::from(q))).collect();
+    s.reconcile(CAM, &listing, |_| None).await.unwrap();
+    let c = ids(s, &[1, 2, 3, 4]).await;
+    let size: Vec<u64> = listing.iter().map(|c| c.size).collect();
+    let facts = |fixes, size| LinkFacts { fixes, size };
+    let mut j = journey(0, 10, c[..3].to_vec(), 3);
+    // Clip 3 without facts: a link as stored before migration 0014.
+    j.facts = vec![facts(false, size[0]), facts(true, size[1])];
+    s.replace_journeys(CAM, i64::MIN, i64::MAX, vec![j])
+        .await
+        .unwrap();
+    // Clip 1 gets a track without fixes, clip 2 one with.
+    let mut none = file_track(Vec::new());
+    none.no_track = Some("no GPS fixes in the file".into());
+    s.set_track(c[0], none).await.unwrap();
+    s.set_track(c[1], file_track(fixes(T0, 3))).await.unwrap();
+    let mut links = s.journey_links(&c).await.unwrap();
+    links.sort_by_key(|l| l.clip);
+    let id = s.journeys(Some(CAM), None, 1).await.unwrap()[0].id;
+    let got: Vec<_> = links
+        .iter()
+        .map(|l| (l.clip, l.journey, l.then, l.now))
+        .collect();
+    let want = vec![
+        (c[0], id, Some(facts(false, size[0])), facts(false, size[0])),
+        (c[1], id, Some(facts(true, size[1])), facts(true, size[1])),
+        (c[2], id, None, facts(false, size[2])),
+    ];
+    assert_eq!(got, want, "clip 4 is in no journey");
+    assert!(s.journey_links(&[]).await.unwrap().is_empty());
 }
 
 #[tokio::test]
