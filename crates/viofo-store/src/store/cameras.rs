@@ -111,6 +111,8 @@ impl Store {
     /// The clips of `camera_id` the store believes are still on the
     /// camera: every clip not gone and not deleted from the camera by
     /// viofosync, whatever its archive state, with the size last listed.
+    /// Every row of a year's store: a judge of a listing needs only
+    /// [`known_for_listing`](Self::known_for_listing).
     pub async fn known_on_camera(&self, camera_id: &str) -> Result<Vec<KnownClip>> {
         let rows = sqlx::query(
             "SELECT name, size, recorded_at FROM clips WHERE camera_id = ? \
@@ -120,14 +122,88 @@ impl Store {
         .fetch_all(&self.inner.read)
         .await
         .map_err(Error::db)?;
-        rows.iter()
-            .map(|r| {
-                Ok(KnownClip {
-                    name: r.try_get("name").map_err(Error::db)?,
-                    size: to_u64(r.try_get("size").map_err(Error::db)?),
-                    recorded_at: r.try_get("recorded_at").map_err(Error::db)?,
-                })
-            })
-            .collect()
+        rows.iter().map(known_from_row).collect()
     }
+
+    /// What judging a listing needs of [`known_on_camera`](Self::known_on_camera):
+    /// the known clips listed by name (`names`), up to `evidence` known
+    /// clips recorded within `window` (the listing's first and last
+    /// recording times, inclusive) that it does not list, and one known
+    /// clip whatever it is, so that nothing known stays told apart from
+    /// nothing relevant. A judge that needs at most `evidence` missing
+    /// clips decides on these as on every known clip. Each is an index
+    /// lookup (`clips_current_name`, `clips_on_camera` of migration 0013):
+    /// the cost follows the listing, not the store.
+    pub async fn known_for_listing(
+        &self,
+        camera_id: &str,
+        names: &[&str],
+        window: Option<(i64, i64)>,
+        evidence: u32,
+    ) -> Result<Vec<KnownClip>> {
+        let names = serde_json::to_string(names)
+            .map_err(|e| Error::invalid(format!("listing names: {e}")))?;
+        let pool = &self.inner.read;
+        let mut rows = sqlx::query(KNOWN_LISTED)
+            .bind(camera_id)
+            .bind(&names)
+            .fetch_all(pool)
+            .await
+            .map_err(Error::db)?;
+        if let Some((first, last)) = window {
+            rows.extend(
+                sqlx::query(KNOWN_IN_WINDOW)
+                    .bind(camera_id)
+                    .bind(first)
+                    .bind(last)
+                    .bind(&names)
+                    .bind(i64::from(evidence))
+                    .fetch_all(pool)
+                    .await
+                    .map_err(Error::db)?,
+            );
+        }
+        rows.extend(
+            sqlx::query(KNOWN_ANY)
+                .bind(camera_id)
+                .fetch_optional(pool)
+                .await
+                .map_err(Error::db)?,
+        );
+        let mut out: Vec<KnownClip> = Vec::with_capacity(rows.len());
+        let mut seen = std::collections::HashSet::new();
+        for r in &rows {
+            let k = known_from_row(r)?;
+            if seen.insert(k.name.clone()) {
+                out.push(k);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The clips believed on the camera (`?1`) among the names of the JSON
+/// array `?2`: one lookup of `clips_current_name` each.
+pub(super) const KNOWN_LISTED: &str = "SELECT name, size, recorded_at FROM clips \
+     WHERE camera_id = ?1 AND name IN (SELECT value FROM json_each(?2)) \
+     AND superseded_at IS NULL AND state != 'gone' AND deleted_from_camera_at IS NULL";
+/// Up to `?5` clips believed on the camera (`?1`), recorded from `?2` to
+/// `?3`, not among the names of `?4`: a range of `clips_on_camera`.
+pub(super) const KNOWN_IN_WINDOW: &str = "SELECT name, size, recorded_at \
+     FROM clips INDEXED BY clips_on_camera \
+     WHERE camera_id = ?1 AND recorded_at BETWEEN ?2 AND ?3 \
+     AND state != 'gone' AND deleted_from_camera_at IS NULL AND superseded_at IS NULL \
+     AND name NOT IN (SELECT value FROM json_each(?4)) LIMIT ?5";
+/// One clip believed on the camera (`?1`), if any: the first entry of
+/// `clips_on_camera`.
+pub(super) const KNOWN_ANY: &str = "SELECT name, size, recorded_at \
+     FROM clips INDEXED BY clips_on_camera WHERE camera_id = ?1 \
+     AND state != 'gone' AND deleted_from_camera_at IS NULL AND superseded_at IS NULL LIMIT 1";
+
+fn known_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<KnownClip> {
+    Ok(KnownClip {
+        name: r.try_get("name").map_err(Error::db)?,
+        size: to_u64(r.try_get("size").map_err(Error::db)?),
+        recorded_at: r.try_get("recorded_at").map_err(Error::db)?,
+    })
 }

@@ -8,6 +8,7 @@ mod cameras;
 mod import;
 mod journeys;
 mod open;
+mod plans;
 mod queries;
 mod rows;
 mod skips;

@@ -280,20 +280,24 @@ impl Store {
     }
 }
 
-/// Startup repair: rows left `downloading` go back to `pending` (the
-/// interrupted attempt is not a failure: it is not counted), and the
-/// `downloaded` rows are counted for `unfinished_tails`.
-/// Runs the migrations with foreign keys off, then checks them and turns
-/// them back on: a migration that rebuilds a table (0003, 0010) keeps the
+/// Runs the migrations with foreign keys off, then, if one ran, checks
+/// them (a whole-database scan, so not on every open) and turns them
+/// back on: a migration that rebuilds a table (0003, 0010) keeps the
 /// rows that reference it.
 async fn migrate(conn: &mut SqliteConnection) -> std::result::Result<(), MigrateError> {
     use sqlx::Executor as _;
     conn.execute("PRAGMA foreign_keys = OFF").await?;
+    let before = applied(conn).await?;
     let ran = MIGRATOR.run(&mut *conn).await;
-    let broken: Option<(String, i64)> = sqlx::query_as("PRAGMA foreign_key_check")
-        .fetch_optional(&mut *conn)
-        .await?
-        .map(|r: (String, i64, String, i64)| (r.0, r.1));
+    let migrated = ran.is_err() || applied(conn).await? != before;
+    let broken: Option<(String, i64)> = if migrated {
+        sqlx::query_as("PRAGMA foreign_key_check")
+            .fetch_optional(&mut *conn)
+            .await?
+            .map(|r: (String, i64, String, i64)| (r.0, r.1))
+    } else {
+        None
+    };
     conn.execute("PRAGMA foreign_keys = ON").await?;
     ran?;
     if let Some((table, row)) = broken {
@@ -304,11 +308,33 @@ async fn migrate(conn: &mut SqliteConnection) -> std::result::Result<(), Migrate
     Ok(())
 }
 
+/// How many migrations the database records as applied (0 before the
+/// first).
+async fn applied(conn: &mut SqliteConnection) -> std::result::Result<i64, sqlx::Error> {
+    let table: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    if table == 0 {
+        return Ok(0);
+    }
+    sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations")
+        .fetch_one(&mut *conn)
+        .await
+}
+
+/// Startup repair: rows left `downloading` go back to `pending` (the
+/// interrupted attempt is not a failure: it is not counted), and the
+/// `downloaded` rows are counted for `unfinished_tails`. Both read the
+/// few rows of `clips_unsettled` (migration 0013).
+/// Downloads left in flight start again.
+pub(super) const RECOVER_IN_FLIGHT: &str =
+    "UPDATE clips SET state = 'pending' WHERE state = 'downloading'";
+
 async fn recover(conn: &mut SqliteConnection) -> std::result::Result<RecoveryReport, sqlx::Error> {
     let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-    let r = sqlx::query("UPDATE clips SET state = 'pending' WHERE state = 'downloading'")
-        .execute(&mut *tx)
-        .await?;
+    let r = sqlx::query(RECOVER_IN_FLIGHT).execute(&mut *tx).await?;
     let tails: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM clips WHERE state = 'downloaded'")
         .fetch_one(&mut *tx)
         .await?;

@@ -9,6 +9,71 @@ use super::{Store, now_ms};
 use crate::error::{Error, Result};
 use crate::types::{ClipId, ClipRow, ClipState, CycleId, CycleRow, Filter, Policy, StateCounts};
 
+/// The `downloaded` rows of one camera (`?1`) or all: a range of the few
+/// rows of `clips_unsettled` (migration 0013), sorted.
+pub(super) fn unfinished_tails_query() -> String {
+    format!(
+        "SELECT {CLIP_COLUMNS} FROM clips WHERE state = 'downloaded' \
+         AND (?1 IS NULL OR camera_id = ?1) ORDER BY recorded_at ASC NULLS LAST, name ASC"
+    )
+}
+
+/// The queue's counts of one camera (`?1`), from `clip_counts`.
+pub(super) const COUNTS_OF: &str =
+    "SELECT state, n FROM clip_counts WHERE camera_id = ?1 AND n != 0";
+/// The queue's counts of every camera.
+const COUNTS: &str = "SELECT state, SUM(n) AS n FROM clip_counts WHERE ?1 IS NULL \
+     GROUP BY state HAVING SUM(n) != 0";
+/// The archived bytes of one camera (`?1`), from `clip_counts`.
+pub(super) const ARCHIVED_BYTES_OF: &str = "SELECT SUM(bytes) FROM clip_counts \
+     WHERE camera_id = ?1 AND state IN ('downloaded', 'done')";
+/// The archived bytes of every camera.
+const ARCHIVED_BYTES: &str = "SELECT SUM(bytes) FROM clip_counts \
+     WHERE ?1 IS NULL AND state IN ('downloaded', 'done')";
+
+/// The query of [`Store::list`]: the camera (`?1`) and the states in the
+/// text, so that `clips_queue` (camera, state) finds the rows of the
+/// states asked and only those are sorted (a queue of failed clips does
+/// not read a year of done ones); `?2` is the limit.
+pub(super) fn list_query(camera: bool, states: &[ClipState]) -> String {
+    // Asked for states, SQLite would rather read the camera's rows in the
+    // order asked (`clips_recorded`) than sort the few of those states.
+    let from = if states.is_empty() {
+        "clips"
+    } else {
+        "clips INDEXED BY clips_queue"
+    };
+    let mut sql = format!("SELECT {CLIP_COLUMNS} FROM {from} WHERE ");
+    // Every camera: those `clip_counts` knows, so the index still serves.
+    sql.push_str(if camera {
+        "camera_id = ?1"
+    } else {
+        "camera_id IN (SELECT camera_id FROM clip_counts WHERE ?1 IS NULL)"
+    });
+    if !states.is_empty() {
+        // The states are the enum's own names, never input.
+        let names: Vec<String> = states.iter().map(|s| format!("'{}'", s.as_str())).collect();
+        sql.push_str(&format!(" AND state IN ({})", names.join(", ")));
+    }
+    sql.push_str(" ORDER BY recorded_at ASC NULLS LAST, name ASC, id ASC LIMIT ?2");
+    sql
+}
+
+/// Rows of (state, n) as [`StateCounts`].
+fn counts_from(rows: &[sqlx::sqlite::SqliteRow]) -> Result<StateCounts> {
+    let mut c = StateCounts::default();
+    for r in rows {
+        let s: String = r.try_get("state").map_err(Error::db)?;
+        let n: i64 = r.try_get("n").map_err(Error::db)?;
+        if s == "skipped" {
+            c.skipped = to_u64(n);
+            continue;
+        }
+        *c.slot(ClipState::parse(&s)?) = to_u64(n);
+    }
+    Ok(c)
+}
+
 impl Store {
     /// Writes a consistent copy of the database to `dest` (SQLite's
     /// `VACUUM INTO`, from a read connection: works on a store opened read
@@ -28,12 +93,13 @@ impl Store {
 
     /// Bytes of the clips the archive holds by the store's record
     /// (`downloaded` and `done` rows' local sizes), of one camera or all: a
-    /// quota's measure of the archive, cheap beside a walk of the folders.
+    /// quota's measure of the archive, cheap beside a walk of the folders
+    /// (the sums `clip_counts` keeps, migration 0013).
     pub async fn archived_bytes(&self, camera_id: Option<&str>) -> Result<u64> {
-        let n: Option<i64> = sqlx::query_scalar(
-            "SELECT SUM(local_size) FROM clips WHERE state IN ('downloaded', 'done') \
-             AND (?1 IS NULL OR camera_id = ?1)",
-        )
+        let n: Option<i64> = sqlx::query_scalar(match camera_id {
+            Some(_) => ARCHIVED_BYTES_OF,
+            None => ARCHIVED_BYTES,
+        })
         .bind(camera_id)
         .fetch_one(&self.inner.read)
         .await
@@ -211,7 +277,24 @@ impl Store {
 
     /// Rows per state, for one camera or all; pending clips with a skip
     /// reason are counted as [`StateCounts::skipped`], not as pending.
+    /// Read from the counts the store keeps (`clip_counts`, migration
+    /// 0013): a few rows, however many clips.
     pub async fn counts(&self, camera_id: Option<&str>) -> Result<StateCounts> {
+        let rows = sqlx::query(match camera_id {
+            Some(_) => COUNTS_OF,
+            None => COUNTS,
+        })
+        .bind(camera_id)
+        .fetch_all(&self.inner.read)
+        .await
+        .map_err(Error::db)?;
+        counts_from(&rows)
+    }
+
+    /// [`counts`](Self::counts) by counting every row, as the kept counts
+    /// must always say. For tests.
+    #[doc(hidden)]
+    pub async fn counts_by_scan(&self, camera_id: Option<&str>) -> Result<StateCounts> {
         let rows = sqlx::query(
             "SELECT CASE WHEN state = 'pending' AND skip_reason IS NOT NULL THEN 'skipped' \
              ELSE state END AS state, COUNT(*) AS n FROM clips \
@@ -221,17 +304,22 @@ impl Store {
         .fetch_all(&self.inner.read)
         .await
         .map_err(Error::db)?;
-        let mut c = StateCounts::default();
-        for r in rows {
-            let s: String = r.try_get("state").map_err(Error::db)?;
-            let n: i64 = r.try_get("n").map_err(Error::db)?;
-            if s == "skipped" {
-                c.skipped = to_u64(n);
-                continue;
-            }
-            *c.slot(ClipState::parse(&s)?) = to_u64(n);
-        }
-        Ok(c)
+        counts_from(&rows)
+    }
+
+    /// [`archived_bytes`](Self::archived_bytes) by summing every row. For
+    /// tests.
+    #[doc(hidden)]
+    pub async fn archived_bytes_by_scan(&self, camera_id: Option<&str>) -> Result<u64> {
+        let n: Option<i64> = sqlx::query_scalar(
+            "SELECT SUM(local_size) FROM clips WHERE state IN ('downloaded', 'done') \
+             AND (?1 IS NULL OR camera_id = ?1)",
+        )
+        .bind(camera_id)
+        .fetch_one(&self.inner.read)
+        .await
+        .map_err(Error::db)?;
+        Ok(n.and_then(|n| u64::try_from(n).ok()).unwrap_or(0))
     }
 
     /// Clips of one camera (or all) in the given states (every state when
@@ -243,21 +331,9 @@ impl Store {
         states: &[ClipState],
         limit: u32,
     ) -> Result<Vec<ClipRow>> {
-        let states = (!states.is_empty()).then(|| {
-            let names: Vec<String> = states
-                .iter()
-                .map(|s| format!("\"{}\"", s.as_str()))
-                .collect();
-            format!("[{}]", names.join(","))
-        });
-        let sql = format!(
-            "SELECT {CLIP_COLUMNS} FROM clips WHERE (?1 IS NULL OR camera_id = ?1) \
-             AND (?2 IS NULL OR state IN (SELECT value FROM json_each(?2))) \
-             ORDER BY recorded_at ASC NULLS LAST, name ASC, id ASC LIMIT ?3"
-        );
+        let sql = list_query(camera_id.is_some(), states);
         let rows = sqlx::query(&sql)
             .bind(camera_id)
-            .bind(states)
             .bind(i64::from(limit))
             .fetch_all(&self.inner.read)
             .await
@@ -294,11 +370,7 @@ impl Store {
     /// Clips archived whose tail (GPS, delete) has not finished, oldest
     /// first: resume their tail.
     pub async fn unfinished_tails(&self, camera_id: Option<&str>) -> Result<Vec<ClipRow>> {
-        let sql = format!(
-            "SELECT {CLIP_COLUMNS} FROM clips WHERE state = 'downloaded' \
-             AND (?1 IS NULL OR camera_id = ?1) ORDER BY recorded_at ASC NULLS LAST, name ASC"
-        );
-        let rows = sqlx::query(&sql)
+        let rows = sqlx::query(&unfinished_tails_query())
             .bind(camera_id)
             .fetch_all(&self.inner.read)
             .await

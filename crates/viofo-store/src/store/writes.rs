@@ -18,6 +18,14 @@ use crate::types::{
 };
 use crate::writer::{Msg, Op, ReconcileInput};
 
+/// The camera's (`?1`) current rows of the names of the JSON array `?2`
+/// that are archived or in flight, as a JSON array of names. Only current
+/// rows: a superseded row's file is recorded, so the writer never heals
+/// onto it anyway.
+pub(super) const SETTLED_NAMES: &str = "SELECT json_group_array(name) FROM clips \
+     WHERE camera_id = ?1 AND name IN (SELECT value FROM json_each(?2)) \
+     AND superseded_at IS NULL AND state NOT IN ('pending', 'failed', 'gone')";
+
 impl Store {
     /// Folds a camera listing into the queue, in one transaction:
     ///
@@ -52,25 +60,7 @@ impl Store {
     where
         F: FnMut(&str) -> Option<ArchivedFile>,
     {
-        // Listed names already past the point of healing. One JSON row
-        // instead of thousands keeps this cheap.
-        let names: Vec<&str> = listing.iter().map(|c| c.name.as_str()).collect();
-        let names_json = serde_json::to_string(&names)
-            .map_err(|e| Error::invalid(format!("listing names: {e}")))?;
-        let settled_json: String = sqlx::query_scalar(
-            "SELECT json_group_array(name) FROM clips WHERE camera_id = ? \
-             AND state NOT IN ('pending', 'failed', 'gone') \
-             AND name IN (SELECT value FROM json_each(?))",
-        )
-        .bind(camera_id)
-        .bind(&names_json)
-        .fetch_one(&self.inner.read)
-        .await
-        .map_err(Error::db)?;
-        let settled: HashSet<String> = serde_json::from_str::<Vec<String>>(&settled_json)
-            .map_err(|e| Error::corrupt(format!("settled names: {e}")))?
-            .into_iter()
-            .collect();
+        let settled = self.settled_names(camera_id, listing).await?;
         let mut found = HashMap::new();
         for clip in listing {
             if settled.contains(&clip.name) || found.contains_key(&clip.name) {
@@ -88,6 +78,31 @@ impl Store {
         };
         self.send(Op::Reconcile(Box::new(input)), out_reconcile)
             .await
+    }
+
+    /// The names of `listing` past the point of healing (the camera's
+    /// current row of the name is archived or in flight): the clips
+    /// [`reconcile`](Self::reconcile) never looks up in the archive. When
+    /// it is every listed name, a caller need not scan the archive for it.
+    /// One JSON row, a lookup of `clips_current_name` per name.
+    pub async fn settled_names(
+        &self,
+        camera_id: &str,
+        listing: &[ListedClip],
+    ) -> Result<HashSet<String>> {
+        let names: Vec<&str> = listing.iter().map(|c| c.name.as_str()).collect();
+        let names_json = serde_json::to_string(&names)
+            .map_err(|e| Error::invalid(format!("listing names: {e}")))?;
+        let settled_json: String = sqlx::query_scalar(SETTLED_NAMES)
+            .bind(camera_id)
+            .bind(&names_json)
+            .fetch_one(&self.inner.read)
+            .await
+            .map_err(Error::db)?;
+        Ok(serde_json::from_str::<Vec<String>>(&settled_json)
+            .map_err(|e| Error::corrupt(format!("settled names: {e}")))?
+            .into_iter()
+            .collect())
     }
 
     /// `pending` → `downloading`, recording the cycle that downloads it.

@@ -27,8 +27,8 @@ use crate::types::Stage;
 pub(crate) use import::{ImportInput, ImportRow};
 pub(crate) use journeys::ReplaceInput;
 pub(crate) use ops::{Msg, Op, Out, ReconcileInput, Reply, Unawaited};
-pub(crate) use reconcile::path_text;
 use reconcile::reconcile;
+pub(crate) use reconcile::{RECONCILE_ROWS, RECORDED_PATHS, path_text};
 use transitions::{ExecCtx, exec};
 
 /// Most commands folded into one transaction.

@@ -109,6 +109,24 @@ fn valid(clip: &ListedClip) -> Option<i64> {
     }
 }
 
+/// The rows reconcile weighs, as one JSON array: the camera's (`?1`)
+/// current pending and failed rows (which may have gone; a range of
+/// `clips_queue` each) and its current rows of the listed names (the JSON
+/// array `?2`; a lookup of `clips_current_name` each). Not a scan of the
+/// camera's rows: an `OR` of the two would be one.
+pub(crate) const RECONCILE_ROWS: &str = "SELECT json_group_array(json_array(id, name, state, \
+     remote_path, size, size_exact, locked, parking, channel, recorded_at, local_size, \
+     deleted_from_camera_at IS NOT NULL)) FROM clips WHERE id IN ( \
+     SELECT id FROM clips WHERE camera_id = ?1 AND state IN ('pending', 'failed') \
+     AND superseded_at IS NULL \
+     UNION ALL SELECT id FROM clips WHERE camera_id = ?1 \
+     AND name IN (SELECT value FROM json_each(?2)) AND superseded_at IS NULL)";
+
+/// Which of the paths of the JSON array `?1` a row records (any camera,
+/// superseded or not): a lookup of `clips_local_path` each.
+pub(crate) const RECORDED_PATHS: &str = "SELECT local_path FROM clips \
+     WHERE local_path IN (SELECT value FROM json_each(?1)) AND local_path IS NOT NULL";
+
 pub(super) async fn reconcile(
     c: &mut SqliteConnection,
     input: &ReconcileInput,
@@ -120,16 +138,11 @@ pub(super) async fn reconcile(
     let names: Vec<&str> = input.listing.iter().map(|c| c.name.as_str()).collect();
     let names_json =
         serde_json::to_string(&names).map_err(|e| Error::invalid(format!("listing names: {e}")))?;
-    let json: String = sqlx::query_scalar(
-        "SELECT json_group_array(json_array(id, name, state, remote_path, size, size_exact, \
-         locked, parking, channel, recorded_at, local_size, deleted_from_camera_at IS NOT NULL)) \
-         FROM clips WHERE camera_id = ?1 AND superseded_at IS NULL \
-         AND (state IN ('pending', 'failed') OR name IN (SELECT value FROM json_each(?2)))",
-    )
-    .bind(&input.camera_id)
-    .bind(&names_json)
-    .fetch_one(&mut *c)
-    .await?;
+    let json: String = sqlx::query_scalar(RECONCILE_ROWS)
+        .bind(&input.camera_id)
+        .bind(&names_json)
+        .fetch_one(&mut *c)
+        .await?;
     type RowTuple = (
         i64,
         String,
@@ -194,12 +207,10 @@ pub(super) async fn reconcile(
     } else {
         let json = serde_json::to_string(&found_paths)
             .map_err(|e| Error::invalid(format!("archived paths: {e}")))?;
-        let rows: Vec<String> = sqlx::query_scalar(
-            "SELECT local_path FROM clips WHERE local_path IN (SELECT value FROM json_each(?))",
-        )
-        .bind(&json)
-        .fetch_all(&mut *c)
-        .await?;
+        let rows: Vec<String> = sqlx::query_scalar(RECORDED_PATHS)
+            .bind(&json)
+            .fetch_all(&mut *c)
+            .await?;
         rows.into_iter().collect()
     };
     let mut seen: std::collections::HashSet<&str> =

@@ -7,6 +7,7 @@ mod copy;
 mod cycles;
 mod deferral;
 mod full;
+mod idle;
 mod import;
 mod journeys;
 mod legacy;
