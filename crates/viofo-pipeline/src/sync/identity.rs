@@ -209,6 +209,17 @@ pub(crate) fn pick_anchor<I: Copy + Ord>(candidates: &[(I, bool)]) -> Option<I> 
         .max()
 }
 
+/// [`MIN_EVIDENCE`] as the store takes it.
+const MIN_EVIDENCE_U32: u32 = 3;
+const _: () = assert!(MIN_EVIDENCE_U32 as usize == MIN_EVIDENCE);
+
+/// The first and last recording times a listing shows (inclusive): the
+/// window in which every clip known on the camera should be listed.
+pub(crate) fn listed_window(listed: &[ListedClip]) -> Option<(i64, i64)> {
+    let times = listed.iter().filter_map(|l| l.recorded_at);
+    Some((times.clone().min()?, times.max()?))
+}
+
 /// Why the listing cannot be this camera's, if the clips say so.
 fn clips_disagree(listed: &[ListedClip], complete: bool, known: &[KnownClip]) -> Option<String> {
     if listed.is_empty() || known.is_empty() {
@@ -236,20 +247,19 @@ fn clips_disagree(listed: &[ListedClip], complete: bool, known: &[KnownClip]) ->
     if !complete {
         return None;
     }
-    let times = listed.iter().filter_map(|l| l.recorded_at);
-    let (Some(first), Some(last)) = (times.clone().min(), times.max()) else {
-        return None;
-    };
+    let (first, last) = listed_window(listed)?;
     let names: HashSet<&str> = listed.iter().map(|l| l.name.as_str()).collect();
     let missing = known
         .iter()
         .filter(|k| k.recorded_at.is_some_and(|t| (first..=last).contains(&t)))
         .filter(|k| !names.contains(k.name.as_str()))
         .count();
+    // The count said is the evidence needed, not all there is: the store
+    // gives the judge no more than that (`Store::known_for_listing`).
     (missing >= MIN_EVIDENCE).then(|| {
         format!(
-            "none of the {missing} clips this camera should still hold from the time its \
-             listing covers is listed"
+            "none of the clips this camera should still hold from the time its listing \
+             covers is listed ({MIN_EVIDENCE} or more are missing)"
         )
     })
 }
@@ -267,7 +277,13 @@ impl Syncer {
         let s = &*self.inner;
         let id = &s.cfg.camera_id;
         let stored = s.store.camera(id).await?;
-        let known = s.store.known_on_camera(id).await?;
+        // Not every clip known on the camera (a year of them): those the
+        // judges look at: they decide on these as on all of them.
+        let names: Vec<&str> = listed.iter().map(|l| l.name.as_str()).collect();
+        let known = s
+            .store
+            .known_for_listing(id, &names, listed_window(listed), MIN_EVIDENCE_U32)
+            .await?;
         let model = info.and_then(|i| i.model.as_deref());
         let firmware = info.map(|i| i.firmware.as_str());
         let address = s.client.address();

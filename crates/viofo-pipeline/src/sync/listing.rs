@@ -210,10 +210,24 @@ impl Syncer {
             self.check_identity(info.as_ref(), &listed, complete)
                 .await?;
         }
+        // The archive is looked in only for clips that could heal: none
+        // when every listed clip is archived already (an idle cycle over a
+        // year's archive walks no folder).
         let archive_root = s.cfg.archive.clone();
-        let archived = tokio::task::spawn_blocking(move || archive_index(&archive_root))
-            .await
-            .unwrap_or_default();
+        let scan = || {
+            let root = archive_root.clone();
+            async move {
+                tokio::task::spawn_blocking(move || archive_index(&root))
+                    .await
+                    .unwrap_or_default()
+            }
+        };
+        let settled_now = s.store.settled_names(&s.cfg.camera_id, &listed).await?;
+        let mut archived = if listed.iter().all(|l| settled_now.contains(&l.name)) {
+            HashMap::new()
+        } else {
+            scan().await
+        };
         let mut report = s
             .store
             .reconcile(&s.cfg.camera_id, &listed, |name| {
@@ -225,6 +239,10 @@ impl Syncer {
         // Also with deletes on: a locked clip is never deleted, so never
         // compared before a delete.
         if first_listing && Box::pin(self.find_reused(&listing.recordings)).await? > 0 {
+            // New rows of reused names could heal: look in the archive.
+            if archived.is_empty() {
+                archived = scan().await;
+            }
             report = s
                 .store
                 .reconcile(&s.cfg.camera_id, &listed, |name| {

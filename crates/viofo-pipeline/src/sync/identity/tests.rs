@@ -119,7 +119,7 @@ fn a_card_missing_every_clip_of_its_window_is_another_device() {
     let now: Vec<ListedClip> = (2..8).map(|m| listed(500 + m, m, 7)).collect();
     let v = judge(None, Some("A329S"), None, &now, true, &known);
     assert!(
-        matches!(v, Verdict::Refuse(ref w) if w.contains("6 clips")),
+        matches!(v, Verdict::Refuse(ref w) if w.contains("3 or more are missing")),
         "{v:?}"
     );
 }
@@ -441,4 +441,77 @@ fn a_fallback_device_without_the_anchor_is_not_synced() {
         at_fallback(Some(&anchor), &[], &[]),
         Fallback::AnchorMissing(_)
     ));
+}
+
+/// What the store gives the judges (`Store::known_for_listing`): the
+/// known clips listed by name, `pick` chosen among those of the listing's
+/// window it does not list (at most `MIN_EVIDENCE`, any of them), and one
+/// known clip, any.
+fn known_given(
+    listed: &[ListedClip],
+    known: &[KnownClip],
+    rotate: usize,
+    any: usize,
+) -> Vec<KnownClip> {
+    let names: HashSet<&str> = listed.iter().map(|l| l.name.as_str()).collect();
+    let mut out: Vec<KnownClip> = known
+        .iter()
+        .filter(|k| names.contains(k.name.as_str()))
+        .cloned()
+        .collect();
+    if let Some((first, last)) = listed_window(listed) {
+        let mut missing: Vec<&KnownClip> = known
+            .iter()
+            .filter(|k| k.recorded_at.is_some_and(|t| (first..=last).contains(&t)))
+            .filter(|k| !names.contains(k.name.as_str()))
+            .collect();
+        if !missing.is_empty() {
+            let n = missing.len();
+            missing.rotate_left(rotate % n);
+        }
+        out.extend(missing.into_iter().take(MIN_EVIDENCE).cloned());
+    }
+    if !known.is_empty() {
+        out.extend(known.get(any % known.len()).cloned());
+    }
+    // Each once, as the store gives them.
+    let mut seen = HashSet::new();
+    out.retain(|k| seen.insert(k.name.clone()));
+    out
+}
+
+proptest! {
+    /// The judges decide on the few known clips the store gives them as
+    /// on every clip known on the camera (a year of them): the verdict,
+    /// the proof by known clips and the fallback's judgement.
+    #[test]
+    fn the_known_clips_of_the_listing_judge_as_all_of_them(
+        known_clips in prop::collection::vec((0i64..30, 0i64..40, 1u64..3, any::<bool>()), 0..30),
+        listing in prop::collection::vec((0i64..30, 0i64..40, 1u64..3, any::<bool>()), 0..15),
+        complete in any::<bool>(),
+        rotate in any::<usize>(),
+        any_one in any::<usize>(),
+    ) {
+        let mut known_all: Vec<KnownClip> = Vec::new();
+        for &(seq, minute, size, timed) in &known_clips {
+            let k = KnownClip { recorded_at: timed.then_some(T0 + minute * MIN), ..known(&listed(seq, minute, size)) };
+            if !known_all.iter().any(|o| o.name == k.name) {
+                known_all.push(k);
+            }
+        }
+        let l: Vec<ListedClip> = listing
+            .iter()
+            .map(|&(seq, minute, size, exact)| ListedClip { size_exact: exact, ..listed(seq, minute, size) })
+            .collect();
+        let given = known_given(&l, &known_all, rotate, any_one);
+        prop_assert_eq!(
+            judge(None, Some("A329S"), None, &l, complete, &known_all),
+            judge(None, Some("A329S"), None, &l, complete, &given)
+        );
+        prop_assert_eq!(known_clips_prove(&l, &known_all), known_clips_prove(&l, &given));
+        let anchor = anchor_of(&listed(7, 7, 1));
+        for a in [None, Some(&anchor)] {
+            prop_assert_eq!(at_fallback(a, &l, &known_all), at_fallback(a, &l, &given));
+        }
+    }
 }
