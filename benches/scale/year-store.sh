@@ -16,6 +16,8 @@ set -euo pipefail
 BINS=${BINS:-${1:-target/release/viofosync}}
 DB=$(realpath "$2")
 ROUNDS=${3:-3}
+# The first day of the store's last 30 days of journeys.
+SINCE=${SINCE:-2025-11-24}
 T=$(mktemp -d)
 export XDG_CONFIG_HOME="$T" XDG_STATE_HOME="$T"
 SIM=
@@ -50,7 +52,7 @@ for r in $(seq "$ROUNDS"); do
     name="$(basename "$(dirname "$(dirname "$b")")")"
     run "$name" status "$b" status --state-db "$db" --camera-id year
     run "$name" "queue --state failed" "$b" queue --state-db "$db" --camera year --state failed
-    run "$name" "trips --since 2025-11-24" "$b" trips --state-db "$db" --camera-id year --since 2025-11-24
+    run "$name" "trips --since $SINCE" "$b" trips --state-db "$db" --camera-id year --since "$SINCE"
     run "$name" "idle sync (1,400 clips)" "$b" sync --state-db "$db" --camera-id year \
       --address "$URL" --archive "$T/archive" --gps=false
   done
