@@ -148,18 +148,11 @@ impl StatusModel {
     async fn read_full(&self, store: &Store, r: &mut Reading) -> Result<()> {
         let cfg = self.config();
         let cam = cfg.camera_id.as_str();
-        let archived = store
-            .list(
-                Some(cam),
-                &[ClipState::Downloaded, ClipState::Done],
-                u32::MAX,
-            )
-            .await?;
-        let bytes = archived
-            .iter()
-            .map(|c| c.local_size.unwrap_or(c.size))
-            .sum::<u64>();
-        r.archive = Some((bytes, u64::try_from(archived.len()).unwrap_or(u64::MAX)));
+        // The store's kept sums, not a read of every archived row (a year
+        // of clips, each cycle of a `watch`).
+        let counts = store.counts(Some(cam)).await?;
+        let bytes = store.archived_bytes(Some(cam)).await?;
+        r.archive = Some((bytes, counts.downloaded + counts.done));
         // This camera's, however many other cameras ran since.
         let ours = store.last_cycles_of(cam, cfg.cycles_limit).await?;
         let finished = ours
@@ -174,6 +167,10 @@ impl StatusModel {
         if primed {
             let fresh: Vec<CycleId> = finished.filter(|id| seen.is_none_or(|s| *id > s)).collect();
             if !fresh.is_empty() {
+                let mut archived = Vec::new();
+                for id in &fresh {
+                    archived.extend(store.archived_in_cycle(cam, *id).await?);
+                }
                 r.stages = stage_samples(&archived, &fresh);
             }
         }

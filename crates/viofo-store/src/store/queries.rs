@@ -107,6 +107,24 @@ impl Store {
         Ok(n.and_then(|n| u64::try_from(n).ok()).unwrap_or(0))
     }
 
+    /// The clips of `camera_id` that cycle `cycle` downloaded and the
+    /// archive still holds (`downloaded`, `done`), read by the cycle's
+    /// index: what a cycle just finished did, without reading the whole
+    /// archive's rows.
+    pub async fn archived_in_cycle(&self, camera_id: &str, cycle: CycleId) -> Result<Vec<ClipRow>> {
+        let sql = format!(
+            "SELECT {CLIP_COLUMNS} FROM clips INDEXED BY clips_cycle \
+             WHERE cycle_id = ? AND camera_id = ? AND state IN ('downloaded', 'done')"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(cycle.0)
+            .bind(camera_id)
+            .fetch_all(&self.inner.read)
+            .await
+            .map_err(Error::db)?;
+        rows.iter().map(clip_from_row).collect()
+    }
+
     /// One clip by id.
     pub async fn get(&self, id: ClipId) -> Result<Option<ClipRow>> {
         let sql = format!("SELECT {CLIP_COLUMNS} FROM clips WHERE id = ?");
