@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::header::{CONTENT_RANGE, HeaderMap, HeaderValue, RANGE};
 use reqwest::{Method, StatusCode};
-use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt, BufWriter};
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio_util::sync::CancellationToken;
 
 use crate::client::parse_content_range;
@@ -14,7 +14,9 @@ use crate::client::{Client, header_len};
 use crate::error::{Error, Kind, Phase};
 use crate::limiter::Class;
 use crate::recording::Recording;
+use chunks::Chunks;
 
+mod chunks;
 mod options;
 pub use options::{ChunkObserver, DownloadOptions, Downloaded, Progress, SizeSource, part_path};
 
@@ -418,13 +420,13 @@ impl Client {
         check: Option<&[u8]>,
     ) -> Result<u64, Error> {
         let idle = self.inner.cfg.idle_timeout;
-        // A small clip needs no whole megabyte: allocating and freeing one
-        // per clip costs more than its copy.
+        // The chunks are held as they came (no copy) and written by one
+        // vectored write per `cap` bytes; a small clip holds no megabyte.
         let want = expected.map_or(WRITE_BUFFER as u64, |e| e.saturating_sub(have));
         let cap = usize::try_from(want)
             .unwrap_or(WRITE_BUFFER)
             .clamp(64 * 1024, WRITE_BUFFER);
-        let mut out = BufWriter::with_capacity(cap, file);
+        let mut out = Chunks::new(file, cap).await.map_err(|e| run.io(e))?;
         let mut done = have;
         // The bytes the body starts with must be these (the `.part`'s end,
         // asked for again): compared, neither written nor observed.
@@ -479,7 +481,7 @@ impl Client {
                 break Error::new(Kind::LongBody { expected: exp }, run.what.clone());
             }
             run.observer.chunk(&chunk);
-            if let Err(e) = out.write_all(&chunk).await {
+            if let Err(e) = out.push(chunk).await {
                 // Keep what reached the disk; the observer saw this chunk
                 // but will be reset and replayed on the next attempt.
                 let _ = out.flush().await;

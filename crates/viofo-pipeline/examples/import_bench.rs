@@ -84,6 +84,21 @@ fn peak_rss_kb() -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// CPU time (user + sys) of this process and of its waited-for children
+/// (`cp`, `sync`), in ms, from `/proc/self/stat` (clock ticks of 10 ms).
+fn cpu_ms() -> (u64, u64) {
+    let s = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The fields after the command name (which may hold spaces).
+    let rest = s.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<u64> = rest
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0))
+        .collect();
+    let at = |i: usize| f.get(i).copied().unwrap_or(0);
+    // utime, stime, cutime, cstime are fields 14-17 (11-14 after the name).
+    ((at(11) + at(12)) * 10, (at(13) + at(14)) * 10)
+}
+
 async fn write_sources(root: &Path, clips: usize, size: u64) -> u64 {
     let sim = Sim::start(SimConfig::default().with_clips(ClipSpec::synthetic(clips).size(size)))
         .await
@@ -179,16 +194,24 @@ async fn main() {
         // still draining on a shared host.
         let cp_first = round % 2 == 1;
         let mut imp = Duration::ZERO;
-        if !cp_first {
+        let mut imp_cpu = 0;
+        let mut timed_import = async || {
+            let before = cpu_ms().0;
             imp = import_once(&dir, &src, a.batch_files).await;
+            imp_cpu = cpu_ms().0 - before;
+        };
+        if !cp_first {
+            timed_import().await;
         }
+        let cp_before = cpu_ms().1;
         let cp = if a.no_cp {
             Duration::from_secs(1)
         } else {
             cp_once(&dir, &src)
         };
+        let cp_cpu = cpu_ms().1 - cp_before;
         if cp_first {
-            imp = import_once(&dir, &src, a.batch_files).await;
+            timed_import().await;
         }
         if a.clips <= 16 {
             // Few inodes: nothing for ext4 to skip; the space is wanted.
@@ -197,7 +220,8 @@ async fn main() {
         }
         ratios.push(imp.as_secs_f64() / cp.as_secs_f64());
         println!(
-            "round {round}: cp -r + sync {:.3} s, import {:.3} s ({:.2}x)",
+            "round {round}: cp -r + sync {:.3} s, import {:.3} s ({:.2}x); CPU cp + sync {cp_cpu} ms, \
+             import {imp_cpu} ms",
             cp.as_secs_f64(),
             imp.as_secs_f64(),
             imp.as_secs_f64() / cp.as_secs_f64()

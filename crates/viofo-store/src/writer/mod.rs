@@ -9,6 +9,7 @@ mod journeys;
 mod ops;
 mod reconcile;
 mod skips;
+mod timings;
 mod tracks;
 mod transitions;
 
@@ -22,7 +23,6 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{Error, ErrorKind, Result, ends_transaction, is_sqlite_busy};
-use crate::types::Stage;
 
 pub(crate) use import::{ImportInput, ImportRow};
 pub(crate) use journeys::ReplaceInput;
@@ -186,13 +186,13 @@ impl Writer {
     }
 
     async fn run_batch(&mut self, ops: Vec<Op>, replies: Vec<Option<Reply>>) {
-        let keep = coalesce(&ops);
+        let plan = coalesce(&ops);
         // Results nobody will read: their failures count for the cycle row.
         let detached: Vec<bool> = replies
             .iter()
             .map(|r| r.as_ref().is_none_or(oneshot::Sender::is_closed))
             .collect();
-        match self.execute(&ops, &keep, &detached).await {
+        match self.execute(&ops, &plan, &detached).await {
             Ok(outs) => {
                 for ((op, reply), out) in ops.iter().zip(replies).zip(outs) {
                     self.answer(op, reply, out);
@@ -235,14 +235,14 @@ impl Writer {
     async fn execute(
         &mut self,
         ops: &[Op],
-        keep: &[bool],
+        plan: &[Plan],
         detached: &[bool],
     ) -> Result<Vec<Result<Out>>> {
         let start = Instant::now();
         let mut delay = Duration::from_millis(5);
         let mut other_failures = 0u32;
         loop {
-            let tried = self.try_batch(ops, keep, detached).await;
+            let tried = self.try_batch(ops, plan, detached).await;
             if tried.is_err() {
                 self.leave_transaction().await;
             }
@@ -295,7 +295,7 @@ impl Writer {
     async fn try_batch(
         &mut self,
         ops: &[Op],
-        keep: &[bool],
+        plan: &[Plan],
         detached: &[bool],
     ) -> std::result::Result<Vec<Result<Out>>, sqlx::Error> {
         let mut ctx = ExecCtx {
@@ -305,37 +305,58 @@ impl Writer {
         };
         let mut tx = self.conn.begin_with("BEGIN IMMEDIATE").await?;
         let mut outs = Vec::with_capacity(ops.len());
-        for ((op, keep), detached) in ops.iter().zip(keep).zip(detached) {
-            let r = if !*keep {
-                Ok(Out::Unit)
-            } else if let Op::Reconcile(input) = op {
-                sqlx::query("SAVEPOINT reconcile").execute(&mut *tx).await?;
-                let r = reconcile(&mut tx, input).await;
-                match r {
-                    // The whole transaction goes (SQLite may have ended it
-                    // already).
-                    Err(OpErr::Abort(e)) => return Err(e),
-                    Err(_) => {
-                        sqlx::query("ROLLBACK TO reconcile")
-                            .execute(&mut *tx)
-                            .await?;
+        for (i, ((op, how), alone)) in ops.iter().zip(plan).zip(detached).enumerate() {
+            let r = match how {
+                // Answered below, once the op that writes it has run.
+                Plan::Covered(_) => Ok(Out::Unit),
+                Plan::Timings(cols) => match op.clip() {
+                    Some(id) => timings::set(&mut tx, id, cols).await,
+                    None => exec(&mut tx, op, &mut ctx).await,
+                },
+                Plan::Run => {
+                    if let Op::Reconcile(input) = op {
+                        sqlx::query("SAVEPOINT reconcile").execute(&mut *tx).await?;
+                        let r = reconcile(&mut tx, input).await;
+                        match r {
+                            // The whole transaction goes (SQLite may have
+                            // ended it already).
+                            Err(OpErr::Abort(e)) => return Err(e),
+                            Err(_) => {
+                                sqlx::query("ROLLBACK TO reconcile")
+                                    .execute(&mut *tx)
+                                    .await?;
+                            }
+                            Ok(_) => {}
+                        }
+                        sqlx::query("RELEASE reconcile").execute(&mut *tx).await?;
+                        r.map(Out::Reconcile)
+                    } else {
+                        exec(&mut tx, op, &mut ctx).await
                     }
-                    Ok(_) => {}
                 }
-                sqlx::query("RELEASE reconcile").execute(&mut *tx).await?;
-                r.map(Out::Reconcile)
-            } else {
-                exec(&mut tx, op, &mut ctx).await
             };
             match r {
                 Ok(o) => outs.push(Ok(o)),
                 Err(OpErr::Abort(e)) => return Err(e),
                 Err(OpErr::Refuse(e)) => {
-                    if *detached {
-                        // Counted (and logged) once the batch is answered.
-                        ctx.unawaited += 1;
-                    }
+                    // Counted (and logged) once the batch is answered; the
+                    // timings this one wrote share its failure.
+                    let covered = plan_covering(plan, i)
+                        .filter(|&k| detached.get(k).copied().unwrap_or(true))
+                        .count();
+                    ctx.unawaited += u64::from(*alone) + covered as u64;
                     outs.push(Err(e));
+                }
+            }
+        }
+        // A timing written by a later one shares its answer.
+        for (i, p) in plan.iter().enumerate() {
+            if let Plan::Covered(k) = p
+                && let Some(Err(e)) = outs.get(*k)
+            {
+                let e = e.clone();
+                if let Some(o) = outs.get_mut(i) {
+                    *o = Err(e);
                 }
             }
         }
@@ -344,30 +365,69 @@ impl Writer {
     }
 }
 
-/// Which ops to run: a fire-and-forget timing is skipped when a later
-/// timing in the same batch sets the same column of the same clip (only
-/// timing ops write the stage columns, so the result is the same; a burst of
-/// timings costs one UPDATE per column).
-fn coalesce(ops: &[Op]) -> Vec<bool> {
-    let mut keep = vec![true; ops.len()];
-    let mut seen: std::collections::HashSet<(i64, Stage)> = std::collections::HashSet::new();
-    for (op, k) in ops.iter().zip(keep.iter_mut()).rev() {
-        if let Op::Timing { id, stage, .. } = op
-            && !seen.insert((id.0, *stage))
-        {
-            *k = false;
+/// How the batch runs each op. A clip's stage timings in one batch are
+/// written by one UPDATE, at the place of its last timing (only timing ops,
+/// reconcile's inserts and imports write the stage columns: a reconcile or
+/// an import ends the group); for each column the last timing wins.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Plan {
+    /// As it is.
+    Run,
+    /// The clip's timings of its group, one `Option` per [`Stage`] (at
+    /// [`timings::index`]).
+    Timings([Option<i64>; timings::STAGES]),
+    /// A timing written by the op at this index: answered as that one.
+    Covered(usize),
+}
+
+/// The ops answered as the one at `runner` (see [`Plan::Covered`]).
+fn plan_covering(plan: &[Plan], runner: usize) -> impl Iterator<Item = usize> + '_ {
+    plan.iter()
+        .enumerate()
+        .filter(move |(_, p)| **p == Plan::Covered(runner))
+        .map(|(i, _)| i)
+}
+
+fn coalesce(ops: &[Op]) -> Vec<Plan> {
+    let mut plan = vec![Plan::Run; ops.len()];
+    // (segment, clip) -> index of the group's last timing.
+    let mut last: HashMap<(usize, i64), usize> = HashMap::new();
+    let mut segment = 0usize;
+    for (i, op) in ops.iter().enumerate().rev() {
+        match op {
+            Op::Reconcile(_) | Op::RecordImports(_) => segment += 1,
+            Op::Timing { id, stage, at } => match last.get(&(segment, id.0)) {
+                Some(&k) => {
+                    if let Some(Plan::Timings(cols)) = plan.get_mut(k) {
+                        // Walking backwards: a later timing of the column wins.
+                        timings::put(cols, *stage, *at);
+                    }
+                    if let Some(p) = plan.get_mut(i) {
+                        *p = Plan::Covered(k);
+                    }
+                }
+                None => {
+                    let mut cols = [None; timings::STAGES];
+                    timings::put(&mut cols, *stage, *at);
+                    if let Some(p) = plan.get_mut(i) {
+                        *p = Plan::Timings(cols);
+                    }
+                    last.insert((segment, id.0), i);
+                }
+            },
+            _ => {}
         }
     }
-    keep
+    plan
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::ClipId;
+    use crate::types::{ClipId, Stage};
 
     #[test]
-    fn coalesce_keeps_the_last_timing_per_clip_and_stage() {
+    fn coalesce_writes_a_clips_timings_at_its_last_and_the_last_per_stage_wins() {
         let t = |id, stage, at| Op::Timing {
             id: ClipId(id),
             stage,
@@ -381,6 +441,47 @@ mod tests {
             t(1, Stage::GpsFinished, 4),
             Op::Release { id: ClipId(1) },
         ];
-        assert_eq!(coalesce(&ops), vec![false, true, true, true, true, true]);
+        let mut one = [None; timings::STAGES];
+        one[timings::index(Stage::TailStarted)] = Some(2);
+        one[timings::index(Stage::GpsFinished)] = Some(4);
+        let mut two = [None; timings::STAGES];
+        two[timings::index(Stage::GpsFinished)] = Some(3);
+        assert_eq!(
+            coalesce(&ops),
+            vec![
+                Plan::Covered(4),
+                Plan::Covered(4),
+                Plan::Run,
+                Plan::Timings(two),
+                Plan::Timings(one),
+                Plan::Run,
+            ]
+        );
+    }
+
+    #[test]
+    fn coalesce_does_not_group_timings_across_an_import_or_a_reconcile() {
+        let t = |at| Op::Timing {
+            id: ClipId(1),
+            stage: Stage::DownloadFinished,
+            at,
+        };
+        let import = || {
+            Op::RecordImports(Box::new(ImportInput {
+                camera_id: String::new(),
+                clips: Vec::new(),
+                now: 0,
+            }))
+        };
+        let ops = vec![t(1), import(), t(2), t(3)];
+        let plan = coalesce(&ops);
+        assert!(
+            matches!(plan[0], Plan::Timings(c) if c[timings::index(Stage::DownloadFinished)] == Some(1))
+        );
+        assert_eq!(plan[1], Plan::Run);
+        assert_eq!(plan[2], Plan::Covered(3));
+        assert!(
+            matches!(plan[3], Plan::Timings(c) if c[timings::index(Stage::DownloadFinished)] == Some(3))
+        );
     }
 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use sqlx::SqliteConnection;
 
 use crate::error::{Error, ErrorKind};
-use crate::types::{ClipId, ClipState, CycleId, CycleOutcome, DeleteOutcome, FailOutcome, Stage};
+use crate::types::{ClipId, ClipState, CycleId, CycleOutcome, DeleteOutcome, FailOutcome};
 
 use super::ops::{Op, Out};
 use super::{OpErr, OpResult};
@@ -66,6 +66,12 @@ async fn require(
     Ok(state)
 }
 
+/// A guarded UPDATE changed no row, yet its guard's own check found
+/// nothing wrong (it cannot happen inside one transaction).
+fn unchanged(op: &Op) -> OpErr {
+    OpErr::Refuse(Error::invalid(format!("{} changed no row", op.name())))
+}
+
 /// What commands need beyond the connection.
 pub(super) struct ExecCtx<'a> {
     pub(super) max_attempts: u32,
@@ -85,6 +91,21 @@ pub(super) async fn exec(
             "reconcile dispatched wrongly",
         ))),
         Op::StartDownload { id, cycle } => {
+            // One statement on the usual path: the guards are in its WHERE
+            // (pending only; the cycle must exist); when it changes nothing,
+            // the checks below say why.
+            let r = sqlx::query(
+                "UPDATE clips SET state = 'downloading', cycle_id = COALESCE(?1, cycle_id), \
+                 skip_reason = NULL WHERE id = ?2 AND state = 'pending' \
+                 AND (?1 IS NULL OR EXISTS (SELECT 1 FROM cycles WHERE id = ?1))",
+            )
+            .bind(cycle.map(|c| c.0))
+            .bind(id.0)
+            .execute(&mut *c)
+            .await?;
+            if r.rows_affected() == 1 {
+                return Ok(Out::Unit);
+            }
             guard(c, *id, ClipState::Downloading).await?;
             if let Some(cy) = cycle {
                 let found: Option<i64> = sqlx::query_scalar("SELECT id FROM cycles WHERE id = ?")
@@ -95,31 +116,26 @@ pub(super) async fn exec(
                     return Err(OpErr::Refuse(ErrorKind::CycleNotFound(*cy).into()));
                 }
             }
-            sqlx::query(
-                "UPDATE clips SET state = 'downloading', cycle_id = COALESCE(?, cycle_id), \
-                 skip_reason = NULL WHERE id = ?",
-            )
-            .bind(cycle.map(|c| c.0))
-            .bind(id.0)
-            .execute(&mut *c)
-            .await?;
-            Ok(Out::Unit)
+            Err(unchanged(op))
         }
         Op::FinishDownload {
             id,
             local_path,
             size,
         } => {
-            from_downloading(c, *id, ClipState::Downloaded).await?;
-            sqlx::query(
+            let r = sqlx::query(
                 "UPDATE clips SET state = 'downloaded', local_path = ?, local_size = ?, \
-                 last_error = NULL, deferred_cycle = NULL WHERE id = ?",
+                 last_error = NULL, deferred_cycle = NULL WHERE id = ? AND state = 'downloading'",
             )
             .bind(local_path)
             .bind(size)
             .bind(id.0)
             .execute(&mut *c)
             .await?;
+            if r.rows_affected() == 0 {
+                from_downloading(c, *id, ClipState::Downloaded).await?;
+                return Err(unchanged(op));
+            }
             Ok(Out::Unit)
         }
         Op::Fail {
@@ -178,30 +194,28 @@ pub(super) async fn exec(
             }))
         }
         Op::Release { id } => {
-            from_downloading(c, *id, ClipState::Pending).await?;
-            sqlx::query("UPDATE clips SET state = 'pending' WHERE id = ?")
-                .bind(id.0)
-                .execute(&mut *c)
-                .await?;
+            let r = sqlx::query(
+                "UPDATE clips SET state = 'pending' WHERE id = ? AND state = 'downloading'",
+            )
+            .bind(id.0)
+            .execute(&mut *c)
+            .await?;
+            if r.rows_affected() == 0 {
+                from_downloading(c, *id, ClipState::Pending).await?;
+                return Err(unchanged(op));
+            }
             Ok(Out::Unit)
         }
         Op::SetGps { id, gps } => {
-            require(
-                c,
-                *id,
-                &[ClipState::Downloaded, ClipState::Done],
-                "set_gps",
-                "downloaded or done",
-            )
-            .await?;
             let [a, b, cc, d] = match gps.bbox {
                 Some(bb) => bb.map(Some),
                 None => [None; 4],
             };
-            sqlx::query(
+            let r = sqlx::query(
                 "UPDATE clips SET gps_points = ?, gps_first_fix_ms = ?, gps_last_fix_ms = ?, \
                  gps_distance_m = ?, gps_min_lon = ?, gps_min_lat = ?, gps_max_lon = ?, \
-                 gps_max_lat = ?, gps_max_speed_mps = ? WHERE id = ?",
+                 gps_max_lat = ?, gps_max_speed_mps = ? \
+                 WHERE id = ? AND state IN ('downloaded', 'done')",
             )
             .bind(i64::from(gps.points))
             .bind(gps.first_fix_ms)
@@ -215,6 +229,17 @@ pub(super) async fn exec(
             .bind(id.0)
             .execute(&mut *c)
             .await?;
+            if r.rows_affected() == 0 {
+                require(
+                    c,
+                    *id,
+                    &[ClipState::Downloaded, ClipState::Done],
+                    "set_gps",
+                    "downloaded or done",
+                )
+                .await?;
+                return Err(unchanged(op));
+            }
             Ok(Out::Unit)
         }
         Op::RecordDelete { id, outcome, at } => {
@@ -239,11 +264,17 @@ pub(super) async fn exec(
             Ok(Out::Unit)
         }
         Op::FinishTail { id } => {
-            guard(c, *id, ClipState::Done).await?;
-            sqlx::query("UPDATE clips SET state = 'done' WHERE id = ?")
-                .bind(id.0)
-                .execute(&mut *c)
-                .await?;
+            // `downloaded` is the only state that may become `done`.
+            let r = sqlx::query(
+                "UPDATE clips SET state = 'done' WHERE id = ? AND state = 'downloaded'",
+            )
+            .bind(id.0)
+            .execute(&mut *c)
+            .await?;
+            if r.rows_affected() == 0 {
+                guard(c, *id, ClipState::Done).await?;
+                return Err(unchanged(op));
+            }
             Ok(Out::Unit)
         }
         Op::MarkPruned { id, at } => {
@@ -287,16 +318,9 @@ pub(super) async fn exec(
             Ok(Out::Unit)
         }
         Op::Timing { id, stage, at } => {
-            let sql = timing_sql(*stage);
-            let r = sqlx::query(sql)
-                .bind(at)
-                .bind(id.0)
-                .execute(&mut *c)
-                .await?;
-            if r.rows_affected() == 0 {
-                return Err(OpErr::Refuse(ErrorKind::ClipNotFound(*id).into()));
-            }
-            Ok(Out::Unit)
+            let mut cols = [None; super::timings::STAGES];
+            super::timings::put(&mut cols, *stage, *at);
+            super::timings::set(c, *id, &cols).await
         }
         Op::BeginCycle {
             camera_id,
@@ -380,18 +404,5 @@ pub(super) async fn exec(
             Ok(Out::Unit)
         }
         Op::Flush => Ok(Out::Unit),
-    }
-}
-
-fn timing_sql(stage: Stage) -> &'static str {
-    match stage {
-        Stage::Listed => "UPDATE clips SET listed_at = ? WHERE id = ?",
-        Stage::DownloadStarted => "UPDATE clips SET download_started_at = ? WHERE id = ?",
-        Stage::DownloadFinished => "UPDATE clips SET download_finished_at = ? WHERE id = ?",
-        Stage::TailSubmitted => "UPDATE clips SET tail_submitted_at = ? WHERE id = ?",
-        Stage::TailStarted => "UPDATE clips SET tail_started_at = ? WHERE id = ?",
-        Stage::GpsFinished => "UPDATE clips SET gps_finished_at = ? WHERE id = ?",
-        Stage::DeleteFinished => "UPDATE clips SET delete_finished_at = ? WHERE id = ?",
-        Stage::TailFinished => "UPDATE clips SET tail_finished_at = ? WHERE id = ?",
     }
 }
