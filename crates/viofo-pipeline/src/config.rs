@@ -231,7 +231,7 @@ impl SyncConfig {
             }
             if self.retention != RetentionPolicy::default() {
                 return Err(Error::config(
-                    "retention (keep, prune_at_percent, quota) is not yet supported on an s3 \
+                    "retention (keep, prune_above, quota) is not yet supported on an s3 \
                      archive: set the bucket's own lifecycle rules instead",
                 ));
             }

@@ -99,6 +99,11 @@ fn main() -> ExitCode {
         )
         .with_ignored_flag(bind.is_err()),
         scenario(
+            "objectstore::never_over_an_object",
+            objectstore::never_over_an_object,
+        )
+        .with_ignored_flag(garage.is_err()),
+        scenario(
             "objectstore::sync_into_the_bucket",
             objectstore::sync_into_the_bucket,
         )

@@ -246,3 +246,31 @@ pub(crate) async fn killed_mid_upload_then_resumed() {
     assert_eq!(deleted, names);
     assert!(staged_clips(&staging).is_empty(), "{:?}", walk(&staging));
 }
+
+/// Never over an object: other bytes at a clip's key go under the next
+/// versioned key (`~2`), the object there untouched; the same bytes again
+/// are recognised (size and ETag) and not sent; both for a single put and
+/// a multipart upload.
+pub(crate) async fn never_over_an_object() {
+    let g = garage("keep").await;
+    let bucket = ObjectArchive::open(&object_config(&g, &g.endpoint, "keep")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for (size, name) in [(1000usize, "cam/a.MP4"), (BIG as usize, "cam/b.MP4")] {
+        let first = dir.path().join("first");
+        let other = dir.path().join("other");
+        let a: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+        let mut b = a.clone();
+        b[size / 2] ^= 0xff;
+        std::fs::write(&first, &a).unwrap();
+        std::fs::write(&other, &b).unwrap();
+        let up = bucket.upload(&first, name).await.unwrap();
+        assert_eq!((up.key.as_str(), up.existed), (name, false));
+        let again = bucket.upload(&first, name).await.unwrap();
+        assert_eq!((again.key.as_str(), again.existed), (name, true));
+        let beside = bucket.upload(&other, name).await.unwrap();
+        let versioned = name.replace(".MP4", "~2.MP4");
+        assert_eq!((beside.key.as_str(), beside.existed), (versioned.as_str(), false));
+        assert!(bucket.read(name).await.unwrap() == a, "{name} untouched");
+        assert!(bucket.read(&versioned).await.unwrap() == b);
+    }
+}
