@@ -165,7 +165,7 @@ impl Settings {
         camera_id.clone_into(&mut c.camera_id);
         archive.clone_into(&mut c.archive);
         c.gps = self.gps.then_some(self.gps_options);
-        c.object = (!self.s3.url.is_empty()).then(|| self.s3.clone());
+        c.object = (!self.s3.url.is_empty()).then(|| Box::new(self.s3.clone()));
         c
     }
 

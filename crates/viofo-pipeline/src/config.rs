@@ -145,8 +145,8 @@ pub struct SyncConfig {
     /// local staging folder, and each clip counts as safe to delete from
     /// the camera only once its object is complete in the bucket (see
     /// [`crate::archive::object`]; needs the `s3` feature). Default `None`:
-    /// the archive is the folder.
-    pub object: Option<crate::archive::ObjectConfig>,
+    /// the archive is the folder. (Boxed: the settings travel in futures.)
+    pub object: Option<Box<crate::archive::ObjectConfig>>,
 }
 
 impl SyncConfig {

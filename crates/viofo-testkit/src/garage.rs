@@ -206,7 +206,10 @@ impl Garage {
         let text =
             std::fs::read_to_string(self.config.with_file_name("garage.log")).unwrap_or_default();
         let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(20)..].join("\n")
+        lines
+            .get(lines.len().saturating_sub(20)..)
+            .unwrap_or_default()
+            .join("\n")
     }
 
     /// The folder holding the node's configuration and data.
@@ -271,7 +274,8 @@ impl Relay {
                                 return Ok::<(), std::io::Error>(());
                             }
                             counter.fetch_add(n as u64, Ordering::SeqCst);
-                            tokio::io::AsyncWriteExt::write_all(&mut sw, &buf[..n]).await?;
+                            let chunk = buf.get(..n).unwrap_or_default();
+                            tokio::io::AsyncWriteExt::write_all(&mut sw, chunk).await?;
                         }
                     };
                     let to_client = tokio::io::copy(&mut sr, &mut cw);

@@ -15,6 +15,19 @@ impl Syncer {
     pub(super) async fn tail_upload(&self, cx: &Cycle, job: &TailJob) -> bool {
         #[cfg(feature = "s3")]
         {
+            // Boxed: the upload's state stays off the cycle's future.
+            Box::pin(self.upload_staged(cx, job)).await
+        }
+        #[cfg(not(feature = "s3"))]
+        {
+            let _ = (cx, job);
+            true
+        }
+    }
+
+    #[cfg(feature = "s3")]
+    async fn upload_staged(&self, cx: &Cycle, job: &TailJob) -> bool {
+        {
             let s = &*self.inner;
             let Some(obj) = s.archive.object() else {
                 return true;
@@ -89,11 +102,6 @@ impl Syncer {
             }
             true
         }
-        #[cfg(not(feature = "s3"))]
-        {
-            let _ = (cx, job);
-            true
-        }
     }
 
     /// The clip's tail is done (`done`, the store's write saying so): with
@@ -112,7 +120,10 @@ impl Syncer {
                 return;
             }
             let p = path.to_path_buf();
-            let r = tokio::task::spawn_blocking(move || archive.remove_staged(&p)).await;
+            let r = Box::pin(tokio::task::spawn_blocking(move || {
+                archive.remove_staged(&p)
+            }))
+            .await;
             if let Ok(Err(e)) = r {
                 tracing::warn!("could not remove the staged {}: {e}", path.display());
             }

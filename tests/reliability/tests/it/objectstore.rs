@@ -49,7 +49,7 @@ fn object_config(g: &Garage, endpoint: &str, bucket: &str) -> ObjectConfig {
 
 fn deleting(rig: &Rig, object: ObjectConfig) -> viofo_pipeline::SyncConfig {
     let mut cfg = rig.config();
-    cfg.object = Some(object);
+    cfg.object = Some(Box::new(object));
     cfg.delete_after_download = true;
     cfg.delete_settle = DELETE_SETTLE;
     cfg
@@ -269,7 +269,10 @@ pub(crate) async fn never_over_an_object() {
         assert_eq!((again.key.as_str(), again.existed), (name, true));
         let beside = bucket.upload(&other, name).await.unwrap();
         let versioned = name.replace(".MP4", "~2.MP4");
-        assert_eq!((beside.key.as_str(), beside.existed), (versioned.as_str(), false));
+        assert_eq!(
+            (beside.key.as_str(), beside.existed),
+            (versioned.as_str(), false)
+        );
         assert!(bucket.read(name).await.unwrap() == a, "{name} untouched");
         assert!(bucket.read(&versioned).await.unwrap() == b);
     }

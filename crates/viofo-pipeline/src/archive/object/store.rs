@@ -452,16 +452,23 @@ fn digests(path: &Path) -> std::io::Result<Digests> {
     let mut left = size;
     while left > 0 {
         let mut part = Md5::new();
-        let mut in_part = left.min(PART);
+        let in_part = left.min(PART);
         left -= in_part;
-        while in_part > 0 {
-            let n = usize::try_from(in_part.min(buf.len() as u64)).unwrap_or(buf.len());
-            f.read_exact(&mut buf[..n])?;
-            part.update(&buf[..n]);
+        let mut reader = (&mut f).take(in_part);
+        let mut read = 0u64;
+        loop {
+            let n = reader.read(&mut buf)?;
+            let Some(chunk) = buf.get(..n).filter(|c| !c.is_empty()) else {
+                break;
+            };
+            part.update(chunk);
             if size <= PART {
-                whole.update(&buf[..n]);
+                whole.update(chunk);
             }
-            in_part -= n as u64;
+            read += n as u64;
+        }
+        if read != in_part {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
         }
         of_parts.update(part.finalize());
         parts += 1;
