@@ -158,7 +158,7 @@ impl ObjectArchive {
 
     /// The object at `key`, whole (small objects and tests).
     pub async fn read(&self, key: &str) -> Result<Vec<u8>, ObjectError> {
-        let k = Key::from(key);
+        let k = to_key(key);
         let got = self
             .store
             .get(&k)
@@ -173,7 +173,7 @@ impl ObjectArchive {
 
     /// The size and ETag (without quotes) of the object at `key`, if any.
     pub async fn stat(&self, key: &str) -> Result<Option<(u64, String)>, ObjectError> {
-        Ok(self.head(&Key::from(key)).await?.map(|m| {
+        Ok(self.head(&to_key(key)).await?.map(|m| {
             let etag = m.e_tag.unwrap_or_default().trim_matches('"').to_owned();
             (m.size, etag)
         }))
@@ -182,7 +182,7 @@ impl ObjectArchive {
     /// Every key under the prefix, sorted.
     pub async fn keys(&self) -> Result<Vec<String>, ObjectError> {
         use futures_util::TryStreamExt as _;
-        let k = Key::from(self.prefix.as_str());
+        let k = to_key(self.prefix.as_str());
         let mut keys: Vec<String> = self
             .store
             .list(Some(&k))
@@ -218,7 +218,7 @@ impl ObjectArchive {
 
     /// Checks that the bucket answers (a listing of at most the prefix).
     pub async fn check(&self) -> Result<(), ObjectError> {
-        let key = Key::from(self.prefix.as_str());
+        let key = to_key(self.prefix.as_str());
         self.store
             .list_with_delimiter(Some(&key))
             .await
@@ -281,7 +281,7 @@ impl ObjectArchive {
         let (dir, name) = key.rsplit_once('/').unwrap_or(("", key));
         for n in 1..=MAX_VERSIONS {
             let name_n = versioned_name(name, n);
-            let k = Key::from(if dir.is_empty() {
+            let k = to_key(if dir.is_empty() {
                 name_n
             } else {
                 format!("{dir}/{name_n}")
@@ -340,7 +340,7 @@ impl ObjectArchive {
     /// `key`: a small single put, never over an existing object (one
     /// already there was made from the same clip and stays).
     pub async fn upload_sidecar(&self, local: &Path, key: &str) -> Result<(), ObjectError> {
-        let k = Key::from(key);
+        let k = to_key(key);
         let bytes = fs_err::tokio::read(local)
             .await
             .map_err(|e| ObjectError::new(format!("reading {}: {e}", local.display())))?;
@@ -356,7 +356,7 @@ impl ObjectArchive {
 
     /// Is there an object at `key`?
     pub async fn exists(&self, key: &str) -> Result<bool, ObjectError> {
-        Ok(self.head(&Key::from(key)).await?.is_some())
+        Ok(self.head(&to_key(key)).await?.is_some())
     }
 
     async fn head(&self, k: &Key) -> Result<Option<object_store::ObjectMeta>, ObjectError> {
@@ -424,6 +424,12 @@ impl ObjectArchive {
         }
         sent
     }
+}
+
+/// The store's path for `s`, as written (`Path::from` would percent-encode
+/// the `~` of a versioned name).
+fn to_key(s: impl AsRef<str>) -> Key {
+    Key::parse(s.as_ref()).unwrap_or_else(|_| Key::from(s.as_ref()))
 }
 
 enum Put {
