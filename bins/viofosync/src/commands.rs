@@ -26,7 +26,8 @@ pub(crate) fn address(l: &Loaded) -> Result<String> {
 /// worse.
 pub(crate) async fn usable_archive(l: &Loaded) -> Result<PathBuf> {
     let archive = l.archive()?;
-    let create = l.settings.create_archive;
+    // An object archive's staging folder is local scratch: always created.
+    let create = l.settings.create_archive || !l.settings.s3.url.is_empty();
     let path = archive.clone();
     tokio::task::spawn_blocking(move || -> Result<()> {
         if create && std::fs::symlink_metadata(&path).is_err() {

@@ -72,14 +72,28 @@ pub static KEYS: &[Key] = &[
     Key {
         name: "archive",
         env: "VIOFOSYNC_ARCHIVE",
-        accepts: Accepts::Text("a folder path (no default)"),
-        help: "the folder recordings are downloaded into; it must exist (see create_archive)",
+        accepts: Accepts::Text("a folder path, or s3://bucket/prefix (no default)"),
+        help: "the folder recordings are downloaded into; it must exist (see create_archive); \
+               or an S3-compatible bucket (see s3_endpoint)",
         alias: Some("destination"),
         apply: |s, v| {
-            s.archive = Some(parse_path(v)?);
+            if viofo_pipeline::archive::ObjectConfig::is_object_url(v.trim()) {
+                s.s3.url = v.trim().to_owned();
+                s.s3.bucket_and_prefix()?;
+                s.archive = None;
+            } else {
+                s.archive = Some(parse_path(v)?);
+                s.s3.url.clear();
+            }
             Ok(())
         },
-        show: |s| none_or(&s.archive, |p| p.display().to_string()),
+        show: |s| {
+            if s.s3.url.is_empty() {
+                none_or(&s.archive, |p| p.display().to_string())
+            } else {
+                s.s3.url.clone()
+            }
+        },
         commands: EVERY,
         ..BASE
     },
@@ -458,6 +472,11 @@ pub static KEYS: &[Key] = &[
         ..BASE
     },
     super::triage::TRIAGE,
+    super::s3::ENDPOINT,
+    super::s3::REGION,
+    super::s3::ACCESS_KEY_ID,
+    super::s3::SECRET_ACCESS_KEY,
+    super::s3::STAGING,
     super::mqtt::URL,
     super::mqtt::USERNAME,
     super::mqtt::PASSWORD,

@@ -36,6 +36,7 @@ mod mqtt;
 pub mod parse;
 mod places;
 mod row;
+mod s3;
 mod suggest;
 mod triage;
 
@@ -108,6 +109,12 @@ pub struct Settings {
     pub status_token: Option<String>,
     /// `watch`'s MQTT surface; an empty URL: off. `Debug` hides the password.
     pub mqtt: viofo_mqtt::MqttConfig,
+    /// `archive = "s3://…"`: the object archive (an empty URL: the archive
+    /// is a folder). `Debug` hides the secret.
+    pub s3: viofo_pipeline::archive::ObjectConfig,
+    /// The object archive's local staging folder (`None`: beside the state
+    /// database).
+    pub s3_staging: Option<PathBuf>,
     pub dry_run: bool,
     pub log_format: LogFormat,
     /// Write GPS sidecars (with `gps_options`).
@@ -139,6 +146,8 @@ impl Default for Settings {
             ))),
             status_token: None,
             mqtt: viofo_mqtt::MqttConfig::new(""),
+            s3: viofo_pipeline::archive::ObjectConfig::default(),
+            s3_staging: None,
             dry_run: false,
             log_format: LogFormat::Text,
             gps: sync.gps.is_some(),
@@ -156,6 +165,7 @@ impl Settings {
         camera_id.clone_into(&mut c.camera_id);
         archive.clone_into(&mut c.archive);
         c.gps = self.gps.then_some(self.gps_options);
+        c.object = (!self.s3.url.is_empty()).then(|| Box::new(self.s3.clone()));
         c
     }
 
@@ -285,7 +295,18 @@ impl Loaded {
     }
 
     /// The archive folder, or a configuration error saying how to set it.
+    /// With `archive = "s3://…"`, the object archive's local staging
+    /// folder (`s3_staging`, else `staging` beside the state database).
     pub fn archive(&self) -> Result<PathBuf, ConfigError> {
+        if !self.settings.s3.url.is_empty() {
+            return match &self.settings.s3_staging {
+                Some(p) => Ok(p.clone()),
+                None => Ok(self
+                    .state_db()?
+                    .parent()
+                    .map_or_else(|| PathBuf::from("staging"), |d| d.join("staging"))),
+            };
+        }
         self.settings.archive.clone().ok_or_else(|| {
             ConfigError::new(
                 "no archive folder: set `archive` in the config file, VIOFOSYNC_ARCHIVE, or \

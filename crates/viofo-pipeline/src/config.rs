@@ -141,6 +141,12 @@ pub struct SyncConfig {
     /// file each in `<archive>/journeys/`; `None` turns them off. Default
     /// on (5 min gap, GPX written). See [`crate::journeys`].
     pub journeys: Option<crate::journeys::JourneySettings>,
+    /// An archive on S3-compatible object storage: `archive` is then the
+    /// local staging folder, and each clip counts as safe to delete from
+    /// the camera only once its object is complete in the bucket (see
+    /// [`crate::archive::object`]; needs the `s3` feature). Default `None`:
+    /// the archive is the folder. (Boxed: the settings travel in futures.)
+    pub object: Option<Box<crate::archive::ObjectConfig>>,
 }
 
 impl SyncConfig {
@@ -177,6 +183,7 @@ impl SyncConfig {
             backoff: Backoff::new(),
             places: Vec::new(),
             journeys: Some(crate::journeys::JourneySettings::default()),
+            object: None,
         }
     }
 
@@ -213,6 +220,26 @@ impl SyncConfig {
         }
         if self.tail_queue == 0 {
             return Err(Error::config("tail_queue must be at least 1"));
+        }
+        if let Some(o) = &self.object {
+            o.bucket_and_prefix().map_err(Error::config)?;
+            if !cfg!(feature = "s3") {
+                return Err(Error::config(format!(
+                    "{}: this build has no object archive (viofo-pipeline's `s3` feature)",
+                    o.url
+                )));
+            }
+            if self.retention != RetentionPolicy::default() {
+                return Err(Error::config(
+                    "retention (keep, prune_above, quota) is not yet supported on an s3 \
+                     archive: set the bucket's own lifecycle rules instead",
+                ));
+            }
+            if self.shared_archive.is_some() {
+                return Err(Error::config(
+                    "several cameras on one s3 archive: give each camera its own prefix",
+                ));
+            }
         }
         for (key, v) in [
             ("max_used_disk", self.max_used_disk),

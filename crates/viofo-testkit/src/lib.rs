@@ -13,6 +13,8 @@
 //!   GPX sidecar;
 //! - the **lock-holder process** ([`LockHolder`], the `viofo-lock-holder`
 //!   binary): another process holding a database's write lock;
+//! - a real **Garage** node on loopback ([`Garage`]) for the archive on
+//!   object storage;
 //! - finding (and building when needed) a workspace binary from a test of
 //!   another package ([`workspace_binary`]).
 //!
@@ -38,6 +40,7 @@ use std::io::Write as _;
 
 mod binary;
 mod checker;
+mod garage;
 mod lock;
 mod rig;
 
@@ -46,6 +49,7 @@ pub use checker::{
     ArchiveFile, Catalog, CatalogEntry, Hash, LossReport, StoreCheck, check_db_copy, check_no_loss,
     is_clip_name, sha256, sha256_file, sha256_sim, sidecar, walk,
 };
+pub use garage::{GARAGE_VERSION, Garage, Relay, garage_binary};
 pub use lock::{Hold, LockHolder};
 pub use rig::{Hook, Rig, RigBuilder, find, run_until_complete, test_client_config, wait_for};
 

@@ -42,6 +42,7 @@ mod check;
 mod durable;
 mod lock;
 mod names;
+pub mod object;
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -53,6 +54,9 @@ pub use durable::{
 pub(crate) use durable::{create_folder, create_part, discard, remove_file};
 pub use lock::LOCK_FILE;
 pub use names::{unversioned_name, versioned_name};
+pub use object::ObjectConfig;
+#[cfg(feature = "s3")]
+pub use object::{ObjectArchive, ObjectError, Uploaded};
 
 use crate::Result;
 
@@ -61,6 +65,9 @@ use crate::Result;
 pub struct Archive {
     root: PathBuf,
     owner: Mutex<Option<std::sync::Arc<lock::OwnerLock>>>,
+    /// An object archive: `root` is then its local staging folder.
+    #[cfg(feature = "s3")]
+    object: Option<ObjectArchive>,
 }
 
 impl Archive {
@@ -70,7 +77,39 @@ impl Archive {
         Self {
             root: root.into(),
             owner: Mutex::new(None),
+            #[cfg(feature = "s3")]
+            object: None,
         }
+    }
+
+    /// An object archive staging in `root`: a clip downloaded there is
+    /// uploaded by the tail ([`ObjectArchive::upload`]) and its staged copy
+    /// removed once its tail is done ([`remove_staged`](Self::remove_staged)).
+    #[cfg(feature = "s3")]
+    pub fn with_object(root: impl Into<PathBuf>, object: ObjectArchive) -> Self {
+        Self {
+            object: Some(object),
+            ..Self::new(root)
+        }
+    }
+
+    /// The object archive this folder stages for, if any.
+    #[cfg(feature = "s3")]
+    pub fn object(&self) -> Option<&ObjectArchive> {
+        self.object.as_ref()
+    }
+
+    /// Removes a staged clip and its sidecars (their objects complete in
+    /// the bucket, the clip's tail done), syncing the folder. Blocking.
+    #[cfg(feature = "s3")]
+    pub(crate) fn remove_staged(&self, clip: &Path) -> std::io::Result<()> {
+        if self.object.is_none() || !clip.starts_with(&self.root) {
+            return Ok(());
+        }
+        for f in [viofo_gps::Format::Gpx, viofo_gps::Format::GeoJson] {
+            remove_file(&viofo_gps::sidecar_path(clip, f))?;
+        }
+        remove_file(clip)
     }
 
     /// The archive folder.

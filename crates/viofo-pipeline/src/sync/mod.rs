@@ -16,6 +16,7 @@ mod same_bytes;
 mod skips;
 mod tail;
 mod triage;
+mod upload;
 
 use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;
@@ -160,6 +161,9 @@ pub(super) struct Counters {
     pub(super) deferred: u64,
     /// Sidecars that could not be written (their tails stay unfinished).
     pub(super) sidecar_failures: u64,
+    /// Clips not (yet) complete in an object archive's bucket (their
+    /// tails stay unfinished).
+    pub(super) upload_failures: u64,
     pub(super) deleted: u64,
     pub(super) pruned: u64,
     pub(super) listing: Duration,
@@ -224,11 +228,21 @@ impl Syncer {
         events: impl EventSink,
     ) -> Result<Self> {
         cfg.validate()?;
+        #[cfg(feature = "s3")]
+        let archive = match &cfg.object {
+            Some(o) => crate::archive::Archive::with_object(
+                cfg.archive.clone(),
+                crate::archive::ObjectArchive::open(o).map_err(|e| Error::config(e.to_string()))?,
+            ),
+            None => crate::archive::Archive::new(cfg.archive.clone()),
+        };
+        #[cfg(not(feature = "s3"))]
+        let archive = crate::archive::Archive::new(cfg.archive.clone());
         Ok(Self {
             inner: Arc::new(Inner {
                 client,
                 store,
-                archive: Arc::new(crate::archive::Archive::new(cfg.archive.clone())),
+                archive: Arc::new(archive),
                 cfg,
                 events: Box::new(events),
                 skips: Mutex::new(HashMap::new()),
@@ -293,7 +307,12 @@ impl Syncer {
         };
         let c = std::mem::take(&mut cx.st().counters);
         let outcome = match &result {
-            Ok(()) if c.sidecar_failures > 0 || c.failed > 0 || c.deferred > 0 => {
+            Ok(())
+                if c.sidecar_failures > 0
+                    || c.upload_failures > 0
+                    || c.failed > 0
+                    || c.deferred > 0 =>
+            {
                 CycleOutcome::CompletedWithFailures
             }
             Ok(()) => CycleOutcome::Completed,
@@ -306,6 +325,11 @@ impl Syncer {
             Ok(()) if c.sidecar_failures > 0 => Some(format!(
                 "{} GPS sidecar(s) could not be written; retried next run",
                 c.sidecar_failures
+            )),
+            Ok(()) if c.upload_failures > 0 => Some(format!(
+                "{} clip(s) not yet uploaded to the object archive; they stay staged and on \
+                 the camera, uploaded next run",
+                c.upload_failures
             )),
             Ok(()) => None,
         };
@@ -325,7 +349,8 @@ impl Syncer {
                 .store
                 .unawaited_write_failures()
                 .saturating_sub(write_failures_before)
-                + c.sidecar_failures,
+                + c.sidecar_failures
+                + c.upload_failures,
             deleted: c.deleted,
             pruned: c.pruned,
             duration: started.elapsed(),

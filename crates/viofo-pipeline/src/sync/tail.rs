@@ -114,6 +114,11 @@ impl Syncer {
             finished = self.tail_gps(cx, &job, id, streamed, g).await;
             s.store.record_timing(id, Stage::GpsFinished, now_ms());
         }
+        // With an object archive, the clip must be complete in the bucket
+        // before it may be deleted from the camera.
+        if finished && !job.delete_done {
+            finished = self.tail_upload(cx, &job).await;
+        }
         // A clip whose track could not be written (a full or failing disk)
         // stays on the camera too until a later run finishes its tail.
         if finished && s.cfg.delete_after_download && !job.delete_done {
@@ -135,8 +140,9 @@ impl Syncer {
             finished = false;
         }
         if finished {
-            s.store.finish_tail(id).submit();
+            let done = s.store.finish_tail(id);
             s.store.record_timing(id, Stage::TailFinished, now_ms());
+            self.unstage(done, &job.path).await;
         }
         // Otherwise the clip is safe but its sidecar is not written yet:
         // the row stays `downloaded`, so the next run resumes the tail,
@@ -455,13 +461,13 @@ impl Syncer {
                     reason: KeepReason::NotListed.to_string(),
                 },
             };
-            self.finish_delete(cx, &d, outcome);
+            self.finish_delete(cx, &d, outcome).await;
         }
         cx.st().deletes.extend(still);
     }
 
     /// Stores a final delete outcome and finishes the clip's tail.
-    fn finish_delete(&self, cx: &Cycle, d: &PendingDelete, outcome: DeleteResult) {
+    async fn finish_delete(&self, cx: &Cycle, d: &PendingDelete, outcome: DeleteResult) {
         let s = &*self.inner;
         match &outcome {
             DeleteResult::Confirmed => {
@@ -478,8 +484,9 @@ impl Syncer {
         s.store.record_delete(d.id, outcome.clone()).submit();
         s.store.record_timing(d.id, Stage::DeleteFinished, now_ms());
         if d.open_tail {
-            s.store.finish_tail(d.id).submit();
+            let done = s.store.finish_tail(d.id);
             s.store.record_timing(d.id, Stage::TailFinished, now_ms());
+            self.unstage(done, &d.path).await;
         }
         s.events.emit(Event::Delete {
             name: d.name.clone(),

@@ -22,6 +22,7 @@ mod locked;
 mod locking;
 mod namereuse;
 mod network;
+mod objectstore;
 mod recording;
 mod resets;
 mod samename;
@@ -55,6 +56,7 @@ fn main() -> ExitCode {
     let args = Arguments::from_args();
     let tmpfs = diskfull::probe_tmpfs();
     let bind = importmove::probe_bind();
+    let garage = objectstore::probe();
     let trials = vec![
         scenario("crash::crash_anywhere", crash::crash_anywhere),
         scenario("network::network_faults", network::network_faults),
@@ -96,6 +98,26 @@ fn main() -> ExitCode {
             importmove::bind_mounted_archive,
         )
         .with_ignored_flag(bind.is_err()),
+        scenario(
+            "objectstore::never_over_an_object",
+            objectstore::never_over_an_object,
+        )
+        .with_ignored_flag(garage.is_err()),
+        scenario(
+            "objectstore::sync_into_the_bucket",
+            objectstore::sync_into_the_bucket,
+        )
+        .with_ignored_flag(garage.is_err()),
+        scenario(
+            "objectstore::store_unreachable_mid_sync",
+            objectstore::store_unreachable_mid_sync,
+        )
+        .with_ignored_flag(garage.is_err()),
+        scenario(
+            "objectstore::killed_mid_upload_then_resumed",
+            objectstore::killed_mid_upload_then_resumed,
+        )
+        .with_ignored_flag(garage.is_err()),
     ];
     if let Err(why) = &tmpfs
         && !args.list
@@ -114,6 +136,13 @@ fn main() -> ExitCode {
     {
         note(&format!(
             "SKIPPED: importmove::bind_mounted_archive (reported as ignored): needs mount --bind and cannot here: {why}"
+        ));
+    }
+    if let Err(why) = &garage
+        && !args.list
+    {
+        note(&format!(
+            "SKIPPED: objectstore::* (reported as ignored): needs a Garage binary: {why}"
         ));
     }
     libtest_mimic::run(&args, trials).exit_code()
