@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the pinned Garage (an S3-compatible object store) for the object
-# archive's tests (crates/viofo-pipeline/tests/garage.rs), built from source
+# archive's tests (tests/reliability/tests/it/objectstore.rs), built from source
 # once (about ten minutes here) and reused when present. Usage:
 # .ci/garage.sh [DIR] (default $CARGO_TARGET_DIR/garage-<version>); the binary
 # is DIR/bin/garage, which the tests find through $VIOFO_GARAGE or that path.
