@@ -84,7 +84,7 @@ impl Archive {
 
     /// An object archive staging in `root`: a clip downloaded there is
     /// uploaded by the tail ([`ObjectArchive::upload`]) and its staged copy
-    /// removed once its tail is done ([`remove_staged`](Self::remove_staged)).
+    /// removed once its tail is done (`remove_staged`).
     #[cfg(feature = "s3")]
     pub fn with_object(root: impl Into<PathBuf>, object: ObjectArchive) -> Self {
         Self {

@@ -5,7 +5,7 @@
 //! flag, channel, name, size and fixes (its state only gives
 //! `downloaded_bytes`, which the store reads live from the clips). A clip
 //! whose journey was computed while it had no fixes, and whose track now
-//! stored has none either, at the same size, gives [`detect`] the same
+//! stored has none either, at the same size, gives `detect` the same
 //! input as before: every journey stays the same (nothing else was
 //! reported changed). A link of unknown facts (stored before migration
 //! 0014) is never taken as unchanged.

@@ -232,7 +232,7 @@ impl ObjectArchive {
     /// file's (an earlier run's upload, or another host's) and is not sent
     /// again; an object with other bytes is never replaced. The object
     /// counts as uploaded only when a `HEAD` after the upload shows the
-    /// file's size and ETag. Memory: one part ([`PART`]) at a time.
+    /// file's size and ETag. Memory: one part (8 MiB) at a time.
     pub async fn upload(&self, local: &Path, key: &str) -> Result<Uploaded, ObjectError> {
         if let Some(e) = self.backing_off() {
             return Err(e);
