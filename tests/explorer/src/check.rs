@@ -12,6 +12,9 @@ use crate::model::{Device, Fate};
 use crate::step::Step;
 use crate::world::{Ran, World, archive_hashes};
 
+mod operations;
+use operations::{check_commands, check_dry_run, check_missed, check_state_full};
+
 /// Which promise a violation broke.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Invariant {
@@ -120,76 +123,6 @@ pub async fn check(w: &mut World, step: &Step, ran: &Ran) -> Vec<Violation> {
     check_surfaces(w, ran, &mut out).await;
     check_missed(w, step, ran, &held, &mut out);
     out
-}
-
-/// A sync whose one cycle completed, met no failure, and ran with nothing
-/// that leaves clips out on purpose (no quota, every channel, no places,
-/// room in the state database), against a camera that answers `Range`
-/// (one that ignores it cannot have a clip's bytes compared with the
-/// archive's without a whole download: a recording reusing an archived
-/// name and size is then taken for the archived one, a known limit in
-/// docs/RELIABILITY.md).
-fn clean_sync(w: &World, step: &Step, ran: &Ran) -> bool {
-    let cfg = &w.cfg;
-    matches!(step, Step::Sync | Step::DryRun)
-        && !w.ignores_range
-        && !ran.concurrent
-        && ran.hung.is_none()
-        && !w.state_full
-        && cfg.retention.quota.is_none()
-        && cfg.channels.is_empty()
-        && cfg.places.is_empty()
-        && matches!(ran.cycles.as_slice(), [Ok(s)] if s.outcome == CycleOutcome::Completed)
-        && !ran.events.iter().any(|e| {
-            matches!(
-                e,
-                Event::ItemFailed { .. } | Event::TriageFailed { .. } | Event::DeleteRetried { .. }
-            )
-        })
-}
-
-/// Liveness: a clip on the camera (the same bytes) at the end of two clean
-/// syncs in a row is archived by the second. One clean sync may leave a
-/// clip for the next on purpose (its size changed since the last listing;
-/// a recording found to differ from an archived one of its name and size
-/// is downloaded from the next listing); two may not: a clip that stays
-/// unarchived is lost when loop recording overwrites it.
-fn check_missed(
-    w: &mut World,
-    step: &Step,
-    ran: &Ran,
-    held: &BTreeSet<Hash>,
-    out: &mut Vec<Violation>,
-) {
-    if !matches!(step, Step::Sync | Step::DryRun) {
-        return;
-    }
-    if !clean_sync(w, step, ran) {
-        w.model.clean_seen = None;
-        return;
-    }
-    let sim = w.rig.sim.clone();
-    let now: BTreeMap<Hash, String> = sim
-        .clips()
-        .into_iter()
-        .filter(|c| !c.growing && !w.model.skipped.contains(&c.name))
-        .filter_map(|c| crate::world::hash_on(&sim, c.folder, &c.name).map(|h| (h, c.name)))
-        .collect();
-    if let Some(before) = &w.model.clean_seen {
-        for (h, name) in &now {
-            if before.contains(h) && !held.contains(h) && !w.model.pruned_hashes.contains(h) {
-                v(
-                    out,
-                    Invariant::Missed,
-                    format!(
-                        "{name} ({}) was on the camera through two clean syncs and is not archived",
-                        w.model.describe(h)
-                    ),
-                );
-            }
-        }
-    }
-    w.model.clean_seen = Some(now.into_keys().collect());
 }
 
 /// What the status page's model serves, fed every event and refreshed
@@ -668,109 +601,5 @@ fn check_events(w: &mut World, step: &Step, ran: &Ran, out: &mut Vec<Violation>)
         check_dry_run(ran, out);
     }
     check_state_full(w, ran, out);
-    for (retained, len, action) in &ran.commands {
-        if *retained || *len > viofo_mqtt::MAX_COMMAND {
-            v(
-                out,
-                Invariant::CommandTaken,
-                format!(
-                    "an MQTT command of {len} B{} was taken: {}",
-                    if *retained { ", retained," } else { "" },
-                    action.as_str()
-                ),
-            );
-        }
-    }
-}
-
-/// SQLite's words for a full state database, in the store's error.
-const STATE_FULL: &str = "state database is full";
-
-/// A full state-database disk is a full disk (the CLI's exit 4) with a
-/// clear message, never wedges the writer, and once it has room again no
-/// write fails for it.
-fn check_state_full(w: &World, ran: &Ran, out: &mut Vec<Violation>) {
-    let failed = ran.events.iter().filter_map(|e| match e {
-        Event::ItemFailed { error, .. } => Some(error.as_str()),
-        _ => None,
-    });
-    let errors = ran.cycles.iter().filter_map(|c| c.as_ref().err());
-    for e in errors.clone().map(String::as_str).chain(failed) {
-        if e.contains("transaction depth") {
-            v(
-                out,
-                Invariant::Outcome,
-                format!("the state database's writer is wedged: {e}"),
-            );
-        }
-        if e.contains(STATE_FULL) && !w.state_full {
-            v(
-                out,
-                Invariant::Outcome,
-                format!("the state database has room again, and still: {e}"),
-            );
-        }
-    }
-    for e in errors {
-        if e.contains(STATE_FULL) && !ran.disk_full.contains(e) {
-            v(
-                out,
-                Invariant::Outcome,
-                format!("a full state database is not classed a full disk (exit 4): {e}"),
-            );
-        }
-    }
-}
-
-/// The dry run's downloads are the real run's (when the real run met no
-/// fault: a failed download is a difference the plan cannot foresee), and
-/// it deleted nothing the plan did not name.
-fn check_dry_run(ran: &Ran, out: &mut Vec<Violation>) {
-    let Some(Ok(plan)) = &ran.plan else { return };
-    let [Ok(s)] = ran.cycles.as_slice() else {
-        return;
-    };
-    let troubled = ran.events.iter().any(|e| {
-        matches!(
-            e,
-            Event::ItemFailed { .. } | Event::DeleteRetried { .. } | Event::TriageFailed { .. }
-        )
-    });
-    if s.outcome != CycleOutcome::Completed || troubled {
-        return;
-    }
-    let planned: BTreeSet<&str> = plan.download.iter().map(|(n, _)| n.as_str()).collect();
-    let done: BTreeSet<&str> = ran
-        .events
-        .iter()
-        .filter_map(|e| match e {
-            Event::ItemDone { name, .. } => Some(name.as_str()),
-            _ => None,
-        })
-        .collect();
-    if planned != done {
-        v(
-            out,
-            Invariant::DryRunDiffers,
-            format!(
-                "the dry run planned {:?}, the real run downloaded {:?}",
-                planned, done
-            ),
-        );
-    }
-    let planned_del: BTreeSet<&str> = plan.delete.iter().map(String::as_str).collect();
-    for e in &ran.events {
-        if let Event::Delete {
-            name,
-            outcome: DeleteOutcome::Confirmed,
-        } = e
-            && !planned_del.contains(name.as_str())
-        {
-            v(
-                out,
-                Invariant::DryRunDiffers,
-                format!("{name} was deleted; the dry run did not plan it"),
-            );
-        }
-    }
+    check_commands(ran, out);
 }

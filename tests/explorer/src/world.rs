@@ -9,15 +9,17 @@ use std::time::Duration;
 
 use time::PrimitiveDateTime;
 use viofo_client::ClientConfig;
-use viofo_pipeline::import::{ImportEvent, ImportOptions, Importer};
+
 use viofo_pipeline::places::Place;
-use viofo_pipeline::{CycleSummary, DryRun, Event, Shutdown, SyncConfig, Syncer};
+use viofo_pipeline::{CycleSummary, DryRun, Event, Shutdown, SyncConfig};
 use viofo_sim::{ClipDef, Fault, Folder, ListingEnd, Sim, SimConfig, Target};
-use viofo_store::{Channel, Store, StoreOptions};
+use viofo_store::{Channel, Store};
 use viofo_testkit::{Hash, Rig, sha256_file, walk};
 
 use crate::model::{Device, Fate, Model};
 use crate::step::{LinkFault, Step};
+
+mod ops;
 
 /// The camera clock at the first recording (and after a reset).
 pub const EPOCH: PrimitiveDateTime = time::macros::datetime!(2025-12-20 08:00:00);
@@ -458,133 +460,6 @@ impl World {
             Ok(Ok(())) => {}
             Ok(Err(e)) => ran.failed(&e),
             Err(_) => ran.hung = Some("watch".into()),
-        }
-        ran
-    }
-
-    /// A copy of the card as a card reader shows it (`DCIM/Movie`, ...).
-    fn card_copy(&mut self) -> PathBuf {
-        self.made += 1;
-        let card = self.rig.root.path().join(format!("cards/{}", self.made));
-        for c in self.rig.sim.clips() {
-            let dir = card.join(c.folder.card_dir());
-            if std::fs::create_dir_all(&dir).is_ok()
-                && let Some(bytes) = self.rig.sim.clip_bytes_at(c.folder, &c.name)
-            {
-                let _ = std::fs::write(dir.join(&c.name), bytes);
-            }
-        }
-        let _ = std::fs::create_dir_all(&card);
-        card
-    }
-
-    /// The archive reached by another path: a symlink to it, or a folder
-    /// of hard links to its files.
-    fn archive_view(&mut self, symlink: bool) -> PathBuf {
-        self.made += 1;
-        let views = self.rig.root.path().join("views");
-        let _ = std::fs::create_dir_all(&views);
-        let view = views.join(format!("{}", self.made));
-        let archive = self.rig.archive.clone();
-        if symlink {
-            let _ = std::os::unix::fs::symlink(&archive, &view);
-        } else {
-            for f in walk(&archive) {
-                if let Ok(rel) = f.path.strip_prefix(&archive) {
-                    let to = view.join(rel);
-                    if let Some(parent) = to.parent() {
-                        let _ = std::fs::create_dir_all(parent);
-                    }
-                    let _ = std::fs::hard_link(&f.path, &to);
-                }
-            }
-            let _ = std::fs::create_dir_all(&view);
-        }
-        view
-    }
-
-    async fn import(&self, source: PathBuf, moved: bool) -> Ran {
-        let opts = ImportOptions {
-            move_sources: moved,
-            ..ImportOptions::default()
-        };
-        let mut ran = Ran::default();
-        let importer = match Importer::new(self.rig.store.clone(), self.cfg.clone(), opts) {
-            Ok(i) => i,
-            Err(e) => {
-                ran.failed(&e);
-                return ran;
-            }
-        };
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let sink = seen.clone();
-        let r = tokio::time::timeout(
-            OP_BOUND,
-            importer.run(
-                &[source],
-                move |e: ImportEvent| sink.lock().unwrap_or_else(|p| p.into_inner()).push(e),
-                &Shutdown::new(),
-            ),
-        )
-        .await;
-        if let Ok(Err(e)) = &r {
-            ran.failed(e);
-        }
-        if r.is_err() {
-            ran.hung = Some("an import".into());
-        }
-        ran
-    }
-
-    async fn two_processes(&mut self) -> Ran {
-        if self.store2.is_none() {
-            let state = self.rig.root.path().join("state2");
-            let _ = std::fs::create_dir_all(&state);
-            let opened = Store::open(StoreOptions {
-                recordings_dir: Some(self.rig.archive.clone()),
-                ..StoreOptions::at(state.join("viofosync.db"))
-            })
-            .await;
-            match opened {
-                Ok(s) => self.store2 = Some(s),
-                Err(e) => {
-                    return Ran {
-                        cycles: vec![Err(format!("second store: {e}"))],
-                        ..Ran::default()
-                    };
-                }
-            }
-        }
-        let Some(store2) = self.store2.clone() else {
-            return Ran::default();
-        };
-        self.rig.clear_events();
-        let events = self.rig.events.clone();
-        let sink = move |e: Event| events.lock().unwrap_or_else(|p| p.into_inner()).push(e);
-        let second = match Syncer::new(self.rig.client(), store2, self.cfg.clone(), sink) {
-            Ok(s) => s,
-            Err(e) => {
-                return Ran {
-                    cycles: vec![Err(e.to_string())],
-                    ..Ran::default()
-                };
-            }
-        };
-        let first = self.rig.syncer(self.cfg.clone());
-        let (sd1, sd2) = (Shutdown::new(), Shutdown::new());
-        let both = async { tokio::join!(first.run_cycle(&sd1), second.run_cycle(&sd2)) };
-        let r = Box::pin(tokio::time::timeout(OP_BOUND, both)).await;
-        let mut ran = Ran {
-            events: self.rig.events(),
-            concurrent: true,
-            ..Ran::default()
-        };
-        match r {
-            Ok((a, b)) => {
-                ran.cycle(a);
-                ran.cycle(b);
-            }
-            Err(_) => ran.hung = Some("two processes syncing".into()),
         }
         ran
     }
