@@ -13,7 +13,9 @@ use crate::step::Step;
 use crate::world::{Ran, World, archive_hashes};
 
 mod operations;
-use operations::{check_commands, check_dry_run, check_missed, check_state_full};
+use operations::{
+    check_commands, check_dry_run, check_missed, check_second_camera, check_state_full,
+};
 
 /// Which promise a violation broke.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -122,6 +124,7 @@ pub async fn check(w: &mut World, step: &Step, ran: &Ran) -> Vec<Violation> {
     check_events(w, step, ran, &mut out);
     check_surfaces(w, ran, &mut out).await;
     check_missed(w, step, ran, &held, &mut out);
+    check_second_camera(w, ran, &mut out).await;
     out
 }
 

@@ -10,7 +10,8 @@
 //! a card copy or of the archive reached by another path, dry runs, two
 //! processes on one archive, and configuration changes: places with
 //! `skip_parking`, quota, channels, deletes, triage; the state database's
-//! disk filling and freeing; messages on the MQTT command topic). Each step runs against
+//! disk filling and freeing; messages on the MQTT command topic; a second
+//! camera syncing on the same state database). Each step runs against
 //! the real pipeline and store, the simulated camera (viofo-sim through
 //! viofo-testkit's rig) on 127.0.0.1, and after each one the invariants
 //! ([`check`]) are checked against a [`model`] of everything ever recorded.
@@ -82,4 +83,5 @@ pub const CI_KINDS: &[Kind] = &[
     Kind::SecondDevice,
     Kind::StateFull,
     Kind::Mqtt,
+    Kind::SecondCamera,
 ];

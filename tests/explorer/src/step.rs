@@ -67,6 +67,9 @@ pub enum Kind {
     /// action's name, an oversized blob or garbage), taken by the next
     /// watch as it connects.
     Mqtt,
+    /// The household's second camera (the other simulator, at its own
+    /// address) syncs into its own folder on the same state database.
+    SecondCamera,
 }
 
 /// Every kind, in the order of [`Kind`]'s declaration.
@@ -96,6 +99,7 @@ pub const ALL_KINDS: &[Kind] = &[
     Kind::Triage,
     Kind::StateFull,
     Kind::Mqtt,
+    Kind::SecondCamera,
 ];
 
 impl Kind {
@@ -127,6 +131,7 @@ impl Kind {
             Kind::Triage => "triage",
             Kind::StateFull => "state-full",
             Kind::Mqtt => "mqtt",
+            Kind::SecondCamera => "second-camera",
         }
     }
 
@@ -253,6 +258,8 @@ pub enum Step {
     Triage(bool),
     /// The state database's disk full (`true`) or with room again.
     StateFull(bool),
+    /// One sync cycle of the second camera.
+    SecondCamera,
     /// A message on the MQTT command topic.
     Mqtt {
         /// Retained by the broker (delivered again at every connection).
@@ -313,6 +320,7 @@ impl Step {
             Step::Triage(_) => Kind::Triage,
             Step::StateFull(_) => Kind::StateFull,
             Step::Mqtt { .. } => Kind::Mqtt,
+            Step::SecondCamera => Kind::SecondCamera,
         }
     }
 }
@@ -387,6 +395,7 @@ impl fmt::Display for Step {
             Step::Deletes(b) => write!(f, "deletes {}", on(*b)),
             Step::Triage(b) => write!(f, "triage {}", on(*b)),
             Step::StateFull(b) => write!(f, "the state database's disk full {}", on(*b)),
+            Step::SecondCamera => f.write_str("the second camera syncs (same state database)"),
             Step::Mqtt { retained, payload } => {
                 write!(f, "MQTT command ")?;
                 match payload {
@@ -492,6 +501,7 @@ fn draw(kind: Kind, rng: &mut StdRng) -> Step {
         Kind::Deletes => Step::Deletes(rng.random_bool(0.7)),
         Kind::Triage => Step::Triage(rng.random_bool(0.6)),
         Kind::StateFull => Step::StateFull(rng.random_bool(0.5)),
+        Kind::SecondCamera => Step::SecondCamera,
         Kind::Mqtt => {
             let retained = rng.random_bool(0.5);
             // A pause that is taken stops the watch until a resume: only a

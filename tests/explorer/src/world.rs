@@ -20,6 +20,7 @@ use crate::model::{Device, Fate, Model};
 use crate::step::{LinkFault, Step};
 
 mod ops;
+pub use ops::SECOND_CAMERA;
 
 /// The camera clock at the first recording (and after a reset).
 pub const EPOCH: PrimitiveDateTime = time::macros::datetime!(2025-12-20 08:00:00);
@@ -47,6 +48,9 @@ pub struct Ran {
     /// The MQTT commands taken (by viofo-mqtt's decision): retained, the
     /// payload's length, the action.
     pub commands: Vec<(bool, usize, viofo_status::Action)>,
+    /// The second camera's cycle (its events are not the camera's: not in
+    /// `events`).
+    pub second_camera: Option<Result<CycleSummary, String>>,
 }
 
 impl Ran {
@@ -303,6 +307,7 @@ impl World {
             }),
             Step::Sync => return self.sync(self.cfg.clone()).await,
             Step::Watch { cycles } => return Box::pin(self.watch(*cycles)).await,
+            Step::SecondCamera => return Box::pin(self.second_camera()).await,
             Step::Import { moved } => {
                 let card = self.card_copy();
                 return self.import(card, *moved).await;

@@ -9,8 +9,9 @@ use viofo_pipeline::{CycleOutcome, DeleteOutcome, Event};
 use viofo_testkit::Hash;
 
 use super::{Invariant, Violation, v};
+use crate::model::Device;
 use crate::step::Step;
-use crate::world::{Ran, World};
+use crate::world::{Ran, SECOND_CAMERA, World, archive_hashes};
 
 /// No retained MQTT command, and none longer than an action's name, is taken.
 pub(super) fn check_commands(ran: &Ran, out: &mut Vec<Violation>) {
@@ -187,6 +188,66 @@ pub(super) fn check_dry_run(ran: &Ran, out: &mut Vec<Violation>) {
                 Invariant::DryRunDiffers,
                 format!("{name} was deleted; the dry run did not plan it"),
             );
+        }
+    }
+}
+
+/// The household's second camera, on the same state database: its cycle
+/// ends well (but on a full state database), its folder holds only its
+/// own camera's recordings, and its archived rows point into its folder.
+pub(super) async fn check_second_camera(w: &World, ran: &Ran, out: &mut Vec<Violation>) {
+    if let Some(Err(e)) = &ran.second_camera
+        && !(w.state_full && ran.disk_full.contains(e))
+    {
+        v(
+            out,
+            Invariant::Outcome,
+            format!("the second camera's sync failed: {e}"),
+        );
+    }
+    let folder = w.second_archive();
+    for (path, hash, size) in archive_hashes(&folder) {
+        if !w
+            .model
+            .whose(&hash)
+            .is_some_and(|r| r.device == Device::Other)
+        {
+            v(
+                out,
+                Invariant::Foreign,
+                format!(
+                    "{} ({size} B) in the second camera's folder holds {}",
+                    path.display(),
+                    w.model.describe(&hash)
+                ),
+            );
+        }
+    }
+    let archived = [
+        viofo_store::ClipState::Done,
+        viofo_store::ClipState::Downloaded,
+    ];
+    if let Ok(rows) = w
+        .rig
+        .store
+        .list(Some(SECOND_CAMERA), &archived, u32::MAX)
+        .await
+    {
+        for row in rows {
+            if !row
+                .local_path
+                .as_deref()
+                .is_some_and(|p| p.starts_with(&folder))
+            {
+                v(
+                    out,
+                    Invariant::StoreDisagrees,
+                    format!(
+                        "the second camera's {} is archived at {:?}, outside its folder",
+                        row.name, row.local_path
+                    ),
+                );
+            }
         }
     }
 }

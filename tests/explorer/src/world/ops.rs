@@ -139,4 +139,61 @@ impl World {
         }
         ran
     }
+
+    /// The folder the second camera archives into, beside the archive.
+    pub fn second_archive(&self) -> PathBuf {
+        self.rig
+            .root
+            .path()
+            .join(format!("archive-{SECOND_CAMERA}"))
+    }
+
+    /// One cycle of the household's second camera: the other simulator at
+    /// its own address (no fallback), its own id and folder, deletes off,
+    /// no places; the same store (and so the same state database) as the
+    /// camera's.
+    pub(super) async fn second_camera(&mut self) -> Ran {
+        let archive = self.second_archive();
+        let _ = std::fs::create_dir_all(&archive);
+        let mut cfg = self.cfg.clone();
+        cfg.camera_id = SECOND_CAMERA.to_owned();
+        cfg.archive = archive;
+        cfg.delete_after_download = false;
+        cfg.delete_archived = false;
+        cfg.places.clear();
+        cfg.triage = None;
+        let mut client = viofo_client::ClientConfig::new(self.other.base_url());
+        client.connect_timeout = std::time::Duration::from_millis(700);
+        client.idle_timeout = std::time::Duration::from_millis(700);
+        client.probe_timeout = std::time::Duration::from_millis(700);
+        let mut ran = Ran::default();
+        let made = viofo_client::Client::new(client)
+            .map_err(|e| e.to_string())
+            .and_then(|c| {
+                Syncer::new(c, self.rig.store.clone(), cfg, |_e: Event| {})
+                    .map_err(|e| e.to_string())
+            });
+        let syncer = match made {
+            Ok(s) => s,
+            Err(e) => {
+                ran.second_camera = Some(Err(e));
+                return ran;
+            }
+        };
+        let r = tokio::time::timeout(OP_BOUND, syncer.run_cycle(&Shutdown::new())).await;
+        match r {
+            Ok(Ok(s)) => ran.second_camera = Some(Ok(s)),
+            Ok(Err(e)) => {
+                if e.is_disk_full() {
+                    ran.disk_full.push(e.to_string());
+                }
+                ran.second_camera = Some(Err(e.to_string()));
+            }
+            Err(_) => ran.hung = Some("the second camera's sync".into()),
+        }
+        ran
+    }
 }
+
+/// The second camera's id.
+pub const SECOND_CAMERA: &str = "b";

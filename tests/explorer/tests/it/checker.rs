@@ -212,3 +212,34 @@ async fn a_same_size_reuse_with_deletes_off_is_archived() {
     );
     w.close().await;
 }
+
+/// The household's second camera syncs into its own folder on the same
+/// state database: its clips are archived there and recorded under its
+/// id, the camera's counts stay the camera's, and the checker catches a
+/// file of the camera's in the second camera's folder.
+#[tokio::test(flavor = "current_thread")]
+async fn a_second_camera_on_the_same_state_database_keeps_to_its_own() {
+    use viofo_explorer::world::SECOND_CAMERA;
+    let mut w = World::start().await;
+    assert_eq!(run(&mut w, &record()).await, vec![]);
+    w.step = 1;
+    assert_eq!(run(&mut w, &Step::Sync).await, vec![]);
+    w.step = 2;
+    assert_eq!(run(&mut w, &Step::SecondCamera).await, vec![]);
+    let theirs = viofo_explorer::world::archive_hashes(&w.second_archive());
+    assert_eq!(theirs.len(), 4, "the other camera's four clips");
+    let counts = w.rig.store.counts(Some(SECOND_CAMERA)).await.unwrap();
+    assert_eq!(counts.done + counts.downloaded, 4);
+    let ours = w.rig.store.counts(Some(viofo_testkit::CAMERA)).await.unwrap();
+    assert_eq!(ours.done + ours.downloaded, 2);
+    // One of the camera's clips copied into the second camera's folder.
+    let (path, _, _) = viofo_explorer::world::archive_hashes(w.archive())
+        .first()
+        .cloned()
+        .expect("archived");
+    std::fs::copy(&path, w.second_archive().join("copied.MP4")).expect("copy");
+    w.step = 3;
+    let found = run(&mut w, &Step::Deletes(false)).await;
+    assert_eq!(found, vec![Invariant::Foreign], "{found:?}");
+    w.close().await;
+}
