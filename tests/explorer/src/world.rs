@@ -90,6 +90,8 @@ pub struct World {
     pub state_full: bool,
     /// The camera ignores `Range` now ([`Step::IgnoreRange`]).
     pub ignores_range: bool,
+    /// The camera's listings end cut short now ([`Step::CutListing`]).
+    pub cuts_listings: bool,
     /// Messages on the MQTT command topic the next watch takes as it
     /// connects: (retained, payload).
     mqtt: Vec<(bool, Vec<u8>)>,
@@ -172,6 +174,7 @@ impl World {
             step: 0,
             state_full: false,
             ignores_range: false,
+            cuts_listings: false,
             mqtt: Vec::new(),
             made: 0,
             status,
@@ -288,11 +291,14 @@ impl World {
                 sim.set_ignore_range(*on);
                 self.other.set_ignore_range(*on);
             }
-            Step::CutListing(on) => sim.set_listing_end(if *on {
-                ListingEnd::CutMidItem
-            } else {
-                ListingEnd::Complete
-            }),
+            Step::CutListing(on) => {
+                self.cuts_listings = *on;
+                sim.set_listing_end(if *on {
+                    ListingEnd::CutMidItem
+                } else {
+                    ListingEnd::Complete
+                });
+            }
             Step::SecondDevice(on) => {
                 if *on {
                     sim.go_offline(Duration::from_secs(24 * 3600));

@@ -32,7 +32,8 @@ pub(super) fn check_commands(ran: &Ran, out: &mut Vec<Violation>) {
 
 /// A sync whose one cycle completed, met no failure, and ran with nothing
 /// that leaves clips out on purpose (no quota, every channel, no places,
-/// room in the state database), against a camera that answers `Range`
+/// room in the state database), against a camera whose listings are
+/// whole and that answers `Range`
 /// (one that ignores it cannot have a clip's bytes compared with the
 /// archive's without a whole download: a recording reusing an archived
 /// name and size is then taken for the archived one, a known limit in
@@ -41,6 +42,8 @@ fn clean_sync(w: &World, step: &Step, ran: &Ran) -> bool {
     let cfg = &w.cfg;
     matches!(step, Step::Sync | Step::DryRun)
         && !w.ignores_range
+        // A listing cut short never shows its last clips.
+        && !w.cuts_listings
         && !ran.concurrent
         && ran.hung.is_none()
         && !w.state_full

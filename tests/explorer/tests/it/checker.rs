@@ -230,7 +230,12 @@ async fn a_second_camera_on_the_same_state_database_keeps_to_its_own() {
     assert_eq!(theirs.len(), 4, "the other camera's four clips");
     let counts = w.rig.store.counts(Some(SECOND_CAMERA)).await.unwrap();
     assert_eq!(counts.done + counts.downloaded, 4);
-    let ours = w.rig.store.counts(Some(viofo_testkit::CAMERA)).await.unwrap();
+    let ours = w
+        .rig
+        .store
+        .counts(Some(viofo_testkit::CAMERA))
+        .await
+        .unwrap();
     assert_eq!(ours.done + ours.downloaded, 2);
     // One of the camera's clips copied into the second camera's folder.
     let (path, _, _) = viofo_explorer::world::archive_hashes(w.archive())
