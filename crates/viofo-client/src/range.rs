@@ -102,6 +102,80 @@ impl Client {
         .await
     }
 
+    /// The first `len` bytes of `rec` (`1..=`[`MAX_RANGE_LEN`]), asked as a
+    /// range; from a camera that ignores `Range` (200 and the whole clip),
+    /// the body's first `len` bytes, the rest left unread (the connection
+    /// is dropped, never reused).
+    pub async fn read_head(&self, rec: &Recording, len: u64) -> Result<Bytes, Error> {
+        let size = rec.size().exact();
+        let what = format!("the first {len} bytes of {}", rec.remote_path());
+        let last = last_byte(0, len, size, &what)?;
+        let range = HeaderValue::from_str(&format!("bytes=0-{last}"))
+            .map_err(|e| Error::invalid_input(format!("{what}: {e}")))?;
+        let target = crate::encode::path(rec.remote_path());
+        let mut permit = self.inner.limiter.acquire(Class::Range).await;
+        Self::within(self.inner.cfg.command_timeout, &what, async {
+            let mut headers = HeaderMap::new();
+            headers.insert(RANGE, range);
+            let resp = self
+                .send(&mut permit, Method::GET, &target, headers, &what)
+                .await?;
+            if resp.status() == StatusCode::OK {
+                return self.read_prefix(resp, last + 1, &what).await;
+            }
+            check_answer(
+                resp.status(),
+                resp.headers()
+                    .get(CONTENT_RANGE)
+                    .map(|v| v.to_str().unwrap_or("(not text)")),
+                header_len(&resp),
+                (0, last),
+                size,
+                &what,
+            )?;
+            self.read_exact(resp, last + 1, &what).await
+        })
+        .await
+    }
+
+    /// The first `len` bytes of a longer body, each chunk within
+    /// `idle_timeout`; never more than `len` into memory.
+    async fn read_prefix(
+        &self,
+        mut resp: reqwest::Response,
+        len: u64,
+        what: &str,
+    ) -> Result<Bytes, Error> {
+        let idle = self.inner.cfg.idle_timeout;
+        let want = usize::try_from(len).unwrap_or(0);
+        let mut buf = BytesMut::with_capacity(want);
+        while buf.len() < want {
+            let got = buf.len() as u64;
+            match tokio::time::timeout(idle, resp.chunk()).await {
+                Ok(Ok(Some(chunk))) => {
+                    let take = (want - buf.len()).min(chunk.len());
+                    buf.extend_from_slice(chunk.get(..take).unwrap_or_default());
+                }
+                Ok(Ok(None)) => {
+                    return Err(Error::new(Kind::ShortBody { expected: len, got }, what));
+                }
+                Ok(Err(e)) => {
+                    return Err(Error::http(
+                        e,
+                        format!("{what}: after {got} of {len} bytes"),
+                    ));
+                }
+                Err(_) => {
+                    return Err(Error::timeout(
+                        Phase::Idle,
+                        format!("{what}: no data for {idle:?} after {got} of {len} bytes"),
+                    ));
+                }
+            }
+        }
+        Ok(buf.freeze())
+    }
+
     /// Reads a body of exactly `len` bytes, never more into memory; each
     /// chunk within `idle_timeout`.
     async fn read_exact(

@@ -377,3 +377,42 @@ async fn a_ranged_read_never_takes_the_last_free_slot() {
     assert_eq!(sim.peak_connections(), 2);
     sim.shutdown().await;
 }
+
+/// The head of a clip: asked as a range; from a camera that ignores Range,
+/// the whole body's first bytes, the rest unread (20 MB at 200 kB/s would
+/// take 100 s of the paused clock), its connection given back.
+#[tokio::test(start_paused = true)]
+async fn the_head_of_a_clip_even_from_a_camera_ignoring_range() {
+    const BIG: u64 = 20_000_000;
+    for ignore in [false, true] {
+        let sim = Sim::start(
+            SimConfig::default()
+                .with_clips(ClipSpec::synthetic(1).size(BIG))
+                .bandwidth(200_000)
+                .ignore_range(ignore),
+        )
+        .await
+        .unwrap();
+        let c = client(&sim);
+        let rec = &list(&c).await[0];
+        let want = sim
+            .clip_bytes_at(rec_folder(&sim), rec.file_name().as_str())
+            .unwrap();
+        let started = Instant::now();
+        let got = c.read_head(rec, 4096).await.unwrap();
+        assert_eq!(got.as_ref(), &want[..4096], "ignore Range {ignore}");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "ignore {ignore}"
+        );
+        assert_eq!(c.connections_in_use(), 0);
+        if ignore {
+            assert!(sim.downloaded().is_empty(), "the whole clip was sent");
+        }
+        sim.shutdown().await;
+    }
+}
+
+fn rec_folder(sim: &Sim) -> viofo_sim::Folder {
+    sim.clips().first().map(|c| c.folder).unwrap()
+}

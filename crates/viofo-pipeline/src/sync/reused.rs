@@ -5,7 +5,8 @@
 //!
 //! Each cycle's first listing compares the oldest listed clip that the
 //! archive holds under its name and size (its last 64 KiB, one Range
-//! request: see [`same_bytes`](super::same_bytes)). Only when that one
+//! request: see [`same_bytes`](super::same_bytes); its first 64 KiB where
+//! the camera ignores `Range`, the rest of the body left unread). Only when that one
 //! differs is every other such clip compared, once: each recording found
 //! to differ supersedes the archived row, and the listing is reconciled
 //! again, so the camera's clip is a new row downloaded this cycle beside
@@ -76,16 +77,22 @@ impl Syncer {
         Ok(superseded)
     }
 
-    /// The camera's `rec` is another recording than `row`'s archived file
-    /// (its last bytes differ). Not known (Range ignored, a read failed):
-    /// not taken as different.
+    /// The camera's `rec` is another recording than `row`'s archived file:
+    /// its last bytes differ, or its first where the camera ignores
+    /// `Range`. Not known (a read failed): not taken as different.
     async fn differs(&self, rec: &Recording, row: &ClipRow) -> bool {
         let Some(path) = row.local_path.as_deref() else {
             return false;
         };
-        match super::same_bytes::check(&self.inner.client, rec, path, rec.size().bytes()).await {
-            Ok(Some(same)) => !same,
-            Ok(None) => false,
+        let client = &self.inner.client;
+        let size = rec.size().bytes();
+        let same = match super::same_bytes::check(client, rec, path, size).await {
+            Ok(Some(same)) => Ok(same),
+            Ok(None) => super::same_bytes::check_head(client, rec, path, size).await,
+            Err(e) => Err(e),
+        };
+        match same {
+            Ok(same) => !same,
             Err(e) => {
                 tracing::debug!("{}: not compared with the archive ({e})", row.name);
                 false

@@ -48,3 +48,33 @@ pub(super) async fn check(
         Err(e) => Err(format!("reading {}: {e}", archived.display())),
     }
 }
+
+/// The camera's clip begins with the archived copy's first bytes (up to
+/// 64 KiB): the comparison a camera that ignores `Range` allows (the
+/// body's start, the rest unread). An error (why): a read failed.
+pub(super) async fn check_head(
+    client: &Client,
+    rec: &Recording,
+    archived: &Path,
+    size: u64,
+) -> Result<bool, String> {
+    let len = size.min(TAIL);
+    if len == 0 {
+        return Ok(true);
+    }
+    let camera = client
+        .read_head(rec, len)
+        .await
+        .map_err(|e| format!("{e:#}"))?;
+    let path = archived.to_path_buf();
+    let local = tokio::task::spawn_blocking(move || -> std::io::Result<Vec<u8>> {
+        let mut f = std::fs::File::open(&path)?;
+        let mut buf = vec![0u8; usize::try_from(len).unwrap_or(0)];
+        f.read_exact(&mut buf)?;
+        Ok(buf)
+    })
+    .await
+    .map_err(|e| format!("reading {}: {e}", archived.display()))?
+    .map_err(|e| format!("reading {}: {e}", archived.display()))?;
+    Ok(camera.as_ref() == local.as_slice())
+}

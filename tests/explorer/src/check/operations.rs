@@ -33,15 +33,10 @@ pub(super) fn check_commands(ran: &Ran, out: &mut Vec<Violation>) {
 /// A sync whose one cycle completed, met no failure, and ran with nothing
 /// that leaves clips out on purpose (no quota, every channel, no places,
 /// room in the state database), against a camera whose listings are
-/// whole and that answers `Range`
-/// (one that ignores it cannot have a clip's bytes compared with the
-/// archive's without a whole download: a recording reusing an archived
-/// name and size is then taken for the archived one, a known limit in
-/// docs/RELIABILITY.md).
+/// whole.
 fn clean_sync(w: &World, step: &Step, ran: &Ran) -> bool {
     let cfg = &w.cfg;
     matches!(step, Step::Sync | Step::DryRun)
-        && !w.ignores_range
         // A listing cut short never shows its last clips.
         && !w.cuts_listings
         && !ran.concurrent
