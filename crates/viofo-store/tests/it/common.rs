@@ -65,7 +65,12 @@ impl Logs {
             .with_ansi(false)
             .with_max_level(tracing::Level::WARN)
             .finish();
-        tracing::subscriber::set_default(subscriber)
+        let guard = tracing::subscriber::set_default(subscriber);
+        // Another test's thread may have registered a callsite while no
+        // subscriber wanted it, caching "never" for the whole process:
+        // ask every callsite again now that this one listens.
+        tracing::callsite::rebuild_interest_cache();
+        guard
     }
 
     pub(crate) fn text(&self) -> String {
