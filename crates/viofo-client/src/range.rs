@@ -55,18 +55,21 @@ impl Client {
     ///
     /// [`download`]: Client::download
     pub async fn read_range(&self, rec: &Recording, offset: u64, len: u64) -> Result<Bytes, Error> {
-        self.read_range_sized(rec, offset, len, rec.size().exact())
+        self.read_range_sized(rec, offset, len, rec.size().exact(), false)
             .await
     }
 
     /// [`read_range`](Client::read_range) against a known exact `size`
-    /// (`None`: unknown, no total or end-of-file check).
+    /// (`None`: unknown, no total or end-of-file check). With `head` (and
+    /// `offset` 0), a camera that ignores `Range` gives the whole body's
+    /// first `len` bytes, the rest left unread.
     pub(crate) async fn read_range_sized(
         &self,
         rec: &Recording,
         offset: u64,
         len: u64,
         size: Option<u64>,
+        head: bool,
     ) -> Result<Bytes, Error> {
         let what = match offset.checked_add(len) {
             Some(end) if len > 0 => format!(
@@ -87,6 +90,9 @@ impl Client {
             let resp = self
                 .send(&mut permit, Method::GET, &target, headers, &what)
                 .await?;
+            if head && offset == 0 && resp.status() == StatusCode::OK {
+                return self.read_ranged_body(resp, len, &what, false).await;
+            }
             check_answer(
                 resp.status(),
                 resp.headers()
@@ -97,7 +103,7 @@ impl Client {
                 size,
                 &what,
             )?;
-            self.read_exact(resp, len, &what).await
+            self.read_ranged_body(resp, len, &what, true).await
         })
         .await
     }
@@ -107,94 +113,36 @@ impl Client {
     /// the body's first `len` bytes, the rest left unread (the connection
     /// is dropped, never reused).
     pub async fn read_head(&self, rec: &Recording, len: u64) -> Result<Bytes, Error> {
-        let size = rec.size().exact();
-        let what = format!("the first {len} bytes of {}", rec.remote_path());
-        let last = last_byte(0, len, size, &what)?;
-        let range = HeaderValue::from_str(&format!("bytes=0-{last}"))
-            .map_err(|e| Error::invalid_input(format!("{what}: {e}")))?;
-        let target = crate::encode::path(rec.remote_path());
-        let mut permit = self.inner.limiter.acquire(Class::Range).await;
-        Self::within(self.inner.cfg.command_timeout, &what, async {
-            let mut headers = HeaderMap::new();
-            headers.insert(RANGE, range);
-            let resp = self
-                .send(&mut permit, Method::GET, &target, headers, &what)
-                .await?;
-            if resp.status() == StatusCode::OK {
-                return self.read_prefix(resp, last + 1, &what).await;
-            }
-            check_answer(
-                resp.status(),
-                resp.headers()
-                    .get(CONTENT_RANGE)
-                    .map(|v| v.to_str().unwrap_or("(not text)")),
-                header_len(&resp),
-                (0, last),
-                size,
-                &what,
-            )?;
-            self.read_exact(resp, last + 1, &what).await
-        })
-        .await
+        self.read_range_sized(rec, 0, len, rec.size().exact(), true)
+            .await
     }
 
-    /// The first `len` bytes of a longer body, each chunk within
-    /// `idle_timeout`; never more than `len` into memory.
-    async fn read_prefix(
+    /// Reads the first `len` bytes of a body, never more into memory; each
+    /// chunk within `idle_timeout`. With `exact`, a longer body is an error
+    /// (`LongBody`); without, its rest is left unread.
+    async fn read_ranged_body(
         &self,
         mut resp: reqwest::Response,
         len: u64,
         what: &str,
-    ) -> Result<Bytes, Error> {
-        let idle = self.inner.cfg.idle_timeout;
-        let want = usize::try_from(len).unwrap_or(0);
-        let mut buf = BytesMut::with_capacity(want);
-        while buf.len() < want {
-            let got = buf.len() as u64;
-            match tokio::time::timeout(idle, resp.chunk()).await {
-                Ok(Ok(Some(chunk))) => {
-                    let take = (want - buf.len()).min(chunk.len());
-                    buf.extend_from_slice(chunk.get(..take).unwrap_or_default());
-                }
-                Ok(Ok(None)) => {
-                    return Err(Error::new(Kind::ShortBody { expected: len, got }, what));
-                }
-                Ok(Err(e)) => {
-                    return Err(Error::http(
-                        e,
-                        format!("{what}: after {got} of {len} bytes"),
-                    ));
-                }
-                Err(_) => {
-                    return Err(Error::timeout(
-                        Phase::Idle,
-                        format!("{what}: no data for {idle:?} after {got} of {len} bytes"),
-                    ));
-                }
-            }
-        }
-        Ok(buf.freeze())
-    }
-
-    /// Reads a body of exactly `len` bytes, never more into memory; each
-    /// chunk within `idle_timeout`.
-    async fn read_exact(
-        &self,
-        mut resp: reqwest::Response,
-        len: u64,
-        what: &str,
+        exact: bool,
     ) -> Result<Bytes, Error> {
         let idle = self.inner.cfg.idle_timeout;
         // `len` is at most MAX_RANGE_LEN, checked before sending.
-        let mut buf = BytesMut::with_capacity(usize::try_from(len).unwrap_or(0));
+        let want = usize::try_from(len).unwrap_or(0);
+        let mut buf = BytesMut::with_capacity(want);
         loop {
             let got = buf.len() as u64;
+            if !exact && buf.len() >= want {
+                return Ok(buf.freeze());
+            }
             match tokio::time::timeout(idle, resp.chunk()).await {
                 Ok(Ok(Some(chunk))) => {
-                    if got.saturating_add(chunk.len() as u64) > len {
+                    if exact && got.saturating_add(chunk.len() as u64) > len {
                         return Err(Error::new(Kind::LongBody { expected: len }, what));
                     }
-                    buf.extend_from_slice(&chunk);
+                    let take = (want - buf.len()).min(chunk.len());
+                    buf.extend_from_slice(chunk.get(..take).unwrap_or_default());
                 }
                 Ok(Ok(None)) if got < len => {
                     return Err(Error::new(Kind::ShortBody { expected: len, got }, what));
@@ -295,7 +243,7 @@ impl RangeReader {
     pub async fn read_at(&mut self, offset: u64, len: u64) -> Result<Bytes, Error> {
         let read = self
             .client
-            .read_range_sized(&self.rec, offset, len, Some(self.size))
+            .read_range_sized(&self.rec, offset, len, Some(self.size), false)
             .await;
         // A read refused before sending is not counted.
         if !read.as_ref().is_err_and(Error::is_invalid_input) {
