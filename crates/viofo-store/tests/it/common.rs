@@ -42,13 +42,25 @@ pub(crate) async fn id_of(store: &Store, name: &str) -> ClipId {
     store.get_by_name(CAM, name).await.unwrap().unwrap().id
 }
 
-/// Collects everything logged on this thread.
+/// Collects the warnings logged while its capture lives.
 #[derive(Clone, Default)]
 pub(crate) struct Logs(Arc<Mutex<Vec<u8>>>);
 
-impl Write for Logs {
+/// The logs capturing now. One process-wide subscriber feeds them all: a
+/// subscriber per thread misses events when another test thread's guard
+/// changes tracing's process-wide level and interest caches meanwhile.
+static CAPTURING: Mutex<Vec<Logs>> = Mutex::new(Vec::new());
+
+/// What the process-wide subscriber writes to: every capturing `Logs`.
+struct Fanout;
+
+impl Write for Fanout {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
+        for l in CAPTURING.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+            l.0.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .extend_from_slice(buf);
+        }
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -56,21 +68,34 @@ impl Write for Logs {
     }
 }
 
+/// Ends a capture when dropped.
+pub(crate) struct Capture(Logs);
+
+impl Drop for Capture {
+    fn drop(&mut self) {
+        let mut all = CAPTURING.lock().unwrap_or_else(|p| p.into_inner());
+        all.retain(|l| !Arc::ptr_eq(&l.0, &(self.0).0));
+    }
+}
+
 impl Logs {
-    /// Captures warnings logged on this thread while the guard lives.
-    pub(crate) fn capture(&self) -> tracing::subscriber::DefaultGuard {
-        let sink = self.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(move || sink.clone())
-            .with_ansi(false)
-            .with_max_level(tracing::Level::WARN)
-            .finish();
-        let guard = tracing::subscriber::set_default(subscriber);
-        // Another test's thread may have registered a callsite while no
-        // subscriber wanted it, caching "never" for the whole process:
-        // ask every callsite again now that this one listens.
-        tracing::callsite::rebuild_interest_cache();
-        guard
+    /// Captures the warnings logged (by any thread: tests run at once, so
+    /// assert on what only this test logs) while the guard lives.
+    pub(crate) fn capture(&self) -> Capture {
+        static INSTALL: std::sync::Once = std::sync::Once::new();
+        INSTALL.call_once(|| {
+            let subscriber = tracing_subscriber::fmt()
+                .with_writer(|| Fanout)
+                .with_ansi(false)
+                .with_max_level(tracing::Level::WARN)
+                .finish();
+            let _ = tracing::subscriber::set_global_default(subscriber);
+        });
+        CAPTURING
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(self.clone());
+        Capture(self.clone())
     }
 
     pub(crate) fn text(&self) -> String {
